@@ -1,0 +1,60 @@
+# sfdoctor — every target sets itself up first: a fresh machine needs only Python 3.11, pip, make and apt.
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+NODE_STAMP := tests/node/node_modules/.installed
+export PYTHONDONTWRITEBYTECODE := 1
+# Never let a user-level SFDOCTOR_DEMO_URL leak into tests or the demo.
+unexport SFDOCTOR_DEMO_URL
+
+.PHONY: help setup demo test lab bench clean system-deps
+
+help:
+	@echo "make demo   - set up .venv, list the demo scenarios, run a runbook against the demo world"
+	@echo "make test   - set up .venv (and chromium, jsforce), run the whole test suite"
+	@echo "make lab    - open JupyterLab on notebooks/"
+	@echo "make bench  - run the benchmarks in bench/ (figures and ratios)"
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
+	$(BIN)/python -m pip install --quiet -e '.[test]' 2>&1 | grep -v '^WARNING: Location' || true
+	@$(BIN)/python -c "import sfdoctor, papermill, simple_salesforce, ipykernel" || { echo "install failed"; exit 1; }
+	@touch $(STAMP)
+
+setup: $(STAMP)
+
+# Debian's chromium for the browser tests, and Japanese fonts so ja reports render; installed only when missing.
+system-deps:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+	  echo "installing chromium (apt)"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
+	fi
+
+$(NODE_STAMP): tests/node/package.json
+	@command -v npm >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq nodejs npm >/dev/null; }
+	cd tests/node && npm install --no-audit --no-fund --silent
+	@touch $(NODE_STAMP)
+
+demo: $(STAMP)
+	$(BIN)/sfdoctor demo list
+	$(BIN)/sfdoctor run security-token-required --org demo:token-missing --out reports; \
+	  rc=$$?; if [ $$rc -gt 1 ]; then exit $$rc; fi
+	$(BIN)/sfdoctor reports list
+
+test: $(STAMP) system-deps $(NODE_STAMP)
+	$(BIN)/python -m pytest -n 2 --dist loadfile -q
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab notebooks/
+
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) tests/node/node_modules .pytest_cache
