@@ -1,0 +1,436 @@
+"""The simulator's HTTP shell: tornado on 127.0.0.1, routing by path, faults, stats.
+
+Why tornado in a daemon thread with its own IOLoop: a notebook kernel, a pytest process
+or `sfdoctor run` all need a real HTTP server next to them (the unmodified clients must
+talk over real sockets), without an event loop of their own being disturbed. Handlers are
+async so an injected `delay:` never holds up other requests.
+
+Routing: the Host header says which host the client meant (the client's transport adapter
+re-routes `https://acme.my.salesforce.com/...` to us and keeps that Host), so every
+response can name the host the client believes it is talking to. A client that reaches the
+simulator directly (`http://127.0.0.1:PORT`) gets URLs that point back to the simulator.
+
+Thread safety: the World keeps its state in SQLite and is not re-entrant; every call into
+a handler (and so into the world) holds `Simulator.lock`.
+"""
+from __future__ import annotations
+
+import asyncio
+import importlib
+import json
+import re
+import socket
+import struct
+import sys
+import threading
+from collections import Counter
+from types import ModuleType
+from typing import Any, Callable
+
+import tornado.httpserver
+import tornado.ioloop
+import tornado.netutil
+import tornado.web
+
+from . import faults as _faults
+from .wire import SimRequest, SimResponse
+
+__all__ = ["Simulator", "serve_forever", "normalize_path", "DEFAULT_SCENARIO"]
+
+# The scenario `sfdoctor demo serve` and `ensure_simulator(None)` use when none is named.
+DEFAULT_SCENARIO = "token-missing"
+
+# Handler modules in dispatch order. marketo/mcloud are built by other engineers and are
+# imported lazily, so the simulator serves Salesforce even before they exist.
+_HANDLER_MODULES = ("sf_soap", "sf_oauth", "sf_rest", "marketo", "mcloud")
+
+_LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]", "::1")
+
+_VERSION_RE = re.compile(r"^v?\d+\.\d+$")
+_LOCATOR_RE = re.compile(r"^01g[A-Za-z0-9]{12,15}-\d+$")
+_SFID_RE = re.compile(r"^(?=[A-Za-z0-9]*\d)[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?$")
+
+
+def normalize_path(path: str) -> str:
+    """`/services/data/v59.0/query/` -> `/services/data/vXX.X/query`; ids -> `{id}`.
+
+    The stats must group an audit's calls by endpoint, not by API version, record id or
+    query cursor, and `query` and `query/` are the same resource."""
+    parts = []
+    for segment in path.split("/"):
+        if _VERSION_RE.match(segment):
+            parts.append("vXX.X" if segment.startswith("v") else "XX.X")
+        elif _LOCATOR_RE.match(segment) or _SFID_RE.match(segment):
+            parts.append("{id}")
+        else:
+            parts.append(segment)
+    normalized = "/".join(parts)
+    if len(normalized) > 1:
+        normalized = normalized.rstrip("/")
+    return normalized or "/"
+
+
+def _load_world(scenario_ref: str | None) -> Any:
+    """Scenario -> World. Imported here so a missing or broken store fails loudly at start."""
+    from .scenario import load_scenario  # noqa: PLC0415 - contract module of another engineer
+    from .store import World  # noqa: PLC0415
+
+    return World(load_scenario(scenario_ref or DEFAULT_SCENARIO))
+
+
+class _CatchAll(tornado.web.RequestHandler):
+    """One handler for every path: builds a SimRequest and lets the Simulator answer."""
+
+    SUPPORTED_METHODS = ("GET", "HEAD", "POST", "DELETE", "PATCH", "PUT", "OPTIONS")
+
+    def initialize(self, sim: "Simulator") -> None:  # noqa: D401 - tornado hook
+        self.sim = sim
+
+    def set_default_headers(self) -> None:
+        # tornado's own Server header and text/html default would betray the simulator.
+        self.clear_header("Server")
+        self.clear_header("Content-Type")
+
+    def check_xsrf_cookie(self) -> None:  # APIs have no XSRF cookie
+        return None
+
+    async def _serve(self, *_: Any) -> None:
+        req = self.sim.build_request(
+            method=self.request.method or "GET",
+            path=self.request.path,
+            query=self.request.query_arguments,
+            headers={k.lower(): v for k, v in self.request.headers.get_all()},
+            body=self.request.body or b"",
+            host=self.request.headers.get("Host", self.request.host),
+        )
+        outcome = await self.sim.answer(req)
+        if outcome is None:  # reset: drop the connection without an answer
+            self._drop_connection()
+            return
+        self.set_status(outcome.status)
+        for name, value in outcome.headers.items():
+            self.set_header(name, value)
+        if self.request.method != "HEAD":
+            self.write(outcome.body)
+        await self.finish()
+
+    def _drop_connection(self) -> None:
+        """Abort with a TCP RST (SO_LINGER 0), which clients see as 'connection reset'."""
+        stream = self.request.connection.stream  # type: ignore[union-attr]
+        sock = stream.socket
+        if sock is not None:
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            except OSError:
+                pass
+        stream.close()
+        self._finished = True  # tornado must not try to write a response
+
+    get = head = post = delete = patch = put = options = _serve  # type: ignore[assignment]
+
+    def log_exception(self, typ, value, tb) -> None:  # type: ignore[override]
+        if self.sim.verbose or not isinstance(value, tornado.web.HTTPError):
+            super().log_exception(typ, value, tb)
+
+
+class Simulator:
+    """The demo world on a loopback port.
+
+    `Simulator("token-missing").start()` returns `http://127.0.0.1:PORT`; `.world` is the
+    World (hold `.lock` when touching it from another thread), `.stop()` shuts it down.
+    """
+
+    def __init__(self, scenario_ref: str | None = None, *, port: int = 0, verbose: bool = False,
+                 world: Any | None = None):
+        self.scenario_ref = scenario_ref
+        self.world = world if world is not None else _load_world(scenario_ref)
+        self.lock = threading.RLock()
+        self.verbose = verbose
+        self.port = port
+        self.url: str | None = None
+        self.faults = _faults.FaultPlan(self._scenario_faults())
+        self.stats: Counter[str] = Counter()
+        self._stats_lock = threading.Lock()
+        self._handlers: list[tuple[str, Callable[[SimRequest, Any], SimResponse | None]]] | None = None
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._server: tornado.httpserver.HTTPServer | None = None
+        self._started = threading.Event()
+        self._start_error: BaseException | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> str:
+        """Bind 127.0.0.1 (free port unless one was given), serve in a daemon thread."""
+        if self.url:
+            return self.url
+        sockets = tornado.netutil.bind_sockets(self.port, "127.0.0.1", family=socket.AF_INET)
+        self.port = sockets[0].getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._thread = threading.Thread(target=self._run, args=(sockets,), daemon=True,
+                                        name=f"sfdoctor-simulator-{self.port}")
+        self._thread.start()
+        self._started.wait(10)
+        if self._start_error is not None:
+            raise self._start_error
+        return self.url
+
+    def _run(self, sockets: list[socket.socket]) -> None:
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        self._loop = loop
+        try:
+            app = tornado.web.Application([(r"/.*", _CatchAll, {"sim": self})],
+                                          compress_response=False, log_function=self._log)
+            self._server = tornado.httpserver.HTTPServer(app, xheaders=False, max_body_size=64 << 20)
+            self._server.add_sockets(sockets)
+        except BaseException as exc:  # noqa: BLE001 - reported to start()
+            self._start_error = exc
+            self._started.set()
+            return
+        self._started.set()
+        try:
+            loop.run_forever()
+        finally:
+            loop.close()
+
+    def stop(self) -> None:
+        """Stop serving; pending (delayed) requests are cancelled. Idempotent."""
+        loop, thread = self._loop, self._thread
+        if loop is None or thread is None or loop.is_closed():
+            return
+
+        async def shutdown() -> None:
+            if self._server is not None:
+                self._server.stop()
+            current = asyncio.current_task()
+            for task in asyncio.all_tasks():
+                if task is not current:
+                    task.cancel()
+            if self._server is not None:
+                try:
+                    await asyncio.wait_for(self._server.close_all_connections(), 2)
+                except (asyncio.TimeoutError, Exception):  # noqa: BLE001 - best effort on shutdown
+                    pass
+            loop.stop()
+
+        try:
+            asyncio.run_coroutine_threadsafe(shutdown(), loop)
+        except RuntimeError:
+            return
+        thread.join(5)
+        self._loop = None
+        self._thread = None
+        self.url = None
+
+    def __enter__(self) -> "Simulator":
+        self.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+    def _log(self, handler: tornado.web.RequestHandler) -> None:
+        if self.verbose:
+            r = handler.request
+            print(f"{handler.get_status()} {r.method} {r.headers.get('Host')}{r.uri}",
+                  file=sys.stderr, flush=True)
+
+    # ------------------------------------------------------------------ requests
+    def _scenario_faults(self) -> list[Any]:
+        scenario = getattr(self.world, "scenario", None)
+        return list(getattr(scenario, "faults", None) or [])
+
+    def build_request(self, *, method: str, path: str, query: dict[str, list[bytes]] | dict[str, list[str]],
+                      headers: dict[str, str], body: bytes, host: str) -> SimRequest:
+        """SimRequest with `direct`/`base_url` derived from the Host header."""
+        host = (host or f"127.0.0.1:{self.port}").strip()
+        if host.endswith(":443"):
+            host = host[:-4]
+        hostname = host.rsplit(":", 1)[0] if not host.startswith("[") else host.split("]")[0] + "]"
+        direct = hostname.lower() in _LOOPBACK_NAMES
+        base_url = f"http://{host}" if direct else f"https://{host}"
+        decoded = {k: [v.decode("utf-8", "replace") if isinstance(v, bytes) else v for v in vs]
+                   for k, vs in query.items()}
+        return SimRequest(method=method.upper(), path=path, query=decoded, headers=headers, body=body,
+                          host=host, base_url=base_url, direct=direct)
+
+    async def answer(self, req: SimRequest) -> SimResponse | None:
+        """Simulator endpoints, then faults, then the API handlers; None means reset."""
+        if req.path.startswith("/__sfdoctor/"):
+            return self._sim_endpoint(req)
+        with self._stats_lock:
+            self.stats[f"{req.method} {normalize_path(req.path)}"] += 1
+        kind = _faults.api_kind(req.host, req.path)
+        fault = self.faults.pick(req.method, req.path)
+        if fault is not None:
+            if fault.delay:
+                await asyncio.sleep(fault.delay)
+            if fault.reset:
+                return None
+            if fault.error:
+                return _faults.error_response(kind, fault.error)
+            if fault.status is not None:
+                return _faults.status_response(kind, fault.status)
+        return self.dispatch(req)
+
+    def handlers(self) -> list[tuple[str, Callable[[SimRequest, Any], SimResponse | None]]]:
+        """The API handler modules present in this checkout, in dispatch order."""
+        if self._handlers is None:
+            found = []
+            for name in _HANDLER_MODULES:
+                try:
+                    module: ModuleType = importlib.import_module(f"{__package__}.{name}")
+                except ModuleNotFoundError as exc:
+                    if exc.name == f"{__package__}.{name}":
+                        continue  # not built yet: skip, do not block Salesforce
+                    raise
+                found.append((name, module.handle))
+            self._handlers = found
+        return self._handlers
+
+    def dispatch(self, req: SimRequest) -> SimResponse:
+        """Ask each handler in turn (holding the world lock); 404 in the API's style."""
+        with self.lock:
+            for _name, handle in self.handlers():
+                response = handle(req, self.world)
+                if response is not None:
+                    return response
+        return _faults.not_found_response(_faults.api_kind(req.host, req.path), req.method, req.path)
+
+    # ------------------------------------------------------------------ /__sfdoctor/
+    def _sim_endpoint(self, req: SimRequest) -> SimResponse:
+        name = req.path.rstrip("/")
+        if name == "/__sfdoctor/stats" and req.method == "GET":
+            return SimResponse.json(self.stats_snapshot())
+        if name == "/__sfdoctor/info" and req.method == "GET":
+            # Demo-world secrets: the simulator binds 127.0.0.1 only, so only loopback
+            # clients can ever read them.
+            with self.lock:
+                return SimResponse.json(self.info())
+        if name == "/__sfdoctor/reset" and req.method == "POST":
+            with self._stats_lock:
+                self.stats.clear()
+            self.faults.reset_counts()
+            return SimResponse.json({"reset": True})
+        return _faults.not_found_response("sim", req.method, req.path)
+
+    def stats_snapshot(self) -> dict[str, int]:
+        """`{"total": N, "GET /services/data/vXX.X/query": n, ...}` (simulator endpoints excluded)."""
+        with self._stats_lock:
+            snapshot = dict(sorted(self.stats.items()))
+        return {"total": sum(snapshot.values()), **snapshot}
+
+    def info(self) -> dict[str, Any]:
+        """What a demo client needs to connect and to play the operator (see module docs)."""
+        from . import store  # noqa: PLC0415
+
+        world = self.world
+        scenario = world.scenario
+        sf = scenario.salesforce
+        sandbox = bool(world.is_sandbox)
+        data: dict[str, Any] = {
+            "scenario": getattr(scenario, "name", None),
+            "runbook": getattr(scenario, "runbook", None),
+            "description": getattr(scenario, "description", None),
+            "url": self.url,
+            "my_domain_host": world.my_domain_host,
+            "login_host": "test.salesforce.com" if sandbox else "login.salesforce.com",
+            "sandbox": sandbox,
+            "sandbox_name": sf.sandbox if isinstance(sf.sandbox, str) else None,
+            "client_ip": str(world.client_ip),
+            "org_id": world.org_id,
+            "oauth": {"client_id": store.DEMO_CLIENT_ID, "client_secret": store.DEMO_CLIENT_SECRET},
+            "operator": operator_answers(world),
+        }
+        mkto = getattr(scenario, "marketo", None)
+        if mkto is not None:
+            data["marketo"] = {
+                "munchkin_id": mkto.munchkin_id,
+                "identity_host": f"{mkto.munchkin_id}.mktorest.com",
+                "client_id": mkto.client_id,
+                "client_secret": mkto.client_secret,
+            }
+        mc = getattr(scenario, "marketing_cloud", None)
+        if mc is not None:
+            data["marketing_cloud"] = {
+                "subdomain": mc.subdomain,
+                "auth_host": f"{mc.subdomain}.auth.marketingcloudapis.com",
+                "client_id": mc.client_id,
+                "client_secret": mc.client_secret,
+            }
+        return json.loads(json.dumps(data, default=_jsonable))
+
+
+def _jsonable(value: Any) -> Any:
+    """pydantic models, datetimes, ip addresses -> JSON."""
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json")
+    if hasattr(value, "isoformat"):
+        return value.isoformat().replace("+00:00", "Z")
+    return str(value)
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json")
+    return value
+
+
+def operator_answers(world: Any) -> dict[str, Any]:
+    """The demo operator: answers from the world unless `operator:` says otherwise.
+
+    spec "The demo operator": what no API exposes comes from the world (Marketing Cloud's
+    allowlist and password policy, Marketo's sync status, Data Cloud's addresses), and the
+    probe's password and token default to the probed user's real ones; `operator:` keys
+    override (`probe_password` / `probe_token` play a mistaken operator or a stale token).
+    """
+    scenario = world.scenario
+    given = _plain(getattr(scenario, "operator", None)) or {}
+    given = {k: v for k, v in dict(given).items() if v is not None}
+    answers: dict[str, Any] = {}
+
+    users = list(getattr(scenario.salesforce, "users", []) or [])
+    probe_name = given.get("probe_username")
+    if probe_name is None:
+        non_admin = [u for u in users if not getattr(u, "admin", False)]
+        probe_name = (non_admin or users or [None])[0]
+        probe_name = getattr(probe_name, "username", None)
+    answers["probe_username"] = probe_name
+    probed = next((u for u in users if getattr(u, "username", None) == probe_name), None)
+    if probed is not None:
+        answers["probe_password"] = probed.password
+        answers["probe_token"] = probed.security_token
+
+    mkto = getattr(scenario, "marketo", None)
+    if mkto is not None and getattr(mkto, "sync", None) is not None:
+        answers["marketo_sync_status"] = mkto.sync.status
+        answers["marketo_last_synced_at"] = mkto.sync.last_synced_at
+        answers["marketo_sync_sandbox"] = mkto.sync.sandbox
+    mc = getattr(scenario, "marketing_cloud", None)
+    if mc is not None:
+        answers["mc_ip_allowlist"] = _plain(mc.ip_allowlist)
+        answers["mc_password_policy"] = _plain(mc.password_policy)
+    dc = getattr(scenario, "data_cloud", None)
+    if dc is not None:
+        answers["data_cloud_egress_ips"] = list(dc.egress_ips or [])
+        answers["data_cloud_mc_username"] = dc.marketing_cloud_username
+    answers.update(given)
+    return answers
+
+
+def serve_forever(scenario_ref: str | None = None, port: int = 0, *, verbose: bool = True) -> None:
+    """`sfdoctor demo serve`: run in the foreground until Ctrl-C, printing the URL first."""
+    sim = Simulator(scenario_ref, port=port, verbose=verbose)
+    url = sim.start()
+    name = getattr(sim.world.scenario, "name", scenario_ref)
+    print(f"sfdoctor demo simulator ({name}) listening on {url}", file=sys.stderr, flush=True)
+    print(f"export SFDOCTOR_DEMO_URL={url}", file=sys.stderr, flush=True)
+    print(url, flush=True)
+    stop = threading.Event()
+    try:
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        print("stopping", file=sys.stderr, flush=True)
+    finally:
+        sim.stop()
