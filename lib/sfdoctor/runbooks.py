@@ -1,0 +1,651 @@
+"""Runbook specs (`runbooks/<id>.yml`): loading, validation, texts, and the symptom router.
+
+One YAML file is the single source for a runbook's title, the error texts that point to it,
+its parameters and its causes with their fixes (DESIGN principle 2). The form, the runner's
+parameter validation, `sfdoctor diagnose` and the report all read it through this module,
+so a malformed spec must fail here, at load time, with one line that names file and key,
+rather than surprise someone halfway through a run.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import math
+import os
+import re
+import string
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import parse_qsl, unquote_plus, urlsplit
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from . import project_root
+from .errors import BadInput
+from .findings import Finding
+from .i18n import LANGS, check_lang, pick
+
+# --------------------------------------------------------------------------------------
+# spec/causes.md, kept in code so a spec that drops or re-levels a stable code fails to load.
+# --------------------------------------------------------------------------------------
+REQUIRED_CAUSES: dict[str, dict[str, str]] = {
+    "security-token-required": {
+        "TOKEN_MISSING": "fail",
+        "TOKEN_INVALID": "fail",
+        "PASSWORD_INVALID": "fail",
+        "SOURCE_IP_UNTRUSTED": "fail",
+        "RESET_HIDDEN_BY_LOGIN_IP_RANGES": "warn",
+        "NETWORK_ACCESS_UNAVAILABLE": "warn",
+        "PROFILE_POSSIBLY_CORRUPTED": "manual",
+        "SOAP_LOGIN_DISABLED": "fail",
+        "SOAP_LOGIN_RETIRING": "warn",
+    },
+    "sia-auth-failure": {
+        "RESTRICTED_DOMAIN": "fail",
+        "SANDBOX_NOT_CONFIGURED": "fail",
+        "OAUTH_APP_BLOCKED": "fail",
+        "API_NOT_ENABLED_FOR_USER": "fail",
+        "UNRECOGNIZED_ERROR": "warn",
+    },
+    "marketo-sync-setup": {
+        "SYNC_USER_LOGIN_FAILED": "fail",
+        "ORG_API_DISABLED": "fail",
+        "SYNC_USER_API_NOT_ENABLED": "fail",
+        "SANDBOX_MISMATCH": "fail",
+        "MARKETO_FIELDS_MISSING": "fail",
+        "MARKETO_API_ACCESS_DENIED": "fail",
+        "SYNC_FAILED": "fail",
+        "UNWANTED_FIELDS_VISIBLE": "warn",
+        "DUPLICATE_RECORDS": "warn",
+    },
+    "mc-missing-oauth-token": {
+        "MC_IP_NOT_ALLOWLISTED": "fail",
+        "MC_PASSWORD_EXPIRED": "fail",
+        "MC_CREDENTIALS_INVALID": "fail",
+        "MC_USER_NOT_API_USER": "warn",
+        "MC_API_USERS_NOT_EXEMPT_FROM_EXPIRY": "warn",
+    },
+}
+
+ParamType = Literal["str", "int", "bool", "choice", "list", "date"]
+Edition = Literal["enterprise", "professional"]
+
+# Check ids the engine itself records (not declared by any runbook): connecting to the org,
+# and the run as a whole breaking (timeout, dead kernel). Their titles live here.
+ENGINE_CHECKS: dict[str, dict[str, str]] = {
+    "connect": {"en": "Connect to the org", "ja": "組織への接続"},
+    "run": {"en": "Run the notebook to the end", "ja": "ノートブックを最後まで実行"},
+}
+
+# Every engine text a person reads (CLI, form, report, session cards), in both languages.
+UI: dict[str, dict[str, str]] = {
+    "outcome.healthy": {"en": "Healthy: no check failed", "ja": "正常: 失敗したチェックはありません"},
+    "outcome.problems_found": {"en": "Problems found", "ja": "問題が見つかりました"},
+    "outcome.inconclusive": {"en": "Inconclusive: some checks could not run", "ja": "判定不能: 実行できなかったチェックがあります"},
+    "outcome.error": {"en": "The run itself broke", "ja": "実行そのものが失敗しました"},
+    "status.pass": {"en": "pass", "ja": "合格"},
+    "status.fail": {"en": "fail", "ja": "失敗"},
+    "status.warn": {"en": "warning", "ja": "警告"},
+    "status.manual": {"en": "manual", "ja": "手動確認"},
+    "status.skip": {"en": "skipped", "ja": "スキップ"},
+    "status.error": {"en": "error", "ja": "エラー"},
+    "summary.title": {"en": "Summary", "ja": "概要"},
+    "summary.outcome": {"en": "Outcome", "ja": "結果"},
+    "summary.root_causes": {"en": "Root causes", "ja": "根本原因"},
+    "summary.warnings": {"en": "Warnings", "ja": "警告"},
+    "summary.none": {"en": "none", "ja": "なし"},
+    "summary.first": {"en": "What to do first", "ja": "最初にやること"},
+    "summary.first_none": {"en": "Nothing to fix.", "ja": "修正は不要です。"},
+    "summary.first_error": {
+        "en": "Re-run when the reason below is gone; the checks marked error say why they could not run.",
+        "ja": "下記の理由が解消してから再実行してください。エラーのチェックに実行できなかった理由があります。",
+    },
+    "checks.title": {"en": "Every check", "ja": "すべてのチェック"},
+    "checks.status": {"en": "Status", "ja": "状態"},
+    "checks.check": {"en": "Check", "ja": "チェック"},
+    "checks.evidence": {"en": "Evidence", "ja": "根拠"},
+    "checks.fix": {"en": "Fix", "ja": "対処"},
+    "checks.cause": {"en": "Cause", "ja": "原因"},
+    "looked.title": {"en": "What we looked at", "ja": "確認した範囲"},
+    "looked.runbook": {"en": "Runbook", "ja": "ランブック"},
+    "looked.org": {"en": "Org", "ja": "組織"},
+    "looked.edition": {"en": "Edition", "ja": "エディション"},
+    "looked.api_calls": {"en": "API calls used", "ja": "使用した API コール数"},
+    "looked.window": {"en": "Time window", "ja": "対象期間"},
+    "looked.run_time": {"en": "Run time (UTC)", "ja": "実行時刻 (UTC)"},
+    "looked.login_attempts": {"en": "Login attempts made", "ja": "実行したログイン試行"},
+    "looked.parameters": {"en": "Parameters", "ja": "パラメータ"},
+    "looked.unknown": {"en": "not determined", "ja": "特定できず"},
+    "looked.window_days": {"en": "last {days} days", "ja": "直近 {days} 日間"},
+    "notebook.title": {"en": "Details from the notebook", "ja": "ノートブックの詳細"},
+    "report.title": {"en": "sfdoctor report: {title}", "ja": "sfdoctor レポート: {title}"},
+    "report.generated": {"en": "Generated by sfdoctor at {time} UTC", "ja": "sfdoctor により {time} (UTC) に作成"},
+    "form.run": {"en": "Run the checks", "ja": "チェックを実行"},
+    "form.attempts": {
+        "en": "This run will make at most {n} login attempt(s) per tested user. Failed attempts count towards the user's lockout limit.",
+        "ja": "この実行では、テスト対象ユーザーごとに最大 {n} 回ログインを試みます。失敗したログインはロックアウトの回数に数えられます。",
+    },
+    "form.attempts_none": {"en": "This run makes no login attempts with the tested user's credentials.", "ja": "この実行では、テスト対象ユーザーの認証情報でログインを試みません。"},
+    "form.running": {"en": "Running…", "ja": "実行中…"},
+    "form.secret_note": {"en": "Typed secrets are used once and cleared; they are never saved in the notebook.", "ja": "入力した秘密情報は一度だけ使われ、すぐに消去されます。ノートブックには保存されません。"},
+    "form.bad_value": {"en": "{name}: {problem}", "ja": "{name}: {problem}"},
+    "error.connect": {"en": "Could not connect to the org: {reason}", "ja": "組織に接続できませんでした: {reason}"},
+    "error.check": {"en": "The check could not run: {reason}", "ja": "チェックを実行できませんでした: {reason}"},
+    "error.skipped_no_connection": {"en": "Skipped: there is no connection to the org.", "ja": "スキップ: 組織に接続できていません。"},
+    "error.run_broke": {"en": "The notebook did not finish: {reason}", "ja": "ノートブックが最後まで実行されませんでした: {reason}"},
+    "error.no_results": {"en": "The notebook recorded no results", "ja": "ノートブックが結果を記録しませんでした"},
+    "cli.folder": {"en": "report written to {folder}", "ja": "レポートを書き出しました: {folder}"},
+}
+
+
+def ui(key: str, lang: str, **values: Any) -> str:
+    """One engine text in `lang`, formatted; unknown keys are a programming error."""
+    return pick(UI[key], lang).format(**values)
+
+
+# --------------------------------------------------------------------------------------
+# Models: attribute names are the YAML keys of docs/architecture.md.
+# --------------------------------------------------------------------------------------
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _both_langs(value: dict[str, str]) -> dict[str, str]:
+    missing = [lang for lang in LANGS if not (isinstance(value.get(lang), str) and value.get(lang, "").strip())]
+    if missing:
+        raise ValueError(f"needs a non-empty text for {', '.join(missing)}")
+    unknown = sorted(set(value) - set(LANGS))
+    if unknown:
+        raise ValueError(f"unknown language key(s) {', '.join(unknown)}")
+    return value
+
+
+Text = dict[str, str]
+
+
+class Symptom(_Strict):
+    """An error text, code or URL fragment that points to this runbook."""
+
+    text: str
+    weight: float = Field(1.0, gt=0, le=1)
+
+
+class Parameter(_Strict):
+    name: str
+    type: ParamType = "str"
+    default: Any = None
+    label: Text
+    help: Text
+    choices: list[str] = Field(default_factory=list)
+    secret: bool = False
+    # How many login attempts per tested user this parameter's checks may make (principle 7);
+    # the form sums them into its warning. Optional: most parameters make none.
+    login_attempts: int = Field(0, ge=0, le=2)
+
+    @field_validator("label", "help")
+    @classmethod
+    def _texts(cls, v: Text) -> Text:
+        return _both_langs(v)
+
+    @field_validator("name")
+    @classmethod
+    def _identifier(cls, v: str) -> str:
+        if not v.isidentifier() or v in ("org", "lang"):
+            raise ValueError(f"{v!r} must be a Python identifier other than org/lang")
+        return v
+
+    @model_validator(mode="after")
+    def _default_fits(self) -> "Parameter":
+        if self.secret:
+            # A secret never has a default: papermill would write it into every report.
+            if self.default not in (None, ""):
+                raise ValueError("a secret parameter must not have a default (papermill would write it into the report)")
+            if self.type != "str":
+                raise ValueError("a secret parameter must be of type str")
+            return self
+        if self.type == "choice":
+            if not self.choices:
+                raise ValueError("type choice needs a non-empty 'choices' list")
+            if self.default is not None and self.default not in self.choices:
+                raise ValueError(f"default {self.default!r} is not one of {self.choices}")
+        elif self.choices:
+            raise ValueError("'choices' is only for type choice")
+        if self.default is not None:
+            try:
+                converted = convert_value(self, self.default)
+            except ValueError as exc:
+                raise ValueError(f"default: {exc}") from None
+            object.__setattr__(self, "default", converted)
+        return self
+
+    def papermill_default(self) -> Any:
+        """The value the notebook's parameters cell holds (JSON-native: dates as ISO text)."""
+        if self.default is None:
+            return {"str": "", "int": 0, "bool": False, "choice": self.choices[0] if self.choices else "", "list": [], "date": ""}[self.type]
+        if isinstance(self.default, _dt.date):
+            return self.default.isoformat()
+        return self.default
+
+
+class CheckSpec(_Strict):
+    title: Text
+    @field_validator("title")
+    @classmethod
+    def _texts(cls, v: Text) -> Text:
+        return _both_langs(v)
+
+
+class CauseSpec(_Strict):
+    level: Literal["fail", "warn", "manual"]
+    title: Text
+    fix: Text
+    fix_by_edition: dict[Edition, Text] = Field(default_factory=dict)
+
+    @field_validator("title", "fix")
+    @classmethod
+    def _texts(cls, v: Text) -> Text:
+        return _both_langs(v)
+
+    @field_validator("fix_by_edition")
+    @classmethod
+    def _editions(cls, v: dict[str, Text]) -> dict[str, Text]:
+        for text in v.values():
+            _both_langs(text)
+        return v
+
+
+class RunbookSpec(_Strict):
+    id: str
+    seed: str | None = None
+    default_scenario: str | None = None
+    title: Text
+    summary: Text
+    symptoms: list[Symptom] = Field(min_length=1)
+    parameters: list[Parameter] = Field(default_factory=list)
+    checks: dict[str, CheckSpec] = Field(default_factory=dict)
+    causes: dict[str, CauseSpec] = Field(default_factory=dict)
+    messages: dict[str, Text] = Field(default_factory=dict)
+
+    @field_validator("title", "summary")
+    @classmethod
+    def _texts(cls, v: Text) -> Text:
+        return _both_langs(v)
+
+    @field_validator("messages")
+    @classmethod
+    def _messages(cls, v: dict[str, Text]) -> dict[str, Text]:
+        for key, text in v.items():
+            try:
+                _both_langs(text)
+            except ValueError as exc:
+                raise ValueError(f"{key}: {exc}") from None
+            # Both languages must take the same placeholders, or one of them breaks at runtime.
+            fields = [{f for _, f, _, _ in string.Formatter().parse(text[lang]) if f} for lang in LANGS]
+            if fields[0] != fields[1]:
+                raise ValueError(f"{key}: en and ja use different placeholders {sorted(fields[0])} vs {sorted(fields[1])}")
+        return v
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "RunbookSpec":
+        if not re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", self.id):
+            raise ValueError(f"id {self.id!r} must be lower-case words joined by '-'")
+        names = [p.name for p in self.parameters]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"parameters: duplicate name(s) {', '.join(dupes)}")
+        for code in self.causes:
+            if not re.fullmatch(r"[A-Z][A-Z0-9_]*", code):
+                raise ValueError(f"causes: {code!r} must be UPPER_SNAKE_CASE")
+        required = REQUIRED_CAUSES.get(self.id, {})
+        missing = [c for c in required if c not in self.causes]
+        if missing:
+            raise ValueError(f"causes: missing {', '.join(missing)} (spec/causes.md)")
+        for code, level in required.items():
+            if self.causes[code].level != level:
+                raise ValueError(f"causes.{code}.level: is {self.causes[code].level}, spec/causes.md says {level}")
+        return self
+
+    # ---------------------------------------------------------------- use
+    def texts(self, lang: str) -> "Texts":
+        return Texts(self, check_lang(lang))
+
+    def parameter(self, name: str) -> Parameter:
+        for p in self.parameters:
+            if p.name == name:
+                return p
+        known = ", ".join(p.name for p in self.parameters) or "none"
+        raise BadInput(f"runbook {self.id} has no parameter {name!r}", hint=f"known parameters: {known}")
+
+    def login_attempts(self) -> int:
+        """The most login attempts per tested user one run makes (principle 7: at most two)."""
+        return min(2, sum(p.login_attempts for p in self.parameters))
+
+    def finding(
+        self,
+        check_id: str,
+        status: str,
+        lang: str,
+        *,
+        cause: str | None = None,
+        evidence: dict[str, Any] | None = None,
+        summary: str = "",
+        edition: str | None = None,
+        duration_ms: int = 0,
+    ) -> Finding:
+        """A Finding with title and fix filled from this spec in `lang`.
+
+        A cause this spec does not declare is a programming error in a check: it raises,
+        because a silently unknown code would break every consumer that matches on codes.
+        """
+        texts = self.texts(lang)
+        if cause is not None and cause not in self.causes:
+            raise ValueError(f"runbook {self.id} declares no cause {cause!r}")
+        fix = texts.fix(cause, edition) if cause and status in ("fail", "warn", "manual") else ""
+        return Finding(
+            id=check_id,
+            title=texts.title(check_id),
+            status=status,
+            cause=cause,
+            evidence=dict(evidence or {}),
+            fix=fix,
+            summary=summary,
+            duration_ms=int(duration_ms),
+        )
+
+
+def edition_family(edition: str | None) -> str | None:
+    """Which Setup paths an org's edition sees: "enterprise", "professional", or None if unknown.
+
+    Salesforce's `Organization.OrganizationType` reads e.g. "Enterprise Edition" or
+    "Professional Edition"; Unlimited, Performance and Developer share Enterprise's Setup
+    paths, Group, Team, Contact Manager, Personal and Base share Professional's.
+    """
+    if not edition:
+        return None
+    e = edition.casefold()
+    if any(w in e for w in ("enterprise", "unlimited", "performance", "developer")):
+        return "enterprise"
+    if any(w in e for w in ("professional", "group", "team", "contact manager", "personal", "base")):
+        return "professional"
+    return None
+
+
+@dataclass(frozen=True)
+class Texts:
+    """A spec's texts in one language; missing entries are programming errors, not blanks."""
+
+    spec: RunbookSpec
+    lang: str
+
+    @property
+    def runbook_title(self) -> str:
+        return pick(self.spec.title, self.lang)
+
+    @property
+    def summary(self) -> str:
+        return pick(self.spec.summary, self.lang)
+
+    def title(self, check_id: str) -> str:
+        if check_id in self.spec.checks:
+            return pick(self.spec.checks[check_id].title, self.lang)
+        if check_id in ENGINE_CHECKS:
+            return pick(ENGINE_CHECKS[check_id], self.lang)
+        raise KeyError(f"runbook {self.spec.id} declares no check {check_id!r}")
+
+    def cause_title(self, cause: str) -> str:
+        return pick(self.spec.causes[cause].title, self.lang)
+
+    def fix(self, cause: str, edition: str | None = None) -> str:
+        c = self.spec.causes[cause]
+        family = edition_family(edition)
+        if family and family in c.fix_by_edition:
+            return pick(c.fix_by_edition[family], self.lang)
+        return pick(c.fix, self.lang)
+
+    def msg(self, key: str, **values: Any) -> str:
+        return pick(self.spec.messages[key], self.lang).format(**values)
+
+    def label(self, param: str) -> str:
+        return pick(self.spec.parameter(param).label, self.lang)
+
+    def help(self, param: str) -> str:
+        return pick(self.spec.parameter(param).help, self.lang)
+
+
+# --------------------------------------------------------------------------------------
+# Parameter values
+# --------------------------------------------------------------------------------------
+_TRUE = {"1", "true", "yes", "on", "y"}
+_FALSE = {"0", "false", "no", "off", "n", ""}
+
+
+def convert_value(param: Parameter, value: Any) -> Any:
+    """Turn a CLI string (or a YAML/JSON value) into the parameter's type; ValueError says why."""
+    t = param.type
+    if t in ("str", "choice"):
+        if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+            raise ValueError(f"expected text, got {value!r}")
+        value = str(value)
+        if t == "choice" and value not in param.choices:
+            raise ValueError(f"{value!r} is not one of {', '.join(param.choices)}")
+        return value
+    if t == "int":
+        if isinstance(value, bool):
+            raise ValueError(f"expected a whole number, got {value!r}")
+        if isinstance(value, int):
+            return value
+        try:
+            return int(str(value).strip())
+        except ValueError:
+            raise ValueError(f"expected a whole number, got {value!r}") from None
+    if t == "bool":
+        if isinstance(value, bool):
+            return value
+        s = str(value).strip().casefold()
+        if s in _TRUE:
+            return True
+        if s in _FALSE:
+            return False
+        raise ValueError(f"expected true or false, got {value!r}")
+    if t == "list":
+        if isinstance(value, (list, tuple)):
+            return [str(v) for v in value]
+        return [v.strip() for v in re.split(r"[,\n]", str(value)) if v.strip()]
+    if t == "date":
+        if isinstance(value, _dt.datetime):
+            return value.date()
+        if isinstance(value, _dt.date):
+            return value
+        try:
+            return _dt.date.fromisoformat(str(value).strip())
+        except ValueError:
+            raise ValueError(f"expected a date as YYYY-MM-DD, got {value!r}") from None
+    raise ValueError(f"unknown type {t}")  # pragma: no cover - the model forbids it
+
+
+def jsonable(value: Any) -> Any:
+    """A converted value as papermill and findings.json carry it (dates as ISO text)."""
+    if isinstance(value, _dt.date):
+        return value.isoformat()
+    return value
+
+
+# --------------------------------------------------------------------------------------
+# Loading
+# --------------------------------------------------------------------------------------
+def runbooks_dir(path: str | os.PathLike[str] | None = None) -> Path:
+    """Where specs live: the argument, else `<project_root>/runbooks` ($SFDOCTOR_HOME aware)."""
+    return Path(path).resolve() if path else project_root() / "runbooks"
+
+
+def _spec_files(directory: Path) -> dict[str, Path]:
+    if not directory.is_dir():
+        return {}
+    return {p.stem: p for p in sorted(directory.glob("*.yml")) if p.stem != "schedule"}
+
+
+def load_file(path: str | os.PathLike[str]) -> RunbookSpec:
+    """Load and validate one spec file; problems become one-line BadInput: `FILE: key: problem`."""
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise BadInput(f"{path}: cannot read: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}: " if mark else ""
+        raise BadInput(f"{path}: {where}not valid YAML ({getattr(exc, 'problem', None) or exc})") from None
+    if not isinstance(data, dict):
+        raise BadInput(f"{path}: a runbook spec must be a mapping of keys")
+    try:
+        spec = RunbookSpec.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = ".".join(str(p) for p in err["loc"]) or "(top)"
+        more = f" (+{exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        msg = err["msg"].removeprefix("Value error, ")
+        raise BadInput(f"{path}: {loc}: {msg}{more}") from None
+    if spec.id != path.stem:
+        raise BadInput(f"{path}: id {spec.id!r} differs from the file name {path.stem!r}")
+    return spec
+
+
+@lru_cache(maxsize=64)
+def _load_cached(path: str, mtime_ns: int) -> RunbookSpec:
+    return load_file(path)
+
+
+def load(runbook_id: str, directory: str | os.PathLike[str] | None = None) -> RunbookSpec:
+    """The spec of one runbook; an unknown id is BadInput naming the known ones."""
+    d = runbooks_dir(directory)
+    files = _spec_files(d)
+    if runbook_id not in files:
+        known = ", ".join(files) or f"none in {d}"
+        raise BadInput(f"unknown runbook {runbook_id!r}", hint=f"known runbooks: {known}")
+    p = files[runbook_id]
+    return _load_cached(str(p), p.stat().st_mtime_ns)
+
+
+def all_specs(directory: str | os.PathLike[str] | None = None) -> list[RunbookSpec]:
+    """Every runbook spec in the directory, sorted by id; the first malformed one raises."""
+    d = runbooks_dir(directory)
+    return [load(rid, d) for rid in _spec_files(d)]
+
+
+# --------------------------------------------------------------------------------------
+# diagnose: which runbook fits an error message or URL
+# --------------------------------------------------------------------------------------
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\uac00-\ud7af]")
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+_URL_KEYS = ("error", "error_type", "errortype", "error_code", "errorcode", "login_error", "code", "ec", "reason")
+
+
+def _decode(text: str) -> str:
+    """URL-decode until stable (error pages often arrive encoded twice), `+` as space."""
+    for _ in range(5):
+        decoded = unquote_plus(text)
+        if decoded == text:
+            break
+        text = decoded
+    return text
+
+
+def normalize(text: str) -> str:
+    """Decoded, NFKC (full/half width folded), case-folded, whitespace collapsed."""
+    text = unicodedata.normalize("NFKC", _decode(text)).casefold()
+    return " ".join(text.split())
+
+
+def _compact(text: str) -> str:
+    """Only letters and digits: punctuation, spaces, underscores and hyphens don't count."""
+    return "".join(_WORD.findall(normalize(text)))
+
+
+def _tokens(text: str) -> set[str]:
+    """Words for Latin text, character bigrams for CJK runs (Japanese has no spaces)."""
+    out: set[str] = set()
+    for word in _WORD.findall(normalize(text)):
+        if _CJK.search(word):
+            runs = re.findall(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\uac00-\ud7af]+|[^\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\uac00-\ud7af]+", word)
+            for run in runs:
+                if _CJK.match(run):
+                    out.update(run[i : i + 2] for i in range(max(1, len(run) - 1)))
+                else:
+                    out.add(run)
+        elif len(word) > 1:
+            out.add(word)
+    return out - _STOPWORDS
+
+
+_STOPWORDS = {"the", "a", "an", "to", "of", "in", "on", "for", "and", "or", "is", "was", "we", "your", "you", "be", "not", "with", "this"}
+
+
+def _url_error_values(text: str) -> list[str]:
+    """Values of error-ish query parameters in any URL or query string inside the text."""
+    values: list[str] = []
+    decoded = _decode(text)
+    for candidate in re.findall(r"[?&#]?[\w.-]+=[^\s&#]+(?:&[\w.-]+=[^\s&#]*)*", decoded):
+        query = urlsplit(candidate).query if candidate.startswith("http") else candidate.lstrip("?&#")
+        for key, value in parse_qsl(query, keep_blank_values=False):
+            if key.casefold() in _URL_KEYS:
+                values.append(value)
+    return values
+
+
+@dataclass(frozen=True)
+class Match:
+    spec: RunbookSpec
+    score: float
+    matched: list[str]
+
+    def __iter__(self):  # lets callers unpack `(spec, score, matched)`
+        return iter((self.spec, self.score, self.matched))
+
+    def __repr__(self) -> str:
+        return f"Match({self.spec.id!r}, score={self.score}, matched={self.matched!r})"
+
+
+def _score_spec(spec: RunbookSpec, text: str) -> tuple[float, list[str]]:
+    compact = _compact(text)
+    tokens = _tokens(text)
+    hits: list[tuple[float, str]] = []
+    for s in spec.symptoms:
+        sym_compact = _compact(s.text)
+        if sym_compact and sym_compact in compact:
+            hits.append((s.weight, s.text))
+            continue
+        sym_tokens = _tokens(s.text)
+        if not sym_tokens:
+            continue
+        overlap = len(sym_tokens & tokens) / len(sym_tokens)
+        if overlap >= 0.5:
+            hits.append((s.weight * 0.8 * overlap, s.text))
+    url_values = {_compact(v) for v in _url_error_values(text)}
+    for code in spec.causes:
+        code_c = _compact(code)
+        if code_c in url_values:
+            hits.append((1.0, code))
+        elif re.search(rf"(?<![a-z0-9]){re.escape(code.casefold())}(?![a-z0-9])", normalize(text).replace(" ", "_")):
+            hits.append((0.9, code))
+    if not hits:
+        return 0.0, []
+    # Noisy-or: several independent hints raise confidence, no single one exceeds its weight.
+    miss = math.prod(1 - min(w, 0.999) for w, _ in hits)
+    matched = [m for _, m in sorted(hits, key=lambda h: -h[0])]
+    return round(1 - miss, 3), list(dict.fromkeys(matched))
+
+
+def diagnose(text: str, specs: list[RunbookSpec] | None = None) -> list[Match]:
+    """Runbooks that fit an error message or URL, best first, each with a score in 0..1."""
+    if not text or not text.strip():
+        raise BadInput("nothing to diagnose", hint="pass the error message or the error page's URL")
+    specs = all_specs() if specs is None else specs
+    ranked = []
+    for spec in specs:
+        score, matched = _score_spec(spec, text)
+        if score > 0:
+            ranked.append(Match(spec, score, matched))
+    return sorted(ranked, key=lambda m: (-m.score, m.spec.id))

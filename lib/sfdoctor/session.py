@@ -1,0 +1,246 @@
+"""The notebook's side of a run: one object that connects, runs checks and records results.
+
+A runbook notebook stays a story: `run = RunSession.open(...)`, then one `run.check(...)`
+per cell, then `run.finish()`. Each check's findings are displayed twice in one output:
+as an HTML card for people and as `MIMETYPE` JSON that the runner collects. The run's
+outcome therefore comes from what our own code recorded, never from papermill's cell
+status (which says "completed" even after a timeout).
+
+A run that cannot connect still finishes: the connect error becomes an `error` finding,
+later checks are recorded as skipped, and the outcome is `inconclusive` (exit 3) with a
+report, as principle 6 asks.
+"""
+from __future__ import annotations
+
+import json
+import time
+from typing import Any, Callable, Mapping
+
+from .findings import MIMETYPE, RUN_MIMETYPE, Finding, RunResult, utcnow
+from .i18n import check_lang
+from .report import CONTEXT_MIMETYPE, finding_card_html, summary_html
+from .runbooks import RunbookSpec, load, ui
+
+_MAX_REASON = 300
+
+
+def _display(bundle: dict[str, Any]) -> None:
+    """Publish a raw mime bundle (in a kernel); outside IPython this is a no-op print-free call."""
+    try:
+        from IPython.display import display
+    except ImportError:  # pragma: no cover - ipykernel is a dependency
+        return
+    display(bundle, raw=True)
+
+
+def describe_exception(exc: BaseException, secrets: set[str] | frozenset[str] = frozenset()) -> tuple[str, dict[str, Any]]:
+    """A one-line reason and JSON-native evidence for an exception, free of secrets.
+
+    Names what an operator can act on: the HTTP status, Salesforce's error code, a timeout.
+    """
+    evidence: dict[str, Any] = {"exception": type(exc).__name__}
+    status = getattr(exc, "status", None) or getattr(getattr(exc, "response", None), "status_code", None)
+    if isinstance(status, int):
+        evidence["http_status"] = status
+    code = getattr(exc, "code", None)
+    content = getattr(exc, "content", None)
+    if not code and isinstance(content, list) and content and isinstance(content[0], dict):
+        code = content[0].get("errorCode")
+    if isinstance(code, (str, int)) and code != "":
+        evidence["code"] = code
+    import requests  # local: keeps `import sfdoctor.session` light for the kernel's first cell
+
+    if isinstance(exc, (TimeoutError, requests.Timeout)) or "timeout" in type(exc).__name__.lower():
+        evidence["timeout"] = True
+    message = getattr(exc, "message", None) if isinstance(getattr(exc, "message", None), str) else str(exc)
+    reason = " ".join((message or type(exc).__name__).split())
+    reason = _scrub(reason, secrets)
+    if len(reason) > _MAX_REASON:
+        reason = reason[: _MAX_REASON - 1] + "…"
+    evidence["reason"] = reason
+    return reason, evidence
+
+
+def _scrub(text: str, secrets: set[str] | frozenset[str]) -> str:
+    try:
+        from .scrub import scrub_text
+    except ImportError:  # pragma: no cover - scrub.py ships with the client side
+        for s in sorted(secrets, key=len, reverse=True):
+            if s:
+                text = text.replace(s, "[secret removed]")
+        return text
+    return scrub_text(text, secrets)
+
+
+class RunSession:
+    """One run of one runbook inside a notebook kernel (or any Python process)."""
+
+    def __init__(self, spec: RunbookSpec, org: str, lang: str, params: Mapping[str, Any]):
+        self.spec = spec
+        self.org = org
+        self.lang = check_lang(lang)
+        self.texts = spec.texts(self.lang)
+        secret_names = {p.name for p in spec.parameters if p.secret}
+        # Secrets typed into the form are kept apart: usable by checks, never recorded.
+        self.secret_values: dict[str, str] = {k: v for k, v in params.items() if k in secret_names and v}
+        self.params: dict[str, Any] = {k: _jsonable(v) for k, v in params.items() if k not in secret_names}
+        self.conn: Any = None
+        self.org_ref: Any = None
+        self.connect_error: str | None = None
+        self.findings: list[Finding] = []
+        self.started_at = utcnow()
+        self.edition: str | None = None
+        self.window: str | None = None
+        self.display = True
+
+    # ------------------------------------------------------------------ life cycle
+    @classmethod
+    def open(
+        cls,
+        runbook: str | RunbookSpec,
+        org: str,
+        lang: str = "en",
+        params: Mapping[str, Any] | None = None,
+        *,
+        connect: bool = True,
+        display: bool = True,
+    ) -> "RunSession":
+        """Resolve the org and connect; a failed connection is recorded, never raised.
+
+        `connect=False` is for runbooks (and tests) whose checks need no org.
+        An unknown runbook or language still raises BadInput: that is the notebook's bug.
+        """
+        spec = runbook if isinstance(runbook, RunbookSpec) else load(runbook)
+        run = cls(spec, org, lang, dict(params or {}))
+        run.display = display
+        if not connect:
+            return run
+        t0 = time.perf_counter()
+        try:
+            from . import clients, orgs
+
+            run.org_ref = orgs.resolve(org, runbook=spec)
+            run.conn = clients.connect(run.org_ref, runbook=spec)
+        except Exception as exc:  # any failure to connect is a finding, not a crash (principle 6)
+            reason, evidence = describe_exception(exc, run.secrets)
+            run.connect_error = reason
+            f = Finding(
+                id="connect",
+                title=run.texts.title("connect"),
+                status="error",
+                evidence=evidence,
+                summary=ui("error.connect", run.lang, reason=reason),
+                duration_ms=int((time.perf_counter() - t0) * 1000),
+            )
+            run._record([f])
+        return run
+
+    @property
+    def secrets(self) -> set[str]:
+        """Every value to keep out of outputs: the connection's and the form's."""
+        values = set(getattr(self.conn, "secrets", None) or ())
+        values.update(v for v in self.secret_values.values() if isinstance(v, str) and v)
+        return values
+
+    def check(self, fn: Callable[..., list[Finding]], *args: Any, check_id: str | None = None, **kw: Any) -> list[Finding]:
+        """Run one check function `fn(conn, *args, lang=..., **kw)`, time it, show and record its findings.
+
+        An exception becomes an `error` finding naming the HTTP status, Salesforce error code
+        or timeout (never a secret); with no connection the check is recorded as skipped.
+        """
+        cid = check_id or getattr(fn, "check_id", None) or fn.__name__.replace("_", "-")
+        t0 = time.perf_counter()
+        if self.connect_error is not None:
+            found = [self._engine_finding(cid, "skip", {"reason": ui("error.skipped_no_connection", self.lang)},
+                                          ui("error.skipped_no_connection", self.lang), 0)]
+            self._record(found)
+            return found
+        try:
+            result = fn(self.conn, *args, lang=self.lang, **kw)
+            found = list(result or [])
+            for f in found:
+                if not isinstance(f, Finding):
+                    raise TypeError(f"{fn.__name__} returned {type(f).__name__}, not Finding")
+        except Exception as exc:
+            reason, evidence = describe_exception(exc, self.secrets)
+            found = [self._engine_finding(cid, "error", evidence, ui("error.check", self.lang, reason=reason),
+                                          int((time.perf_counter() - t0) * 1000))]
+            self._record(found)
+            return found
+        elapsed = int((time.perf_counter() - t0) * 1000)
+        for f in found:
+            if not f.duration_ms:
+                f.duration_ms = elapsed
+        self._record(found)
+        return found
+
+    def record(self, *findings: Finding) -> None:
+        """Record findings made outside `check` (e.g. a manual step answered in the form)."""
+        self._record(list(findings))
+
+    def finish(self) -> RunResult:
+        """Build the RunResult, show the summary and publish the full findings.json content."""
+        result = RunResult(
+            runbook=self.spec.id,
+            org=self.org,
+            lang=self.lang,
+            started_at=self.started_at,
+            finished_at=utcnow(),
+            parameters=dict(self.params),
+            api_calls=int(getattr(getattr(self.conn, "counter", None), "total", 0) or 0),
+            checks=list(self.findings),
+        )
+        data = result.to_json()
+        if self.display:
+            _display({
+                "text/html": summary_html(data, self.lang, self.spec),
+                RUN_MIMETYPE: data,
+                CONTEXT_MIMETYPE: self.context(),
+                "text/plain": f"{data['outcome']}: {', '.join(data['root_causes']) or '-'}",
+            })
+        return result
+
+    def context(self) -> dict[str, Any]:
+        """What the report's "what we looked at" needs beyond findings.json."""
+        edition = self.edition
+        if edition is None:
+            edition = next((f.evidence.get("edition") for f in self.findings if f.evidence.get("edition")), None)
+        counter = getattr(self.conn, "counter", None)
+        logins = getattr(counter, "logins", None)
+        return {
+            "edition": edition,
+            "window": self.window,
+            "login_attempts": logins if isinstance(logins, int) else (0 if self.conn is None else None),
+            "api_calls": int(getattr(counter, "total", 0) or 0),
+        }
+
+    # ------------------------------------------------------------------ internals
+    def _engine_finding(self, cid: str, status: str, evidence: dict[str, Any], summary: str, ms: int) -> Finding:
+        try:
+            title = self.texts.title(cid)
+        except KeyError:
+            title = cid.replace("-", " ").capitalize()
+        return Finding(id=cid, title=title, status=status, evidence=evidence, summary=summary, duration_ms=ms)
+
+    def _record(self, found: list[Finding]) -> None:
+        secrets = self.secrets
+        for f in found:
+            if secrets:
+                # Evidence must be free of secrets (spec/findings.md): scrub before it is shown.
+                f.evidence = json.loads(_scrub(json.dumps(f.evidence, default=str), secrets))
+                f.summary = _scrub(f.summary, secrets)
+            self.findings.append(f)
+            if self.display:
+                _display({
+                    "text/html": finding_card_html(f, self.lang),
+                    MIMETYPE: f.to_json(),
+                    "text/plain": f"[{f.status}] {f.title}" + (f" ({f.cause})" if f.cause else ""),
+                })
+
+
+def _jsonable(value: Any) -> Any:
+    import datetime as dt
+
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    return value
