@@ -19,13 +19,13 @@ import calendar
 import functools
 import re
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from lark import Lark, Token, Transformer, v_args
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
+from lark import Lark, Token, Transformer
+from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken, VisitError
 
 from sfdoctor.demo.schema import Catalog, FieldSchema, ObjectSchema
 
@@ -94,6 +94,7 @@ class _Ctx:
         self.tooling = tooling
         self.now: datetime = _as_utc(catalog.now())
         self._indexes: dict[str, dict[str, dict[str, Any]]] = {}
+        self._url_base = f"/services/data/v{api_version}/" + ("tooling/" if tooling else "") + "sobjects/"
 
     def fail(self, code: str, pos: Pos, sentence: str) -> SoqlError:
         return SoqlError(code, _caret(self.text, pos.row, pos.col, sentence))
@@ -107,8 +108,7 @@ class _Ctx:
         return idx
 
     def url(self, sobject: str, rec_id: Any) -> str:
-        base = f"/services/data/v{self.api_version}/" + ("tooling/" if self.tooling else "")
-        return f"{base}sobjects/{sobject}/{rec_id}"
+        return f"{self._url_base}{sobject}/{rec_id}"
 
 
 # --------------------------------------------------------------------------------------------
@@ -404,8 +404,9 @@ def _parse_datetime(raw: str) -> datetime:
 def _format_value(value: Any) -> Any:
     """Python-native row values to Salesforce REST JSON values."""
     if isinstance(value, datetime):
-        v = _as_utc(value)
-        return v.strftime("%Y-%m-%dT%H:%M:%S.") + f"{v.microsecond // 1000:03d}+0000"
+        v = value if value.tzinfo is timezone.utc else _as_utc(value)
+        return (f"{v.year:04d}-{v.month:02d}-{v.day:02d}T{v.hour:02d}:{v.minute:02d}:{v.second:02d}."
+                f"{v.microsecond // 1000:03d}+0000")
     if isinstance(value, date):
         return value.isoformat()
     return value
@@ -819,8 +820,6 @@ def _sort(items: list, keys: list[tuple[Callable[[Any], Any], bool, bool]]) -> l
                 return (_nr, 0)
             if isinstance(v, str):
                 v = v.casefold()
-            elif isinstance(v, datetime):
-                v = _as_utc(v).timestamp()
             return (1 - _nr, v)
         items.sort(key=key, reverse=desc)
     return items
@@ -963,7 +962,9 @@ def _agg_value(spec: _AggSpec, rows: list[dict[str, Any]]) -> Any:
     return sum(vals) / len(vals)
 
 
-def _run_aggregate(ctx: _Ctx, q: Query, schema: ObjectSchema, rows: list[dict[str, Any]]) -> QueryResult:
+def _run_aggregate(ctx: _Ctx, q: Query, schema: ObjectSchema) -> QueryResult:
+    """GROUP BY / aggregate queries. The SELECT list, HAVING and ORDER BY are checked before any
+    row is read, so errors come out in clause order and never depend on the data."""
     group_res = []
     for g in q.group_by:
         res = _resolve(ctx, schema, g)
@@ -1055,6 +1056,7 @@ def _run_aggregate(ctx: _Ctx, q: Query, schema: ObjectSchema, rows: list[dict[st
         order_keys.append((lambda g, _i=idx: g[0][_i], item.desc, item.nulls_first))
 
     # group the rows (one pass), then compute every aggregate once per group
+    rows = _filtered_rows(ctx, q, schema)
     getters = [r.getter for r in group_res]
     groups: dict[tuple, list[dict[str, Any]]] = {}
     if not getters:
@@ -1115,8 +1117,7 @@ def execute(soql: str, catalog: Catalog, *, api_version: str = "59.0", tooling: 
     schema = _describe(ctx, q.sobject, q.sobject_pos)
     is_agg = bool(q.group_by) or any(isinstance(i, AggItem) for i in q.items)
     if is_agg:
-        rows = _filtered_rows(ctx, q, schema)
-        return _run_aggregate(ctx, q, schema, rows)
+        return _run_aggregate(ctx, q, schema)
     if q.having is not None:
         raise ctx.fail("MALFORMED_QUERY", q.sobject_pos, "HAVING clause requires a GROUP BY clause")
     proj = _build_projection(ctx, schema, q.items, allow_sub=True)
