@@ -326,7 +326,6 @@ class Simulator:
 
         world = self.world
         scenario = world.scenario
-        sf = scenario.salesforce
         sandbox = bool(world.is_sandbox)
         data: dict[str, Any] = {
             "scenario": getattr(scenario, "name", None),
@@ -334,9 +333,9 @@ class Simulator:
             "description": getattr(scenario, "description", None),
             "url": self.url,
             "my_domain_host": world.my_domain_host,
-            "login_host": "test.salesforce.com" if sandbox else "login.salesforce.com",
+            "login_host": world.login_host,
             "sandbox": sandbox,
-            "sandbox_name": sf.sandbox if isinstance(sf.sandbox, str) else None,
+            "sandbox_name": world.sandbox_name,
             "client_ip": str(world.client_ip),
             "org_id": world.org_id,
             "oauth": {"client_id": store.DEMO_CLIENT_ID, "client_secret": store.DEMO_CLIENT_SECRET},
@@ -399,12 +398,12 @@ def operator_answers(world: Any) -> dict[str, Any]:
     probed = next((u for u in users if getattr(u, "username", None) == probe_name), None)
     if probed is not None:
         answers["probe_password"] = probed.password
-        answers["probe_token"] = probed.security_token
+        answers["probe_token"] = world.token_for(probed.username)
 
     mkto = getattr(scenario, "marketo", None)
     if mkto is not None and getattr(mkto, "sync", None) is not None:
         answers["marketo_sync_status"] = mkto.sync.status
-        answers["marketo_last_synced_at"] = mkto.sync.last_synced_at
+        answers["marketo_last_synced_at"] = world.at(mkto.sync.last_synced_at)
         answers["marketo_sync_sandbox"] = mkto.sync.sandbox
     mc = getattr(scenario, "marketing_cloud", None)
     if mc is not None:

@@ -143,7 +143,9 @@ def _partner(req: SimRequest, world: Any, flavour: str, version: str) -> SimResp
                           fault_type="LoginFault", fault_ns=fault_ns)
     username = (_child_text(operation, "username") or "").strip()
     password = _child_text(operation, "password") or ""
-    decision = world.password_login(username, password, host=req.host, channel="soap")
+    client = (_child_text(header, "client") or "").strip() or None
+    decision = world.password_login(username, password, host=req.host, channel="soap",
+                                    api_version=version, application=client)
     if not decision.ok:
         code, message = login_fault_for(decision.reason)
         return soap_fault(code, message, fault_type="LoginFault", fault_ns=fault_ns)
@@ -233,10 +235,6 @@ def _login_result(req: SimRequest, world: Any, decision: Any, version: str, ente
 
 _INVALID_SESSION = "Invalid Session ID found in SessionHeader: Illegal Session"
 
-# Operations of the Metadata WSDL that change an org. The simulator does not model them;
-# sfdoctor never sends them (its session refuses anything but reads and logins).
-_NOT_SIMULATED = "is not served by the sfdoctor demo world"
-
 
 def _metadata(req: SimRequest, world: Any, version: str) -> SimResponse:
     header, operation = _parse_envelope(req.body)
@@ -248,7 +246,7 @@ def _metadata(req: SimRequest, world: Any, version: str) -> SimResponse:
     user = world.session_user(session_id) if session_id else None
     if user is None:
         return soap_fault("INVALID_SESSION_ID", _INVALID_SESSION)  # §1.5 [V]
-    if getattr(user, "get", None) and user.get("password_expired"):
+    if user.get("PasswordExpired"):
         return soap_fault("INVALID_OPERATION_WITH_EXPIRED_PASSWORD",
                           "The users password has expired, you must call SetPassword before attempting "
                           "any other API operations")

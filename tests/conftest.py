@@ -1,0 +1,131 @@
+"""Shared fixtures: a simulator per test (or per module) and a session routed to it.
+
+`simulator(ref_or_path)` starts `Simulator` on a free loopback port and stops it after the
+test. `write_scenario(yaml_text)` writes a scenario file into the test's tmp_path.
+`routed_session(sim)` is a `requests.Session` whose https:// requests go to the simulator
+with the original Host header kept — what sfdoctor's clients.py does for the demo org —
+so the unmodified simple-salesforce, zeep and requests talk to it as to Salesforce.
+"""
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+from typing import Callable, Iterator
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+import requests
+from requests.adapters import HTTPAdapter
+
+from sfdoctor.demo.server import Simulator
+
+# Hosts the simulator stands in for (the client-side transport adapter re-routes the same).
+ROUTED_SUFFIXES = (".salesforce.com", ".force.com", ".mktorest.com", ".marketingcloudapis.com")
+
+
+class RerouteAdapter(HTTPAdapter):
+    """Send https://<salesforce host>/... to http://127.0.0.1:PORT/..., Host header kept."""
+
+    def __init__(self, target: str, **kwargs: object):
+        super().__init__(**kwargs)
+        self.target = urlsplit(target)
+
+    def send(self, request: requests.PreparedRequest, **kwargs: object) -> requests.Response:  # type: ignore[override]
+        parts = urlsplit(request.url or "")
+        host = parts.hostname or ""
+        if host.endswith(ROUTED_SUFFIXES):
+            request.headers["Host"] = parts.netloc
+            request.url = urlunsplit((self.target.scheme, self.target.netloc, parts.path, parts.query, ""))
+        return super().send(request, **kwargs)  # type: ignore[arg-type]
+
+
+def routed_session(sim_or_url: Simulator | str) -> requests.Session:
+    """A requests.Session whose https:// traffic reaches the simulator."""
+    url = sim_or_url if isinstance(sim_or_url, str) else sim_or_url.url
+    assert url, "simulator not started"
+    session = requests.Session()
+    session.mount("https://", RerouteAdapter(url))
+    return session
+
+
+BASE_SCENARIO = """
+name: conformance
+client_ip: 203.0.113.7
+salesforce:
+  my_domain: acme
+  trusted_ip_ranges:
+    - {start: 198.51.100.0, end: 198.51.100.255, description: Head office}
+  profiles:
+    - {name: Marketo Sync, api_enabled: true}
+    - {name: Office Only, api_enabled: true, login_ip_ranges: [{start: 192.0.2.0, end: 192.0.2.255}]}
+    - {name: Anywhere, api_enabled: true, login_ip_ranges: [{start: 203.0.113.0, end: 203.0.113.255}]}
+    - {name: No API, api_enabled: false}
+  users:
+    - {username: admin@acme.example, password: Adm1n-pass, security_token: AAAAtokenAAAA,
+       profile: System Administrator, admin: true}
+    - {username: sync@acme.example, password: Sync-pass-1, security_token: BBBBtokenBBBB, profile: Marketo Sync}
+    - {username: office@acme.example, password: Office-pass-1, security_token: CCCCtokenCCCC, profile: Office Only}
+    - {username: roam@acme.example, password: Roam-pass-1, security_token: DDDDtokenDDDD, profile: Anywhere}
+    - {username: noapi@acme.example, password: NoApi-pass-1, security_token: EEEEtokenEEEE, profile: No API}
+    - {username: locked@acme.example, password: Locked-pass-1, security_token: FFFFtokenFFFF,
+       profile: Marketo Sync, locked: true}
+    - {username: frozen@acme.example, password: Frozen-pass-1, security_token: GGGGtokenGGGG,
+       profile: Marketo Sync, frozen: true}
+    - {username: gone@acme.example, password: Gone-pass-1, security_token: HHHHtokenHHHH,
+       profile: Marketo Sync, active: false}
+    - {username: expired@acme.example, password: Expired-pass-1, security_token: IIIItokenIIII,
+       profile: Marketo Sync, password_expired: true}
+  objects:
+    Lead:
+      fields:
+        - {name: mkto71_Lead_Score__c, label: Lead Score, type: double, hidden_from: [Marketo Sync]}
+  records:
+    Lead:
+      - {FirstName: Aiko, LastName: Sato, Email: aiko@example.jp, Company: Example KK}
+"""
+
+ADMIN = ("admin@acme.example", "Adm1n-pass", "AAAAtokenAAAA")
+SYNC = ("sync@acme.example", "Sync-pass-1", "BBBBtokenBBBB")
+
+
+@pytest.fixture
+def write_scenario(tmp_path: Path) -> Callable[..., str]:
+    """write_scenario(yaml_text, name="scenario") -> path of a .yml in tmp_path."""
+    def write(text: str, name: str = "scenario") -> str:
+        path = tmp_path / f"{name}.yml"
+        path.write_text(textwrap.dedent(text), encoding="utf-8")
+        return str(path)
+    return write
+
+
+@pytest.fixture
+def simulator() -> Iterator[Callable[[str], Simulator]]:
+    """simulator(ref_or_path) -> a started Simulator, stopped after the test."""
+    started: list[Simulator] = []
+
+    def start(ref: str) -> Simulator:
+        sim = Simulator(ref)
+        sim.start()
+        started.append(sim)
+        return sim
+
+    yield start
+    for sim in started:
+        sim.stop()
+
+
+@pytest.fixture(scope="module")
+def base_sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Simulator]:
+    """One simulator on BASE_SCENARIO for a whole test module (tests that only read)."""
+    path = tmp_path_factory.mktemp("scenario") / "conformance.yml"
+    path.write_text(BASE_SCENARIO, encoding="utf-8")
+    sim = Simulator(str(path))
+    sim.start()
+    yield sim
+    sim.stop()
+
+
+@pytest.fixture
+def fresh_sim(simulator: Callable[[str], Simulator], write_scenario: Callable[..., str]) -> Simulator:
+    """A simulator of its own on BASE_SCENARIO (tests that log in and change LoginHistory)."""
+    return simulator(write_scenario(BASE_SCENARIO, "conformance"))
