@@ -368,6 +368,23 @@ def test_aggregate_functions_without_group(cat: FakeCatalog) -> None:
                    "expr3": 10.0, "avgFails": pytest.approx(10 / 3), "expr4": "Ada Admin", "expr5": "2026-11-20"}
 
 
+def test_aggregate_over_no_rows(cat: FakeCatalog) -> None:
+    # without GROUP BY there is always one AggregateResult; with GROUP BY there are no groups
+    assert q(cat, "SELECT COUNT(Id), MAX(LoginTime) FROM LoginHistory WHERE LoginTime = TOMORROW") == [
+        {"attributes": {"type": "AggregateResult"}, "expr0": 0, "expr1": None}]
+    assert q(cat, "SELECT Status, COUNT(Id) FROM LoginHistory WHERE LoginTime = TOMORROW GROUP BY Status") == []
+
+
+def test_misplaced_aggregates_and_clauses_are_malformed(cat: FakeCatalog) -> None:
+    assert err(cat, "SELECT COUNT(), Id FROM User").error_code == "MALFORMED_QUERY"
+    assert err(cat, "SELECT Id FROM User HAVING COUNT(Id) > 1").error_code == "MALFORMED_QUERY"
+    assert err(cat, "SELECT Id FROM User WHERE COUNT(Id) > 1").error_code == "MALFORMED_QUERY"
+    assert err(cat, "SELECT SUM(Name) FROM User").error_code == "MALFORMED_QUERY"
+    assert err(cat, "SELECT Id, (SELECT COUNT(Id) FROM LoginIpRanges) FROM Profile").error_code == "MALFORMED_QUERY"
+    e = err(cat, "SELECT FOO(Id) FROM User")
+    assert e.message.endswith("ERROR at Row:1:Column:8\nunexpected token: 'FOO'")
+
+
 def test_group_by_relationship_path_uses_last_name(cat: FakeCatalog) -> None:
     recs = q(cat, "SELECT Profile.Name, COUNT(Id) n FROM User GROUP BY Profile.Name ORDER BY Profile.Name NULLS LAST")
     assert recs == [
@@ -489,6 +506,7 @@ def test_field_must_be_grouped_or_aggregated(cat: FakeCatalog) -> None:
                           "be enclosed in quotes"),
     ("Name = 5", "value of filter criterion for field 'Name' must be of type string and should be enclosed in quotes"),
     ("Id = 'abc'", "invalid ID field: abc"),
+    ("ProfileId LIKE '00e%'", "invalid operator on id field"),
 ])
 def test_filter_value_type_errors(cat: FakeCatalog, cond: str, sentence: str) -> None:
     e = err(cat, f"SELECT Id FROM User WHERE {cond}")

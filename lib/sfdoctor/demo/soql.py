@@ -760,6 +760,8 @@ def _compile_cond(ctx: _Ctx, node: Any, operand: Callable[[Any], _Operand]) -> P
     if node.kind == "like":
         if node.value.kind != "STRING":
             raise _unexpected_error(ctx.text, node.value.raw, node.value.pos.row, node.value.pos.col)
+        if opd.ftype in IDISH:
+            raise ctx.fail("INVALID_QUERY_FILTER_OPERATOR", node.value.pos, "invalid operator on id field")
         rx = _like_regex(_unescape(node.value, ctx, like=True))
         match = rx.fullmatch
         get = opd.get
