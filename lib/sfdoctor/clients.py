@@ -1,0 +1,518 @@
+"""The HTTP session every client uses, and sfdoctor's own connection to an org.
+
+One `requests.Session` carries four cross-cutting duties, all in one transport adapter so
+nothing (simple-salesforce, zeep, our own calls) can go around them:
+
+* routing (principle 5): for demo orgs, requests meant for `*.salesforce.com`, `*.force.com`,
+  `*.mktorest.com`, `*.marketingcloudapis.com` go to the local simulator over plain HTTP with
+  their original `Host` header and path; simple-salesforce itself stays unmodified;
+* the read-only guard (principle 3): anything that is not a read or a login raises
+  `ReadOnlyViolation` *before* a byte is sent;
+* default timeouts, and retries of reads on 502/503/504 and dropped connections (never of a
+  login: a repeated failed login counts twice against the user's lockout threshold);
+* counting every request actually sent (principle 8: the report states the API cost).
+"""
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+import xml.etree.ElementTree as ET
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+from urllib.parse import parse_qs, urlsplit, urlunsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from sfdoctor.errors import Inconclusive, OrgConfigError, ReadOnlyViolation
+from sfdoctor.orgs import OrgRef, login_host_of, resolve
+
+DEFAULT_TIMEOUT: tuple[float, float] = (5, 30)
+API_VERSION = "59.0"
+ROUTED_SUFFIXES = (".salesforce.com", ".force.com", ".mktorest.com", ".marketingcloudapis.com")
+RETRY_STATUSES = frozenset({502, 503, 504})
+MAX_TRIES = 3
+SIMULATOR_PREFIX = "/__sfdoctor/"
+
+# Request kinds the guard lets through.
+READ = "read"
+LOGIN = "login"
+
+_SOAP_PARTNER = re.compile(r"^/services/Soap/[uc]/\d+\.\d+(/[^/]*)?/?$")
+_SOAP_METADATA = re.compile(r"^/services/Soap/m/\d+\.\d+(/[^/]*)?/?$")
+_COMPOSITE = re.compile(r"^/services/data/v\d+\.\d+/composite/?$")
+_COMPOSITE_BATCH = re.compile(r"^/services/data/v\d+\.\d+/composite/batch/?$")
+_PARTNER_READ_OPS = frozenset({
+    "query", "queryAll", "queryMore", "retrieve", "describeSObject", "describeSObjects",
+    "describeGlobal", "getUserInfo", "getServerTimestamp", "describeLayout",
+})
+_METADATA_READ_OPS = frozenset({"readMetadata", "listMetadata", "describeMetadata"})
+_MC_READ_OPS = frozenset({"RetrieveRequestMsg", "Retrieve"})
+
+
+# --------------------------------------------------------------------------- counting
+
+class CallCounter:
+    """Requests actually sent, in total and per normalized endpoint (`GET /services/data/vXX/query`).
+
+    Retries count (each one costs the customer an API call); the simulator-only
+    `/__sfdoctor/*` endpoints do not. `logins` counts login attempts, which the report states
+    (principle 7). Thread-safe: checks may run concurrently.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.total = 0
+        self.logins = 0
+        self.by_endpoint: Counter[str] = Counter()
+
+    def add(self, method: str, path: str, *, login: bool = False) -> None:
+        key = f"{method.upper()} {normalize_path(path)}"
+        with self._lock:
+            self.total += 1
+            self.by_endpoint[key] += 1
+            if login:
+                self.logins += 1
+
+    def snapshot(self) -> dict[str, Any]:
+        """A JSON-native copy for reports."""
+        with self._lock:
+            return {"total": self.total, "logins": self.logins, "by_endpoint": dict(self.by_endpoint)}
+
+    def __repr__(self) -> str:
+        return f"CallCounter(total={self.total}, logins={self.logins})"
+
+
+_ID = re.compile(r"^[a-zA-Z0-9]{3}[a-zA-Z0-9]{12}([a-zA-Z0-9]{3})?$")
+
+
+def normalize_path(path: str) -> str:
+    """Group paths by endpoint: API versions → `vXX`/`XX`, record ids → `{id}`, no trailing slash."""
+    path = urlsplit(path).path or "/"
+    path = re.sub(r"/v\d+\.\d+(?=/|$)", "/vXX", path)
+    path = re.sub(r"(/services/Soap/[a-z])/\d+\.\d+(/[^/]+)?", r"\1/XX", path)
+    parts = [("{id}" if _ID.match(p) and any(c.isdigit() for c in p) else p) for p in path.split("/")]
+    path = "/".join(parts)
+    return path.rstrip("/") or "/"
+
+
+# --------------------------------------------------------------------------- the guard
+
+def _soap_operation(body: bytes | str | None) -> str | None:
+    """The local name of the first element in the SOAP Body: the operation actually called."""
+    if body is None:
+        return None
+    if isinstance(body, str):
+        body = body.encode("utf-8")
+    if not isinstance(body, (bytes, bytearray)):
+        return None  # a stream: cannot be inspected, so it is not known to be a read
+    try:
+        root = ET.fromstring(body)
+    except ET.ParseError:
+        return None
+    for child in root:
+        if child.tag.rsplit("}", 1)[-1] == "Body":
+            for op in child:
+                return op.tag.rsplit("}", 1)[-1]
+    return None
+
+
+def _json_body(body: bytes | str | None) -> Any:
+    if body is None:
+        return None
+    try:
+        return json.loads(body)
+    except (ValueError, TypeError):
+        return None
+
+
+def classify(method: str, url: str, body: bytes | str | None) -> str | None:
+    """`"read"`, `"login"`, or None (would change the org, or cannot be shown to be a read)."""
+    method = method.upper()
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    path = parts.path or "/"
+    if path.startswith(SIMULATOR_PREFIX):
+        return READ if method in ("GET", "HEAD") else None
+    # Marketo identity is a login whatever the verb (its docs use GET): never retried.
+    if path.rstrip("/").endswith("/identity/oauth/token") and method in ("GET", "POST"):
+        return LOGIN
+    if method in ("GET", "HEAD"):
+        return READ
+    if method != "POST":
+        return None
+    if path.rstrip("/") == "/services/oauth2/token":
+        return LOGIN
+    if path.rstrip("/") in ("/v2/token", "/v1/requestToken"):
+        return LOGIN  # Marketing Cloud's token endpoints ({subdomain}.auth.marketingcloudapis.com)
+    if _SOAP_PARTNER.match(path):
+        op = _soap_operation(body)
+        if op == "login":
+            return LOGIN
+        return READ if op in _PARTNER_READ_OPS else None
+    if _SOAP_METADATA.match(path):
+        return READ if _soap_operation(body) in _METADATA_READ_OPS else None
+    if path.rstrip("/").lower() == "/service.asmx":
+        return READ if _soap_operation(body) in _MC_READ_OPS else None
+    if _COMPOSITE.match(path):
+        data = _json_body(body)
+        subs = data.get("compositeRequest") if isinstance(data, dict) else None
+        return READ if _all_get(subs) else None
+    if _COMPOSITE_BATCH.match(path):
+        data = _json_body(body)
+        subs = data.get("batchRequests") if isinstance(data, dict) else None
+        return READ if _all_get(subs) else None
+    if host.endswith(".mktorest.com") and parse_qs(parts.query).get("_method") == ["GET"]:
+        return READ  # Marketo's documented "GET with a body" for long filter lists
+    return None
+
+
+def _all_get(subrequests: Any) -> bool:
+    return (isinstance(subrequests, list) and bool(subrequests)
+            and all(isinstance(s, dict) and str(s.get("method", "")).upper() == "GET" for s in subrequests))
+
+
+def _is_routed_host(host: str) -> bool:
+    host = host.lower()
+    return any(host.endswith(suffix) for suffix in ROUTED_SUFFIXES)
+
+
+# --------------------------------------------------------------------------- the adapter
+
+class SfdoctorAdapter(HTTPAdapter):
+    """Routing, guard, timeouts, retries and counting, in `send` where every request passes."""
+
+    def __init__(self, *, route_to: str | None, counter: CallCounter, guard: bool = True,
+                 retries: bool = True, timeout: tuple[float, float] | float = DEFAULT_TIMEOUT,
+                 backoff: float = 0.5) -> None:
+        super().__init__(max_retries=0)
+        self.route_to = route_to.rstrip("/") if route_to else None
+        self.counter = counter
+        self.guard = guard
+        self.retries = retries
+        self.timeout = timeout
+        self.backoff = backoff
+
+    def _route(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        """A copy aimed at the simulator, keeping the Host the client meant."""
+        parts = urlsplit(request.url)
+        if not self.route_to or parts.scheme != "https" or not _is_routed_host(parts.hostname or ""):
+            return request
+        base = urlsplit(self.route_to)
+        routed = request.copy()
+        routed.url = urlunsplit((base.scheme, base.netloc, parts.path, parts.query, ""))
+        routed.headers["Host"] = parts.netloc
+        return routed
+
+    def send(self, request: requests.PreparedRequest, stream: bool = False, timeout: Any = None,
+             verify: Any = True, cert: Any = None, proxies: Any = None) -> requests.Response:
+        parts = urlsplit(request.url)
+        path = parts.path or "/"
+        kind = classify(request.method or "GET", request.url, request.body)
+        if kind is None and self.guard:
+            raise ReadOnlyViolation(
+                f"refused {request.method} {parts.hostname}{path}: sfdoctor only reads and logs in",
+                hint="a fix is for the admin to apply; sfdoctor never changes an org",
+            )
+        if timeout is None:
+            timeout = self.timeout
+        outgoing = self._route(request)
+        counted = not path.startswith(SIMULATOR_PREFIX)
+        tries = MAX_TRIES if (self.retries and kind == READ) else 1
+        for attempt in range(1, tries + 1):
+            if counted:
+                self.counter.add(request.method or "GET", path, login=(kind == LOGIN))
+            try:
+                response = super().send(outgoing, stream=stream, timeout=timeout, verify=verify,
+                                        cert=cert, proxies=proxies)
+            except requests.exceptions.ConnectionError as exc:
+                # Dropped/reset connections are retried; a timeout is not (it would only
+                # multiply the wait) and ends up as an `error` finding.
+                if attempt >= tries or isinstance(exc, requests.exceptions.Timeout):
+                    raise
+                self._sleep(attempt)
+                continue
+            if response.status_code in RETRY_STATUSES and attempt < tries:
+                response.close()
+                self._sleep(attempt)
+                continue
+            if outgoing is not request:
+                response.request = request
+                response.url = request.url
+            return response
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _sleep(self, attempt: int) -> None:
+        time.sleep(self.backoff * (2 ** (attempt - 1)))
+
+
+class SfdoctorSession(requests.Session):
+    """A requests.Session whose adapter routes, guards, retries and counts (see module doc)."""
+
+    counter: CallCounter
+    route_to: str | None
+
+
+def make_session(*, route_to: str | None, counter: CallCounter | None = None, guard: bool = True,
+                 retries: bool = True, timeout: tuple[float, float] | float = DEFAULT_TIMEOUT,
+                 backoff: float = 0.5) -> SfdoctorSession:
+    """A session for one org. `route_to` is the simulator's base URL for demo orgs, else None.
+
+    The adapter is mounted for both schemes: https for the real (or re-routed) hosts, http for
+    the simulator reached directly, so the guard and counter apply there too.
+    """
+    session = SfdoctorSession()
+    session.counter = counter if counter is not None else CallCounter()
+    session.route_to = route_to
+    adapter = SfdoctorAdapter(route_to=route_to, counter=session.counter, guard=guard,
+                              retries=retries, timeout=timeout, backoff=backoff)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    session.headers["User-Agent"] = "sfdoctor (read-only diagnostics)"
+    return session
+
+
+# --------------------------------------------------------------------------- connections
+
+@dataclass
+class Connection:
+    """Everything a check needs to talk to one org (docs/architecture.md, clients.py).
+
+    `sf` is sfdoctor's own OAuth connection (never SOAP login: that is what runbooks probe);
+    `session` routes/guards/retries/counts; `probe_session` is the same without retries, for
+    login probes; `secrets` are the values every artifact is scrubbed of.
+    """
+
+    org_ref: OrgRef
+    sf: Any
+    session: SfdoctorSession
+    probe_session: SfdoctorSession
+    counter: CallCounter
+    login_host: str
+    my_domain_host: str | None
+    is_sandbox: bool
+    operator: dict[str, Any] = field(default_factory=dict)
+    info: dict[str, Any] = field(default_factory=dict)
+    secrets: set[str] = field(default_factory=set, repr=False)
+    base_url: str | None = None    # the simulator's URL (demo orgs)
+    api_version: str = API_VERSION
+
+    @property
+    def marketo_session(self) -> SfdoctorSession:
+        return self.session
+
+    @property
+    def mc_session(self) -> SfdoctorSession:
+        return self.session
+
+    @property
+    def instance(self) -> str:
+        """The REST host sfdoctor's own connection uses (e.g. `acme.my.salesforce.com`)."""
+        return self.sf.sf_instance
+
+    def stats(self) -> dict[str, Any]:
+        """API calls made so far through this connection (for the report)."""
+        return self.counter.snapshot()
+
+
+def _domain_arg(host: str) -> str:
+    """simple-salesforce's `domain=`: the host without `.salesforce.com` (`acme.my`)."""
+    host = host.lower().rstrip(".")
+    if not host.endswith(".salesforce.com"):
+        raise OrgConfigError(f"{host} is not a Salesforce host", hint="use e.g. acme.my.salesforce.com")
+    return host[: -len(".salesforce.com")]
+
+
+def _info_get(info: Mapping[str, Any], *paths: str) -> Any:
+    """First present value among dotted paths: the info document's layout is the simulator's."""
+    for dotted in paths:
+        node: Any = info
+        for key in dotted.split("."):
+            node = node.get(key) if isinstance(node, Mapping) else None
+        if node not in (None, ""):
+            return node
+    return None
+
+
+def connect(org: OrgRef | str, *, runbook: Any = None, timeout: tuple[float, float] | float = DEFAULT_TIMEOUT,
+            backoff: float = 0.5) -> Connection:
+    """Open sfdoctor's own connection to `org` (an OrgRef, or an `--org` string to resolve).
+
+    Errors: `OrgConfigError` when the org's own login is refused (its configuration is wrong:
+    exit 2), `Inconclusive` when the org could not be reached (exit 3). One line, no secret.
+    """
+    org_ref = org if isinstance(org, OrgRef) else resolve(org, runbook=runbook)
+    if org_ref.is_demo and org_ref.scenario_ref is None and runbook is not None:
+        org_ref = resolve(org_ref.name, runbook=runbook)
+    counter = CallCounter()
+    if org_ref.is_demo:
+        return _connect_demo(org_ref, counter, timeout, backoff)
+    return _connect_real(org_ref, counter, timeout, backoff)
+
+
+def _sessions(route_to: str | None, counter: CallCounter, timeout: Any, backoff: float
+              ) -> tuple[SfdoctorSession, SfdoctorSession]:
+    session = make_session(route_to=route_to, counter=counter, timeout=timeout, backoff=backoff)
+    probe = make_session(route_to=route_to, counter=counter, retries=False, timeout=timeout)
+    return session, probe
+
+
+def _ensure_simulator(scenario_ref: str | None) -> str:
+    """The demo simulator's base URL (demo/runtime.py: `$SFDOCTOR_DEMO_URL` or one started here)."""
+    from sfdoctor.demo.runtime import ensure_simulator
+
+    return ensure_simulator(scenario_ref)
+
+
+def _connect_demo(org_ref: OrgRef, counter: CallCounter, timeout: Any, backoff: float) -> Connection:
+    base_url = _ensure_simulator(org_ref.scenario_ref).rstrip("/")
+    session, probe = _sessions(base_url, counter, timeout, backoff)
+    try:
+        resp = session.get(f"{base_url}/__sfdoctor/info")
+        resp.raise_for_status()
+        info = resp.json()
+    except (requests.RequestException, ValueError) as exc:
+        raise Inconclusive(f"the demo simulator at {base_url} did not answer /__sfdoctor/info: "
+                           f"{type(exc).__name__}", hint="restart `sfdoctor demo serve` or unset SFDOCTOR_DEMO_URL") from None
+    my_domain = _info_get(info, "my_domain_host", "salesforce.my_domain_host")
+    client_id = _info_get(info, "client_id", "oauth_app.client_id", "oauth.client_id", "demo_app.client_id")
+    client_secret = _info_get(info, "client_secret", "oauth_app.client_secret", "oauth.client_secret",
+                              "demo_app.client_secret")
+    if not (my_domain and client_id and client_secret):
+        raise Inconclusive(f"the demo simulator at {base_url} sent incomplete info",
+                           hint="its /__sfdoctor/info lacks my_domain_host or the demo OAuth app")
+    secrets = {client_secret}
+    sf = _login(org_ref, secrets, lambda: _sf_client_credentials(client_id, client_secret, my_domain, session))
+    secrets.add(sf.session_id)
+    operator = dict(_info_get(info, "operator") or {})
+    for key in ("probe_password", "probe_token"):
+        if operator.get(key):
+            secrets.add(str(operator[key]))
+    if operator.get("probe_password") and operator.get("probe_token"):
+        secrets.add(str(operator["probe_password"]) + str(operator["probe_token"]))
+    return Connection(
+        org_ref=org_ref, sf=sf, session=session, probe_session=probe, counter=counter,
+        login_host=_info_get(info, "login_host") or "login.salesforce.com",
+        my_domain_host=my_domain, is_sandbox=bool(_info_get(info, "sandbox")),
+        operator=operator, info=info, secrets={s for s in secrets if s}, base_url=base_url,
+    )
+
+
+def _sf_client_credentials(client_id: str, client_secret: str, my_domain: str, session: requests.Session) -> Any:
+    from simple_salesforce import Salesforce
+
+    return Salesforce(consumer_key=client_id, consumer_secret=client_secret,
+                      domain=_domain_arg(my_domain), session=session, version=API_VERSION)
+
+
+def _login(org_ref: OrgRef, secrets: set[str], do_login: Any) -> Any:
+    """Run a login and turn its failures into one-line errors without any secret in them."""
+    from simple_salesforce.exceptions import SalesforceAuthenticationFailed
+
+    try:
+        return do_login()
+    except SalesforceAuthenticationFailed as exc:
+        code, message = exc.code, str(exc.message or "")
+        for secret in secrets:
+            if secret and len(secret) >= 4:
+                message = message.replace(secret, "[redacted]")
+        message = " ".join(message.split())[:200]
+        if isinstance(code, int) and code >= 500:
+            raise Inconclusive(f"org '{org_ref.name}': the login endpoint answered HTTP {code}",
+                               hint="Salesforce may be unavailable; try again later") from None
+        raise OrgConfigError(
+            f"sfdoctor's own login to org '{org_ref.name}' was refused: {code}: {message}",
+            hint="check the connected app and the credentials the orgs file points to",
+        ) from None
+    except requests.exceptions.RequestException as exc:
+        raise Inconclusive(f"org '{org_ref.name}': could not reach the login endpoint ({type(exc).__name__})",
+                           hint="check the network, proxy and the login host") from None
+
+
+def _connect_real(org_ref: OrgRef, counter: CallCounter, timeout: Any, backoff: float) -> Connection:
+    from simple_salesforce import Salesforce
+
+    from sfdoctor.credentials import read_ref
+
+    cfg = org_ref.config
+    where = f"orgs.{org_ref.name}"
+    session, probe = _sessions(None, counter, timeout, backoff)
+    auth = cfg.get("auth", "client_credentials")
+    my_domain = cfg.get("my_domain")
+    login_host = login_host_of(org_ref)
+    secrets: set[str] = set()
+    if auth == "client_credentials":
+        client_id = read_ref(cfg, "client_id", where=where)
+        client_secret = read_ref(cfg, "client_secret", where=where)
+        secrets.add(client_secret)
+        sf = _login(org_ref, secrets, lambda: _sf_client_credentials(client_id, client_secret, my_domain, session))
+    elif auth == "jwt":
+        from pathlib import Path
+
+        client_id = read_ref(cfg, "client_id", where=where)
+        key_file = Path(cfg["private_key_file"]).expanduser()
+        if not key_file.is_file():
+            raise OrgConfigError(f"{where}.private_key_file: {key_file} not found",
+                                 hint="point it at the connected app's private key (PEM)")
+        domain = _domain_arg(my_domain or login_host)
+        sf = _login(org_ref, secrets, lambda: Salesforce(
+            username=cfg["username"], consumer_key=client_id, privatekey_file=str(key_file),
+            domain=domain, session=session, version=API_VERSION))
+    else:  # sf_cli
+        token, instance_url = _sf_cli_token(cfg["alias"], org_ref.name)
+        secrets.add(token)
+        sf = Salesforce(instance_url=instance_url, session_id=token, session=session, version=API_VERSION)
+    secrets.add(sf.session_id)
+    for section in ("probe", "marketo", "marketing_cloud"):
+        for value in _ref_values(cfg.get(section) or {}, f"{where}.{section}"):
+            secrets.add(value)
+    return Connection(
+        org_ref=org_ref, sf=sf, session=session, probe_session=probe, counter=counter,
+        login_host=login_host, my_domain_host=my_domain or sf.sf_instance,
+        is_sandbox=bool(cfg.get("sandbox", login_host.startswith("test."))),
+        operator={}, info={}, secrets={s for s in secrets if s},
+    )
+
+
+def _ref_values(table: Mapping[str, Any], where: str) -> list[str]:
+    """Values behind the `_env`/`_keyring` references of a section that are set (for scrubbing)."""
+    from sfdoctor.credentials import read_ref
+
+    values = []
+    for key in table:
+        for suffix in ("_env", "_keyring"):
+            if key.endswith(suffix):
+                try:
+                    value = read_ref(table, key[: -len(suffix)], where=where, required=False)
+                except OrgConfigError:
+                    value = None
+                if value:
+                    values.append(value)
+    return values
+
+
+def _sf_cli_token(alias: str, org_name: str) -> tuple[str, str]:
+    """The access token the Salesforce CLI holds for `alias` (`sf org display --json`)."""
+    import shutil
+    import subprocess
+
+    exe = shutil.which("sf")
+    if not exe:
+        raise OrgConfigError(f"org '{org_name}' uses auth = \"sf_cli\" but the sf command is not installed",
+                             hint="install the Salesforce CLI and run `sf org login web --alias " + alias + "`")
+    try:
+        done = subprocess.run([exe, "org", "display", "--target-org", alias, "--json"],
+                              capture_output=True, text=True, timeout=60)
+        data = json.loads(done.stdout or "{}")
+    except (subprocess.TimeoutExpired, ValueError) as exc:
+        raise Inconclusive(f"`sf org display --target-org {alias}` failed ({type(exc).__name__})") from None
+    result = data.get("result") or {}
+    token, instance_url = result.get("accessToken"), result.get("instanceUrl")
+    if done.returncode != 0 or not token or not instance_url:
+        reason = " ".join(str(data.get("message") or data.get("name") or "no access token").split())[:160]
+        raise OrgConfigError(f"the Salesforce CLI has no usable session for '{alias}': {reason}",
+                             hint=f"run `sf org login web --alias {alias}`")
+    return token, instance_url

@@ -1,0 +1,155 @@
+"""Where secrets come from, and how sfdoctor holds them without leaking them.
+
+A runbook's probe (the integration user's login under diagnosis) needs a password and a
+token. They never travel as papermill parameters (papermill writes parameters into the
+output notebook, principle 4): for the demo they are the operator's answers from the
+simulator's info endpoint, for a real org they are read from the environment variables or
+keyring entries the orgs file *names*.
+
+`fingerprint()` lets a scheduled run remember "this exact probe already failed" without
+storing the secret (principle 7: repeating a failing probe locks the user out).
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets as _secrets
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from sfdoctor.errors import OrgConfigError
+
+
+@dataclass(frozen=True, repr=False, eq=False)
+class ProbeCredentials:
+    """A probe's password and token. Its repr never shows them (it ends up in tracebacks)."""
+
+    password: str
+    token: str = ""
+
+    @property
+    def password_and_token(self) -> str:
+        """What SOAP login and the OAuth password flow take: the token appended to the password."""
+        return self.password + self.token
+
+    def secrets(self) -> set[str]:
+        """The values to scrub from every artifact."""
+        values = {self.password, self.token, self.password_and_token}
+        return {v for v in values if v}
+
+    def __repr__(self) -> str:
+        token = "<hidden>" if self.token else "<none>"
+        return f"ProbeCredentials(password=<hidden>, token={token})"
+
+    __str__ = __repr__
+
+
+def read_ref(config: Mapping[str, Any], base: str, *, where: str, required: bool = True) -> str | None:
+    """Read the secret `config` refers to as `{base}_env` or `{base}_keyring`.
+
+    A literal `{base}` is returned only for non-secret values (a consumer key, a Munchkin id);
+    orgs.py already refuses literal secrets. Missing → one line naming what to set.
+    """
+    env_name = config.get(f"{base}_env")
+    if env_name:
+        value = os.environ.get(env_name)
+        if value:
+            return value
+        if required:
+            raise OrgConfigError(f"environment variable {env_name} is not set ({where}.{base}_env)",
+                                 hint=f"export {env_name}=... before the run")
+        return None
+    keyring_ref = config.get(f"{base}_keyring")
+    if keyring_ref:
+        value = _keyring_get(keyring_ref, where=f"{where}.{base}_keyring")
+        if value:
+            return value
+        if required:
+            service, _, account = keyring_ref.partition(":")
+            raise OrgConfigError(f"no keyring entry {keyring_ref} ({where}.{base}_keyring)",
+                                 hint=f"store it with: keyring set {service} {account}")
+        return None
+    literal = config.get(base)
+    if literal:
+        return str(literal)
+    if required:
+        raise OrgConfigError(f"{where}: no {base}_env or {base}_keyring given",
+                             hint=f"add {base}_env = \"VARIABLE\" (or {base}_keyring = \"service:account\")")
+    return None
+
+
+def _keyring_get(ref: str, *, where: str) -> str | None:
+    """`service:account` → the keyring's password; a broken keyring backend is a config error."""
+    service, _, account = ref.partition(":")
+    try:
+        import keyring
+        from keyring.errors import KeyringError
+    except ImportError:  # pragma: no cover - keyring is a dependency
+        raise OrgConfigError(f"{where}: the keyring package is not installed",
+                             hint="pip install keyring, or use an _env reference") from None
+    try:
+        return keyring.get_password(service, account)
+    except KeyringError as exc:
+        raise OrgConfigError(f"{where}: keyring unavailable: {type(exc).__name__}",
+                             hint="configure a keyring backend or use an _env reference") from None
+
+
+def probe_credentials(conn: Any, username: str) -> ProbeCredentials:
+    """The password and token to probe `username`'s login with.
+
+    Demo: the operator's answers from the simulator's info endpoint (`probe_password` /
+    `probe_token` when the scenario plays a mistaken operator, else the user's real ones).
+    Real org: the orgs file's `[orgs.NAME.probe]` references. Never logged.
+    """
+    org_ref = getattr(conn, "org_ref", None)
+    if org_ref is None or org_ref.is_demo:
+        return _demo_probe(conn, username)
+    probe = org_ref.config.get("probe") or {}
+    where = f"orgs.{org_ref.name}.probe"
+    if not probe:
+        raise OrgConfigError(f"org '{org_ref.name}' has no [{where}] table",
+                             hint="add password_env (and token_env) naming where the probe credentials are")
+    password = read_ref(probe, "password", where=where, required=True)
+    has_token_ref = bool(probe.get("token_env") or probe.get("token_keyring"))
+    token = read_ref(probe, "token", where=where, required=has_token_ref) or ""
+    return ProbeCredentials(password=password or "", token=token)
+
+
+def _demo_probe(conn: Any, username: str) -> ProbeCredentials:
+    """The demo operator types what the scenario says (spec/scenario-format.md, "The demo operator")."""
+    operator: Mapping[str, Any] = getattr(conn, "operator", None) or {}
+    info: Mapping[str, Any] = getattr(conn, "info", None) or {}
+    probe_user = operator.get("probe_username")
+    if probe_user and username and probe_user.lower() != username.lower():
+        # Another user than the scenario's probe user: the operator knows that user's real
+        # credentials if the info endpoint lists them.
+        for user in info.get("users") or []:
+            if str(user.get("username", "")).lower() == username.lower():
+                return ProbeCredentials(password=str(user.get("password") or ""),
+                                        token=str(user.get("security_token") or ""))
+        raise OrgConfigError(f"the demo operator has no credentials for {username}",
+                             hint=f"probe {probe_user}, or add operator.probe_username to the scenario")
+    if "probe_password" not in operator:
+        raise OrgConfigError("the demo world gives no probe password",
+                             hint="set operator.probe_username in the scenario")
+    return ProbeCredentials(password=str(operator.get("probe_password") or ""),
+                            token=str(operator.get("probe_token") or ""))
+
+
+def new_salt() -> str:
+    """A random salt for fingerprints (store it next to the fingerprints, not the secrets)."""
+    return _secrets.token_hex(16)
+
+
+def fingerprint(username: str, password: str, token: str, salt: str | bytes) -> str:
+    """HMAC-SHA256 of the probe's credentials: equal iff the same user, password and token.
+
+    Lets a scheduled run skip a probe that already failed with identical credentials without
+    ever storing them; the salt keeps the value useless for guessing short passwords offline.
+    """
+    key = salt.encode("utf-8") if isinstance(salt, str) else salt
+    if not key:
+        raise ValueError("fingerprint needs a non-empty salt")
+    message = "\x00".join((username.strip().lower(), password, token)).encode("utf-8")
+    return "hmac-sha256:" + hmac.new(key, message, hashlib.sha256).hexdigest()

@@ -1,0 +1,246 @@
+"""Which org a run talks to, and where its (never inline) credentials come from.
+
+`--org` takes `demo`, `demo:NAME`, `demo:PATH.yml` or the name of an org defined in the
+orgs file (`$SFDOCTOR_ORGS`, else `~/.config/sfdoctor/orgs.toml`; spec/cli.md "Orgs").
+Resolving is pure configuration work: nothing here touches the network, so a bad `--org`
+fails fast with one line (exit 2) before any notebook or report folder exists.
+
+The orgs file holds *references* to secrets (`*_env` variable names, `*_keyring`
+`service:account` entries), never their values: a key named like a secret that holds a
+literal is refused, because that file is easy to paste into a ticket (principle 4).
+"""
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from sfdoctor.errors import OrgConfigError
+
+DEMO = "demo"
+AUTH_KINDS = ("client_credentials", "jwt", "sf_cli")
+LOGIN_HOSTS = ("login.salesforce.com", "test.salesforce.com")
+
+# A key whose name says "secret" must be a reference (`_env` / `_keyring`), never a value.
+_SECRET_KEY = re.compile(r"(password|passwd|secret|token)", re.IGNORECASE)
+_REF_SUFFIXES = ("_env", "_keyring")
+
+
+@dataclass(frozen=True)
+class OrgRef:
+    """A resolved `--org`: what the rest of sfdoctor needs to connect and to name reports.
+
+    `name` is the org as the operator wrote it (it goes into findings.json's `org`);
+    `slug` is its filesystem-safe form for report folders (`demo-token-missing`);
+    `scenario_ref` is the built-in scenario name or absolute `.yml` path (demo only);
+    `config` is the org's table from the orgs file (real orgs only; references, no secrets).
+    """
+
+    name: str
+    kind: str                      # "demo" | "real"
+    slug: str
+    scenario_ref: str | None = None
+    config: Mapping[str, Any] = field(default_factory=dict)
+    source: str | None = None      # the orgs file a real org came from (for error messages)
+
+    @property
+    def is_demo(self) -> bool:
+        return self.kind == DEMO
+
+
+def slugify(text: str) -> str:
+    """Filesystem-safe, lower-case, dash-separated; never empty."""
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower()
+    return slug or "org"
+
+
+def orgs_file() -> Path:
+    """Where the orgs file is: `$SFDOCTOR_ORGS`, else `~/.config/sfdoctor/orgs.toml`."""
+    env = os.environ.get("SFDOCTOR_ORGS")
+    return Path(env).expanduser() if env else Path("~/.config/sfdoctor/orgs.toml").expanduser()
+
+
+def builtin_scenario_dir() -> Path:
+    """The package's built-in scenarios (`demo/scenarios/NAME.yml`)."""
+    return Path(__file__).resolve().parent / "demo" / "scenarios"
+
+
+def _default_scenario_of(runbook: Any) -> str | None:
+    """Accept a runbook spec (anything with `.default_scenario`), a mapping, or a plain name."""
+    if runbook is None:
+        return None
+    if isinstance(runbook, str):
+        return runbook or None
+    if isinstance(runbook, Mapping):
+        return runbook.get("default_scenario") or None
+    return getattr(runbook, "default_scenario", None) or None
+
+
+def _demo_ref(org: str, scenario: str | None) -> OrgRef:
+    """Build the OrgRef of a demo org, checking that the scenario it names exists."""
+    if scenario is None:
+        return OrgRef(name=org, kind=DEMO, slug=DEMO, scenario_ref=None)
+    looks_like_path = scenario.endswith((".yml", ".yaml")) or "/" in scenario or os.sep in scenario
+    if looks_like_path:
+        path = Path(scenario).expanduser()
+        if not path.is_file():
+            raise OrgConfigError(
+                f"scenario file not found: {scenario}",
+                hint="give an existing .yml path after demo: (spec/scenario-format.md) or a built-in name",
+            )
+        return OrgRef(name=org, kind=DEMO, slug=slugify(f"demo-{path.stem}"),
+                      scenario_ref=str(path.resolve()))
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+", scenario):
+        raise OrgConfigError(f"bad demo scenario name {scenario!r}",
+                             hint="use demo:NAME (see `sfdoctor demo list`) or demo:PATH.yml")
+    builtin = builtin_scenario_dir()
+    if builtin.is_dir() and not (builtin / f"{scenario}.yml").is_file():
+        known = sorted(p.stem for p in builtin.glob("*.yml"))
+        raise OrgConfigError(
+            f"unknown demo scenario '{scenario}'",
+            hint=("built-in scenarios: " + ", ".join(known)) if known
+            else "see `sfdoctor demo list`, or pass demo:PATH.yml",
+        )
+    return OrgRef(name=org, kind=DEMO, slug=slugify(f"demo-{scenario}"), scenario_ref=scenario)
+
+
+def resolve(org: str, default_scenario: str | None = None, *, runbook: Any = None) -> OrgRef:
+    """Turn an `--org` value into an OrgRef, or raise a one-line OrgConfigError.
+
+    `default_scenario` (or `runbook=`, a spec with `.default_scenario` or the name itself) is
+    what plain `demo` means: the runbook's own demo world.
+    """
+    org = (org or "").strip()
+    if not org:
+        raise OrgConfigError("no org given", hint="use --org demo, demo:NAME or an org from the orgs file")
+    if org == DEMO:
+        return _demo_ref(org, default_scenario or _default_scenario_of(runbook))
+    if org.startswith(DEMO + ":"):
+        scenario = org[len(DEMO) + 1:].strip()
+        if not scenario:
+            raise OrgConfigError("demo: needs a scenario", hint="use demo:NAME or demo:PATH.yml")
+        return _demo_ref(org, scenario)
+    orgs, path = _load_orgs_file()
+    if org not in orgs:
+        raise OrgConfigError(
+            f"unknown org '{org}'",
+            hint=f"define it in {_display_path(path)} or use demo / demo:NAME",
+        )
+    config = orgs[org]
+    _validate_org(org, config, path)
+    return OrgRef(name=org, kind="real", slug=slugify(org), config=config, source=str(path))
+
+
+def list_orgs() -> list[OrgRef]:
+    """The orgs the orgs file defines (validated), in file order; `[]` when there is no file.
+
+    Demo orgs are not listed here: `sfdoctor demo list` lists the built-in scenarios.
+    """
+    orgs, path = _load_orgs_file()
+    refs = []
+    for name, config in orgs.items():
+        _validate_org(name, config, path)
+        refs.append(OrgRef(name=name, kind="real", slug=slugify(name), config=config, source=str(path)))
+    return refs
+
+
+def _display_path(path: Path) -> str:
+    home = str(Path.home())
+    text = str(path)
+    return "~" + text[len(home):] if text.startswith(home + os.sep) else text
+
+
+def _load_orgs_file() -> tuple[dict[str, dict[str, Any]], Path]:
+    """Parse the orgs file; a missing file is an empty one (only demo orgs exist then)."""
+    path = orgs_file()
+    if not path.is_file():
+        return {}, path
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise OrgConfigError(f"{_display_path(path)}: not valid TOML: {exc}",
+                             hint="fix the syntax (https://toml.io)") from None
+    except OSError as exc:
+        raise OrgConfigError(f"{_display_path(path)}: cannot read: {exc.strerror}") from None
+    orgs = data.get("orgs", {})
+    if not isinstance(orgs, dict) or any(not isinstance(v, dict) for v in orgs.values()):
+        raise OrgConfigError(f"{_display_path(path)}: orgs must be tables like [orgs.production]")
+    _reject_literal_secrets(orgs, path, "orgs")
+    return orgs, path
+
+
+def _reject_literal_secrets(table: Mapping[str, Any], path: Path, prefix: str) -> None:
+    """Refuse `password = "..."` & co anywhere in the file: only `_env`/`_keyring` references."""
+    for key, value in table.items():
+        where = f"{prefix}.{key}"
+        if isinstance(value, dict):
+            _reject_literal_secrets(value, path, where)
+            continue
+        if key.endswith(_REF_SUFFIXES):
+            if key.endswith("_keyring") and (not isinstance(value, str) or ":" not in value.strip(":")):
+                raise OrgConfigError(f"{_display_path(path)}: {where} must be \"service:account\"",
+                                     hint="name the keyring entry as service:account")
+            if key.endswith("_env") and (not isinstance(value, str) or not value):
+                raise OrgConfigError(f"{_display_path(path)}: {where} must name an environment variable")
+            continue
+        if _SECRET_KEY.search(key) and value not in ("", None, False):
+            raise OrgConfigError(
+                f"{_display_path(path)}: {where} holds a literal secret",
+                hint=f"remove it and use {key}_env = \"VARIABLE\" or {key}_keyring = \"service:account\"",
+            )
+
+
+def _validate_org(name: str, config: Mapping[str, Any], path: Path) -> None:
+    """Check what connect() will need, so a bad entry fails before a run starts."""
+    where = f"{_display_path(path)}: orgs.{name}"
+    auth = config.get("auth", "client_credentials")
+    if auth not in AUTH_KINDS:
+        raise OrgConfigError(f"{where}.auth = {auth!r} is not supported",
+                             hint="use client_credentials, jwt or sf_cli")
+    login_host = config.get("login_host")
+    if login_host is not None and (not isinstance(login_host, str) or "/" in login_host):
+        raise OrgConfigError(f"{where}.login_host must be a host name",
+                             hint="e.g. login.salesforce.com or test.salesforce.com")
+    my_domain = config.get("my_domain")
+    if my_domain is not None and (not isinstance(my_domain, str) or "/" in my_domain
+                                  or not my_domain.endswith(".salesforce.com")):
+        raise OrgConfigError(f"{where}.my_domain must be a host ending in .salesforce.com",
+                             hint="e.g. acme.my.salesforce.com (no https://)")
+    if "sandbox" in config and not isinstance(config["sandbox"], bool):
+        raise OrgConfigError(f"{where}.sandbox must be true or false")
+
+    def need(key: str, why: str) -> None:
+        if not config.get(key):
+            raise OrgConfigError(f"{where}: {key} is required for auth = \"{auth}\"", hint=why)
+
+    def need_ref(base: str, why: str) -> None:
+        if not any(config.get(base + suffix) for suffix in ("", "_env", "_keyring")):
+            raise OrgConfigError(f"{where}: {base}_env (or {base}_keyring) is required for auth = \"{auth}\"",
+                                 hint=why)
+
+    if auth == "client_credentials":
+        need("my_domain", "the client-credentials flow only works on the org's My Domain host")
+        need_ref("client_id", "name the variable holding the connected app's consumer key")
+        if not (config.get("client_secret_env") or config.get("client_secret_keyring")):
+            raise OrgConfigError(f"{where}: client_secret_env or client_secret_keyring is required",
+                                 hint="name where the connected app's consumer secret is kept")
+    elif auth == "jwt":
+        need("username", "the user the JWT bearer token is issued for")
+        need("private_key_file", "the connected app's private key (a path, e.g. ~/.keys/server.key)")
+        need_ref("client_id", "name the variable holding the connected app's consumer key")
+    elif auth == "sf_cli":
+        need("alias", "the Salesforce CLI alias or username (`sf org list`)")
+    for section in ("probe", "marketo", "marketing_cloud"):
+        if section in config and not isinstance(config[section], dict):
+            raise OrgConfigError(f"{where}.{section} must be a table [orgs.{name}.{section}]")
+
+
+def login_host_of(ref: OrgRef) -> str:
+    """The generic login host of a real org: its `login_host`, else test./login. by `sandbox`."""
+    host = ref.config.get("login_host")
+    if host:
+        return host
+    return LOGIN_HOSTS[1] if ref.config.get("sandbox") else LOGIN_HOSTS[0]

@@ -1,0 +1,395 @@
+"""clients.py: routing, the read-only guard, retries, timeouts and counting, over real HTTP.
+
+A tiny http.server fake records what arrives, so "refused before anything is sent" is checked
+on the server side, not assumed.
+"""
+from __future__ import annotations
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Callable
+
+import pytest
+import requests
+
+from sfdoctor import clients
+from sfdoctor.clients import CallCounter, classify, make_session, normalize_path
+from sfdoctor.errors import Inconclusive, OrgConfigError, ReadOnlyViolation
+from sfdoctor.orgs import OrgRef
+
+SOAP = "http://schemas.xmlsoap.org/soap/envelope/"
+SID = "00D000000000001!AQ0000000000000000000000000000fake"
+
+
+def soap(op: str, ns: str = "urn:partner.soap.sforce.com") -> str:
+    return (f'<env:Envelope xmlns:env="{SOAP}"><env:Header/><env:Body>'
+            f'<n1:{op} xmlns:n1="{ns}"><n1:x>1</n1:x></n1:{op}></env:Body></env:Envelope>')
+
+
+class Fake:
+    """A scripted HTTP server: `plan[(METHOD, path)]` is a list of (status, body) answers."""
+
+    def __init__(self) -> None:
+        self.seen: list[dict[str, Any]] = []
+        self.plan: dict[tuple[str, str], list[tuple[int, Any]]] = {}
+        self.default: Callable[[str, str], tuple[int, Any]] = lambda m, p: (200, {"ok": True})
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *a: Any) -> None:
+                pass
+
+            def _do(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                path = self.path.split("?")[0]
+                fake.seen.append({"method": self.command, "path": path, "full": self.path,
+                                  "host": self.headers.get("Host"), "body": body,
+                                  "headers": dict(self.headers)})
+                answers = fake.plan.get((self.command, path))
+                status, payload = answers.pop(0) if answers else fake.default(self.command, path)
+                if status == "reset":
+                    self.close_connection = True
+                    self.connection.shutdown(2)
+                    return
+                data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = do_PATCH = do_DELETE = do_PUT = do_HEAD = _do
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
+
+    def paths(self) -> list[str]:
+        return [f"{s['method']} {s['path']}" for s in self.seen]
+
+
+@pytest.fixture
+def fake():
+    f = Fake()
+    yield f
+    f.server.shutdown()
+    f.server.server_close()
+
+
+@pytest.fixture
+def session(fake):
+    return make_session(route_to=fake.url, counter=CallCounter(), backoff=0.001)
+
+
+# ------------------------------------------------------------------ routing
+
+def test_routes_salesforce_hosts_keeping_host_and_path(fake, session):
+    r = session.get("https://acme.my.salesforce.com/services/data/v59.0/limits/?x=1")
+    assert r.status_code == 200
+    assert fake.seen[-1]["host"] == "acme.my.salesforce.com"
+    assert fake.seen[-1]["full"] == "/services/data/v59.0/limits/?x=1"
+    assert r.url == "https://acme.my.salesforce.com/services/data/v59.0/limits/?x=1"
+    for host in ("login.salesforce.com", "x.lightning.force.com", "123-ABC-456.mktorest.com",
+                 "mc7x.auth.marketingcloudapis.com"):
+        session.get(f"https://{host}/ping")
+        assert fake.seen[-1]["host"] == host.lower()
+
+
+def test_other_hosts_are_not_routed(fake, session):
+    with pytest.raises(requests.exceptions.ConnectionError):
+        session.get("https://nonexistent.invalid/x", timeout=2)
+    assert fake.seen == []
+
+
+def test_real_simple_salesforce_over_the_routed_session(fake, session):
+    from simple_salesforce import Salesforce
+
+    fake.plan[("POST", "/services/oauth2/token")] = [
+        (200, {"access_token": SID, "instance_url": "https://acme.my.salesforce.com", "token_type": "Bearer"})]
+    fake.plan[("GET", "/services/data/v59.0/query/")] = [
+        (200, {"totalSize": 1, "done": True, "records": [{"Id": "005000000000001AAA"}]})]
+    sf = Salesforce(consumer_key="cid", consumer_secret="csecret", domain="acme.my", session=session)
+    assert sf.session_id == SID and sf.sf_instance == "acme.my.salesforce.com"
+    assert sf.query("SELECT Id FROM User")["totalSize"] == 1
+    token, query = fake.seen
+    assert token["host"] == "acme.my.salesforce.com" and b"grant_type=client_credentials" in token["body"]
+    assert query["headers"]["Authorization"] == f"Bearer {SID}"
+    assert session.counter.total == 2 and session.counter.logins == 1
+    assert session.counter.by_endpoint == {"POST /services/oauth2/token": 1, "GET /services/data/vXX/query": 1}
+
+
+# ------------------------------------------------------------------ guard
+
+ALLOWED = [
+    ("GET", "https://acme.my.salesforce.com/services/data/v59.0/query", None),
+    ("HEAD", "https://acme.my.salesforce.com/services/data/", None),
+    ("POST", "https://login.salesforce.com/services/Soap/u/59.0", soap("login")),
+    ("POST", "https://login.salesforce.com/services/Soap/c/59.0", soap("login", "urn:enterprise.soap.sforce.com")),
+    ("POST", "https://acme.my.salesforce.com/services/oauth2/token", "grant_type=client_credentials"),
+    ("GET", "https://123-ABC-456.mktorest.com/identity/oauth/token?grant_type=client_credentials", None),
+    ("POST", "https://123-ABC-456.mktorest.com/identity/oauth/token", "grant_type=client_credentials"),
+    ("POST", "https://mc7x.auth.marketingcloudapis.com/v2/token", json.dumps({"grant_type": "client_credentials"})),
+    ("POST", "https://acme.my.salesforce.com/services/data/v59.0/composite",
+     json.dumps({"compositeRequest": [{"method": "GET", "url": "/a", "referenceId": "a"},
+                                      {"method": "get", "url": "/b", "referenceId": "b"}]})),
+    ("POST", "https://acme.my.salesforce.com/services/data/v59.0/composite/batch",
+     json.dumps({"batchRequests": [{"method": "GET", "url": "v59.0/limits"}]})),
+    ("POST", "https://acme.my.salesforce.com/services/Soap/m/59.0", soap("readMetadata", "http://soap.sforce.com/2006/04/metadata")),
+    ("POST", "https://acme.my.salesforce.com/services/Soap/m/59.0/00D000000000001", soap("listMetadata")),
+    ("POST", "https://acme.my.salesforce.com/services/Soap/m/59.0", soap("describeMetadata")),
+    ("POST", "https://mc7x.soap.marketingcloudapis.com/Service.asmx", soap("RetrieveRequestMsg", "http://exacttarget.com/wsdl/partnerAPI")),
+]
+
+REFUSED = [
+    ("PATCH", "https://acme.my.salesforce.com/services/data/v59.0/sobjects/User/005000000000001AAA", "{}"),
+    ("DELETE", "https://acme.my.salesforce.com/services/data/v59.0/sobjects/Lead/00Q000000000001AAA", None),
+    ("PUT", "https://acme.my.salesforce.com/services/data/v59.0/x", "{}"),
+    ("POST", "https://acme.my.salesforce.com/services/data/v59.0/sobjects/Lead", "{}"),
+    ("POST", "https://acme.my.salesforce.com/services/data/v59.0/sobjects/User/005000000000001AAA/password",
+     json.dumps({"NewPassword": "x"})),
+    ("POST", "https://acme.my.salesforce.com/services/oauth2/revoke", "token=x"),
+    ("POST", "https://acme.my.salesforce.com/services/data/v59.0/composite",
+     json.dumps({"compositeRequest": [{"method": "GET", "url": "/a"}, {"method": "PATCH", "url": "/b"}]})),
+    ("POST", "https://acme.my.salesforce.com/services/data/v59.0/composite", json.dumps({"compositeRequest": []})),
+    ("POST", "https://acme.my.salesforce.com/services/data/v59.0/composite/batch",
+     json.dumps({"batchRequests": [{"method": "DELETE", "url": "v59.0/sobjects/Lead/x"}]})),
+    ("POST", "https://acme.my.salesforce.com/services/data/v59.0/composite/graph", "{}"),
+    ("POST", "https://acme.my.salesforce.com/services/Soap/m/59.0", soap("deploy", "http://soap.sforce.com/2006/04/metadata")),
+    ("POST", "https://acme.my.salesforce.com/services/Soap/m/59.0", soap("updateMetadata")),
+    # verb and path of a read, but the body says otherwise: the operation decides
+    ("POST", "https://acme.my.salesforce.com/services/Soap/m/59.0", "not xml at all"),
+    ("POST", "https://login.salesforce.com/services/Soap/u/59.0", soap("setPassword")),
+    ("POST", "https://login.salesforce.com/services/Soap/u/59.0", soap("update")),
+    ("POST", "https://mc7x.soap.marketingcloudapis.com/Service.asmx", soap("UpdateRequest")),
+    ("POST", "https://123-ABC-456.mktorest.com/rest/v1/leads.json", "{}"),
+]
+
+
+@pytest.mark.parametrize("method,url,body", ALLOWED)
+def test_guard_allows_reads_and_logins(fake, session, method, url, body):
+    r = session.request(method, url, data=body)
+    assert r.status_code == 200
+    assert len(fake.seen) == 1
+
+
+@pytest.mark.parametrize("method,url,body", REFUSED)
+def test_guard_refuses_before_sending(fake, session, method, url, body):
+    with pytest.raises(ReadOnlyViolation) as exc:
+        session.request(method, url, data=body)
+    assert method in str(exc.value) and url.split("://", 1)[1].split("/", 1)[1].split("?")[0] in str(exc.value)
+    assert fake.seen == []
+    assert session.counter.total == 0
+
+
+def test_guard_applies_to_the_simulator_reached_directly(fake, session):
+    with pytest.raises(ReadOnlyViolation):
+        session.delete(f"{fake.url}/services/data/v59.0/sobjects/Lead/x")
+    assert fake.seen == []
+
+
+def test_guard_can_be_turned_off_for_tooling(fake):
+    s = make_session(route_to=fake.url, counter=CallCounter(), guard=False)
+    assert s.delete("https://acme.my.salesforce.com/services/data/v59.0/x").status_code == 200
+
+
+def test_classify_kinds():
+    assert classify("POST", "https://login.salesforce.com/services/Soap/u/59.0", soap("login")) == "login"
+    assert classify("POST", "https://login.salesforce.com/services/Soap/u/59.0", soap("query")) == "read"
+    assert classify("GET", "https://x.mktorest.com/identity/oauth/token", None) == "login"
+    assert classify("POST", "https://x.mktorest.com/rest/v1/leads.json?_method=GET", "filterType=id") == "read"
+    assert classify("POST", "https://x.salesforce.com/services/Soap/m/59.0", b"\x00\x01") is None
+
+
+# ------------------------------------------------------------------ retries, timeouts, counting
+
+def test_read_retried_on_503_then_succeeds(fake, session):
+    path = "/services/data/v59.0/query/"
+    fake.plan[("GET", path)] = [(503, {"e": 1}), (503, {"e": 2}), (200, {"done": True})]
+    r = session.get(f"https://acme.my.salesforce.com{path}")
+    assert r.status_code == 200 and r.json() == {"done": True}
+    assert len(fake.seen) == 3
+    assert session.counter.total == 3
+    assert session.counter.by_endpoint["GET /services/data/vXX/query"] == 3
+
+
+def test_read_gives_up_after_three_tries(fake, session):
+    path = "/services/data/v59.0/limits/"
+    fake.plan[("GET", path)] = [(502, {}), (504, {}), (503, {"last": True}), (200, {})]
+    r = session.get(f"https://acme.my.salesforce.com{path}")
+    assert r.status_code == 503 and r.json() == {"last": True}
+    assert len(fake.seen) == 3
+
+
+def test_backoff_is_exponential(fake, monkeypatch):
+    sleeps: list[float] = []
+    monkeypatch.setattr(clients.time, "sleep", sleeps.append)
+    s = make_session(route_to=fake.url, counter=CallCounter(), backoff=0.5)
+    fake.plan[("GET", "/q")] = [(503, {}), (503, {}), (200, {})]
+    s.get("https://acme.my.salesforce.com/q")
+    assert sleeps == [0.5, 1.0]
+
+
+def test_read_only_soap_post_is_retried(fake, session):
+    path = "/services/Soap/m/59.0"
+    fake.plan[("POST", path)] = [(503, {}), (200, {})]
+    assert session.post(f"https://acme.my.salesforce.com{path}", data=soap("readMetadata")).status_code == 200
+    assert len(fake.seen) == 2
+
+
+@pytest.mark.parametrize("url,body", [
+    ("https://login.salesforce.com/services/Soap/u/59.0", soap("login")),
+    ("https://acme.my.salesforce.com/services/oauth2/token", "grant_type=client_credentials"),
+    ("https://1-A-2.mktorest.com/identity/oauth/token", "grant_type=client_credentials"),
+    ("https://mc7x.auth.marketingcloudapis.com/v2/token", "{}"),
+])
+def test_login_is_never_retried(fake, session, url, body):
+    from urllib.parse import urlsplit
+
+    fake.plan[("POST", urlsplit(url).path)] = [(503, {}), (200, {})]
+    assert session.post(url, data=body).status_code == 503
+    assert len(fake.seen) == 1 and session.counter.logins == 1
+
+
+def test_connection_reset_is_retried_for_reads(fake, session):
+    fake.plan[("GET", "/r")] = [("reset", None), (200, {"ok": 1})]
+    assert session.get("https://acme.my.salesforce.com/r").json() == {"ok": 1}
+    assert session.counter.total == 2
+
+
+def test_connection_reset_on_login_is_not_retried(fake, session):
+    fake.plan[("POST", "/services/oauth2/token")] = [("reset", None), (200, {})]
+    with pytest.raises(requests.exceptions.ConnectionError):
+        session.post("https://acme.my.salesforce.com/services/oauth2/token", data="grant_type=x")
+    assert len(fake.seen) == 1
+
+
+def test_probe_session_never_retries(fake):
+    s = make_session(route_to=fake.url, counter=CallCounter(), retries=False)
+    fake.plan[("GET", "/x")] = [(503, {}), (200, {})]
+    assert s.get("https://acme.my.salesforce.com/x").status_code == 503
+
+
+def test_default_read_timeout_applies(fake):
+    def slow(method: str, path: str):
+        time.sleep(1.0)
+        return 200, {}
+
+    fake.default = slow
+    s = make_session(route_to=fake.url, counter=CallCounter(), timeout=(2, 0.2), backoff=0.001)
+    t0 = time.monotonic()
+    with pytest.raises(requests.exceptions.ReadTimeout):
+        s.get("https://acme.my.salesforce.com/slow")
+    # a timeout is not retried: one request, well under 3 x 1 s
+    assert time.monotonic() - t0 < 0.9
+    assert s.counter.total == 1
+
+
+def test_simulator_endpoints_are_not_counted(fake, session):
+    session.get(f"{fake.url}/__sfdoctor/info")
+    session.get(f"{fake.url}/services/data/")
+    assert session.counter.total == 1 and len(fake.seen) == 2
+    assert session.counter.snapshot()["by_endpoint"] == {"GET /services/data": 1}
+
+
+def test_normalize_path():
+    assert normalize_path("/services/data/v59.0/query/?q=x") == "/services/data/vXX/query"
+    assert normalize_path("/services/data/v61.0/sobjects/User/005000000000001AAA") == "/services/data/vXX/sobjects/User/{id}"
+    assert normalize_path("/services/Soap/m/59.0/00D000000000001") == "/services/Soap/m/XX"
+    assert normalize_path("/services/Soap/u/59.0") == "/services/Soap/u/XX"
+    assert normalize_path("/rest/v1/leads.json") == "/rest/v1/leads.json"
+
+
+def test_counter_is_thread_safe():
+    c = CallCounter()
+    threads = [threading.Thread(target=lambda: [c.add("GET", "/a") for _ in range(500)]) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert c.total == 4000 and c.by_endpoint["GET /a"] == 4000
+
+
+# ------------------------------------------------------------------ connect()
+
+def _demo_info(fake: Fake, **extra: Any) -> dict[str, Any]:
+    info = {"my_domain_host": "acme.my.salesforce.com", "login_host": "login.salesforce.com", "sandbox": False,
+            "oauth": {"client_id": "sfdoctor-demo", "client_secret": "demo-secret-xyz"},
+            "operator": {"probe_username": "sync@acme.example", "probe_password": "Sync-pass-1",
+                         "probe_token": "BBBBtokenBBBB"}}
+    info.update(extra)
+    return info
+
+
+def test_connect_demo_with_a_fake_simulator(fake, monkeypatch):
+    fake.plan[("GET", "/__sfdoctor/info")] = [(200, _demo_info(fake))]
+    fake.plan[("POST", "/services/oauth2/token")] = [
+        (200, {"access_token": SID, "instance_url": "https://acme.my.salesforce.com"})]
+    monkeypatch.setattr(clients, "_ensure_simulator", lambda ref: fake.url)
+    conn = clients.connect(OrgRef(name="demo:x", kind="demo", slug="demo-x", scenario_ref="x"))
+    assert conn.my_domain_host == "acme.my.salesforce.com" and conn.is_sandbox is False
+    assert conn.instance == "acme.my.salesforce.com"
+    assert conn.operator["probe_username"] == "sync@acme.example"
+    assert {"demo-secret-xyz", SID, "Sync-pass-1", "BBBBtokenBBBB", "Sync-pass-1BBBBtokenBBBB"} <= conn.secrets
+    assert conn.counter.total == 1  # the token call; /__sfdoctor/info is free
+    assert fake.seen[1]["host"] == "acme.my.salesforce.com"
+    assert conn.marketo_session is conn.session and conn.probe_session is not conn.session
+
+
+def test_connect_demo_refused_login_is_one_line_without_secret(fake, monkeypatch):
+    fake.plan[("GET", "/__sfdoctor/info")] = [(200, _demo_info(fake))]
+    fake.plan[("POST", "/services/oauth2/token")] = [
+        (400, {"error": "invalid_client", "error_description": "invalid client credentials demo-secret-xyz"})]
+    monkeypatch.setattr(clients, "_ensure_simulator", lambda ref: fake.url)
+    with pytest.raises(OrgConfigError) as exc:
+        clients.connect(OrgRef(name="demo:x", kind="demo", slug="demo-x", scenario_ref="x"))
+    line = exc.value.one_line()
+    assert "invalid_client" in line and "demo-secret-xyz" not in line and "\n" not in line
+
+
+def test_connect_demo_unreachable_login_is_inconclusive(fake, monkeypatch):
+    fake.plan[("GET", "/__sfdoctor/info")] = [(200, _demo_info(fake))]
+    fake.plan[("POST", "/services/oauth2/token")] = [(503, b"Service Unavailable")]
+    monkeypatch.setattr(clients, "_ensure_simulator", lambda ref: fake.url)
+    with pytest.raises(Inconclusive) as exc:
+        clients.connect(OrgRef(name="demo:x", kind="demo", slug="demo-x", scenario_ref="x"))
+    assert "503" in exc.value.one_line()
+
+
+def test_connect_real_client_credentials(fake, monkeypatch):
+    """A real org's code path, with the fake standing in for Salesforce via the same adapter."""
+    monkeypatch.setenv("T_CID", "cid-1")
+    monkeypatch.setenv("T_CSECRET", "real-secret-123")
+    monkeypatch.setenv("T_PROBE_PW", "probe-pw-999")
+    orig = clients._sessions
+    monkeypatch.setattr(clients, "_sessions", lambda route_to, *a: orig(fake.url, *a))
+    fake.plan[("POST", "/services/oauth2/token")] = [
+        (200, {"access_token": SID, "instance_url": "https://acme.my.salesforce.com"})]
+    ref = OrgRef(name="production", kind="real", slug="production", config={
+        "my_domain": "acme.my.salesforce.com", "auth": "client_credentials",
+        "client_id_env": "T_CID", "client_secret_env": "T_CSECRET",
+        "probe": {"password_env": "T_PROBE_PW", "token_env": "T_UNSET_TOKEN"}})
+    conn = clients.connect(ref)
+    assert fake.seen[0]["host"] == "acme.my.salesforce.com"
+    assert conn.login_host == "login.salesforce.com" and conn.operator == {}
+    assert {"real-secret-123", SID, "probe-pw-999"} <= conn.secrets
+
+
+def test_connect_real_missing_env_names_the_variable(monkeypatch):
+    monkeypatch.delenv("T_NOPE", raising=False)
+    ref = OrgRef(name="p", kind="real", slug="p", config={
+        "my_domain": "acme.my.salesforce.com", "auth": "client_credentials",
+        "client_id": "cid", "client_secret_env": "T_NOPE"})
+    with pytest.raises(OrgConfigError, match="T_NOPE"):
+        clients.connect(ref)
+
+
+def test_connect_sf_cli_without_cli(monkeypatch):
+    import shutil
+
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    ref = OrgRef(name="p", kind="real", slug="p", config={"auth": "sf_cli", "alias": "prod"})
+    with pytest.raises(OrgConfigError, match="sf command is not installed"):
+        clients.connect(ref)
