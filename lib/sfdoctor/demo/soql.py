@@ -782,10 +782,8 @@ def _compile_cond(ctx: _Ctx, node: Any, operand: Callable[[Any], _Operand]) -> P
     inner_schema = _describe(ctx, sub.sobject, sub.sobject_pos)
     inner_field = _resolve(ctx, inner_schema, sub.items[0])
     rows = _filtered_rows(ctx, sub, inner_schema)
-    inner_norm = _normaliser(inner_field.field.type)
-    keys = {inner_norm(v) for r in rows if (v := inner_field.getter(r)) is not None}
-    if opd.ftype in IDISH:
-        keys = {_id_key(k) for k in keys}
+    # normalise the inner values the way the outer field's values are normalised
+    keys = {norm(v) for r in rows if (v := inner_field.getter(r)) is not None}
     return _in_pred(opd.get, norm, keys, node.kind == "not_in_query")
 
 
