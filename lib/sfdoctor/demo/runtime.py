@@ -1,0 +1,58 @@
+"""Where the demo org lives: a simulator someone already runs, or one started here.
+
+`ensure_simulator(ref)` is what `clients.connect()` calls for a `demo` org. Two ways of
+working need two answers: a JupyterLab session runs `sfdoctor demo serve` once and exports
+`SFDOCTOR_DEMO_URL`, so every notebook talks to that one world (and sees the same login
+history); a plain `sfdoctor run` or a test starts its own in-process simulator, one per
+scenario per process, and stops it when the process exits.
+"""
+from __future__ import annotations
+
+import atexit
+import os
+import threading
+
+from .server import DEFAULT_SCENARIO, Simulator
+
+__all__ = ["ensure_simulator", "running_simulator", "ENV_VAR"]
+
+ENV_VAR = "SFDOCTOR_DEMO_URL"
+
+_lock = threading.Lock()
+_running: dict[str, Simulator] = {}
+
+
+def ensure_simulator(scenario_ref: str | None) -> str:
+    """Base URL of the simulator serving `scenario_ref` (None: the default scenario).
+
+    `$SFDOCTOR_DEMO_URL` wins whatever the scenario: that simulator serves the scenario it
+    was started with. Otherwise one Simulator per scenario ref per process, started on
+    first use, stopped at exit. Scenario errors (ScenarioError) propagate unchanged.
+    """
+    external = os.environ.get(ENV_VAR, "").strip()
+    if external:
+        return external.rstrip("/")
+    key = scenario_ref or DEFAULT_SCENARIO
+    with _lock:
+        sim = _running.get(key)
+        if sim is None or sim.url is None:
+            sim = Simulator(key)
+            sim.start()
+            _running[key] = sim
+        return sim.url  # type: ignore[return-value]
+
+
+def running_simulator(scenario_ref: str | None) -> Simulator | None:
+    """The in-process Simulator for `scenario_ref`, if this process started one (tests and
+    benchmarks read its world and stats directly)."""
+    with _lock:
+        return _running.get(scenario_ref or DEFAULT_SCENARIO)
+
+
+@atexit.register
+def _stop_all() -> None:
+    with _lock:
+        sims = list(_running.values())
+        _running.clear()
+    for sim in sims:
+        sim.stop()
