@@ -17,6 +17,7 @@ import pytest
 
 from sfdoctor.demo import marketo
 from sfdoctor.demo.scenario import parse_scenario
+from sfdoctor.demo.store import World
 from sfdoctor.demo.wire import SimRequest, SimResponse
 
 HOST = "123-ABC-456.mktorest.com"
@@ -24,8 +25,10 @@ T0 = datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)
 
 SCENARIO = {
     "name": "mkto-test",
-    "salesforce": {"records": {"Lead": [
-        {"FirstName": "Aiko", "LastName": "Sato", "Email": "aiko@example.jp", "Company": "Example KK"}]}},
+    "salesforce": {"records": {
+        "Lead": [{"FirstName": "Aiko", "LastName": "Sato", "Email": "aiko@example.jp", "Company": "Example KK",
+                  "CreatedDate": "2026-11-14T02:00:00Z"}],
+        "Contact": [{"FirstName": "Sho", "LastName": "Fujita", "Email": "sho@sakura.example"}]}},
     "marketo": {
         "munchkin_id": "123-ABC-456",
         "client_id": "mkto-client",
@@ -33,57 +36,43 @@ SCENARIO = {
         "api_access": True,
         "sync": {"status": "Failed", "last_synced_at": "2026-11-17T09:00:00Z"},
         "leads": [
-            {"email": "aiko@example.jp", "sfdc_lead_id": "00Q000000000001AAA", "first_name": "Aiko",
-             "last_name": "Sato"},
-            {"email": "ken@example.jp", "first_name": "Ken", "last_name": "Ito"},
-            {"email": "mio@example.jp"},
+            {"email": "aiko@example.jp"},                       # linked to the Salesforce Lead by email
+            {"email": "ken@example.jp", "first_name": "Ken", "last_name": "Ito",
+             "sfdc_lead_id": "00Q000000000009AAA"},             # linked explicitly by the scenario
+            {"email": "mio@example.jp"},                        # never reached Salesforce
+            {"email": "sho@sakura.example"},                    # linked to a Salesforce Contact
         ],
     },
 }
 
 
-class StandInWorld:
-    """The slice of World these handlers use: the scenario and a clock.
-
-    Used when store.World is not importable yet; the real World is preferred.
-    """
-
-    def __init__(self, scenario: Any):
-        self.scenario = scenario
-        self.client_ip = scenario.client_ip
-
-    def now(self) -> datetime:
-        return T0
-
-
-def make_world(overrides: dict[str, Any] | None = None) -> Any:
-    data = json.loads(json.dumps(SCENARIO))
-    for key, value in (overrides or {}).items():
-        data["marketo"][key] = value
-    scenario = parse_scenario(data, source="test")
-    try:
-        from sfdoctor.demo.store import World  # noqa: PLC0415
-    except ModuleNotFoundError:
-        return StandInWorld(scenario)
-    return World(scenario)
-
-
 class Clock:
-    """Drives world.now() so token expiry can be tested on any World."""
+    """The world's clock, moved by the tests (token expiry, password age, usage by day)."""
 
-    def __init__(self, world: Any):
+    def __init__(self) -> None:
         self.t = T0
-        world.now = lambda: self.t
+
+    def __call__(self) -> datetime:
+        return self.t
 
     def advance(self, **delta: float) -> None:
         self.t += timedelta(**delta)
 
 
+def make_world(overrides: dict[str, Any] | None = None) -> World:
+    """A real World for SCENARIO (marketo keys overridden), on a clock the test can move."""
+    data = json.loads(json.dumps(SCENARIO))
+    for key, value in (overrides or {}).items():
+        data["marketo"][key] = value
+    clock = Clock()
+    world = World(parse_scenario(data, source="test"), clock=clock)
+    world.test_clock = clock  # type: ignore[attr-defined]
+    return world
+
+
 @pytest.fixture
-def world() -> Any:
-    w = make_world()
-    Clock(w)
-    return w
+def world() -> World:
+    return make_world()
 
 
 def request(method: str, path: str, *, query: dict[str, str] | None = None, headers: dict[str, str] | None = None,
@@ -153,14 +142,14 @@ def test_identity_by_post_with_query_or_form_body(world: Any) -> None:
 
 def test_identity_returns_same_token_with_remaining_lifetime(world: Any) -> None:
     first = get_token(world)
-    Clock(world).advance(seconds=600)
+    world.test_clock.advance(seconds=600)
     status, body = call(world, request("GET", "/identity/oauth/token", query=CREDS))
     assert body["access_token"] == first
     assert body["expires_in"] == 3599 - 600
 
 
 def test_identity_issues_new_token_after_expiry(world: Any) -> None:
-    clock = Clock(world)
+    clock = world.test_clock
     first = get_token(world)
     clock.advance(seconds=3601)
     second = get_token(world)
@@ -235,7 +224,7 @@ def test_rest_token_of_another_instance_is_601(world: Any) -> None:
 
 
 def test_rest_expired_token_is_602(world: Any) -> None:
-    clock = Clock(world)
+    clock = world.test_clock
     token = get_token(world)
     clock.advance(seconds=3600)
     assert error_code(rest(world, "/rest/v1/leads/describe.json", token)) == ("602", "Access token expired")
@@ -243,7 +232,6 @@ def test_rest_expired_token_is_602(world: Any) -> None:
 
 def test_rest_api_access_off_is_603() -> None:
     w = make_world({"api_access": False})
-    Clock(w)
     token = get_token(w)     # identity still succeeds: only the API calls are refused
     assert error_code(rest(w, "/rest/v1/leads/describe.json", token)) == ("603", "Access denied")
 
@@ -270,28 +258,41 @@ def test_leads_by_email_default_fields(world: Any) -> None:
     first = data["result"][0]
     assert set(first) == {"id", "updatedAt", "lastName", "email", "createdAt", "firstName"}
     assert isinstance(first["id"], int)
-    assert first["firstName"] == "Aiko" and first["lastName"] == "Sato"
-    assert first["createdAt"] == "2026-11-17T09:00:00Z"
+    assert first["firstName"] == "Aiko" and first["lastName"] == "Sato"    # from the Salesforce Lead
+    assert first["createdAt"] == "2026-11-14T02:00:00Z"                    # when Salesforce created it
+    assert first["updatedAt"] == "2026-11-17T09:00:00Z"                    # touched by the last sync
+    assert data["result"][1]["createdAt"] == "2026-11-17T09:00:00Z"        # unlinked: the last sync
 
 
-def test_leads_requested_fields_and_sfdc_link(world: Any) -> None:
+def salesforce_id(world: World, sobject: str, email: str) -> str:
+    admin = world.user_by_username(world.scenario.admin_user.username)
+    return next(r["Id"] for r in world.catalog_for(admin["Id"]).rows(sobject) if r["Email"] == email)
+
+
+def test_leads_requested_fields_and_sfdc_links(world: World) -> None:
     token = get_token(world)
     data = rest(world, "/rest/v1/leads.json", token, {
-        "filterType": "email", "filterValues": "AIKO@example.jp,mio@example.jp",
-        "fields": "email,sfdcLeadId,sfdcType"})
+        "filterType": "email", "filterValues": "AIKO@example.jp,ken@example.jp,mio@example.jp,sho@sakura.example",
+        "fields": "email,sfdcLeadId,sfdcContactId,sfdcType"})
     rows = {r["email"]: r for r in data["result"]}
-    assert set(rows["aiko@example.jp"]) == {"id", "email", "sfdcLeadId", "sfdcType"}
-    assert rows["aiko@example.jp"]["sfdcLeadId"] == "00Q000000000001AAA"
-    assert rows["aiko@example.jp"]["sfdcType"] == "Lead"
-    # mio was never linked to a Salesforce Lead: Marketo shows nulls, not missing keys.
-    assert rows["mio@example.jp"]["sfdcLeadId"] is None
+    assert set(rows["aiko@example.jp"]) == {"id", "email", "sfdcLeadId", "sfdcContactId", "sfdcType"}
+    aiko_id = salesforce_id(world, "Lead", "aiko@example.jp")
+    assert aiko_id.startswith("00Q")
+    assert (rows["aiko@example.jp"]["sfdcLeadId"], rows["aiko@example.jp"]["sfdcType"]) == (aiko_id, "Lead")
+    assert rows["ken@example.jp"]["sfdcLeadId"] == "00Q000000000009AAA"
+    # mio never reached Salesforce: Marketo shows nulls, not missing keys.
+    assert (rows["mio@example.jp"]["sfdcLeadId"], rows["mio@example.jp"]["sfdcType"]) == (None, None)
+    sho = rows["sho@sakura.example"]
+    assert (sho["sfdcLeadId"], sho["sfdcType"]) == (None, "Contact")
+    assert sho["sfdcContactId"] == salesforce_id(world, "Contact", "sho@sakura.example")
 
 
-def test_leads_filter_by_sfdc_lead_id(world: Any) -> None:
+def test_leads_filter_by_sfdc_lead_id(world: World) -> None:
     token = get_token(world)
+    aiko_id = salesforce_id(world, "Lead", "aiko@example.jp")
     data = rest(world, "/rest/v1/leads.json", token,
-                {"filterType": "sfdcLeadId", "filterValues": "00Q000000000001AAA"})
-    assert [r["email"] for r in data["result"]] == ["aiko@example.jp"]
+                {"filterType": "sfdcLeadId", "filterValues": f"{aiko_id},00Q000000000009AAA"})
+    assert [r["email"] for r in data["result"]] == ["aiko@example.jp", "ken@example.jp"]
 
 
 def test_leads_empty_result_is_success(world: Any) -> None:
@@ -391,7 +392,7 @@ def test_error_statistics(world: Any) -> None:
 
 
 def test_last_seven_days_lists_only_days_with_calls(world: Any) -> None:
-    clock = Clock(world)
+    clock = world.test_clock
     token = get_token(world)
     rest(world, "/rest/v1/leads/describe.json", token)
     clock.advance(days=1)

@@ -32,8 +32,9 @@ Fidelity notes (V verified, S third-party copy of real output, I inferred):
 
 Marketo's copy of leads comes from ``marketo.leads`` in the scenario. A lead's
 ``sfdcLeadId`` is its ``sfdc_lead_id`` when the scenario gives one, otherwise the Id of the
-Salesforce Lead with the same email if the world can tell (``world.salesforce_lead_by_email``
-when the World offers it), otherwise null — a lead that never synced.
+Salesforce Lead with the same email (a Contact with that email fills ``sfdcContactId``
+instead), read from the world's records; with neither it is null — a lead that never
+synced. Marketo's own lead ids, and createdAt for unlinked leads, are made up (I).
 
 Per-world mutable state (issued tokens, usage and error counts) lives on the world object
 as ``_sfdoctor_marketo`` (a :class:`MarketoState`): the World contract has no Marketo API for
@@ -319,41 +320,61 @@ def _route(method: str, path: str, params: dict[str, str], world: Any) -> tuple[
 # --------------------------------------------------------------------------- leads
 
 def marketo_leads(world: Any) -> list[dict[str, Any]]:
-    """Marketo's copy of the leads, as full REST records (every field in LEAD_FIELDS)."""
+    """Marketo's copy of the leads, as full REST records (every field in LEAD_FIELDS).
+
+    A lead linked to a Salesforce Lead or Contact (same email) takes its Salesforce Id
+    and, when the scenario leaves them out, its names, company and creation time: the
+    sync created it from that record. Unlinked leads were created at the last sync.
+    """
     mk = _marketo(world)
-    now = _now(world)
     sync = getattr(mk, "sync", None)
-    default_at = _aware(getattr(sync, "last_synced_at", None)) or now
+    default_at = _world_time(world, getattr(sync, "last_synced_at", None)) or _now(world)
     rows = []
     for index, lead in enumerate(getattr(mk, "leads", None) or []):
         email = getattr(lead, "email", None)
-        sf = _salesforce_lead(world, email)
-        created = _aware(getattr(lead, "created_at", None)) or default_at
-        updated = _aware(getattr(lead, "updated_at", None)) or created
-        sfdc_id = getattr(lead, "sfdc_lead_id", None) or (sf or {}).get("Id")
+        sf_type, sf = salesforce_match(world, email)
+        created = _world_time(world, sf.get("CreatedDate")) or default_at
+        sfdc_lead_id = getattr(lead, "sfdc_lead_id", None) or (sf.get("Id") if sf_type == "Lead" else None)
         rows.append({
             "id": LEAD_ID_BASE + index + 1,
             "email": email,
-            "firstName": getattr(lead, "first_name", None) or (sf or {}).get("FirstName"),
-            "lastName": getattr(lead, "last_name", None) or (sf or {}).get("LastName"),
-            "company": getattr(lead, "company", None) or (sf or {}).get("Company"),
+            "firstName": getattr(lead, "first_name", None) or sf.get("FirstName"),
+            "lastName": getattr(lead, "last_name", None) or sf.get("LastName"),
+            "company": sf.get("Company") or None,
             "createdAt": _iso(created),
-            "updatedAt": _iso(updated),
-            "leadScore": getattr(lead, "lead_score", None),
-            "sfdcLeadId": sfdc_id,
-            "sfdcContactId": getattr(lead, "sfdc_contact_id", None),
-            "sfdcAccountId": getattr(lead, "sfdc_account_id", None),
-            "sfdcType": "Lead" if sfdc_id else None,
+            "updatedAt": _iso(max(created, default_at) if sf_type else created),
+            "leadScore": None,
+            "sfdcLeadId": sfdc_lead_id,
+            "sfdcContactId": sf.get("Id") if sf_type == "Contact" else None,
+            "sfdcAccountId": sf.get("AccountId") if sf_type == "Contact" else None,
+            "sfdcType": "Lead" if sfdc_lead_id else sf_type,
         })
     return rows
 
 
-def _salesforce_lead(world: Any, email: str | None) -> dict[str, Any] | None:
-    """The Salesforce Lead with this email, when the World can look one up."""
-    finder = getattr(world, "salesforce_lead_by_email", None)
-    if email and callable(finder):
-        return finder(email)
-    return None
+def salesforce_match(world: Any, email: str | None) -> tuple[str | None, dict[str, Any]]:
+    """("Lead"|"Contact", record) for the first Salesforce record with this email, else (None, {}).
+
+    Read through the admin user's catalog (the World's read API), Leads before Contacts.
+    """
+    catalog_for = getattr(world, "catalog_for", None)
+    if not email or not callable(catalog_for):
+        return None, {}
+    admin = getattr(world.scenario, "admin_user", None)
+    row = world.user_by_username(admin.username) if admin is not None else None
+    catalog = catalog_for(row["Id"] if row else "")
+    wanted = email.lower()
+    for sobject in ("Lead", "Contact"):
+        for rec in catalog.rows(sobject):
+            if str(rec.get("Email") or "").lower() == wanted:
+                return sobject, rec
+    return None, {}
+
+
+def _world_time(world: Any, value: Any) -> datetime | None:
+    """A scenario time as the world sees it (relative ones count from the world's epoch)."""
+    at = getattr(world, "at", None)
+    return _aware(at(value) if callable(at) else value)
 
 
 def get_leads(params: dict[str, str], world: Any) -> tuple[list[dict[str, Any]], dict[str, Any]]:

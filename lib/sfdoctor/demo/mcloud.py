@@ -31,8 +31,10 @@ of real output, I = inferred; keep these honest when extending):
   *system time*: US Central Standard Time (UTC-6, no daylight saving), written without a
   zone (V, Marketing Cloud date docs). Checks must convert them.
 * ``MustChangePassword`` is true when the password is older than the account policy's
-  ``expire_days`` and the user is not an API user exempted by ``exclude_api_users``: I
-  (the API exposes no password age; this is the flag an expired password would raise).
+  ``expire_days`` and the user is not an API user exempted by ``exclude_api_users`` (the
+  World's ``mc_password_expired``, the same rule its user login applies): I — the API
+  exposes no password age, and this is the flag an expired password would raise.
+* ``LastSuccessfulLogin`` is always nil: nothing in the world records it.
 * The unknown-property status text ("The Request Property(s) … do not match with the
   fields of AccountUser retrieve") is I (from memory of real responses); object types
   other than AccountUser answer a status that says plainly the demo does not serve them.
@@ -314,6 +316,8 @@ def account_users(world: Any) -> list[dict[str, Any]]:
     """The AccountUser view of ``marketing_cloud.users``: the values the SOAP API shows.
 
     Public so checks' tests can compare what the wire says with what the world holds.
+    ``LastSuccessfulLogin`` is nil: the scenario format has no key for it and the World
+    does not record Marketing Cloud logins, and inventing a date would mislead a check.
     """
     mc = _mc(world)
     if mc is None:
@@ -322,7 +326,7 @@ def account_users(world: Any) -> list[dict[str, Any]]:
     rows = []
     for index, user in enumerate(getattr(mc, "users", None) or []):
         username = str(user.username)
-        changed = _aware(getattr(user, "password_changed_at", None)) or now
+        changed = world_time(world, getattr(user, "password_changed_at", None)) or now
         user_id = ACCOUNT_USER_ID_BASE + index + 1
         email = getattr(user, "email", None) or f"{username}@example.com"
         rows.append({
@@ -334,9 +338,9 @@ def account_users(world: Any) -> list[dict[str, Any]]:
             "UserID": username,
             "Name": getattr(user, "name", None) or username,
             "Email": email,
-            "MustChangePassword": password_expired(user, mc, now),
+            "MustChangePassword": _must_change_password(world, user, mc, now),
             "ActiveFlag": bool(getattr(user, "active", True)),
-            "LastSuccessfulLogin": _last_login(world, username),
+            "LastSuccessfulLogin": None,
             "IsAPIUser": bool(getattr(user, "api_user", False)),
             "NotificationEmailAddress": email,
             "IsLocked": bool(getattr(user, "locked", False)),
@@ -345,15 +349,24 @@ def account_users(world: Any) -> list[dict[str, Any]]:
     return rows
 
 
-def password_expired(user: Any, mc: Any, now: datetime) -> bool:
+def _must_change_password(world: Any, user: Any, mc: Any, now: datetime) -> bool:
+    """The World's own expiry rule when it has one (one rule for login and Retrieve)."""
+    rule = getattr(world, "mc_password_expired", None)
+    if callable(rule):
+        return bool(rule(user.username))
+    return password_expired(user, mc, now, world_time(world, getattr(user, "password_changed_at", None)))
+
+
+def password_expired(user: Any, mc: Any, now: datetime, changed_at: datetime | None) -> bool:
     """True when the account's policy has expired this user's password (inferred rule).
 
-    The policy's ``expire_days`` counts from ``password_changed_at``; API users are exempt
-    only when the policy says ``exclude_api_users``.
+    The policy's ``expire_days`` counts from the last change (``changed_at``, already
+    resolved against the world's clock); API users are exempt only when the policy says
+    ``exclude_api_users``. Used for worlds that do not offer ``mc_password_expired``.
     """
     policy = getattr(mc, "password_policy", None)
     days = getattr(policy, "expire_days", None) if policy is not None else None
-    changed = _aware(getattr(user, "password_changed_at", None))
+    changed = _aware(changed_at)
     if not days or changed is None:
         return False
     if getattr(user, "api_user", False) and getattr(policy, "exclude_api_users", False):
@@ -361,12 +374,10 @@ def password_expired(user: Any, mc: Any, now: datetime) -> bool:
     return now - changed > timedelta(days=int(days))
 
 
-def _last_login(world: Any, username: str) -> datetime | None:
-    """The user's last successful login, if the world keeps one (it is optional state)."""
-    getter = getattr(world, "mc_last_login", None)
-    if callable(getter):
-        return _aware(getter(username))
-    return None
+def world_time(world: Any, ref: Any) -> datetime | None:
+    """A scenario time as the world sees it: relative times count from the world's epoch."""
+    at = getattr(world, "at", None)
+    return _aware(at(ref) if callable(at) else ref)
 
 
 def _aware(value: Any) -> datetime | None:
