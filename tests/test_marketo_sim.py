@@ -410,3 +410,37 @@ def test_not_marketo_paths_or_hosts_are_left_to_others(world: Any) -> None:
     assert marketo.handle(request("GET", "/services/data/"), world) is None
     assert marketo.handle(request("POST", "/v2/token", host="mc7xk2abcd.auth.marketingcloudapis.com"), world) is None
     assert marketo.handle(request("GET", "/rest/v1/leads.json", host="acme.my.salesforce.com"), world) is None
+
+
+# --------------------------------------------------------------------------- through the running simulator
+
+def test_over_http_with_builtin_scenario_and_stats() -> None:
+    """The server dispatches to this module, whether re-routed by Host or reached directly,
+    and counts each Marketo call per endpoint."""
+    requests = pytest.importorskip("requests")
+    from sfdoctor.demo.server import Simulator  # noqa: PLC0415
+
+    sim = Simulator("marketo-sync-failed")
+    url = sim.start()
+    try:
+        host = {"Host": "482-KTR-913.mktorest.com"}
+        mk = sim.world.scenario.marketo
+        creds = {"grant_type": "client_credentials", "client_id": mk.client_id, "client_secret": mk.client_secret}
+        r = requests.get(f"{url}/identity/oauth/token", params=creds, headers=host, timeout=10)
+        assert r.status_code == 200 and r.headers["Content-Type"].startswith("application/json")
+        token = r.json()["access_token"]
+        r = requests.get(f"{url}/rest/v1/leads.json", timeout=10,
+                         params={"filterType": "email", "filterValues": "aiko@example.jp,rina.ono@example.jp"},
+                         headers={**host, "Authorization": f"Bearer {token}"})
+        body = r.json()
+        assert r.status_code == 200 and body["success"] is True
+        # rina.ono's Lead was created in Salesforce after the sync failed: it never reached Marketo
+        assert [x["email"] for x in body["result"]] == ["aiko@example.jp"]
+        r = requests.get(f"{url}/rest/v1/leads/describe.json", timeout=10, headers={"Authorization": "Bearer nope"})
+        assert r.status_code == 200 and r.json()["errors"][0]["code"] == "601"
+        stats = requests.get(f"{url}/__sfdoctor/stats", timeout=10).json()
+        assert stats["GET /identity/oauth/token"] == 1
+        assert stats["GET /rest/v1/leads.json"] == 1
+        assert stats["GET /rest/v1/leads/describe.json"] == 1
+    finally:
+        sim.stop()

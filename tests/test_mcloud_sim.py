@@ -387,3 +387,68 @@ def test_other_paths_and_hosts_are_left_to_others(world: Any) -> None:
     # the token path belongs to the auth host, the SOAP path to the soap host
     assert mcloud.handle(request("POST", "/v2/token", host=SOAP), world) is None
     assert mcloud.handle(request("POST", "/Service.asmx", host=AUTH), world) is None
+    assert mcloud.handle(request("POST", "/v2/token", host="acme.my.salesforce.com"), world) is None
+
+
+# --------------------------------------------------------------------------- rule consistency
+
+@pytest.mark.parametrize("exclude", [False, True])
+def test_fallback_expiry_rule_agrees_with_the_world(exclude: bool) -> None:
+    """password_expired (used for worlds without mc_password_expired) is the World's rule."""
+    w = make_world({"exclude_api_users": exclude})
+    mc = w.scenario.marketing_cloud
+    for days in (0, 60, 100, 400):
+        w.test_clock.t = T0 + timedelta(days=days)
+        for user in mc.users:
+            mine = mcloud.password_expired(user, mc, w.now(), mcloud.world_time(w, user.password_changed_at))
+            assert mine == w.mc_password_expired(user.username), (days, user.username)
+
+
+# --------------------------------------------------------------------------- through the running simulator
+
+def test_over_http_with_builtin_scenario_and_stats() -> None:
+    """Token and SOAP Retrieve through the server, re-routed by Host, counted per endpoint."""
+    requests = pytest.importorskip("requests")
+    from sfdoctor.demo.server import Simulator  # noqa: PLC0415
+
+    sim = Simulator("mc-ip-not-allowlisted")
+    url = sim.start()
+    try:
+        mc = sim.world.scenario.marketing_cloud
+        r = requests.post(f"{url}/v2/token", timeout=10, headers={"Host": f"{mc.subdomain}.auth.marketingcloudapis.com"},
+                          json={"grant_type": "client_credentials", "client_id": mc.client_id,
+                                "client_secret": mc.client_secret})
+        assert r.status_code == 200
+        token = r.json()
+        assert token["soap_instance_url"] == f"https://{mc.subdomain}.soap.marketingcloudapis.com/"
+        r = requests.post(f"{url}/Service.asmx", timeout=10, data=envelope(token["access_token"], retrieve_msg(
+            props=("UserID", "IsAPIUser", "MustChangePassword"), filt=user_filter("UserID", "equals", "dc-integration"))),
+            headers={"Host": f"{mc.subdomain}.soap.marketingcloudapis.com", "Content-Type": "text/xml",
+                     "SOAPAction": "Retrieve"})
+        assert r.status_code == 200
+        msg = ET.fromstring(r.content).find("s:Body/p:RetrieveResponseMsg", NS)
+        assert msg.findtext("p:OverallStatus", namespaces=NS) == "OK"
+        (res,) = msg.findall("p:Results", NS)
+        assert res.findtext("p:IsAPIUser", namespaces=NS) == "true"
+        assert res.findtext("p:MustChangePassword", namespaces=NS) == "false"   # changed 41 days ago
+        stats = requests.get(f"{url}/__sfdoctor/stats", timeout=10).json()
+        assert stats["POST /v2/token"] == 1 and stats["POST /Service.asmx"] == 1
+    finally:
+        sim.stop()
+
+
+@pytest.mark.xfail(strict=True, reason="server.py answers every /__sfdoctor/ path itself and 404s "
+                   "/__sfdoctor/mc/user-login instead of dispatching it to mcloud.handle")
+def test_user_login_over_http() -> None:
+    requests = pytest.importorskip("requests")
+    from sfdoctor.demo.server import Simulator  # noqa: PLC0415
+
+    sim = Simulator("mc-ip-not-allowlisted")
+    url = sim.start()
+    try:
+        r = requests.post(f"{url}{mcloud.USER_LOGIN_PATH}", timeout=10,
+                          json={"username": "dc-integration", "password": "Mc-pass-1"})
+        assert r.status_code == 200
+        assert r.json()["reason"] == "IP_NOT_ALLOWLISTED" and r.json()["message"] == "Missing_OAuth_Token"
+    finally:
+        sim.stop()

@@ -153,10 +153,10 @@ def handle(req: SimRequest, world: Any) -> SimResponse | None:
     name = (req.host or "").split(":", 1)[0].lower()
     if name.endswith(HOST_SUFFIX):
         munchkin = name[: -len(HOST_SUFFIX)].upper()
-    elif "." in name and not name.replace(".", "").isdigit() and name != "localhost":
-        return None                     # some other service's host
-    else:
+    elif req.direct:
         munchkin = str(mk.munchkin_id).upper()
+    else:
+        return None                     # some other service's host
     path = req.path
     if path.rstrip("/") == IDENTITY_PATH:
         return identity(req, world, munchkin)

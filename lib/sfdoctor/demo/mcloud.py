@@ -45,7 +45,6 @@ contract has no token API for Marketing Cloud, and tokens must die with their wo
 from __future__ import annotations
 
 import base64
-import json
 import secrets
 import uuid
 import xml.etree.ElementTree as ET
@@ -134,7 +133,7 @@ def handle(req: SimRequest, world: Any) -> SimResponse | None:
     mc = _mc(world)
     if mc is None:
         return None
-    kind, _ = host_kind(req.host)
+    kind = "direct" if req.direct else host_kind(req.host)[0]
     if path == TOKEN_PATH and kind in ("auth", "direct"):
         return token(req, world)
     if path.lower() == SOAP_PATH and kind in ("soap", "direct"):
@@ -143,13 +142,11 @@ def handle(req: SimRequest, world: Any) -> SimResponse | None:
 
 
 def host_kind(host: str) -> tuple[str, str | None]:
-    """Classify a Host header: ("auth"|"soap"|"rest", subdomain), ("direct", None) or ("other", None)."""
+    """Classify a Host header: ("auth"|"soap"|"rest", tenant subdomain) or ("other", None)."""
     name = (host or "").split(":", 1)[0].lower()
     for kind, suffix in (("auth", AUTH_HOST_SUFFIX), ("soap", SOAP_HOST_SUFFIX), ("rest", REST_HOST_SUFFIX)):
         if name.endswith(suffix) and len(name) > len(suffix):
             return kind, name[: -len(suffix)]
-    if not name.endswith(".marketingcloudapis.com"):
-        return "direct", None
     return "other", None
 
 
