@@ -1,0 +1,36 @@
+"""Checks: plain functions `fn(conn, facts, lang) -> list[Finding]`, one module per topic.
+
+They run (and are tested) without a kernel; a notebook cell calls one through
+`RunSession.check`, which times it and turns an exception into an `error` finding.
+`Facts` carries the run's parameters and what earlier checks read, so each thing is read
+from the org once per run (API calls do not multiply with checks).
+
+security-token-required, in notebook order:
+    org_info.org_facts, org_info.user_status      one composite request (org + user)
+    login_probe.probe_logins                      <= 2 SOAP login attempts (+1 query if ambiguous)
+    login_history.login_history, .org_history     one composite request (aggregates)
+    ip_ranges.source_ips                          one Metadata API readMetadata
+    token_reset.reset_link_*                      (reuses the above)
+    soap_login.soap_login_retiring                (reuses the above)
+"""
+from __future__ import annotations
+
+from . import ip_ranges, login_history, login_probe, org_info, soap_login, token_reset
+from ._base import Facts
+
+# The check id RunSession records when a function raises (its findings carry their own ids).
+for _fn, _id in (
+    (org_info.org_facts, "org-facts"),
+    (org_info.user_status, "user-status"),
+    (login_probe.probe_logins, "probe-login-password-only"),
+    (login_history.login_history, "login-history"),
+    (login_history.org_history, "login-history-org"),
+    (ip_ranges.source_ips, "source-ip-ranges"),
+    (token_reset.reset_link_ip_ranges, "reset-link-ip-ranges"),
+    (token_reset.reset_link_network_access, "reset-link-network-access"),
+    (token_reset.reset_link_profile, "reset-link-profile"),
+    (soap_login.soap_login_retiring, "soap-login-retiring"),
+):
+    _fn.check_id = _id  # type: ignore[attr-defined]
+
+__all__ = ["Facts", "ip_ranges", "login_history", "login_probe", "org_info", "soap_login", "token_reset"]

@@ -1,0 +1,148 @@
+"""What every check module of security-token-required shares.
+
+* `Facts`: the run's parameters plus everything read so far. A check that needs org,
+  user or login-history data takes it from here, and only reads it from the org when no
+  earlier check did: one run reads each thing once (principle 8, <= 6 API calls).
+* `composite()`: several read-only SOQL queries in one `POST .../composite` request
+  (every subrequest a GET, which the read-only guard lets through).
+* `soql()`: the only way checks build SOQL (simple-salesforce's `format_soql`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+from urllib.parse import quote
+
+RUNBOOK = "security-token-required"
+
+
+def spec() -> Any:
+    """The runbook spec (runbooks.load caches by file mtime)."""
+    from sfdoctor import runbooks
+
+    return runbooks.load(RUNBOOK)
+
+
+def finding(check_id: str, status: str, lang: str, **kw: Any) -> Any:
+    return spec().finding(check_id, status, lang, **kw)
+
+
+def msg(lang: str, key: str, **values: Any) -> str:
+    return spec().texts(lang).msg(key, **values)
+
+
+def soql(template: str, *args: Any, **kwargs: Any) -> str:
+    from simple_salesforce import format_soql
+
+    return format_soql(template, *args, **kwargs)
+
+
+def soql_datetime(ts: datetime) -> str:
+    """A SOQL dateTime literal (UTC, no quotes), for `format_soql`'s `{:literal}`."""
+    return ts.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class SubResult:
+    """One composite subrequest's answer."""
+
+    status: int
+    body: Any
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+    @property
+    def records(self) -> list[dict[str, Any]]:
+        if self.ok and isinstance(self.body, dict):
+            return list(self.body.get("records") or [])
+        return []
+
+    @property
+    def done(self) -> bool:
+        return bool(self.ok and isinstance(self.body, dict) and self.body.get("done", True))
+
+    @property
+    def error(self) -> str:
+        """`errorCode: message` of a failed subrequest (bodies are Salesforce's error lists)."""
+        if self.ok:
+            return ""
+        body = self.body
+        if isinstance(body, list) and body and isinstance(body[0], dict):
+            return f"{body[0].get('errorCode', self.status)}: {str(body[0].get('message', '')).strip()}"[:300]
+        return f"HTTP {self.status}"
+
+
+def composite(conn: Any, queries: dict[str, str]) -> dict[str, SubResult]:
+    """Run up to 25 SOQL queries in ONE API call; answers keyed by reference id.
+
+    Subrequests may refer to earlier answers (`@{ref.records[0].Id}`), as Salesforce's
+    composite resource allows; `allOrNone` stays false so one unreadable object (missing
+    permission) does not hide the others.
+    """
+    if not queries:
+        return {}
+    if len(queries) > 25:
+        raise ValueError("a composite request holds at most 25 subrequests")
+    version = getattr(conn, "api_version", None) or getattr(conn.sf, "sf_version", "59.0")
+    subrequests = [
+        {"method": "GET", "referenceId": ref,
+         "url": f"/services/data/v{version}/query?q={quote(q, safe='@{}[]._')}"}
+        for ref, q in queries.items()
+    ]
+    answer = conn.sf.restful("composite", method="POST", json={"allOrNone": False, "compositeRequest": subrequests})
+    results: dict[str, SubResult] = {}
+    for item in (answer or {}).get("compositeResponse", []):
+        results[str(item.get("referenceId"))] = SubResult(int(item.get("httpStatusCode", 0)), item.get("body"))
+    for ref in queries:
+        results.setdefault(ref, SubResult(0, [{"errorCode": "NO_ANSWER", "message": "no answer in the composite response"}]))
+    return results
+
+
+@dataclass
+class Facts:
+    """The run's parameters and what has been read so far; passed from check to check."""
+
+    username: str = ""
+    days: int = 7
+    probe: bool = True
+    source_ip: str = ""
+    reset_link_missing: bool = False
+    # filled by the checks
+    org: dict[str, Any] | None = None            # Organization row
+    user: dict[str, Any] | None = None           # User row (with Profile fields), None: not found
+    user_read: bool = False                      # the user lookup ran (user may still be None)
+    user_login: dict[str, Any] | None = None     # UserLogin row
+    api_enabled_via: list[str] = field(default_factory=list)  # profile / permission set names granting API Enabled
+    profile_ranges: list[dict[str, Any]] | None = None        # the user's profile's LoginIpRange rows
+    read_errors: dict[str, str] = field(default_factory=dict)  # what could not be read, and why
+    probes: list[Any] = field(default_factory=list)            # login_probe.Attempt, in order
+    probe_verdict: str | None = None             # cause code the probes settled on, if any
+    probe_rows: list[dict[str, Any]] = field(default_factory=list)  # LoginHistory rows our probes added
+    history: Any = None                          # login_history.History
+    security: dict[str, Any] | None = None       # readMetadata SecuritySettings record
+    started_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+
+    @classmethod
+    def from_params(cls, conn: Any = None, **params: Any) -> "Facts":
+        """From the notebook's parameters; an empty username means the demo operator's probe user."""
+        username = str(params.get("username") or "").strip()
+        if not username and conn is not None:
+            username = str((getattr(conn, "operator", None) or {}).get("probe_username") or "")
+        return cls(
+            username=username,
+            days=max(1, int(params.get("days") or 7)),
+            probe=bool(params.get("probe", True)),
+            source_ip=str(params.get("source_ip") or "").strip(),
+            reset_link_missing=bool(params.get("reset_link_missing", False)),
+        )
+
+    @property
+    def edition(self) -> str | None:
+        return (self.org or {}).get("OrganizationType")
+
+    @property
+    def window_start(self) -> datetime:
+        return self.started_at - timedelta(days=self.days)

@@ -1,0 +1,287 @@
+"""LoginHistory over the last `days`: what the failing logins were, from where, by what.
+
+Counts come from GROUP BY aggregate queries, so the API calls and the kernel's memory do
+not grow with the number of rows (200,000 rows cost what 20 do). `LoginHistory.Status`
+cannot be filtered in SOQL, so queries filter on UserId/LoginTime and the grouping by
+Status happens server-side (GROUP BY) and its reading client-side. One composite request
+holds the user's grouped logins, the org-wide grouped logins and the user's latest logins
+(at most 2,000, for the time plot: our SOQL engine cannot GROUP BY DAY_ONLY(LoginTime)).
+
+The window ends where this run began, so the probe logins this run made are not counted.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from ._base import Facts, composite, finding, msg, soql, soql_datetime
+from .org_info import load as load_org
+
+RECENT_LIMIT = 2000
+SUCCESS = "success"
+TOKEN_REQUIRED = "token_required"
+INVALID_PASSWORD = "invalid_password"
+LOCKED = "locked"
+FROZEN = "frozen"
+INACTIVE = "inactive"
+RESTRICTED_IP = "restricted_ip"
+OTHER = "other_failure"
+
+SOAP_LOGIN_TYPES = frozenset({"other apex api", "partner product"})
+
+
+def category(status: str | None) -> str:
+    """Salesforce's free-text LoginHistory.Status → a category (pure)."""
+    s = " ".join((status or "").split()).casefold()
+    if s == "success":
+        return SUCCESS
+    if "security token required" in s or "api token required" in s:
+        return TOKEN_REQUIRED
+    if s == "invalid password":
+        return INVALID_PASSWORD
+    if "lockout" in s:
+        return LOCKED
+    if "frozen" in s:
+        return FROZEN
+    if "inactive" in s:
+        return INACTIVE
+    if s == "restricted ip":
+        return RESTRICTED_IP
+    return OTHER
+
+
+def is_soap(group: dict[str, Any]) -> bool:
+    """A SOAP API login() row: ApiType "SOAP Partner"/"SOAP Enterprise", or its LoginType."""
+    api = str(group.get("api_type") or "").casefold()
+    return api.startswith("soap") or str(group.get("login_type") or "").casefold() in SOAP_LOGIN_TYPES
+
+
+@dataclass
+class History:
+    """Grouped LoginHistory of one user, org-wide groups, and the user's latest rows."""
+
+    groups: list[dict[str, Any]] = field(default_factory=list)      # the user's, one per Status/IP/app/API/type
+    org_groups: list[dict[str, Any]] = field(default_factory=list)  # org-wide, one per Status/LoginType
+    recent: list[dict[str, Any]] = field(default_factory=list)      # the user's latest rows: time + status
+    complete: bool = True          # False: an aggregate answer was cut (more than 2,000 groups)
+    window_start: str = ""
+    window_end: str = ""
+
+    @property
+    def failing(self) -> list[dict[str, Any]]:
+        return [g for g in self.groups if g["category"] != SUCCESS]
+
+    def total(self, which: str | None = None) -> int:
+        return sum(g["n"] for g in self.groups if which is None or g["category"] == which)
+
+    def failing_ips(self, categories: set[str] | None = None) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for g in self.failing:
+            if categories is None or g["category"] in categories:
+                ip = g.get("source_ip") or ""
+                if ip:
+                    out[ip] = out.get(ip, 0) + g["n"]
+        return dict(sorted(out.items(), key=lambda kv: -kv[1]))
+
+    def dominant_failure(self) -> dict[str, Any] | None:
+        """The failing group that matters most: the latest one (ties: the most frequent)."""
+        failing = self.failing
+        if not failing:
+            return None
+        return max(failing, key=lambda g: (str(g.get("last") or ""), g["n"]))
+
+
+def queries(user_id: str | None, start: datetime, end: datetime) -> dict[str, str]:
+    """The SOQL of the history composite (pure)."""
+    t0, t1 = soql_datetime(start), soql_datetime(end)
+    out = {
+        "org": soql("SELECT Status, LoginType, COUNT(Id) n, COUNT_DISTINCT(UserId) users FROM LoginHistory "
+                    "WHERE LoginTime >= {:literal} AND LoginTime < {:literal} GROUP BY Status, LoginType", t0, t1),
+    }
+    if user_id:
+        out["user"] = soql(
+            "SELECT Status, SourceIp, Application, ApiType, LoginType, COUNT(Id) n, MAX(LoginTime) last "
+            "FROM LoginHistory WHERE UserId = {} AND LoginTime >= {:literal} AND LoginTime < {:literal} "
+            "GROUP BY Status, SourceIp, Application, ApiType, LoginType", user_id, t0, t1)
+        out["recent"] = soql(
+            "SELECT LoginTime, Status FROM LoginHistory WHERE UserId = {} AND LoginTime >= {:literal} "
+            "AND LoginTime < {:literal} ORDER BY LoginTime DESC LIMIT {:literal}", user_id, t0, t1, str(RECENT_LIMIT))
+    return out
+
+
+def group_rows(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """AggregateResult records → plain groups with a category (pure)."""
+    out = []
+    for r in records:
+        status = r.get("Status")
+        out.append({
+            "status": status, "category": category(status), "source_ip": r.get("SourceIp") or "",
+            "application": r.get("Application") or "", "api_type": r.get("ApiType") or "",
+            "login_type": r.get("LoginType") or "", "n": int(r.get("n") or r.get("expr0") or 0),
+            "last": r.get("last"), "users": r.get("users"),
+        })
+    return sorted(out, key=lambda g: -g["n"])
+
+
+def load(conn: Any, facts: Facts) -> History:
+    """Read the history composite once per run (one API call)."""
+    if facts.history is not None:
+        return facts.history
+    load_org(conn, facts)
+    user_id = (facts.user or {}).get("Id")
+    start, end = facts.window_start, facts.started_at
+    answers = composite(conn, queries(user_id, start, end))
+    for ref, ans in answers.items():
+        if not ans.ok:
+            raise RuntimeError(f"LoginHistory ({ref}) could not be read: {ans.error}")
+    h = History(window_start=soql_datetime(start), window_end=soql_datetime(end))
+    h.org_groups = group_rows(answers["org"].records)
+    h.complete = answers["org"].done
+    if user_id:
+        h.groups = group_rows(answers["user"].records)
+        h.complete = h.complete and answers["user"].done
+        h.recent = [{"time": r.get("LoginTime"), "status": r.get("Status"), "category": category(r.get("Status"))}
+                    for r in answers["recent"].records]
+    facts.history = h
+    return h
+
+
+# ------------------------------------------------------------------ the verdict (pure)
+_CAUSE = {TOKEN_REQUIRED: "TOKEN_MISSING", LOCKED: "PASSWORD_INVALID", FROZEN: "PASSWORD_INVALID",
+          INACTIVE: "PASSWORD_INVALID", RESTRICTED_IP: "SOURCE_IP_UNTRUSTED"}
+
+
+def verdict(h: History, probe_verdict: str | None) -> tuple[str, str | None, str, dict[str, Any]]:
+    """(status, cause, message key, extra evidence) for the user's history."""
+    if not h.groups:
+        return "manual", None, "history_none", {}
+    top = h.dominant_failure()
+    if top is None:
+        return "pass", None, "history_ok", {}
+    cat = top["category"]
+    extra: dict[str, Any] = {"latest_failure": top["status"]}
+    if cat in _CAUSE:
+        if _CAUSE[cat] == "PASSWORD_INVALID":
+            extra["which"] = cat
+        return "fail", _CAUSE[cat], f"history_{cat}", extra
+    if cat == INVALID_PASSWORD:
+        # Salesforce writes "Invalid Password" for a wrong token too: the probes tell which.
+        if probe_verdict == "TOKEN_INVALID":
+            return "fail", "TOKEN_INVALID", "history_invalid_token", extra
+        extra["which"] = "password" if probe_verdict == "PASSWORD_INVALID" else "password_or_token"
+        return "fail", "PASSWORD_INVALID", "history_invalid_password", extra
+    return "fail", None, "history_other", extra
+
+
+def login_history(conn: Any, facts: Facts, lang: str = "en") -> list:
+    """The user's logins over the window, grouped; the failure that matters most names a cause."""
+    if not facts.username:
+        return [finding("login-history", "skip", lang, evidence={"reason": "no username given"},
+                        summary=msg(lang, "no_username"))]
+    load_org(conn, facts)
+    if facts.user is None:
+        return [finding("login-history", "skip", lang, evidence={"reason": "user not found"},
+                        summary=msg(lang, "user_unknown", username=facts.username))]
+    h = load(conn, facts)
+    status, cause, key, extra = verdict(h, facts.probe_verdict)
+    evidence = {
+        "window": f"{h.window_start} .. {h.window_end}", "logins": h.total(), "failures": h.total() - h.total(SUCCESS),
+        "by_status": _by(h.groups, "status"), "failing_source_ips": dict(list(h.failing_ips().items())[:10]),
+        "complete": h.complete, **extra,
+    }
+    top = h.dominant_failure() or {}
+    summary = msg(lang, key, n=h.total() - h.total(SUCCESS), days=facts.days, status=top.get("status") or "",
+                  ip=top.get("source_ip") or "?", logins=h.total())
+    return [finding("login-history", status, lang, cause=cause, edition=facts.edition, evidence=evidence,
+                    summary=summary)]
+
+
+def org_history(conn: Any, facts: Facts, lang: str = "en") -> list:
+    """Org-wide: how many logins failed, how, and for how many users (no cause: context)."""
+    h = load(conn, facts)
+    failing = [g for g in h.org_groups if g["category"] != SUCCESS]
+    token = sum(g["n"] for g in failing if g["category"] == TOKEN_REQUIRED)
+    evidence = {"window": f"{h.window_start} .. {h.window_end}", "logins": sum(g["n"] for g in h.org_groups),
+                "failures": sum(g["n"] for g in failing), "by_status": _by(h.org_groups, "status"),
+                "token_required": token, "complete": h.complete}
+    status = "warn" if token else "pass"
+    key = "org_history_token" if token else "org_history_ok"
+    return [finding("login-history-org", status, lang, evidence=evidence,
+                    summary=msg(lang, key, n=evidence["failures"], token=token, days=facts.days))]
+
+
+def _by(groups: list[dict[str, Any]], key: str) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for g in groups:
+        out[g[key] or "-"] = out.get(g[key] or "-", 0) + g["n"]
+    return dict(sorted(out.items(), key=lambda kv: -kv[1]))
+
+
+# ------------------------------------------------------------------ for people: table and plot
+COLUMNS = {
+    "status": {"en": "Status", "ja": "ステータス"}, "source_ip": {"en": "Source IP", "ja": "送信元 IP"},
+    "application": {"en": "Application", "ja": "アプリケーション"}, "api_type": {"en": "API type", "ja": "API 種別"},
+    "login_type": {"en": "Login type", "ja": "ログイン種別"}, "n": {"en": "Logins", "ja": "件数"},
+    "last": {"en": "Latest", "ja": "最終"},
+}
+
+
+def table(facts: Facts, lang: str = "en", *, failures_only: bool = False) -> Any:
+    """The user's grouped logins as a pandas DataFrame (columns in the run's language)."""
+    import pandas as pd
+
+    h = facts.history or History()
+    rows = h.failing if failures_only else h.groups
+    cols = list(COLUMNS)
+    df = pd.DataFrame([{c: g.get(c) for c in cols} for g in rows], columns=cols)
+    return df.rename(columns={c: COLUMNS[c].get(lang, COLUMNS[c]["en"]) for c in cols})
+
+
+def failures_by_time(recent: list[dict[str, Any]]) -> tuple[str, list[tuple[str, dict[str, int]]]]:
+    """Failing rows bucketed per hour (span <= 2 days) or per day: (unit, [(bucket, {status: n})]) (pure)."""
+    times = []
+    for r in recent:
+        if r["category"] == SUCCESS or not r.get("time"):
+            continue
+        times.append((datetime.fromisoformat(str(r["time"]).replace("Z", "+00:00").replace("+0000", "+00:00")),
+                      r["status"]))
+    if not times:
+        return "day", []
+    span = max(t for t, _ in times) - min(t for t, _ in times)
+    unit = "hour" if span.total_seconds() <= 2 * 86400 else "day"
+    fmt = "%Y-%m-%d %H:00" if unit == "hour" else "%Y-%m-%d"
+    buckets: dict[str, dict[str, int]] = {}
+    for t, status in times:
+        b = buckets.setdefault(t.strftime(fmt), {})
+        b[status] = b.get(status, 0) + 1
+    return unit, sorted(buckets.items())
+
+
+def failures_figure(facts: Facts, lang: str = "en") -> Any:
+    """A stacked bar chart of the user's failed logins over time (a matplotlib Figure), or None."""
+    h = facts.history
+    if h is None:
+        return None
+    unit, buckets = failures_by_time(h.recent)
+    if not buckets:
+        return None
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(8, 3))
+    ax = fig.subplots()
+    statuses = sorted({s for _, b in buckets for s in b})
+    bottom = [0] * len(buckets)
+    labels = [k for k, _ in buckets]
+    for s in statuses:
+        values = [b.get(s, 0) for _, b in buckets]
+        ax.bar(range(len(buckets)), values, bottom=bottom, label=s)
+        bottom = [x + y for x, y in zip(bottom, values)]
+    step = max(1, len(labels) // 12)
+    ax.set_xticks(range(0, len(labels), step), [labels[i] for i in range(0, len(labels), step)],
+                  rotation=30, ha="right", fontsize=7)
+    ax.set_ylabel(msg(lang, "plot_ylabel"))
+    ax.set_title(msg(lang, "plot_title_hour" if unit == "hour" else "plot_title_day", n=len(h.recent)), fontsize=9)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
