@@ -14,12 +14,13 @@ import html
 import json
 import re
 from importlib import resources
-from typing import Any, Iterable, Mapping
-
-import nbformat
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from .findings import MIMETYPE, RUN_MIMETYPE, Finding
 from .runbooks import RunbookSpec, ui
+
+if TYPE_CHECKING:  # nbformat costs seconds to import (jsonschema): only where reports are written
+    import nbformat
 
 # The notebook session publishes its context (edition, window, login attempts) beside the
 # findings: findings.json stays exactly spec/findings.md, the report still knows the rest.
@@ -186,8 +187,10 @@ _EXT_SRC = re.compile(r"(<(?:img|iframe|source|video|audio|embed)\b[^>]*?)\bsrc\
 _DROP_MIMES = ("application/vnd.jupyter.widget-view+json", "application/javascript", "text/javascript")
 
 
-def _printable_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+def _printable_notebook(nb: "nbformat.NotebookNode") -> "nbformat.NotebookNode":
     """A copy fit for a static page: no widget state or views, no code, our JSON hidden."""
+    import nbformat
+
     nb = nbformat.from_dict(json.loads(json.dumps(nb)))
     nb.metadata.pop("widgets", None)
     for cell in nb.cells:
@@ -220,7 +223,7 @@ def make_self_contained(page: str) -> str:
 
 
 def export_html(
-    nb: nbformat.NotebookNode,
+    nb: "nbformat.NotebookNode",
     findings: Mapping[str, Any],
     lang: str,
     *,
@@ -242,7 +245,7 @@ def export_html(
     return page
 
 
-def context_from_notebook(nb: nbformat.NotebookNode) -> dict[str, Any]:
+def context_from_notebook(nb: "nbformat.NotebookNode") -> dict[str, Any]:
     """The last context the notebook published (edition, window, login attempts), or {}."""
     ctx: dict[str, Any] = {}
     for cell in nb.cells:

@@ -138,6 +138,29 @@ UI: dict[str, dict[str, str]] = {
     "error.run_broke": {"en": "The notebook did not finish: {reason}", "ja": "ノートブックが最後まで実行されませんでした: {reason}"},
     "error.no_results": {"en": "The notebook recorded no results", "ja": "ノートブックが結果を記録しませんでした"},
     "cli.folder": {"en": "report written to {folder}", "ja": "レポートを書き出しました: {folder}"},
+    "progress.resolve": {"en": "resolving org {org}", "ja": "組織 {org} を確認しています"},
+    "progress.simulator": {"en": "demo simulator at {url}", "ja": "デモシミュレーター: {url}"},
+    "progress.execute": {"en": "running notebook {notebook} ({cells} cells)", "ja": "ノートブック {notebook} を実行しています ({cells} セル)"},
+    "progress.cell": {"en": "cell {i} of {n}", "ja": "セル {i} / {n}"},
+    "progress.broke": {"en": "the run broke: {reason}", "ja": "実行が中断しました: {reason}"},
+    "progress.write": {"en": "writing the report (scrubbed)", "ja": "レポートを書き出しています (秘密情報を除去済み)"},
+    "progress.done": {"en": "{outcome}: {causes}", "ja": "{outcome}: {causes}"},
+    "run.cell_timeout": {"en": "a cell ran longer than {seconds} s and was stopped", "ja": "セルの実行が {seconds} 秒を超えたため停止しました"},
+    "run.total_timeout": {"en": "the run took longer than its overall limit of {seconds} s", "ja": "実行全体の制限時間 {seconds} 秒を超えました"},
+    "run.cell_raised": {"en": "cell {cell} raised {ename}: {evalue}", "ja": "セル {cell} で {ename} が発生しました: {evalue}"},
+    "run.kernel_died": {"en": "the notebook's kernel died", "ja": "ノートブックのカーネルが停止しました"},
+    "run.kernel_failed": {"en": "the notebook could not run: {reason}", "ja": "ノートブックを実行できませんでした: {reason}"},
+    "param.unknown": {"en": "runbook {runbook} has no parameter {name!r}", "ja": "ランブック {runbook} にパラメータ {name!r} はありません"},
+    "param.secret": {
+        "en": "parameter {name!r} is a secret and is never passed to papermill, which would write it into the report",
+        "ja": "パラメータ {name!r} は秘密情報のため papermill に渡しません (レポートに書き込まれてしまいます)",
+    },
+    "param.secret_hint": {
+        "en": "name it in the orgs file (an environment variable or keyring entry) or type it into the notebook's form",
+        "ja": "組織ファイルで環境変数またはキーリングの名前を指定するか、ノートブックのフォームに入力してください",
+    },
+    "param.bad": {"en": "parameter {name}: {problem}", "ja": "パラメータ {name}: {problem}"},
+    "param.known": {"en": "known parameters: {names}", "ja": "使えるパラメータ: {names}"},
 }
 
 

@@ -1,0 +1,419 @@
+"""`sfdoctor run`: execute a runbook notebook headlessly and write its dated audit report.
+
+Order matters (spec/cli.md): every bad input (runbook, parameter, org, scenario) is refused
+with one line *before* a report folder exists; once the folder exists, every outcome is a
+report (principle 6) — a timeout, a raising cell or a dead kernel still yields
+report.ipynb, report.html and findings.json, with the reason as an `error` check.
+
+The outcome comes from the findings the notebook published (`MIMETYPE` / `RUN_MIMETYPE`
+outputs), never from papermill's cell metadata, which reads "completed" even after a cell
+timeout. Everything written is scrubbed of the org's known secrets first.
+
+Runs in parallel are meant to be processes (papermill's chdir and our kernel environment
+are process-wide): absolute paths, no `cwd=`, the index appended under a file lock.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Callable, Iterator, Mapping
+
+import nbformat
+
+from . import project_root
+from .errors import BadInput
+from .findings import EXIT_CODES, MIMETYPE, RUN_MIMETYPE, SCHEMA, Finding, RunResult, iso, utcnow
+from .i18n import check_lang
+from .runbooks import RunbookSpec, convert_value, jsonable, load, ui
+
+INDEX = "index.jsonl"
+KERNEL = "python3"
+SKIP_TAG = "skip-execution"
+
+Progress = Callable[[str], None]
+
+
+def _stderr(line: str) -> None:
+    print(f"sfdoctor: {line}", file=sys.stderr, flush=True)
+
+
+@dataclass
+class RunOutcome:
+    """What one run produced: its report folder, its findings and the exit code of spec/cli.md."""
+
+    folder: Path
+    result: RunResult
+    findings: dict[str, Any]
+    exit_code: int
+
+    @property
+    def outcome(self) -> str:
+        return self.findings["outcome"]
+
+
+# --------------------------------------------------------------------------------------
+# Inputs: checked before anything is created
+# --------------------------------------------------------------------------------------
+def validate_params(spec: RunbookSpec, params: Mapping[str, Any], lang: str = "en") -> dict[str, Any]:
+    """Convert CLI strings (or typed values) to the spec's types; refuse unknown and secret names."""
+    out: dict[str, Any] = {}
+    known = {p.name: p for p in spec.parameters}
+    for name, raw in params.items():
+        p = known.get(name)
+        if p is None:
+            names = ", ".join(n for n, q in known.items() if not q.secret) or "-"
+            raise BadInput(ui("param.unknown", lang, runbook=spec.id, name=name), hint=ui("param.known", lang, names=names))
+        if p.secret:
+            raise BadInput(ui("param.secret", lang, name=name), hint=ui("param.secret_hint", lang))
+        try:
+            out[name] = jsonable(convert_value(p, raw))
+        except ValueError as exc:
+            raise BadInput(ui("param.bad", lang, name=name, problem=str(exc))) from None
+    return out
+
+
+def notebooks_dir(home: str | os.PathLike[str] | None = None) -> Path:
+    return (Path(home).resolve() if home else project_root()) / "notebooks"
+
+
+def notebook_path(spec: RunbookSpec, home: str | os.PathLike[str] | None = None) -> Path:
+    path = notebooks_dir(home) / f"{spec.id}.ipynb"
+    if not path.is_file():
+        raise BadInput(f"runbook {spec.id} has no notebook at {path}", hint="check the installation or $SFDOCTOR_HOME")
+    return path
+
+
+# --------------------------------------------------------------------------------------
+# Report folder and index
+# --------------------------------------------------------------------------------------
+def make_report_folder(out_dir: Path, runbook: str, slug: str, now: datetime) -> Path:
+    """`OUT/YYYY-MM-DD/RUNBOOK/SLUG-HHMMSSZ[-N]/`, created atomically: never an existing one."""
+    base = Path(out_dir).resolve() / now.strftime("%Y-%m-%d") / runbook
+    base.mkdir(parents=True, exist_ok=True)
+    stem = f"{slug}-{now.strftime('%H%M%S')}Z"
+    for n in range(1, 10_000):
+        folder = base / (stem if n == 1 else f"{stem}-{n}")
+        try:
+            folder.mkdir()  # atomic: of two runs in the same second, exactly one gets each name
+        except FileExistsError:
+            continue
+        return folder
+    raise RuntimeError(f"no free report folder name under {base}")  # pragma: no cover
+
+
+def append_index(out_dir: Path, entry: Mapping[str, Any]) -> None:
+    """Append one JSON line to `OUT/index.jsonl` under a lock, so concurrent runs lose none."""
+    from filelock import FileLock
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / INDEX
+    line = json.dumps(dict(entry), ensure_ascii=False, sort_keys=False) + "\n"
+    with FileLock(str(path) + ".lock", timeout=60):
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(line)
+            fh.flush()
+            os.fsync(fh.fileno())
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+# --------------------------------------------------------------------------------------
+# Execution
+# --------------------------------------------------------------------------------------
+_ENV_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _quiet_loggers() -> Iterator[None]:
+    """papermill and nbclient log timeouts with their own words; we report them in ours."""
+    import logging
+
+    saved = []
+    for name in ("papermill", "nbclient", "traitlets"):
+        logger = logging.getLogger(name)
+        saved.append((logger, logger.level, logger.propagate))
+        logger.setLevel(logging.CRITICAL + 1)
+        logger.propagate = False
+    try:
+        yield
+    finally:
+        for logger, level, propagate in saved:
+            logger.setLevel(level)
+            logger.propagate = propagate
+
+
+@contextlib.contextmanager
+def _kernel_environment(updates: Mapping[str, str]) -> Iterator[None]:
+    """Give the kernel extra environment variables (papermill offers no per-run env).
+
+    The kernel inherits this process's environment when it starts; we set the values for
+    the duration of the run and restore them after. Process-wide, hence the lock and the
+    advice to parallelize with processes.
+    """
+    with _ENV_LOCK:
+        saved = {k: os.environ.get(k) for k in updates}
+        os.environ.update(updates)
+        try:
+            yield
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+
+
+def _quiet_kernel_manager() -> type:
+    """An AsyncKernelManager whose kernel writes its stderr to nowhere.
+
+    The kernel's own chatter (the TCP-without-encryption warning, ZMQ tracebacks when a
+    timed-out kernel is stopped) would otherwise land on our stderr, which people read and
+    which must hold one-line messages only; and a traceback could echo a secret. What a
+    cell prints is still captured in the notebook, as always.
+    """
+    import subprocess
+
+    from jupyter_client import AsyncKernelManager
+
+    class QuietKernelManager(AsyncKernelManager):
+        async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
+            kw.setdefault("stderr", subprocess.DEVNULL)
+            await super()._async_launch_kernel(kernel_cmd, **kw)
+
+        _launch_kernel = _async_launch_kernel
+
+    return QuietKernelManager
+
+
+def _executable_cells(nb: nbformat.NotebookNode) -> int:
+    return sum(1 for c in nb.cells if c.cell_type == "code" and c.source.strip() and SKIP_TAG not in c.metadata.get("tags", []))
+
+
+@dataclass
+class _Execution:
+    nb: nbformat.NotebookNode | None
+    error: BaseException | None
+    reason: str | None = None
+    run_broke: bool = False
+    timeout: bool = False
+
+
+def _execute(src: Path, params: dict[str, Any], lang: str, cell_timeout: float, total_timeout: float,
+             env: Mapping[str, str], progress: Progress | None) -> _Execution:
+    """papermill on the `python3` kernel; returns the executed (possibly partial) notebook."""
+    import papermill
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+    from papermill.exceptions import PapermillExecutionError
+
+    source = nbformat.read(src, as_version=4)
+    total = _executable_cells(source) + (1 if params else 0)
+    if progress:
+        progress(ui("progress.execute", lang, notebook=src.name, cells=total))
+    deadline = time.monotonic() + total_timeout
+    started = {"n": 0}
+    hit_deadline = {"v": False}
+
+    def timeout_func(cell: Any) -> float:
+        # Each cell gets the per-cell limit, but never more than what is left of the total:
+        # the overall timeout is enforced at cell granularity, with the kernel still stopped.
+        remaining = deadline - time.monotonic()
+        if remaining < cell_timeout:
+            hit_deadline["v"] = True
+        return max(1.0, min(cell_timeout, remaining))
+
+    def on_cell_start(cell: Any = None, cell_index: int = 0, **_: Any) -> None:
+        # nbclient calls this for every cell, also markdown and skipped ones: count what runs.
+        if cell is None or cell.cell_type != "code" or not cell.source.strip() or SKIP_TAG in cell.metadata.get("tags", []):
+            return
+        started["n"] += 1
+        hit_deadline["v"] = False
+        if progress:
+            progress(ui("progress.cell", lang, i=started["n"], n=total))
+
+    tmpdir = Path(tempfile.mkdtemp(prefix="sfdoctor-run-"))
+    out = tmpdir / "executed.ipynb"
+    error: BaseException | None = None
+    try:
+        with _kernel_environment(env), _quiet_loggers():
+            papermill.execute_notebook(
+                str(src),
+                str(out),
+                parameters=params,
+                kernel_name=KERNEL,
+                execution_timeout=cell_timeout,
+                progress_bar=False,
+                log_output=False,
+                start_timeout=min(60, total_timeout),
+                timeout_func=timeout_func,
+                on_cell_start=on_cell_start,
+                kernel_manager_class=_quiet_kernel_manager(),
+            )
+    except Exception as exc:  # every failure still becomes a report
+        error = exc
+    try:
+        nb = nbformat.read(out, as_version=4) if out.is_file() else None
+    finally:
+        shutil.rmtree(tmpdir, ignore_errors=True)  # the unscrubbed copy never outlives the run
+    ex = _Execution(nb, error)
+    if error is None:
+        return ex
+    if isinstance(error, CellTimeoutError):
+        ex.timeout = True
+        ex.reason = (ui("run.total_timeout", lang, seconds=int(total_timeout)) if hit_deadline["v"]
+                     else ui("run.cell_timeout", lang, seconds=int(cell_timeout)))
+    elif isinstance(error, PapermillExecutionError):
+        ex.run_broke = True
+        ex.reason = ui("run.cell_raised", lang, cell=error.exec_count, ename=error.ename, evalue=str(error.evalue)[:200])
+    elif isinstance(error, DeadKernelError):
+        ex.run_broke = True
+        ex.reason = ui("run.kernel_died", lang)
+    else:
+        ex.run_broke = True
+        ex.reason = ui("run.kernel_failed", lang, reason=f"{type(error).__name__}: {' '.join(str(error).split())[:200]}")
+    return ex
+
+
+def collect(nb: nbformat.NotebookNode | None) -> tuple[list[Finding], dict[str, Any] | None]:
+    """The findings and the final run payload the notebook published, in output order."""
+    checks: list[Finding] = []
+    run: dict[str, Any] | None = None
+    for cell in (nb.cells if nb is not None else []):
+        if cell.cell_type != "code":
+            continue
+        for out in cell.get("outputs", []):
+            data = out.get("data") or {}
+            if MIMETYPE in data:
+                checks.append(Finding.from_json(dict(data[MIMETYPE])))
+            if RUN_MIMETYPE in data:
+                run = json.loads(json.dumps(data[RUN_MIMETYPE]))
+    return checks, run
+
+
+# --------------------------------------------------------------------------------------
+# The run
+# --------------------------------------------------------------------------------------
+def run_runbook(
+    runbook_id: str,
+    org: str,
+    params: Mapping[str, Any] | None,
+    out_dir: str | os.PathLike[str] = "reports",
+    lang: str = "en",
+    *,
+    cell_timeout: float = 120,
+    total_timeout: float = 600,
+    home: str | os.PathLike[str] | None = None,
+    progress: Progress | None = _stderr,
+) -> RunOutcome:
+    """Run one runbook against one org and write its report; see the module docstring.
+
+    Raises BadInput (exit 2, no folder) for an unknown runbook, parameter, org or scenario;
+    returns a RunOutcome with exit code 0, 1 or 3 otherwise.
+    """
+    lang = check_lang(lang)
+    home_path = Path(home).resolve() if home else None
+    spec = load(runbook_id, home_path / "runbooks" if home_path else None)
+    src = notebook_path(spec, home_path)
+    given = validate_params(spec, params or {}, lang)
+
+    from . import orgs, scrub
+
+    if progress:
+        progress(ui("progress.resolve", lang, org=org))
+    org_ref = orgs.resolve(org, runbook=spec)
+    env: dict[str, str] = {}
+    if home_path:
+        env["SFDOCTOR_HOME"] = str(home_path)
+    if org_ref.is_demo and org_ref.scenario_ref:
+        from .demo import runtime
+
+        url = runtime.ensure_simulator(org_ref.scenario_ref)  # ScenarioError: exit 2, still no folder
+        env["SFDOCTOR_DEMO_URL"] = url
+        if progress:
+            progress(ui("progress.simulator", lang, url=url))
+    secrets = set(scrub.known_secrets(org_ref))
+
+    started = utcnow()
+    folder = make_report_folder(Path(out_dir), spec.id, org_ref.slug, started)
+    pm_params = {"org": org, "lang": lang, **given}
+    ex = _execute(src, pm_params, lang, cell_timeout, total_timeout, env, progress)
+    if ex.reason and progress:
+        progress(ui("progress.broke", lang, reason=scrub.scrub_text(ex.reason, secrets)))
+
+    checks, run_payload = collect(ex.nb)
+    if run_payload is not None and ex.error is None:
+        findings = run_payload
+    else:
+        if ex.error is None:  # finished without calling run.finish(): the notebook is broken
+            ex.run_broke, ex.reason = True, ui("error.no_results", lang)
+        defaults = {p.name: p.papermill_default() for p in spec.parameters if not p.secret}
+        error_check = Finding(
+            id="run", title=spec.texts(lang).title("run"), status="error",
+            evidence={"reason": ex.reason, "timeout": ex.timeout,
+                      **({"exception": type(ex.error).__name__} if ex.error else {})},
+            summary=ui("error.run_broke", lang, reason=ex.reason),
+        )
+        result = RunResult(runbook=spec.id, org=org, lang=lang, started_at=started, finished_at=utcnow(),
+                           parameters={**defaults, **given}, api_calls=0, checks=[*checks, error_check],
+                           run_broke=ex.run_broke)
+        findings = result.to_json()
+    findings["schema"] = SCHEMA
+
+    if progress:
+        progress(ui("progress.write", lang))
+    findings = _scrub_obj(scrub, findings, secrets)
+    nb = ex.nb if ex.nb is not None else nbformat.read(src, as_version=4)
+    nb = _scrub_nb(scrub, nb, secrets, {p.name for p in spec.parameters if p.secret})
+    from .report import context_from_notebook, export_html
+
+    html = export_html(nb, findings, lang, spec=spec, context=context_from_notebook(nb))
+    html = scrub.scrub_text(html, secrets)
+    _write_atomic(folder / "report.ipynb", nbformat.writes(nb))
+    _write_atomic(folder / "report.html", html)
+    _write_atomic(folder / "findings.json", json.dumps(findings, ensure_ascii=False, indent=2) + "\n")
+
+    exit_code = EXIT_CODES[findings["outcome"]]
+    out_root = Path(out_dir).resolve()
+    append_index(out_root, {
+        "time": findings.get("started_at") or iso(started),
+        "runbook": spec.id,
+        "org": org,
+        "outcome": findings["outcome"],
+        "root_causes": findings.get("root_causes", []),
+        "warnings": findings.get("warnings", []),
+        "folder": folder.relative_to(out_root).as_posix(),
+        "exit_code": exit_code,
+    })
+    if progress:
+        progress(ui("progress.done", lang, outcome=ui("outcome." + findings["outcome"], lang),
+                    causes=", ".join(findings.get("root_causes", [])) or "-"))
+    result = RunResult(
+        runbook=findings["runbook"], org=findings["org"], lang=findings["lang"], started_at=started,
+        finished_at=utcnow(), parameters=findings.get("parameters", {}), api_calls=findings.get("api_calls", 0),
+        checks=[Finding.from_json(c) for c in findings.get("checks", [])],
+        run_broke=findings["outcome"] == "error",
+    )
+    return RunOutcome(folder=folder, result=result, findings=findings, exit_code=exit_code)
+
+
+def _scrub_obj(scrub: Any, obj: Any, secrets: set[str]) -> Any:
+    cleaned = scrub.scrub_obj(obj, secrets)
+    return obj if cleaned is None else cleaned
+
+
+def _scrub_nb(scrub: Any, nb: nbformat.NotebookNode, secrets: set[str], secret_params: set[str]) -> nbformat.NotebookNode:
+    cleaned = scrub.scrub_notebook(nb, secrets, secret_params=secret_params)
+    return nb if cleaned is None else cleaned
