@@ -117,7 +117,8 @@ def _convert(el: ET.Element, type_name: str | None) -> Any:
     if type_name and type_name.startswith("xsd:"):
         return _scalar(el.text, type_name)
     if not children:
-        return el.text or ""
+        # an empty complex element (`<networkAccess/>`: no ranges) reads as an empty dict
+        return {} if type_name in _wsdl_types() else (el.text or "")
     fields = _fields_of(type_name)
     out: dict[str, Any] = {}
     for child in children:

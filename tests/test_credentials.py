@@ -1,0 +1,113 @@
+"""credentials.py: probe credentials from the demo operator, env vars and the keyring."""
+from __future__ import annotations
+
+import pytest
+
+from sfdoctor.credentials import (ProbeCredentials, fingerprint, new_salt, probe_credentials, read_ref)
+from sfdoctor.errors import OrgConfigError
+from sfdoctor.orgs import OrgRef
+
+
+class Conn:
+    def __init__(self, org_ref, operator=None, info=None):
+        self.org_ref, self.operator, self.info = org_ref, operator or {}, info or {}
+
+
+DEMO = OrgRef(name="demo", kind="demo", slug="demo", scenario_ref="token-missing")
+
+
+def real(probe=None) -> OrgRef:
+    return OrgRef(name="prod", kind="real", slug="prod", config={"probe": probe} if probe is not None else {})
+
+
+def test_repr_never_shows_values():
+    c = ProbeCredentials("CANARY-PASS-7f3e", "CANARY-TOK-1")
+    for text in (repr(c), str(c), f"{c}", repr([c]), repr({"c": c})):
+        assert "CANARY" not in text
+    assert c.password_and_token == "CANARY-PASS-7f3eCANARY-TOK-1"
+    assert c.secrets() == {"CANARY-PASS-7f3e", "CANARY-TOK-1", "CANARY-PASS-7f3eCANARY-TOK-1"}
+    assert "<none>" in repr(ProbeCredentials("x"))
+
+
+def test_demo_operator_answers():
+    conn = Conn(DEMO, {"probe_username": "sync@acme.example", "probe_password": "Sync-pass-1",
+                       "probe_token": "OLDtokenOLD"})
+    c = probe_credentials(conn, "Sync@acme.example")
+    assert (c.password, c.token) == ("Sync-pass-1", "OLDtokenOLD")
+
+
+def test_demo_other_user_from_info_or_error():
+    conn = Conn(DEMO, {"probe_username": "sync@acme.example", "probe_password": "p"},
+                {"users": [{"username": "a@x", "password": "apw", "security_token": "atok"}]})
+    c = probe_credentials(conn, "a@x")
+    assert (c.password, c.token) == ("apw", "atok")
+    with pytest.raises(OrgConfigError) as exc:
+        probe_credentials(conn, "nobody@x")
+    assert "no credentials for nobody@x" in exc.value.one_line()
+
+
+def test_demo_against_the_real_simulator(simulator, monkeypatch):
+    from sfdoctor import clients, orgs
+
+    sim = simulator("token-missing")
+    monkeypatch.setattr(clients, "_ensure_simulator", lambda ref: sim.url)
+    conn = clients.connect(orgs.resolve("demo:token-missing"))
+    c = probe_credentials(conn, "sync@acme.example")
+    assert (c.password, c.token) == ("Sync-pass-1", "BBBBtokenBBBB")
+
+
+def test_real_from_env(monkeypatch):
+    monkeypatch.setenv("CR_PW", "pw-1")
+    monkeypatch.setenv("CR_TOK", "tok-1")
+    c = probe_credentials(Conn(real({"password_env": "CR_PW", "token_env": "CR_TOK"})), "u@x")
+    assert (c.password, c.token) == ("pw-1", "tok-1")
+
+
+def test_real_token_optional_when_not_referenced(monkeypatch):
+    monkeypatch.setenv("CR_PW", "pw-1")
+    c = probe_credentials(Conn(real({"password_env": "CR_PW"})), "u@x")
+    assert c.token == ""
+
+
+def test_real_missing_env_names_the_variable(monkeypatch):
+    monkeypatch.delenv("CR_MISSING", raising=False)
+    with pytest.raises(OrgConfigError) as exc:
+        probe_credentials(Conn(real({"password_env": "CR_MISSING"})), "u@x")
+    line = exc.value.one_line()
+    assert "CR_MISSING is not set" in line and "export CR_MISSING=" in line and "\n" not in line
+
+
+def test_real_referenced_token_missing_is_an_error(monkeypatch):
+    monkeypatch.setenv("CR_PW", "pw-1")
+    monkeypatch.delenv("CR_TOK_MISSING", raising=False)
+    with pytest.raises(OrgConfigError, match="CR_TOK_MISSING"):
+        probe_credentials(Conn(real({"password_env": "CR_PW", "token_env": "CR_TOK_MISSING"})), "u@x")
+
+
+def test_real_without_probe_table():
+    with pytest.raises(OrgConfigError, match=r"no \[orgs.prod.probe\] table"):
+        probe_credentials(Conn(real()), "u@x")
+
+
+def test_keyring(monkeypatch):
+    import keyring
+
+    store = {("sfdoctor", "sync@acme.example"): "kr-pw"}
+    monkeypatch.setattr(keyring, "get_password", lambda s, a: store.get((s, a)))
+    c = probe_credentials(Conn(real({"password_keyring": "sfdoctor:sync@acme.example"})), "u@x")
+    assert c.password == "kr-pw"
+    with pytest.raises(OrgConfigError) as exc:
+        read_ref({"token_keyring": "sfdoctor:nobody"}, "token", where="orgs.prod.probe")
+    assert "keyring set sfdoctor nobody" in exc.value.one_line()
+
+
+def test_fingerprint():
+    salt = new_salt()
+    a = fingerprint("Sync@acme.example", "pw", "tok", salt)
+    assert a == fingerprint("sync@acme.example", "pw", "tok", salt)   # usernames are case-insensitive
+    assert a != fingerprint("sync@acme.example", "pw", "tok2", salt)
+    assert a != fingerprint("sync@acme.example", "pwt", "ok", salt)     # the split matters
+    assert a != fingerprint("sync@acme.example", "pw", "tok", new_salt())
+    assert "pw" not in a.split(":", 1)[1] and a.startswith("hmac-sha256:")
+    with pytest.raises(ValueError):
+        fingerprint("u", "p", "t", "")
