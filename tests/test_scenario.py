@@ -65,6 +65,7 @@ def error_of(text: str, source: str = "token.yml") -> str:
      "token.yml: marketo.sync.status: input should be 'Last synced', 'Sync in progress' or 'Failed'"),
     ("faults: [{match: 'get /x'}]", "token.yml: faults[0].match: match 'get /x' must be 'METHOD PATH-GLOB'"),
     ("salesforce: {sandbox: UAT}", "token.yml: salesforce.sandbox: sandbox name 'UAT' must be"),
+    ("salesforce: {sandbox: 5}", "token.yml: salesforce.sandbox: expected false, true or the sandbox's name (e.g. uat), got 5"),
     ("- 1", "token.yml: (top): expected a mapping"),
     ("salesforce:\n  users: [\n  x: : y", "token.yml: line 3, column 6: YAML syntax error:"),
     ("name: a\nname: b", "token.yml: line 2, column 1: YAML syntax error: key 'name' appears twice"),
@@ -107,6 +108,7 @@ def test_a_scenario_may_redefine_a_default_profile() -> None:
 @pytest.mark.parametrize("text, offset", [
     ("-2h", timedelta(hours=-2)), ("-3d", timedelta(days=-3)), ("-45m", timedelta(minutes=-45)),
     ("-30s", timedelta(seconds=-30)), ("+1d", timedelta(days=1)), ("now", timedelta(0)),
+    ("-6d23h", -timedelta(days=6, hours=23)), ("-1h30m", -timedelta(minutes=90)),
 ])
 def test_relative_times_keep_their_offset(text: str, offset: timedelta) -> None:
     ref = parse_time(text, now=NOW)
@@ -129,6 +131,7 @@ def test_durations() -> None:
     assert parse_duration("30m") == timedelta(minutes=30)
     assert parse_duration("30s") == timedelta(seconds=30)
     assert parse_duration(90) == timedelta(seconds=90)
+    assert parse_duration("1h30m") == timedelta(minutes=90)
     for bad in ("-5m", "soon", True):
         with pytest.raises(ValueError):
             parse_duration(bad)

@@ -29,7 +29,13 @@ from .objects import CUSTOM_FIELD_TYPES, RECORD_OBJECTS, standard_objects
 BUILTIN_DIR = Path(__file__).parent / "scenarios"
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-_REL_RE = re.compile(r"^\s*([+-]?)\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
+_REL_RE = re.compile(r"^\s*([+-]?)\s*((?:\d+(?:\.\d+)?[smhdw])+)\s*$")   # -2h, -6d23h, 1h30m
+_PART_RE = re.compile(r"(\d+(?:\.\d+)?)([smhdw])")
+
+
+def _span_seconds(parts: str) -> float:
+    """`6d23h` -> seconds (the parts were already checked by _REL_RE)."""
+    return sum(float(n) * _UNITS[u] for n, u in _PART_RE.findall(parts))
 
 
 # --------------------------------------------------------------------------- times
@@ -81,7 +87,7 @@ def parse_duration(value: Any) -> timedelta:
         m = _REL_RE.match(value)
         if not m or m.group(1) == "-":
             raise ValueError(f"expected a duration like 30s, 30m, 2h or 1d, got {value!r}")
-        seconds = float(m.group(2)) * _UNITS[m.group(3)]
+        seconds = _span_seconds(m.group(2))
     else:
         raise ValueError(f"expected a duration like 30s, 30m, 2h or 1d, got {value!r}")
     if seconds < 0:
@@ -90,7 +96,7 @@ def parse_duration(value: Any) -> timedelta:
 
 
 def parse_time(value: Any, *, now: datetime | None = None) -> TimeRef:
-    """ISO-8601 UTC (`2026-11-20T09:00:00Z`), a relative time (`-2h`, `-3d`, `-45m`, `-30s`,
+    """ISO-8601 UTC (`2026-11-20T09:00:00Z`), a relative time (`-2h`, `-3d`, `-45m`, `-30s`, `-6d23h`,
     `+1d`) or `now` -> TimeRef. A time without a zone is refused: the spec says UTC."""
     if isinstance(value, TimeRef):
         return value
@@ -109,7 +115,7 @@ def parse_time(value: Any, *, now: datetime | None = None) -> TimeRef:
         return TimeRef.make(now, timedelta(0), text)
     m = _REL_RE.match(text)
     if m:
-        offset = timedelta(seconds=float(m.group(2)) * _UNITS[m.group(3)])
+        offset = timedelta(seconds=_span_seconds(m.group(2)))
         if m.group(1) == "-":
             offset = -offset
         return TimeRef.make(now + offset, offset, text)
@@ -137,6 +143,12 @@ def _ip(value: Any) -> str:
 
 
 IPv4 = Annotated[str, BeforeValidator(_ip)]
+
+
+def _sandbox(value: Any) -> bool | str:
+    if isinstance(value, (bool, str)):
+        return value
+    raise ValueError(f"expected false, true or the sandbox's name (e.g. uat), got {value!r}")
 
 
 def ip_in_ranges(ip: str, ranges: list["IpRange"] | list[dict]) -> bool:
@@ -293,7 +305,7 @@ def _default_users() -> list[User]:
 
 class Salesforce(_Model):
     my_domain: str = "acme"
-    sandbox: bool | str = False
+    sandbox: Annotated[bool | str, BeforeValidator(_sandbox)] = False
     edition: str = "Enterprise Edition"
     api_enabled: bool = True
     network_access: bool = True

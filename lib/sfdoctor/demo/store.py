@@ -19,9 +19,9 @@ import sqlite3
 import threading
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterator
 
-from .objects import KEY_PREFIXES, RECORD_OBJECTS, standard_objects
+from .objects import KEY_PREFIXES, standard_objects
 from .scenario import Scenario, TimeRef, ip_in_ranges, parse_time
 from .schema import FieldSchema, ObjectSchema
 
