@@ -393,3 +393,34 @@ def test_connect_sf_cli_without_cli(monkeypatch):
     ref = OrgRef(name="p", kind="real", slug="p", config={"auth": "sf_cli", "alias": "prod"})
     with pytest.raises(OrgConfigError, match="sf command is not installed"):
         clients.connect(ref)
+
+
+# ------------------------------------------------------------------ the real simulator
+
+def test_connect_demo_end_to_end_with_the_real_simulator(simulator, monkeypatch):
+    """`SFDOCTOR_DEMO_URL` → demo/runtime.py → our routed session → unmodified simple-salesforce."""
+    sim = simulator("token-missing")
+    monkeypatch.setenv("SFDOCTOR_DEMO_URL", sim.url)
+    conn = clients.connect("demo:token-missing")
+    assert conn.base_url == sim.url and conn.instance == "acme.my.salesforce.com"
+    assert conn.login_host == "login.salesforce.com" and conn.is_sandbox is False
+    users = conn.sf.query("SELECT Username FROM User ORDER BY Username")["records"]
+    assert "sync@acme.example" in [u["Username"] for u in users]
+    assert conn.sf.session_id in conn.secrets
+    stats = conn.session.get(f"{sim.url}/__sfdoctor/stats").json()
+    # what we counted is what the simulator saw (stats and info are not counted)
+    assert conn.counter.total == stats["total"] == 2
+    with pytest.raises(ReadOnlyViolation):
+        conn.sf.Lead.create({"LastName": "x", "Company": "y"})
+    assert conn.session.get(f"{sim.url}/__sfdoctor/stats").json()["total"] == 2
+
+
+def test_connect_resolves_plain_demo_with_the_runbooks_scenario(simulator, monkeypatch):
+    sim = simulator("token-missing")
+    monkeypatch.setattr(clients, "_ensure_simulator", lambda ref: (seen.append(ref), sim.url)[1])
+    seen: list = []
+
+    class Spec:
+        default_scenario = "token-missing"
+    conn = clients.connect("demo", runbook=Spec())
+    assert seen == ["token-missing"] and conn.org_ref.slug == "demo-token-missing"

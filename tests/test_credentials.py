@@ -54,6 +54,10 @@ def test_demo_against_the_real_simulator(simulator, monkeypatch):
     conn = clients.connect(orgs.resolve("demo:token-missing"))
     c = probe_credentials(conn, "sync@acme.example")
     assert (c.password, c.token) == ("Sync-pass-1", "BBBBtokenBBBB")
+    # another user than the scenario's probe user: the operator knows the world's users
+    c = probe_credentials(conn, "admin@acme.example")
+    assert (c.password, c.token) == ("Adm1n-pass", "AAAAtokenAAAA")
+    assert "Sync-pass-1BBBBtokenBBBB" in conn.secrets
 
 
 def test_real_from_env(monkeypatch):

@@ -385,6 +385,9 @@ def _connect_demo(org_ref: OrgRef, counter: CallCounter, timeout: Any, backoff: 
         raise Inconclusive(f"the demo simulator at {base_url} sent incomplete info",
                            hint="its /__sfdoctor/info lacks my_domain_host or the demo OAuth app")
     secrets = {client_secret}
+    for section in ("marketo", "marketing_cloud"):
+        if _info_get(info, f"{section}.client_secret"):
+            secrets.add(str(_info_get(info, f"{section}.client_secret")))
     sf = _login(org_ref, secrets, lambda: _sf_client_credentials(client_id, client_secret, my_domain, session))
     secrets.add(sf.session_id)
     operator = dict(_info_get(info, "operator") or {})

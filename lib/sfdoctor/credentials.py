@@ -124,7 +124,7 @@ def _demo_probe(conn: Any, username: str) -> ProbeCredentials:
     if probe_user and username and probe_user.lower() != username.lower():
         # Another user than the scenario's probe user: the operator knows that user's real
         # credentials if the info endpoint lists them.
-        for user in info.get("users") or []:
+        for user in list(info.get("users") or []) + _scenario_users(conn):
             if str(user.get("username", "")).lower() == username.lower():
                 return ProbeCredentials(password=str(user.get("password") or ""),
                                         token=str(user.get("security_token") or ""))
@@ -135,6 +135,21 @@ def _demo_probe(conn: Any, username: str) -> ProbeCredentials:
                              hint="set operator.probe_username in the scenario")
     return ProbeCredentials(password=str(operator.get("probe_password") or ""),
                             token=str(operator.get("probe_token") or ""))
+
+
+def _scenario_users(conn: Any) -> list[Mapping[str, Any]]:
+    """The demo world's users as its scenario defines them (the operator knows them all)."""
+    ref = getattr(getattr(conn, "org_ref", None), "scenario_ref", None)
+    if not ref:
+        return []
+    try:
+        from sfdoctor.demo.scenario import load_scenario
+
+        scenario = load_scenario(ref)
+    except Exception:  # noqa: BLE001 - no scenario to consult: the caller says what is missing
+        return []
+    return [u.model_dump() if hasattr(u, "model_dump") else dict(u)
+            for u in getattr(scenario.salesforce, "users", []) or []]
 
 
 def new_salt() -> str:
