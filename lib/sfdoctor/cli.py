@@ -1,0 +1,280 @@
+"""The `sfdoctor` command (spec/cli.md): list, diagnose, run, demo, reports, schedule.
+
+Output for people goes to stderr, machine output (`--json`, the report folder of `run`,
+the simulator URL of `demo serve`) to stdout. Every error a person can cause is one line
+and exit 2, never a traceback; `run` exits 0/1/3 by the outcome of the report it wrote.
+Help and messages follow the language of `--lang`, else `$SFDOCTOR_LANG`, else `$LANG`.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+from .errors import BadInput, SfdoctorError
+
+
+def _env_lang() -> str:
+    for var in ("SFDOCTOR_LANG", "LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(var, "")
+        if value:
+            return "ja" if value.lower().startswith("ja") else "en"
+    return "en"
+
+
+LANG = _env_lang()
+
+
+def T(en: str, ja: str, lang: str | None = None) -> str:
+    """Pick the English or Japanese text (help strings are built before arguments are parsed)."""
+    return ja if (lang or LANG) == "ja" else en
+
+
+def _err(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def _out_json(data: Any) -> None:
+    print(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+# --------------------------------------------------------------------------------------
+# commands
+# --------------------------------------------------------------------------------------
+def cmd_list(args: argparse.Namespace) -> int:
+    from .i18n import pick
+    from .runbooks import all_specs
+
+    specs = all_specs()
+    if args.json:
+        _out_json([{"id": s.id, "title": s.title, "summary": s.summary, "symptoms": [x.text for x in s.symptoms]} for s in specs])
+        return 0
+    if not specs:
+        _err(T("no runbooks found", "ランブックが見つかりません", args.lang))
+    for s in specs:
+        _err(f"{s.id}: {pick(s.title, args.lang)}")
+        for sym in s.symptoms[:4]:
+            _err(f"    - {sym.text}")
+    return 0
+
+
+def cmd_diagnose(args: argparse.Namespace) -> int:
+    from .i18n import pick
+    from .runbooks import diagnose
+
+    matches = diagnose(args.text)
+    if args.json:
+        _out_json([{"runbook": m.spec.id, "title": pick(m.spec.title, args.lang), "score": m.score, "matched": m.matched}
+                   for m in matches])
+        return 0
+    if not matches:
+        _err(T("no runbook fits this text; try `sfdoctor list`", "この文に合うランブックはありません。`sfdoctor list` を参照してください", args.lang))
+        return 0
+    for m in matches:
+        _err(f"{m.score:.2f}  {m.spec.id}: {pick(m.spec.title, args.lang)}")
+        _err("      " + T("matched: ", "一致: ", args.lang) + "; ".join(m.matched))
+    best = matches[0].spec.id
+    _err(T(f"next: sfdoctor run {best} --org <org>", f"次に: sfdoctor run {best} --org <組織>", args.lang))
+    return 0
+
+
+def _parse_params(pairs: Sequence[str], lang: str) -> dict[str, str]:
+    params: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise BadInput(T(f"malformed parameter {pair!r}", f"パラメータ {pair!r} の形式が正しくありません", lang),
+                           hint=T("write -p NAME=VALUE", "-p 名前=値 の形で指定してください", lang))
+        params[name.strip()] = value
+    return params
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .runner import run_runbook
+    from .runbooks import ui
+
+    params = _parse_params(args.param or [], args.lang)
+    outcome = run_runbook(args.runbook, args.org, params, args.out, args.lang,
+                          cell_timeout=args.cell_timeout, total_timeout=args.timeout)
+    if args.json:
+        _out_json(outcome.findings)
+    else:
+        print(outcome.folder, flush=True)
+    _err(ui("cli.folder", args.lang, folder=outcome.folder))
+    return outcome.exit_code
+
+
+def cmd_demo_list(args: argparse.Namespace) -> int:
+    from .demo.scenario import list_builtin
+
+    scenarios = list_builtin()
+    if args.json:
+        _out_json([{"name": s.name, "runbook": s.runbook, "description": s.description} for s in scenarios])
+        return 0
+    for s in scenarios:
+        desc = " ".join(str(s.description).split())
+        _err(f"{s.name:<28} {s.runbook or '-':<26} {desc}")
+    return 0
+
+
+def cmd_demo_serve(args: argparse.Namespace) -> int:
+    from .demo.server import serve_forever
+
+    serve_forever(args.scenario, args.port)
+    return 0
+
+
+def cmd_reports_list(args: argparse.Namespace) -> int:
+    from .history import list_reports
+
+    entries = list_reports(args.out)
+    if args.json:
+        _out_json(entries)
+        return 0
+    if not entries:
+        _err(T(f"no reports in {args.out}", f"{args.out} にレポートはありません", args.lang))
+    n = len(entries)
+    for i, e in enumerate(entries):
+        causes = ", ".join(e.get("root_causes", [])) or "-"
+        _err(f"{i - n:>4}  {e.get('time', '')}  {e.get('runbook', '')}  {e.get('org', '')}  {e.get('outcome', '')}  {causes}  {e.get('folder', '')}")
+    return 0
+
+
+def cmd_reports_diff(args: argparse.Namespace) -> int:
+    from .history import diff
+
+    d = diff(args.a, args.b, args.out)
+    if args.json:
+        _out_json(d.to_json())
+        return 0
+    _err(f"A: {d.a} ({d.outcome_a})")
+    _err(f"B: {d.b} ({d.outcome_b})")
+    _err(T("new:       ", "新規:     ", args.lang) + (", ".join(d.new) or "-"))
+    _err(T("fixed:     ", "解消:     ", args.lang) + (", ".join(d.fixed) or "-"))
+    _err(T("unchanged: ", "変化なし: ", args.lang) + (", ".join(d.unchanged) or "-"))
+    for c in d.status_changes:
+        _err(f"  {c['check']}: {c['a']} -> {c['b']}")
+    return 0
+
+
+def cmd_schedule(args: argparse.Namespace) -> int:
+    raise BadInput(T("sfdoctor schedule is not available yet in this version",
+                     "sfdoctor schedule はこのバージョンではまだ使えません", args.lang),
+                   hint=T("run `sfdoctor run` from cron meanwhile", "当面は cron から `sfdoctor run` を実行してください", args.lang))
+
+
+# --------------------------------------------------------------------------------------
+# parser
+# --------------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="sfdoctor",
+        description=T("Runnable troubleshooting runbooks for Salesforce-family connection and authentication failures.",
+                      "Salesforce 系の接続・認証エラーを調べる、実行できるトラブルシューティング手順書。"),
+    )
+    from . import __version__
+
+    p.add_argument("--version", action="version", version=f"sfdoctor {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    def lang_opt(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--lang", choices=["en", "ja"], default=LANG,
+                        help=T("language of the output (default: from $SFDOCTOR_LANG / $LANG)",
+                               "出力の言語 (既定: $SFDOCTOR_LANG / $LANG から)"))
+
+    def json_opt(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--json", action="store_true", help=T("machine-readable output on stdout", "機械可読な出力を標準出力へ"))
+
+    def out_opt(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--out", default="reports", help=T("reports directory (default: ./reports)", "レポートのディレクトリ (既定: ./reports)"))
+
+    sp = sub.add_parser("list", help=T("the runbooks and the symptoms that point to them", "ランブックと、それを指す症状の一覧"))
+    json_opt(sp), lang_opt(sp)
+    sp.set_defaults(func=cmd_list)
+
+    sp = sub.add_parser("diagnose", help=T("which runbook fits an error message or URL", "エラーメッセージや URL に合うランブック"))
+    sp.add_argument("text", metavar="TEXT", help=T("the error message or the error page's URL", "エラーメッセージ、またはエラーページの URL"))
+    json_opt(sp), lang_opt(sp)
+    sp.set_defaults(func=cmd_diagnose)
+
+    sp = sub.add_parser("run", help=T("run a runbook headlessly and write a dated report", "ランブックを実行し、日付入りのレポートを書き出す"))
+    sp.add_argument("runbook", metavar="RUNBOOK", help=T("runbook id (see `sfdoctor list`)", "ランブック ID (`sfdoctor list` を参照)"))
+    sp.add_argument("--org", required=True, help=T("demo, demo:NAME, demo:PATH.yml or an org from the orgs file",
+                                                     "demo、demo:名前、demo:パス.yml、または組織ファイルの組織名"))
+    sp.add_argument("-p", "--param", action="append", metavar="NAME=VALUE",
+                    help=T("a runbook parameter (repeatable); never a secret", "ランブックのパラメータ (複数可)。秘密情報は不可"))
+    out_opt(sp), json_opt(sp), lang_opt(sp)
+    sp.add_argument("--cell-timeout", type=float, default=120, help=T("seconds per cell (default 120)", "セルごとの秒数 (既定 120)"))
+    sp.add_argument("--timeout", type=float, default=600, help=T("seconds for the whole run (default 600)", "実行全体の秒数 (既定 600)"))
+    sp.set_defaults(func=cmd_run)
+
+    demo = sub.add_parser("demo", help=T("the embedded demo world", "組み込みのデモ環境"))
+    dsub = demo.add_subparsers(dest="demo_command", metavar="SUBCOMMAND")
+    dsub.required = True
+    sp = dsub.add_parser("list", help=T("the built-in scenarios", "組み込みシナリオの一覧"))
+    json_opt(sp), lang_opt(sp)
+    sp.set_defaults(func=cmd_demo_list)
+    sp = dsub.add_parser("serve", help=T("run the simulator in the foreground on 127.0.0.1", "シミュレーターを 127.0.0.1 で起動する"))
+    sp.add_argument("--scenario", default=None, metavar="NAME|FILE", help=T("built-in scenario name or .yml file", "組み込みシナリオ名、または .yml ファイル"))
+    sp.add_argument("--port", type=int, default=0, help=T("port (default: a free one)", "ポート (既定: 空いているもの)"))
+    lang_opt(sp)
+    sp.set_defaults(func=cmd_demo_serve)
+
+    reports = sub.add_parser("reports", help=T("the report history", "レポートの履歴"))
+    rsub = reports.add_subparsers(dest="reports_command", metavar="SUBCOMMAND")
+    rsub.required = True
+    sp = rsub.add_parser("list", help=T("every run in the index, oldest first", "索引にあるすべての実行 (古い順)"))
+    out_opt(sp), json_opt(sp), lang_opt(sp)
+    sp.set_defaults(func=cmd_reports_list)
+    sp = rsub.add_parser("diff", help=T("what changed between two runs (new, fixed, unchanged causes)",
+                                         "2 つの実行の違い (新規・解消・変化なしの原因)"))
+    sp.add_argument("a", metavar="A", help=T("report folder or index position (-2)", "レポートのフォルダ、または索引の位置 (-2)"))
+    sp.add_argument("b", metavar="B", help=T("report folder or index position (-1)", "レポートのフォルダ、または索引の位置 (-1)"))
+    out_opt(sp), json_opt(sp), lang_opt(sp)
+    sp.set_defaults(func=cmd_reports_diff)
+
+    sched = sub.add_parser("schedule", help=T("scheduled runs (not available yet)", "定期実行 (未実装)"))
+    ssub = sched.add_subparsers(dest="schedule_command", metavar="SUBCOMMAND")
+    ssub.required = True
+    for name, en, ja in (("run-due", "run the entries that are due", "実行時刻になった項目を実行"),
+                         ("show", "print the crontab line to install", "設定する crontab の行を表示")):
+        sp = ssub.add_parser(name, help=T(en, ja))
+        sp.add_argument("--file", default=None, help=T("schedule file (default runbooks/schedule.yml)", "スケジュールファイル (既定 runbooks/schedule.yml)"))
+        lang_opt(sp)
+        sp.set_defaults(func=cmd_schedule)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `sfdoctor` command; returns the exit code."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse: --help (0) or a usage error (2), already printed
+        return int(exc.code or 0)
+    lang = getattr(args, "lang", LANG)
+    try:
+        return int(args.func(args))
+    except SfdoctorError as exc:
+        from .scrub import scrub_text
+
+        _err(f"sfdoctor: {scrub_text(exc.one_line())}")
+        return 3 if exc.exit_code == 3 else 2
+    except KeyboardInterrupt:
+        _err(T("sfdoctor: interrupted", "sfdoctor: 中断しました", lang))
+        return 130
+    except Exception as exc:  # a bug: still one line for the person, never a traceback
+        from .scrub import scrub_text
+
+        text = scrub_text(" ".join(str(exc).split()))[:300]
+        _err(T(f"sfdoctor: unexpected error: {type(exc).__name__}: {text}",
+               f"sfdoctor: 予期しないエラー: {type(exc).__name__}: {text}", lang))
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
