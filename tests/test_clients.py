@@ -424,3 +424,57 @@ def test_connect_resolves_plain_demo_with_the_runbooks_scenario(simulator, monke
         default_scenario = "token-missing"
     conn = clients.connect("demo", runbook=Spec())
     assert seen == ["token-missing"] and conn.org_ref.slug == "demo-token-missing"
+
+
+def test_connect_real_jwt(fake, monkeypatch, tmp_path):
+    import jwt
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    key_file = tmp_path / "server.key"
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    monkeypatch.setenv("J_CID", "jwt-client-id")
+    orig = clients._sessions
+    monkeypatch.setattr(clients, "_sessions", lambda route_to, *a: orig(fake.url, *a))
+    fake.plan[("POST", "/services/oauth2/token")] = [
+        (200, {"access_token": SID, "instance_url": "https://acme--uat.sandbox.my.salesforce.com"})]
+    ref = OrgRef(name="uat", kind="real", slug="uat", config={
+        "auth": "jwt", "login_host": "test.salesforce.com", "sandbox": True, "username": "admin@acme.example.uat",
+        "private_key_file": str(key_file), "client_id_env": "J_CID"})
+    conn = clients.connect(ref)
+    sent = fake.seen[0]
+    assert sent["host"] == "test.salesforce.com"
+    from urllib.parse import parse_qs
+    assertion = parse_qs(sent["body"].decode())["assertion"][0]
+    claims = jwt.decode(assertion, key.public_key(), algorithms=["RS256"], audience="https://test.salesforce.com")
+    assert claims["iss"] == "jwt-client-id" and claims["sub"] == "admin@acme.example.uat"
+    assert conn.is_sandbox and conn.instance == "acme--uat.sandbox.my.salesforce.com"
+
+
+def test_connect_real_jwt_missing_key_file(monkeypatch, tmp_path):
+    monkeypatch.setenv("J_CID", "x")
+    ref = OrgRef(name="uat", kind="real", slug="uat", config={
+        "auth": "jwt", "username": "u", "private_key_file": str(tmp_path / "nope.key"), "client_id_env": "J_CID"})
+    with pytest.raises(OrgConfigError, match="nope.key not found"):
+        clients.connect(ref)
+
+
+def test_connect_sf_cli_reads_the_cli_token(fake, monkeypatch, tmp_path):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    sf = bin_dir / "sf"
+    sf.write_text("#!/bin/sh\n"
+                  'if [ "$4" = "prod" ]; then echo \'{"status":0,"result":{"accessToken":"' + SID + '",'
+                  '"instanceUrl":"https://acme.my.salesforce.com"}}\'; exit 0; fi\n'
+                  "echo '{\"status\":1,\"name\":\"NamedOrgNotFoundError\",\"message\":\"No authorization "
+                  "information found for other.\"}'; exit 1\n")
+    sf.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
+    conn = clients.connect(OrgRef(name="p", kind="real", slug="p", config={"auth": "sf_cli", "alias": "prod"}))
+    assert conn.sf.session_id == SID and SID in conn.secrets and conn.counter.total == 0
+    with pytest.raises(OrgConfigError) as exc:
+        clients.connect(OrgRef(name="p", kind="real", slug="p", config={"auth": "sf_cli", "alias": "other"}))
+    assert "No authorization information found" in exc.value.one_line()
+    assert "sf org login web --alias other" in exc.value.one_line()

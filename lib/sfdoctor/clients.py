@@ -460,7 +460,9 @@ def _connect_real(org_ref: OrgRef, counter: CallCounter, timeout: Any, backoff: 
         if not key_file.is_file():
             raise OrgConfigError(f"{where}.private_key_file: {key_file} not found",
                                  hint="point it at the connected app's private key (PEM)")
-        domain = _domain_arg(my_domain or login_host)
+        # simple-salesforce uses the domain for both the token URL and the JWT `aud`, and
+        # Salesforce expects aud = the login/test host, not My Domain ("Audience validation failed").
+        domain = _domain_arg(login_host)
         sf = _login(org_ref, secrets, lambda: Salesforce(
             username=cfg["username"], consumer_key=client_id, privatekey_file=str(key_file),
             domain=domain, session=session, version=API_VERSION))
