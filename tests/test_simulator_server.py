@@ -182,6 +182,9 @@ def test_info_fills_operator_from_the_world(simulator, write_scenario):
     assert op["mc_ip_allowlist"] == {"enabled": False, "ranges": []}
     assert info["marketo"]["munchkin_id"] == "123-ABC-456"
     assert info["marketing_cloud"]["client_secret"] == "mc-secret"
+    users = {u["username"]: u for u in info["users"]}
+    assert users["sync@acme.example"]["security_token"] == "BBBBtokenBBBB"
+    assert users["admin@acme.example"]["admin"] is True
 
 
 def test_info_sandbox_hosts(simulator, write_scenario):
@@ -224,6 +227,7 @@ def test_two_simulators_side_by_side_and_stop(write_scenario):
         with pytest.raises(requests.exceptions.ConnectionError):
             requests.get(url + "/services/data/", timeout=2)
         assert requests.get(two.url + "/services/data/", timeout=5).status_code == 200
+        assert requests.get(one.start() + "/services/data/", timeout=5).status_code == 200  # restartable
     finally:
         one.stop()
         two.stop()

@@ -24,6 +24,7 @@ import struct
 import sys
 import threading
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from types import ModuleType
 from typing import Any, Callable
 
@@ -155,6 +156,7 @@ class Simulator:
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: tornado.httpserver.HTTPServer | None = None
+        self._executor: ThreadPoolExecutor | None = None
         self._started = threading.Event()
         self._start_error: BaseException | None = None
 
@@ -166,6 +168,8 @@ class Simulator:
         sockets = tornado.netutil.bind_sockets(self.port, "127.0.0.1", family=socket.AF_INET)
         self.port = sockets[0].getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
+        self._executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix=f"sfdoctor-world-{self.port}")
+        self._started.clear()
         self._thread = threading.Thread(target=self._run, args=(sockets,), daemon=True,
                                         name=f"sfdoctor-simulator-{self.port}")
         self._thread.start()
@@ -218,6 +222,9 @@ class Simulator:
         except RuntimeError:
             return
         thread.join(5)
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor = None
         self._loop = None
         self._thread = None
         self.url = None
@@ -271,7 +278,9 @@ class Simulator:
                 return _faults.error_response(kind, fault.error)
             if fault.status is not None:
                 return _faults.status_response(kind, fault.status)
-        return self.dispatch(req)
+        # Off the IOLoop thread: a 200,000-row query must not hold up delayed requests or
+        # the simulator endpoints; the world lock still serializes world access.
+        return await asyncio.get_running_loop().run_in_executor(self._executor, self.dispatch, req)
 
     def handlers(self) -> list[tuple[str, Callable[[SimRequest, Any], SimResponse | None]]]:
         """The API handler modules present in this checkout, in dispatch order."""
@@ -340,6 +349,11 @@ class Simulator:
             "org_id": world.org_id,
             "oauth": {"client_id": store.DEMO_CLIENT_ID, "client_secret": store.DEMO_CLIENT_SECRET},
             "operator": operator_answers(world),
+            # What the demo operator knows about every user (a real run reads these from the
+            # environment or the keyring): lets a runbook probe any scenario user.
+            "users": [{"username": u.username, "password": u.password,
+                       "security_token": world.token_for(u.username), "admin": u.admin}
+                      for u in scenario.salesforce.users],
         }
         mkto = getattr(scenario, "marketo", None)
         if mkto is not None:
