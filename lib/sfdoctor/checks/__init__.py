@@ -33,4 +33,19 @@ for _fn, _id in (
 ):
     _fn.check_id = _id  # type: ignore[attr-defined]
 
-__all__ = ["Facts", "ip_ranges", "login_history", "login_probe", "org_info", "soap_login", "token_reset"]
+# The notebook's order; the form cell (JupyterLab) runs them all through `run_all`.
+STEPS = (
+    org_info.org_facts, org_info.user_status, login_probe.probe_logins,
+    login_history.login_history, login_history.org_history, ip_ranges.source_ips,
+    token_reset.reset_link_ip_ranges, token_reset.reset_link_network_access, token_reset.reset_link_profile,
+    soap_login.soap_login_retiring,
+)
+
+
+def run_all(run, facts: Facts) -> None:
+    """Every step of security-token-required through `run.check`, in order."""
+    for step in STEPS:
+        run.check(step, facts)
+
+
+__all__ = ["Facts", "STEPS", "run_all", "ip_ranges", "login_history", "login_probe", "org_info", "soap_login", "token_reset"]

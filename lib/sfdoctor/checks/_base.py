@@ -128,9 +128,13 @@ class Facts:
     @classmethod
     def from_params(cls, conn: Any = None, **params: Any) -> "Facts":
         """From the notebook's parameters; an empty username means the demo operator's probe user."""
-        username = str(params.get("username") or "").strip()
-        if not username and conn is not None:
-            username = str((getattr(conn, "operator", None) or {}).get("probe_username") or "")
+        operator = (getattr(conn, "operator", None) or {}) if conn is not None else {}
+        username = str(params.get("username") or "").strip() or str(operator.get("probe_username") or "")
+        # The demo operator answers what the form asks when the run left it at its default
+        # (spec/scenario-format.md: each operator key is a runbook parameter).
+        for key, default in (("source_ip", ""), ("reset_link_missing", False)):
+            if key in operator and params.get(key, default) in (default, None):
+                params = {**params, key: operator[key]}
         return cls(
             username=username,
             days=max(1, int(params.get("days") or 7)),

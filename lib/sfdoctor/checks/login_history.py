@@ -155,6 +155,8 @@ _CAUSE = {TOKEN_REQUIRED: "TOKEN_MISSING", LOCKED: "PASSWORD_INVALID", FROZEN: "
 def verdict(h: History, probe_verdict: str | None) -> tuple[str, str | None, str, dict[str, Any]]:
     """(status, cause, message key, extra evidence) for the user's history."""
     if not h.groups:
+        if probe_verdict == "SOAP_LOGIN_DISABLED":
+            return "pass", None, "history_none_soap", {}   # refused login() calls leave no row
         return "manual", None, "history_none", {}
     top = h.dominant_failure()
     if top is None:
@@ -205,10 +207,14 @@ def org_history(conn: Any, facts: Facts, lang: str = "en") -> list:
     evidence = {"window": f"{h.window_start} .. {h.window_end}", "logins": sum(g["n"] for g in h.org_groups),
                 "failures": sum(g["n"] for g in failing), "by_status": _by(h.org_groups, "status"),
                 "token_required": token, "complete": h.complete}
-    status = "warn" if token else "pass"
-    key = "org_history_token" if token else "org_history_ok"
+    # Context, not a cause: a warning only when users other than the one under diagnosis
+    # fail for a missing token too (the same fix will be needed there).
+    others = token - (h.total(TOKEN_REQUIRED) if facts.user else 0)
+    evidence["token_required_other_users"] = others
+    status = "warn" if others > 0 else "pass"
+    key = "org_history_others" if others > 0 else ("org_history_token" if token else "org_history_ok")
     return [finding("login-history-org", status, lang, evidence=evidence,
-                    summary=msg(lang, key, n=evidence["failures"], token=token, days=facts.days))]
+                    summary=msg(lang, key, n=evidence["failures"], token=token, others=others, days=facts.days))]
 
 
 def _by(groups: list[dict[str, Any]], key: str) -> dict[str, int]:
@@ -268,6 +274,9 @@ def failures_figure(facts: Facts, lang: str = "en") -> Any:
         return None
     from matplotlib.figure import Figure
 
+    font = _cjk_font() if lang == "ja" else None
+    if lang == "ja" and font is None:
+        lang = "en"  # no Japanese glyphs here: English labels rather than empty boxes
     fig = Figure(figsize=(8, 3))
     ax = fig.subplots()
     statuses = sorted({s for _, b in buckets for s in b})
@@ -280,8 +289,38 @@ def failures_figure(facts: Facts, lang: str = "en") -> Any:
     step = max(1, len(labels) // 12)
     ax.set_xticks(range(0, len(labels), step), [labels[i] for i in range(0, len(labels), step)],
                   rotation=30, ha="right", fontsize=7)
-    ax.set_ylabel(msg(lang, "plot_ylabel"))
-    ax.set_title(msg(lang, "plot_title_hour" if unit == "hour" else "plot_title_day", n=len(h.recent)), fontsize=9)
+    fontdict = {"family": font} if font else None
+    ax.set_ylabel(msg(lang, "plot_ylabel"), fontdict=fontdict)
+    ax.set_title(msg(lang, "plot_title_hour" if unit == "hour" else "plot_title_day", n=len(h.recent)),
+                 fontsize=9, fontdict=fontdict)
     ax.legend(fontsize=7)
     fig.tight_layout()
     return fig
+
+
+def _cjk_font() -> str | None:
+    """A font with Japanese glyphs, if this machine has one (Noto CJK, IPA, Takao...)."""
+    from matplotlib import font_manager
+
+    for f in font_manager.fontManager.ttflist:
+        if any(k in f.name for k in ("CJK JP", "Noto Sans JP", "IPAexGothic", "IPAGothic", "TakaoGothic")):
+            return f.name
+    return None
+
+
+def show(facts: Facts, lang: str = "en") -> None:
+    """For the notebook: the grouped failures as a table and the failures-over-time plot."""
+    from IPython.display import Image, display
+
+    if facts.history is None or not facts.history.groups:
+        return
+    display(table(facts, lang, failures_only=bool(facts.history.failing)))
+    fig = failures_figure(facts, lang)
+    if fig is not None:
+        import io
+
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        buf = io.BytesIO()
+        FigureCanvasAgg(fig).print_png(buf)
+        display(Image(data=buf.getvalue(), format="png"))
