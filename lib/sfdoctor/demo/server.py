@@ -264,7 +264,12 @@ class Simulator:
     async def answer(self, req: SimRequest) -> SimResponse | None:
         """Simulator endpoints, then faults, then the API handlers; None means reset."""
         if req.path.startswith("/__sfdoctor/"):
-            return self._sim_endpoint(req)
+            # Simulator-only: never counted, never faulted. Paths other than stats/info/reset
+            # belong to a handler (e.g. mcloud's /__sfdoctor/mc/user-login).
+            own = self._sim_endpoint(req)
+            if own is not None:
+                return own
+            return await asyncio.get_running_loop().run_in_executor(self._executor, self.dispatch, req)
         with self._stats_lock:
             self.stats[f"{req.method} {normalize_path(req.path)}"] += 1
         kind = _faults.api_kind(req.host, req.path)
@@ -307,7 +312,8 @@ class Simulator:
         return _faults.not_found_response(_faults.api_kind(req.host, req.path), req.method, req.path)
 
     # ------------------------------------------------------------------ /__sfdoctor/
-    def _sim_endpoint(self, req: SimRequest) -> SimResponse:
+    def _sim_endpoint(self, req: SimRequest) -> SimResponse | None:
+        """stats, info, reset; None for any other /__sfdoctor/ path."""
         name = req.path.rstrip("/")
         if name == "/__sfdoctor/stats" and req.method == "GET":
             return SimResponse.json(self.stats_snapshot())
@@ -321,7 +327,7 @@ class Simulator:
                 self.stats.clear()
             self.faults.reset_counts()
             return SimResponse.json({"reset": True})
-        return _faults.not_found_response("sim", req.method, req.path)
+        return None
 
     def stats_snapshot(self) -> dict[str, int]:
         """`{"total": N, "GET /services/data/vXX.X/query": n, ...}` (simulator endpoints excluded)."""
