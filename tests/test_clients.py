@@ -201,6 +201,8 @@ def test_classify_kinds():
     assert classify("GET", "https://x.mktorest.com/identity/oauth/token", None) == "login"
     assert classify("POST", "https://x.mktorest.com/rest/v1/leads.json?_method=GET", "filterType=id") == "read"
     assert classify("POST", "https://x.salesforce.com/services/Soap/m/59.0", b"\x00\x01") is None
+    assert classify("POST", "http://127.0.0.1:1/__sfdoctor/mc/user-login", "{}") == "login"
+    assert classify("POST", "http://127.0.0.1:1/__sfdoctor/stats", "{}") is None
 
 
 # ------------------------------------------------------------------ retries, timeouts, counting

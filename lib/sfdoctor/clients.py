@@ -36,6 +36,9 @@ ROUTED_SUFFIXES = (".salesforce.com", ".force.com", ".mktorest.com", ".marketing
 RETRY_STATUSES = frozenset({502, 503, 504})
 MAX_TRIES = 3
 SIMULATOR_PREFIX = "/__sfdoctor/"
+# Simulator-only stand-ins for logins no real API offers (demo/mcloud.py: logging in to
+# Marketing Cloud *as a user*, which Data Cloud does internally). Logins: never retried.
+SIMULATOR_LOGINS = frozenset({"/__sfdoctor/mc/user-login"})
 
 # Request kinds the guard lets through.
 READ = "read"
@@ -136,6 +139,8 @@ def classify(method: str, url: str, body: bytes | str | None) -> str | None:
     host = (parts.hostname or "").lower()
     path = parts.path or "/"
     if path.startswith(SIMULATOR_PREFIX):
+        if method == "POST" and path.rstrip("/") in SIMULATOR_LOGINS:
+            return LOGIN
         return READ if method in ("GET", "HEAD") else None
     # Marketo identity is a login whatever the verb (its docs use GET): never retried.
     if path.rstrip("/").endswith("/identity/oauth/token") and method in ("GET", "POST"):
