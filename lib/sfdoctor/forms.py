@@ -24,7 +24,7 @@ def _widget_for(p: Parameter, lang: str) -> widgets.Widget:
     from .i18n import pick
 
     label = pick(p.label, lang)
-    common: dict[str, Any] = {"description": label, "description_tooltip": pick(p.help, lang),
+    common: dict[str, Any] = {"description": label, "tooltip": pick(p.help, lang),
                               "style": {"description_width": "initial"}}
     if p.secret:
         # Never pre-filled: a secret has no default by construction (runbooks.Parameter).

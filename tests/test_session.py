@@ -1,0 +1,90 @@
+"""RunSession: timing, exceptions as error findings, display bundles, a failed connection."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sfdoctor import session as session_mod
+from sfdoctor.findings import MIMETYPE, RUN_MIMETYPE
+from sfdoctor.report import CONTEXT_MIMETYPE
+from sfdoctor.runbooks import load
+from sfdoctor.session import RunSession, describe_exception
+
+FIXTURE_RUNBOOKS = Path(__file__).parent / "fixtures" / "home" / "runbooks"
+
+
+@pytest.fixture()
+def shown(monkeypatch):
+    bundles: list[dict] = []
+    monkeypatch.setattr(session_mod, "_display", bundles.append)
+    return bundles
+
+
+@pytest.fixture()
+def spec():
+    return load("fixture-probe", FIXTURE_RUNBOOKS)
+
+
+def _passing(conn, spec, *, lang):
+    return [spec.finding("probe", "pass", lang, evidence={"edition": "Group Edition"})]
+
+
+def test_check_records_times_and_displays(shown, spec):
+    run = RunSession.open(spec, "demo", "ja", {"mode": "healthy", "password": "hunter22"}, connect=False)
+    found = run.check(_passing, spec)
+    assert found[0].status == "pass" and found[0].duration_ms >= 0
+    card = shown[0]
+    assert set(card) == {"text/html", MIMETYPE, "text/plain"}
+    assert "フィクスチャを検査" in card["text/html"] and card[MIMETYPE]["id"] == "probe"
+    result = run.finish()
+    assert result.outcome == "healthy" and result.lang == "ja"
+    assert "password" not in result.parameters and result.parameters["mode"] == "healthy"
+    final = shown[-1]
+    assert final[RUN_MIMETYPE]["schema"] == "sfdoctor.findings/1"
+    assert final[RUN_MIMETYPE]["checks"][0]["id"] == "probe"
+    assert final[CONTEXT_MIMETYPE]["edition"] == "Group Edition"
+    assert "hunter22" not in repr(shown)
+
+
+class _HTTPError(Exception):
+    def __init__(self):
+        super().__init__("Expired session for https://acme.my.salesforce.com with token hunter22")
+        self.status = 401
+        self.content = [{"errorCode": "INVALID_SESSION_ID", "message": "Session expired or invalid"}]
+
+
+def test_exception_becomes_error_finding_without_secret(shown, spec):
+    run = RunSession.open(spec, "demo", "en", {"password": "hunter22"}, connect=False)
+
+    def broken(conn, *, lang):
+        raise _HTTPError()
+
+    found = run.check(broken, check_id="probe")
+    f = found[0]
+    assert f.status == "error" and f.id == "probe" and f.title == "Probe the fixture"
+    assert f.evidence["http_status"] == 401 and f.evidence["code"] == "INVALID_SESSION_ID"
+    assert "hunter22" not in repr(f.to_json())
+    assert run.finish().outcome == "inconclusive"
+
+
+def test_timeout_is_named():
+    reason, evidence = describe_exception(TimeoutError("read timed out after 30 s"))
+    assert evidence["timeout"] is True and "30 s" in reason
+
+
+def test_failed_connection_still_finishes_inconclusive(shown, spec, monkeypatch, tmp_path):
+    monkeypatch.setenv("SFDOCTOR_ORGS", str(tmp_path / "none.toml"))
+    run = RunSession.open(spec, "no-such-org", "en", {})
+    assert run.conn is None and run.connect_error
+    assert run.findings[0].id == "connect" and run.findings[0].status == "error"
+    later = run.check(_passing, spec)
+    assert later[0].status == "skip"
+    result = run.finish()
+    assert result.outcome == "inconclusive" and result.exit_code == 3
+
+
+def test_check_returning_wrong_type_is_an_error(shown, spec):
+    run = RunSession.open(spec, "demo", "en", {}, connect=False)
+    found = run.check(lambda conn, *, lang: ["not a finding"], check_id="probe")
+    assert found[0].status == "error" and found[0].evidence["exception"] == "TypeError"
