@@ -15,7 +15,7 @@ from zeep.transports import Transport
 
 from conftest import ADMIN, BASE_SCENARIO, SYNC, routed_session
 from sfdoctor.demo.sf_soap import INVALID_LOGIN_MESSAGE, MUST_USE_TOKEN_MESSAGE
-from sfdoctor.demo.store import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
+from sfdoctor.demo.store import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, STATUS
 
 SF_NS = "urn:partner.soap.sforce.com"
 
@@ -161,6 +161,7 @@ def test_unknown_user_is_invalid_login_without_a_row(fresh_sim):
 def test_api_disabled_for_user(fresh_sim):
     err = login_fails(fresh_sim, "noapi@acme.example", "NoApi-pass-1", "EEEEtokenEEEE")
     assert (err.code, err.auth_message) == ("API_CURRENTLY_DISABLED", "API is disabled for this User")
+    assert history(fresh_sim, "noapi@acme.example")[0]["Status"] == STATUS["API_DISABLED_FOR_USER"]
 
 
 def test_api_disabled_for_org(simulator, write_scenario):

@@ -276,7 +276,13 @@ def status_response(kind: str, status: int) -> SimResponse:
     if kind == "mcloud":
         return _mcloud_error(status, reason)
     code, message = _REST_STATUS_ERRORS.get(status, ("UNKNOWN_EXCEPTION", reason))
-    return rest_errors(status, code, message.format(error_id=f"{uuid.uuid4().int % 10**10}-{uuid.uuid4().int % 10**5} ({uuid.uuid4().int % 10**10})"))
+    return rest_errors(status, code, message.format(error_id=_error_id()))
+
+
+def _error_id() -> str:
+    """An ErrorId in the shape Salesforce prints for unexpected errors (`NNN-NNN (-NNN)`) [I]."""
+    n = uuid.uuid4().int
+    return f"{n % 10**10}-{(n >> 40) % 10**6} ({-((n >> 80) % 10**10)})"
 
 
 def error_response(kind: str, error: str) -> SimResponse:
