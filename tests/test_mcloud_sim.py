@@ -437,8 +437,6 @@ def test_over_http_with_builtin_scenario_and_stats() -> None:
         sim.stop()
 
 
-@pytest.mark.xfail(strict=True, reason="server.py answers every /__sfdoctor/ path itself and 404s "
-                   "/__sfdoctor/mc/user-login instead of dispatching it to mcloud.handle")
 def test_user_login_over_http() -> None:
     requests = pytest.importorskip("requests")
     from sfdoctor.demo.server import Simulator  # noqa: PLC0415
