@@ -1,0 +1,120 @@
+"""The `sfdoctor` command: help everywhere, one-line errors with exit 2, run's exit codes."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sfdoctor.cli import main
+
+HOME = Path(__file__).parent / "fixtures" / "home"
+SFDOCTOR = Path(sys.executable).parent / "sfdoctor"
+
+
+@pytest.fixture(autouse=True)
+def _env(monkeypatch, tmp_path):
+    monkeypatch.setenv("SFDOCTOR_HOME", str(HOME))
+    monkeypatch.setenv("SFDOCTOR_ORGS", str(tmp_path / "orgs.toml"))
+    monkeypatch.setenv("SFDOCTOR_LANG", "en")
+    monkeypatch.delenv("SFDOCTOR_DEMO_URL", raising=False)
+
+
+@pytest.mark.parametrize("argv", [[], ["list"], ["diagnose"], ["run"], ["demo"], ["demo", "list"], ["demo", "serve"],
+                                  ["reports"], ["reports", "list"], ["reports", "diff"], ["schedule"],
+                                  ["schedule", "run-due"], ["schedule", "show"]])
+def test_every_subcommand_answers_help(argv, capsys):
+    assert main([*argv, "--help"]) == 0
+    assert "usage: sfdoctor" in capsys.readouterr().out
+
+
+def test_help_in_japanese(monkeypatch):
+    env = {**os.environ, "SFDOCTOR_LANG": "ja"}
+    res = subprocess.run([str(SFDOCTOR), "run", "--help"], capture_output=True, text=True, env=env, timeout=60)
+    assert res.returncode == 0 and "ランブック" in res.stdout
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["run", "nope", "--org", "demo"], "unknown runbook 'nope'"),
+        (["run", "fixture-probe", "--org", "nowhere"], "unknown org 'nowhere'"),
+        (["run", "fixture-probe", "--org", "demo", "-p", "days"], "malformed parameter 'days'"),
+        (["run", "fixture-probe", "--org", "demo", "-p", "days=soon"], "expected a whole number"),
+        (["run", "fixture-probe", "--org", "demo", "-p", "password=x"], "is a secret"),
+        (["run", "fixture-probe", "--org", "demo:no-such-scenario"], "unknown demo scenario"),
+        (["diagnose", " "], "nothing to diagnose"),
+        (["reports", "diff", "-2", "-1", "--out", "/nonexistent-sfdoctor"], "no reports in"),
+        (["schedule", "show"], "not available yet"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2_and_no_folder(argv, message, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    last = err.strip().splitlines()[-1]
+    assert message in last and last.startswith("sfdoctor: ")
+    assert "Traceback" not in err
+    assert not (tmp_path / "reports").exists()
+
+
+def test_bad_input_in_japanese(capsys):
+    assert main(["run", "fixture-probe", "--org", "demo", "-p", "bogus=1", "--lang", "ja"]) == 2
+    assert "パラメータ 'bogus' はありません" in capsys.readouterr().err
+
+
+def test_usage_error_is_exit_2(capsys):
+    assert main(["run", "fixture-probe"]) == 2  # --org missing
+    assert "--org" in capsys.readouterr().err
+
+
+def test_list_and_diagnose_json(capsys):
+    assert main(["list", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert listed[0]["id"] == "fixture-probe" and "Fixture probe exploded" in listed[0]["symptoms"]
+    assert main(["diagnose", "ﾌｨｸｽﾁｬが爆発しました", "--json"]) == 0
+    ranked = json.loads(capsys.readouterr().out)
+    assert ranked[0]["runbook"] == "fixture-probe" and 0 < ranked[0]["score"] <= 1
+    assert main(["diagnose", "Fixture probe exploded"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == "" and "fixture-probe" in captured.err  # people's output on stderr
+
+
+def test_unexpected_error_is_one_line(monkeypatch, capsys):
+    import sfdoctor.runbooks as rb
+
+    def boom(*a, **k):
+        raise ZeroDivisionError("division by zero")
+
+    monkeypatch.setattr(rb, "all_specs", boom)
+    assert main(["list"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "ZeroDivisionError" in err and "Traceback" not in err
+
+
+@pytest.mark.notebook
+def test_run_exit_codes_and_index_with_concurrent_processes(tmp_path):
+    """Two `sfdoctor run` processes at once: both reports written, two index lines, exit 1 and 0."""
+    env = {**os.environ}
+    out = tmp_path / "reports"
+    common = ["--org", "demo", "--out", str(out)]
+    fail = subprocess.Popen([str(SFDOCTOR), "run", "fixture-probe", *common, "-p", "mode=fail"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    ok = subprocess.Popen([str(SFDOCTOR), "run", "fixture-probe", *common, "--json"],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    fail_out, fail_err = fail.communicate(timeout=180)
+    ok_out, ok_err = ok.communicate(timeout=180)
+    assert fail.returncode == 1, fail_err
+    assert ok.returncode == 0, ok_err
+    folder = Path(fail_out.strip())
+    assert (folder / "findings.json").is_file() and folder.is_absolute()
+    assert json.loads(ok_out)["outcome"] == "healthy"
+    for err in (fail_err, ok_err):
+        assert "Traceback" not in err and "cell 1 of" in err
+    lines = [json.loads(line) for line in (out / "index.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert sorted(e["exit_code"] for e in lines) == [0, 1]
+    assert len({e["folder"] for e in lines}) == 2
+    assert main(["reports", "diff", "-2", "-1", "--out", str(out), "--json"]) in (0,)
