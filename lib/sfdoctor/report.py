@@ -101,7 +101,8 @@ def summary_html(findings: Mapping[str, Any], lang: str, spec: RunbookSpec | Non
 
     steps = first_steps(findings)
     if steps:
-        first = "<ol>" + "".join(f"<li>{_fix_html(s)}</li>" for s in steps) + "</ol>"
+        # Fix texts carry their own step numbers: list them as blocks, not a numbered list.
+        first = '<ul class="sfd-first">' + "".join(f"<li>{_fix_html(s)}</li>" for s in steps) + "</ul>"
     elif outcome in ("inconclusive", "error"):
         first = f"<p>{_e(ui('summary.first_error', lang))}</p>"
     else:

@@ -12,7 +12,6 @@ report, as principle 6 asks.
 """
 from __future__ import annotations
 
-import json
 import time
 from typing import Any, Callable, Mapping
 
@@ -62,13 +61,8 @@ def describe_exception(exc: BaseException, secrets: set[str] | frozenset[str] = 
 
 
 def _scrub(text: str, secrets: set[str] | frozenset[str]) -> str:
-    try:
-        from .scrub import scrub_text
-    except ImportError:  # pragma: no cover - scrub.py ships with the client side
-        for s in sorted(secrets, key=len, reverse=True):
-            if s:
-                text = text.replace(s, "[secret removed]")
-        return text
+    from .scrub import scrub_text
+
     return scrub_text(text, secrets)
 
 
@@ -92,6 +86,7 @@ class RunSession:
         self.edition: str | None = None
         self.window: str | None = None
         self.display = True
+        self._own_logins = 0
 
     # ------------------------------------------------------------------ life cycle
     @classmethod
@@ -121,6 +116,9 @@ class RunSession:
 
             run.org_ref = orgs.resolve(org, runbook=spec)
             run.conn = clients.connect(run.org_ref, runbook=spec)
+            # sfdoctor's own sign-in is not a probe of the tested user's credentials: the
+            # report counts only the attempts the checks make (principle 7).
+            run._own_logins = int(getattr(run.conn.counter, "logins", 0) or 0)
         except Exception as exc:  # any failure to connect is a finding, not a crash (principle 6)
             reason, evidence = describe_exception(exc, run.secrets)
             run.connect_error = reason
@@ -210,7 +208,7 @@ class RunSession:
         return {
             "edition": edition,
             "window": self.window,
-            "login_attempts": logins if isinstance(logins, int) else (0 if self.conn is None else None),
+            "login_attempts": (logins - self._own_logins) if isinstance(logins, int) else (0 if self.conn is None else None),
             "api_calls": int(getattr(counter, "total", 0) or 0),
         }
 
@@ -227,7 +225,9 @@ class RunSession:
         for f in found:
             if secrets:
                 # Evidence must be free of secrets (spec/findings.md): scrub before it is shown.
-                f.evidence = json.loads(_scrub(json.dumps(f.evidence, default=str), secrets))
+                from .scrub import scrub_obj
+
+                f.evidence = scrub_obj(f.to_json()["evidence"], secrets)
                 f.summary = _scrub(f.summary, secrets)
             self.findings.append(f)
             if self.display:
