@@ -97,7 +97,13 @@ def load_security(conn: Any, facts: Facts) -> dict[str, Any]:
     if facts.security is None:
         from sfdoctor.metadata import read_metadata
 
-        records = read_metadata(conn, "SecuritySettings", ["Security"])
+        if "security" in facts.read_errors:
+            raise RuntimeError(facts.read_errors["security"])
+        try:
+            records = read_metadata(conn, "SecuritySettings", ["Security"])
+        except Exception as exc:
+            facts.read_errors["security"] = f"SecuritySettings could not be read: {type(exc).__name__}: {exc}"[:300]
+            raise
         facts.security = dict(records[0]) if records else {}
     return facts.security
 

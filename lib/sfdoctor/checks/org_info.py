@@ -35,13 +35,22 @@ def queries(username: str) -> dict[str, str]:
 
 def load(conn: Any, facts: Facts) -> Facts:
     """Read org and user facts once (one API call); later calls reuse them."""
-    if facts.org is not None and facts.user_read:
+    if facts.org is not None:
         return facts
-    answers = composite(conn, queries(facts.username))
+    if "org" in facts.read_errors:
+        # Failed once (API limit, timeout...): every later check errors with the same reason
+        # instead of spending another API call on it.
+        raise RuntimeError(facts.read_errors["org"])
+    try:
+        answers = composite(conn, queries(facts.username))
+    except Exception as exc:
+        facts.read_errors["org"] = f"org and user facts could not be read: {type(exc).__name__}: {exc}"[:300]
+        raise
     org = answers["org"]
     if not org.ok:
         # Without even the Organization row nothing here is trustworthy: let the check error.
-        raise RuntimeError(f"Organization could not be read: {org.error}")
+        facts.read_errors["org"] = f"Organization could not be read: {org.error}"
+        raise RuntimeError(facts.read_errors["org"])
     facts.org = _plain(org.records[0]) if org.records else {}
     for ref in ("user", "userlogin", "apiperms", "ipranges"):
         if not answers[ref].ok:

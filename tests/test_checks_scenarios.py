@@ -1,0 +1,97 @@
+"""Every security-token-required check against every built-in scenario, without a kernel.
+
+The checks run as plain functions against the in-process simulator (one per scenario), so
+each cause code's path is exercised quickly; the notebook runs are in
+test_runbook_security_token.py.
+"""
+import json
+
+import pytest
+
+from sfdoctor import checks, clients, findings, orgs, runbooks
+
+RUNBOOK = "security-token-required"
+
+# scenario -> (root causes, warnings, extra expectations {check id: (status, evidence subset)})
+EXPECTED = {
+    "healthy": ([], ["SOAP_LOGIN_RETIRING"], {"probe-login-password-only": ("pass", {})}),
+    "token-missing": (["TOKEN_MISSING", "SOURCE_IP_UNTRUSTED"], ["SOAP_LOGIN_RETIRING"],
+                      {"probe-login-with-token": ("pass", {"login_attempts": 2})}),
+    "token-stale": (["TOKEN_INVALID", "SOURCE_IP_UNTRUSTED"], ["SOAP_LOGIN_RETIRING"], {}),
+    "password-invalid": (["PASSWORD_INVALID"], ["SOAP_LOGIN_RETIRING"],
+                         {"probe-login-password-only": ("fail", {"which": "password", "login_attempts": 1,
+                                                                 "login_history_status": "Invalid Password"})}),
+    "user-locked": (["PASSWORD_INVALID"], ["SOAP_LOGIN_RETIRING"],
+                    {"user-status": ("fail", {"which": "locked"}),
+                     "probe-login-password-only": ("skip", {"login_attempts": 0})}),
+    "user-frozen": (["PASSWORD_INVALID"], ["SOAP_LOGIN_RETIRING"], {"user-status": ("fail", {"which": "frozen"})}),
+    "token-user-inactive": (["PASSWORD_INVALID"], ["SOAP_LOGIN_RETIRING"],
+                            {"user-status": ("fail", {"which": "inactive"})}),
+    "soap-login-disabled": (["SOAP_LOGIN_DISABLED"], [], {"soap-login-retiring": ("skip", {})}),
+    "profile-ip-ranges": (["SOURCE_IP_UNTRUSTED"], ["RESET_HIDDEN_BY_LOGIN_IP_RANGES", "SOAP_LOGIN_RETIRING"],
+                          {"source-ip-ranges": ("fail", {"restriction": "profile_login_ip_ranges"}),
+                           "reset-link-profile": ("skip", {"explained_by": ["RESET_HIDDEN_BY_LOGIN_IP_RANGES"]})}),
+    "no-network-access": (["TOKEN_MISSING", "SOURCE_IP_UNTRUSTED"],
+                          ["NETWORK_ACCESS_UNAVAILABLE", "SOAP_LOGIN_RETIRING"], {}),
+    "profile-corrupted": (["TOKEN_MISSING", "SOURCE_IP_UNTRUSTED"], ["SOAP_LOGIN_RETIRING"],
+                          {"reset-link-profile": ("manual", {"profile": "Sales Ops"})}),
+}
+
+
+def run_checks(org: str, lang: str = "en", **params):
+    spec = runbooks.load(RUNBOOK)
+    conn = clients.connect(orgs.resolve(org, runbook=spec), runbook=spec)
+    facts = checks.Facts.from_params(conn, **params)
+    found = []
+    for step in checks.STEPS:
+        found.extend(step(conn, facts, lang=lang))
+    return conn, found
+
+
+@pytest.mark.parametrize("scenario", sorted(EXPECTED))
+def test_scenario_causes(scenario):
+    roots, warns, extra = EXPECTED[scenario]
+    conn, found = run_checks(f"demo:{scenario}")
+    assert findings.root_causes(found) == roots, [(f.id, f.status, f.cause) for f in found]
+    assert findings.warnings(found) == warns
+    by_id = {f.id: f for f in found}
+    for cid, (status, evidence) in extra.items():
+        assert by_id[cid].status == status, by_id[cid]
+        for k, v in evidence.items():
+            assert by_id[cid].evidence.get(k) == v, (cid, k, by_id[cid].evidence)
+    stats = conn.counter.snapshot()
+    token = sum(v for k, v in stats["by_endpoint"].items() if "oauth2/token" in k)
+    assert stats["logins"] - token <= 2                      # principle 7
+    assert stats["total"] - stats["logins"] <= 6             # sfdoctor's own reads
+    text = json.dumps([f.to_json() for f in found])
+    for secret in conn.secrets | {"Sync-pass-1", "BBBBtokenBBBB", "OLDtokenOLD1", "Etl-pass-2025"}:
+        assert secret not in text
+    # every fail/warn/manual with a cause carries a fix; every cause code is declared
+    for f in found:
+        if f.cause:
+            assert f.fix and f.cause in runbooks.load(RUNBOOK).causes
+
+
+def test_every_cause_code_is_reached_by_a_scenario():
+    reached = set()
+    for roots, warns, extra in EXPECTED.values():
+        reached |= set(roots) | set(warns)
+    reached.add("PROFILE_POSSIBLY_CORRUPTED")   # manual, asserted in profile-corrupted
+    required = set(runbooks.REQUIRED_CAUSES[RUNBOOK])
+    assert required <= reached
+
+
+def test_professional_edition_gets_its_own_setup_path_in_japanese():
+    _, found = run_checks("demo:profile-ip-ranges", lang="ja")
+    by_id = {f.id: f for f in found}
+    assert "セッションの設定" in by_id["reset-link-ip-ranges"].fix
+    assert "セッションの設定" in by_id["source-ip-ranges"].fix
+    assert by_id["source-ip-ranges"].evidence["suggested_ranges"][0]["cidr"] == "203.0.113.0/24"
+
+
+def test_probe_false_makes_no_login_attempt():
+    conn, found = run_checks("demo:token-missing", probe=False)
+    by_id = {f.id: f for f in found}
+    assert by_id["probe-login-password-only"].status == "skip"
+    assert conn.counter.logins == 1   # sfdoctor's own OAuth token only
+    assert findings.root_causes(found) == ["TOKEN_MISSING", "SOURCE_IP_UNTRUSTED"]   # from LoginHistory

@@ -1,0 +1,105 @@
+"""security-token-required end to end: `sfdoctor run` (papermill, a real kernel) per scenario.
+
+All runs start at once as separate `sfdoctor run` processes (each with its own simulator,
+kernel and report folder), so the module costs about the slowest few runs, not their sum.
+The check logic itself is covered per scenario, without kernels, in test_checks_scenarios.py.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from test_checks_scenarios import EXPECTED
+
+pytestmark = pytest.mark.notebook
+
+RUNBOOK = "security-token-required"
+SFDOCTOR = str(Path(sys.executable).with_name("sfdoctor"))
+SCENARIOS = Path(__file__).resolve().parents[1] / "lib" / "sfdoctor" / "demo" / "scenarios"
+
+FAULTS = {
+    # transient 503s on both composite requests, recovered by the client's retries
+    "faults-503": '- {match: "POST /services/data/*/composite", status: 503, times: 2}',
+    # the daily API allowance is gone: every REST read answers REQUEST_LIMIT_EXCEEDED
+    "faults-limit": '- {match: "POST /services/data/*/composite", error: REQUEST_LIMIT_EXCEEDED}',
+    # the REST endpoint hangs longer than the cell timeout
+    "faults-hang": '- {match: "POST /services/data/*/composite", delay: 60s}',
+}
+
+
+def _fault_scenario(tmp: Path, name: str, faults: str) -> str:
+    base = (SCENARIOS / "token-missing.yml").read_text(encoding="utf-8")
+    path = tmp / f"{name}.yml"
+    path.write_text(base + "\nfaults:\n" + textwrap.indent(faults, "  ") + "\n", encoding="utf-8")
+    return f"demo:{path}"
+
+
+def _run(job: tuple[str, str, list[str], Path]) -> tuple[str, dict]:
+    key, org, extra, out = job
+    env = {k: v for k, v in os.environ.items() if k != "SFDOCTOR_DEMO_URL"}
+    done = subprocess.run([SFDOCTOR, "run", RUNBOOK, "--org", org, "--out", str(out), *extra],
+                          capture_output=True, text=True, timeout=300, env=env)
+    folders = sorted(p for p in out.glob(f"*/{RUNBOOK}/*") if p.is_dir())
+    result = {"exit": done.returncode, "stderr": done.stderr[-2000:], "folders": [str(p) for p in folders]}
+    if folders:
+        result["findings"] = json.loads((folders[-1] / "findings.json").read_text(encoding="utf-8"))
+    return key, result
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory) -> dict[str, dict]:
+    tmp = tmp_path_factory.mktemp("stf")
+    jobs = [(name, f"demo:{name}", [], tmp / name) for name in EXPECTED]
+    jobs.append(("token-missing-ja", "demo:token-missing", ["--lang", "ja"], tmp / "ja"))
+    for name, faults in FAULTS.items():
+        extra = ["--cell-timeout", "8"] if name == "faults-hang" else []
+        jobs.append((name, _fault_scenario(tmp, name, faults), extra, tmp / name))
+    with ThreadPoolExecutor(max_workers=min(6, os.cpu_count() or 2)) as pool:
+        return dict(pool.map(_run, jobs))
+
+
+@pytest.mark.parametrize("scenario", sorted(EXPECTED))
+def test_every_scenario_through_the_cli(runs, scenario):
+    roots, warns, _ = EXPECTED[scenario]
+    r = runs[scenario]
+    assert r["exit"] == (1 if roots else 0), r["stderr"]
+    f = r["findings"]
+    assert (f["root_causes"], f["warnings"]) == (roots, warns)
+    assert f["outcome"] == ("problems_found" if roots else "healthy")
+    folder = Path(r["folders"][-1])
+    assert (folder / "report.html").is_file() and (folder / "report.ipynb").is_file()
+    assert f["api_calls"] <= 1 + 2 + 6   # OAuth token + at most two probes + at most six reads
+
+
+def test_japanese_run_has_japanese_fixes(runs):
+    f = runs["token-missing-ja"]["findings"]
+    fixes = [c["fix"] for c in f["checks"] if c.get("cause") == "TOKEN_MISSING"]
+    assert fixes and "私のセキュリティトークンのリセット" in fixes[0]
+
+
+def test_transient_503s_recovered_give_the_same_result(runs):
+    r, base = runs["faults-503"], runs["token-missing"]
+    assert r["exit"] == base["exit"] == 1, r["stderr"]
+    assert (r["findings"]["root_causes"], r["findings"]["warnings"]) == (
+        base["findings"]["root_causes"], base["findings"]["warnings"])
+
+
+@pytest.mark.parametrize("name", ["faults-limit", "faults-hang"])
+def test_api_limit_and_hanging_endpoint_are_inconclusive_with_a_report(runs, name):
+    r = runs[name]
+    assert r["exit"] == 3, r["stderr"]
+    f = r["findings"]
+    assert f["outcome"] in ("inconclusive", "error")
+    assert any(c["status"] == "error" for c in f["checks"])
+    folder = Path(r["folders"][-1])
+    assert (folder / "report.html").is_file() and (folder / "findings.json").is_file()
+    if name == "faults-limit":
+        errors = json.dumps([c for c in f["checks"] if c["status"] == "error"])
+        assert "REQUEST_LIMIT_EXCEEDED" in errors
