@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from sfdoctor import runbooks
 from test_checks_scenarios import EXPECTED
 
 pytestmark = pytest.mark.notebook
@@ -53,19 +54,30 @@ def _run(job: tuple[str, str, list[str], Path]) -> tuple[str, dict]:
     return key, result
 
 
+# Each cause code reached through `sfdoctor run` at least once, plus the healthy world; the
+# locked/frozen/inactive variants of PASSWORD_INVALID run without a kernel only.
+CLI_SCENARIOS = ["healthy", "token-missing", "token-stale", "password-invalid", "soap-login-disabled",
+                 "profile-ip-ranges", "no-network-access", "profile-corrupted"]
+JA = "profile-ip-ranges"   # run in Japanese: also shows the Professional edition's Setup path
+
+
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory) -> dict[str, dict]:
     tmp = tmp_path_factory.mktemp("stf")
-    jobs = [(name, f"demo:{name}", [], tmp / name) for name in EXPECTED]
-    jobs.append(("token-missing-ja", "demo:token-missing", ["--lang", "ja"], tmp / "ja"))
+    jobs = [(name, f"demo:{name}", ["--lang", "ja"] if name == JA else [], tmp / name) for name in CLI_SCENARIOS]
     for name, faults in FAULTS.items():
-        extra = ["--cell-timeout", "8"] if name == "faults-hang" else []
+        extra = ["--cell-timeout", "5"] if name == "faults-hang" else []
         jobs.append((name, _fault_scenario(tmp, name, faults), extra, tmp / name))
-    with ThreadPoolExecutor(max_workers=min(6, os.cpu_count() or 2)) as pool:
+    with ThreadPoolExecutor(max_workers=max(2, min(6, 2 * (os.cpu_count() or 1)))) as pool:
         return dict(pool.map(_run, jobs))
 
 
-@pytest.mark.parametrize("scenario", sorted(EXPECTED))
+def test_cli_scenarios_reach_every_cause_code():
+    reached = {c for name in CLI_SCENARIOS for c in EXPECTED[name][0] + EXPECTED[name][1]}
+    assert reached | {"PROFILE_POSSIBLY_CORRUPTED"} >= set(runbooks.REQUIRED_CAUSES[RUNBOOK])
+
+
+@pytest.mark.parametrize("scenario", CLI_SCENARIOS)
 def test_every_scenario_through_the_cli(runs, scenario):
     roots, warns, _ = EXPECTED[scenario]
     r = runs[scenario]
@@ -78,10 +90,18 @@ def test_every_scenario_through_the_cli(runs, scenario):
     assert f["api_calls"] <= 1 + 2 + 6   # OAuth token + at most two probes + at most six reads
 
 
-def test_japanese_run_has_japanese_fixes(runs):
-    f = runs["token-missing-ja"]["findings"]
-    fixes = [c["fix"] for c in f["checks"] if c.get("cause") == "TOKEN_MISSING"]
-    assert fixes and "私のセキュリティトークンのリセット" in fixes[0]
+def test_profile_corrupted_is_a_manual_step(runs):
+    checks = {c["id"]: c for c in runs["profile-corrupted"]["findings"]["checks"]}
+    assert checks["reset-link-profile"]["status"] == "manual"
+    assert checks["reset-link-profile"]["cause"] == "PROFILE_POSSIBLY_CORRUPTED"
+
+
+def test_japanese_run_has_japanese_fixes_for_its_edition(runs):
+    f = runs[JA]["findings"]
+    assert f["lang"] == "ja"
+    fixes = {c["cause"]: c["fix"] for c in f["checks"] if c.get("cause")}
+    assert "セッションの設定" in fixes["RESET_HIDDEN_BY_LOGIN_IP_RANGES"]
+    assert "ログイン IP" in fixes["SOURCE_IP_UNTRUSTED"]
 
 
 def test_transient_503s_recovered_give_the_same_result(runs):
