@@ -133,6 +133,9 @@ def _login(conn: Any, kind: str, username: str, password: str, token: str) -> At
         del session_id  # a working session is proof enough; it is never kept or shown
         return Attempt(kind, True, host=host)
     except SalesforceAuthenticationFailed as exc:
+        if isinstance(exc.code, int) and exc.code >= 500:
+            # Not an answer about the credentials (503, a proxy's error page): the check errors.
+            raise RuntimeError(f"the {kind} probe login answered HTTP {exc.code}") from None
         code = exc.code if isinstance(exc.code, str) else f"HTTP {exc.code}"
         message = " ".join(str(getattr(exc, "auth_message", None) or "").split())[:300]
         for secret in (password, token, password + token):

@@ -87,6 +87,13 @@ def _plain(record: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def user_missing(facts: Facts) -> bool:
+    """True when the user does not exist; raises when it could not be read (the check errors)."""
+    if "user" in facts.read_errors:
+        raise RuntimeError(f"User could not be read: {facts.read_errors['user']}")
+    return facts.user is None
+
+
 def user_state(facts: Facts) -> str | None:
     """Why the user cannot log in whatever the password: locked, frozen, inactive, or None."""
     if facts.user is None:

@@ -10,7 +10,7 @@ from typing import Any
 
 from ._base import Facts, finding, msg
 from .login_history import SUCCESS, is_soap, load as load_history
-from .org_info import load as load_org
+from .org_info import load as load_org, user_missing
 
 
 def soap_groups(groups: list[dict[str, Any]]) -> tuple[int, int, list[str]]:
@@ -27,7 +27,7 @@ def soap_login_retiring(conn: Any, facts: Facts, lang: str = "en") -> list:
         return [finding("soap-login-retiring", "skip", lang, evidence={"reason": "SOAP login() is already refused"},
                         summary=msg(lang, "soap_already_disabled"))]
     load_org(conn, facts)
-    if facts.user is None:
+    if user_missing(facts):
         return [finding("soap-login-retiring", "skip", lang, evidence={"reason": "user not found"},
                         summary=msg(lang, "user_unknown", username=facts.username))]
     h = load_history(conn, facts)

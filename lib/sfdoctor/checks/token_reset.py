@@ -12,7 +12,7 @@ from typing import Any
 
 from ._base import Facts, finding, msg
 from .ip_ranges import load_security, trusted_ranges
-from .org_info import load as load_org
+from .org_info import load as load_org, user_missing
 
 
 def network_access_available(security: dict[str, Any]) -> bool:
@@ -30,7 +30,7 @@ def reset_link_ip_ranges(conn: Any, facts: Facts, lang: str = "en") -> list:
         return [finding("reset-link-ip-ranges", "skip", lang, evidence={"reason": "no username given"},
                         summary=msg(lang, "no_username"))]
     load_org(conn, facts)
-    if facts.user is None:
+    if user_missing(facts):
         return [finding("reset-link-ip-ranges", "skip", lang, evidence={"reason": "user not found"},
                         summary=msg(lang, "user_unknown", username=facts.username))]
     if facts.profile_ranges is None:
