@@ -27,7 +27,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
 
-import nbformat
+from ._imports import skip_slow_optional_imports
+
+skip_slow_optional_imports()
+
+import nbformat  # noqa: E402
 
 from . import project_root
 from .errors import BadInput
