@@ -160,10 +160,35 @@ def cmd_reports_diff(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_schedule(args: argparse.Namespace) -> int:
-    raise BadInput(T("sfdoctor schedule is not available yet in this version",
-                     "sfdoctor schedule はこのバージョンではまだ使えません", args.lang),
-                   hint=T("run `sfdoctor run` from cron meanwhile", "当面は cron から `sfdoctor run` を実行してください", args.lang))
+def cmd_schedule_run_due(args: argparse.Namespace) -> int:
+    from .schedule import run_due
+
+    return run_due(args.file, args.out, lang=args.lang)
+
+
+def cmd_schedule_show(args: argparse.Namespace) -> int:
+    from .schedule import describe
+
+    shown = describe(args.file, args.out, lang=args.lang)
+    if args.json:
+        _out_json(shown)
+        return 0
+    print(shown["crontab"], flush=True)
+    _err(T("install with `crontab -e` and add the line above (it runs run-due every 15 minutes)",
+           "`crontab -e` で上の行を追加してください (15 分ごとに run-due を実行します)", args.lang))
+    never = T("never", "未実行", args.lang)
+    for e in shown["entries"]:
+        params = " ".join(f"-p {k}={json.dumps(v, ensure_ascii=False)}" for k, v in e["params"].items())
+        local = f" ({e['next_local']})" if e["next_local"] and e["tz"] != "UTC" else ""
+        _err(f"[{e['index']}] {e['runbook']} --org {e['org']}{' ' + params if params else ''}  cron \"{e['cron']}\" ({e['tz']})"
+             + T(f"  next {e['next'] or '-'}{local}  last run {e['last_run'] or never}{'  (due)' if e['due'] else ''}",
+                 f"  次回 {e['next'] or '-'}{local}  前回 {e['last_run'] or never}{'  (実行待ち)' if e['due'] else ''}", args.lang))
+        if e["finer_than_tick"]:
+            _err(T(f"    note: [{e['index']}] fires more often than every 15 minutes; the crontab line runs it at most every 15",
+                   f"    注意: [{e['index']}] は 15 分より短い間隔ですが、crontab の行では最短 15 分ごとの実行になります", args.lang))
+    if not shown["entries"]:
+        _err(T("the schedule has no entries", "スケジュールに項目がありません", args.lang))
+    return 0
 
 
 # --------------------------------------------------------------------------------------
@@ -237,15 +262,20 @@ def build_parser() -> argparse.ArgumentParser:
     out_opt(sp), json_opt(sp), lang_opt(sp)
     sp.set_defaults(func=cmd_reports_diff)
 
-    sched = sub.add_parser("schedule", help=T("scheduled runs (not available yet)", "定期実行 (未実装)"))
+    sched = sub.add_parser("schedule", help=T("scheduled runs from runbooks/schedule.yml (for cron)",
+                                              "runbooks/schedule.yml による定期実行 (cron 用)"))
     ssub = sched.add_subparsers(dest="schedule_command", metavar="SUBCOMMAND")
     ssub.required = True
-    for name, en, ja in (("run-due", "run the entries that are due", "実行時刻になった項目を実行"),
-                         ("show", "print the crontab line to install", "設定する crontab の行を表示")):
+    for name, en, ja, func in (
+        ("run-due", "run the entries that are due, each once", "実行時刻になった項目をそれぞれ 1 回実行", cmd_schedule_run_due),
+        ("show", "print the crontab line to install and each entry's next run", "設定する crontab の行と各項目の次回実行時刻を表示", cmd_schedule_show),
+    ):
         sp = ssub.add_parser(name, help=T(en, ja))
         sp.add_argument("--file", default=None, help=T("schedule file (default runbooks/schedule.yml)", "スケジュールファイル (既定 runbooks/schedule.yml)"))
-        lang_opt(sp)
-        sp.set_defaults(func=cmd_schedule)
+        out_opt(sp), lang_opt(sp)
+        if name == "show":
+            json_opt(sp)
+        sp.set_defaults(func=func)
     return p
 
 

@@ -321,8 +321,12 @@ def run_runbook(
     total_timeout: float = 600,
     home: str | os.PathLike[str] | None = None,
     progress: Progress | None = _stderr,
+    index_extra: Mapping[str, Any] | None = None,
 ) -> RunOutcome:
     """Run one runbook against one org and write its report; see the module docstring.
+
+    `index_extra`: more keys for the run's index line (never replacing the runner's own);
+    `sfdoctor schedule` records there which entry and slot the run was for.
 
     Raises BadInput (exit 2, no folder) for an unknown runbook, parameter, org or scenario;
     returns a RunOutcome with exit code 0, 1 or 3 otherwise.
@@ -400,6 +404,8 @@ def run_runbook(
         "warnings": findings.get("warnings", []),
         "folder": folder.relative_to(out_root).as_posix(),
         "exit_code": exit_code,
+        **{k: v for k, v in (index_extra or {}).items()
+           if k not in ("time", "runbook", "org", "outcome", "root_causes", "warnings", "folder", "exit_code")},
     })
     if progress:
         progress(ui("progress.done", lang, outcome=ui("outcome." + findings["outcome"], lang),

@@ -1,0 +1,509 @@
+"""`sfdoctor schedule`: run the entries of a schedule file that are due (spec/cli.md).
+
+Meant for ONE crontab line that calls `sfdoctor schedule run-due` every 15 minutes (or any
+scheduler): each call works out, per entry, the latest slot of its cron expression at or
+before now and compares it with the slot its last scheduled run covered. Why this shape:
+a machine that was off, or a cron tick that came late, must not cause a burst of catch-up
+runs (each one probes logins and spends the customer's API calls), so an entry runs ONCE
+however many slots it missed, and a second call right after runs nothing.
+
+The record of a run is the line the runner appends to `OUT/index.jsonl`, which carries a
+`schedule` key: `{"params": <the entry's validated params>, "slot": <UTC ISO time>}`.
+An entry's last run is the newest line with the same runbook, org and params. Runs made
+by hand (`sfdoctor run`) carry no `schedule` key and do not count.
+
+Principle 7 (gentle probes): an entry whose last probe failed with the same credentials
+runs with `probe=false`. Per entry, `OUT/.schedule-state.json` keeps
+`{salt, fingerprint, failed}` — an HMAC of the probe's username, password and token
+(credentials.fingerprint), never the secret. Limit: the fingerprint inputs are only read
+for demo orgs (the operator's answers from the simulator); for a real org sfdoctor does
+not read the secrets in the scheduling process, so it cannot tell whether they changed,
+and after a failed probe it keeps the probe off until the entry's state is removed from
+that file (the message says so) — a missed re-check is cheaper than a locked-out user.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import sys
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import yaml
+
+from . import project_root
+from .cron import CronError, CronExpr, latest_fire_at_or_before, next_fire_after, parse, zone
+from .errors import BadInput, SfdoctorError
+from .findings import iso, utcnow
+from .i18n import LANGS, pick
+from .runner import RunOutcome, validate_params
+
+STATE = ".schedule-state.json"
+LOCK = ".schedule.lock"
+LOG = "schedule.log"
+KEYS = ("runbook", "org", "cron", "params", "lang", "tz")
+REQUIRED = ("runbook", "org", "cron")
+CRON_TICK = "*/15 * * * *"
+# Worst first: a run that could not even start (2) outranks inconclusive (3), then fail (1).
+SEVERITY = {0: 0, 1: 1, 3: 2, 2: 3}
+
+Progress = Callable[[str], None]
+Runner = Callable[..., RunOutcome]
+
+MESSAGES: dict[str, dict[str, str]] = {
+    "not_found": {"en": "{file}: no such schedule file", "ja": "{file}: スケジュールファイルがありません"},
+    "unreadable": {"en": "{file}: cannot read: {reason}", "ja": "{file}: 読み込めません: {reason}"},
+    "yaml": {"en": "{file}: {where}not valid YAML ({problem})", "ja": "{file}: {where}YAML として正しくありません ({problem})"},
+    "yaml_line": {"en": "line {line}: ", "ja": "{line} 行目: "},
+    "not_list": {"en": "{file}: the schedule must be a list of entries (- runbook: ...)",
+                 "ja": "{file}: スケジュールは項目のリスト (- runbook: ...) にしてください"},
+    "entry": {"en": "{file}: [{i}]{key}: {problem}", "ja": "{file}: [{i}]{key}: {problem}"},
+    "not_mapping": {"en": "an entry must be a mapping with runbook, org and cron",
+                    "ja": "各項目は runbook、org、cron を持つマッピングにしてください"},
+    "unknown_key": {"en": "unknown key (known: {known})", "ja": "不明なキーです (使えるキー: {known})"},
+    "missing": {"en": "missing (every entry needs runbook, org and cron)",
+                "ja": "ありません (各項目に runbook、org、cron が必要です)"},
+    "not_text": {"en": "must be text", "ja": "文字列で指定してください"},
+    "params_mapping": {"en": "must be a mapping like {{days: 7}}", "ja": "{{days: 7}} のようなマッピングにしてください"},
+    "lang": {"en": "must be one of {langs}", "ja": "{langs} のいずれかにしてください"},
+    "duplicate": {"en": "same runbook, org and params as entry [{j}]; their runs could not be told apart",
+                  "ja": "項目 [{j}] とランブック・組織・パラメータが同じため、実行を区別できません"},
+    "busy": {"en": "another `schedule run-due` is still running on {out}; nothing started",
+             "ja": "{out} で別の `schedule run-due` が実行中のため、何も開始しません"},
+    "entries": {"en": "{n} entries in {file}, now {now}", "ja": "{file} の項目 {n} 件、現在 {now}"},
+    "never": {"en": "never", "ja": "未実行"},
+    "due": {"en": "{label}: due (slot {slot}, last run {last})", "ja": "{label}: 実行します (予定 {slot}、前回 {last})"},
+    "not_due": {"en": "{label}: not due (last run {last}, next {next})", "ja": "{label}: 実行時刻ではありません (前回 {last}、次回 {next})"},
+    "no_slot": {"en": "{label}: not due (no scheduled time yet)", "ja": "{label}: 実行時刻ではありません (予定時刻がまだありません)"},
+    "exit": {"en": "{label}: exit {code}", "ja": "{label}: 終了コード {code}"},
+    "failed": {"en": "{label}: could not run: {reason}", "ja": "{label}: 実行できませんでした: {reason}"},
+    "done": {"en": "ran {ran} of {n} entries, exit {code}", "ja": "{n} 件中 {ran} 件を実行、終了コード {code}"},
+    "probe_same": {
+        "en": "{label}: probe off (probe=false): the last probe failed with these same credentials; change them to probe again",
+        "ja": "{label}: テストログインを省略 (probe=false): 前回同じ認証情報で失敗しています。認証情報を変えると再び試します",
+    },
+    "probe_unknown": {
+        "en": "{label}: probe off (probe=false): the last probe failed and the credentials of a real org are not read here; remove its entry from {state} to probe again",
+        "ja": "{label}: テストログインを省略 (probe=false): 前回失敗しており、実組織の認証情報はここでは読みません。再び試すには {state} からこの項目を削除してください",
+    },
+    "state_bad": {"en": "{state}: unreadable, starting afresh ({reason})", "ja": "{state}: 読めないため新しく作ります ({reason})"},
+}
+
+
+def _t(_msg: str, lang: str, **values: Any) -> str:
+    return pick(MESSAGES[_msg], lang).format(**values)
+
+
+def _stderr(line: str) -> None:
+    print(f"sfdoctor: {line}", file=sys.stderr, flush=True)
+
+
+# --------------------------------------------------------------------------------------
+# The schedule file
+# --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Entry:
+    """One validated schedule entry. `params` are the runner's validated, JSON-native values."""
+
+    index: int
+    runbook: str
+    org: str
+    cron: CronExpr
+    tz: str
+    params: dict[str, Any] = field(default_factory=dict)
+    lang: str | None = None   # None: the language `run-due` was called with
+
+    @property
+    def key(self) -> str:
+        """What identifies the entry's runs: runbook, org and params (spec/cli.md)."""
+        return json.dumps([self.runbook, self.org, self.params], sort_keys=True, ensure_ascii=False)
+
+    @property
+    def label(self) -> str:
+        return f"[{self.index}] {self.runbook} --org {self.org}"
+
+    def latest_slot(self, now: datetime) -> datetime | None:
+        return latest_fire_at_or_before(self.cron, now, self.tz)
+
+    def next_slot(self, now: datetime) -> datetime | None:
+        return next_fire_after(self.cron, now, self.tz)
+
+
+def default_file() -> Path:
+    """`runbooks/schedule.yml` of the project ($SFDOCTOR_HOME aware), as spec/cli.md says."""
+    return project_root() / "runbooks" / "schedule.yml"
+
+
+def load_schedule(file: str | os.PathLike[str] | None = None, lang: str = "en") -> list[Entry]:
+    """Read and validate the whole file; the first problem is BadInput `FILE: [i].key: problem`.
+
+    Everything a run would refuse (runbook, org, params) is refused here, before anything
+    runs, so a typo in one entry is found when the file is written, not at 2 a.m.
+    """
+    path = Path(file) if file else default_file()
+    if not path.is_file():
+        raise BadInput(_t("not_found", lang, file=path))
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise BadInput(_t("unreadable", lang, file=path, reason=exc.strerror or type(exc).__name__)) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = _t("yaml_line", lang, line=mark.line + 1) if mark else ""
+        problem = " ".join(str(getattr(exc, "problem", None) or exc).split())
+        raise BadInput(_t("yaml", lang, file=path, where=where, problem=problem)) from None
+    if data is None:
+        data = []
+    if not isinstance(data, list):
+        raise BadInput(_t("not_list", lang, file=path))
+    entries: list[Entry] = []
+    seen: dict[str, int] = {}
+    for i, raw in enumerate(data):
+        entry = _entry(path, i, raw, lang)
+        if entry.key in seen:
+            raise BadInput(_t("entry", lang, file=path, i=i, key="", problem=_t("duplicate", lang, j=seen[entry.key])))
+        seen[entry.key] = i
+        entries.append(entry)
+    return entries
+
+
+def _entry(path: Path, i: int, raw: Any, lang: str) -> Entry:
+    def bad(key: str | None, problem: str) -> BadInput:
+        return BadInput(_t("entry", lang, file=path, i=i, key=f".{key}" if key else "", problem=problem))
+
+    if not isinstance(raw, dict):
+        raise bad(None, _t("not_mapping", lang))
+    for key in raw:
+        if key not in KEYS:
+            raise bad(str(key), _t("unknown_key", lang, known=", ".join(KEYS)))
+    for key in REQUIRED:
+        if key not in raw or raw[key] in (None, ""):
+            raise bad(key, _t("missing", lang))
+    for key in ("runbook", "org", "cron", "tz"):
+        if key in raw and raw[key] is not None and not isinstance(raw[key], str):
+            raise bad(key, _t("not_text", lang))
+
+    from . import orgs
+    from .runbooks import load
+
+    try:
+        spec = load(raw["runbook"])
+    except SfdoctorError as exc:
+        raise bad("runbook", exc.one_line()) from None
+    try:
+        orgs.resolve(raw["org"], runbook=spec)   # configuration only: no network
+    except SfdoctorError as exc:
+        raise bad("org", exc.one_line()) from None
+    try:
+        expr = parse(raw["cron"])
+    except CronError as exc:
+        raise bad("cron", exc.text(lang)) from None
+    tz = raw.get("tz") or "UTC"
+    try:
+        zone(tz)
+    except CronError as exc:
+        raise bad("tz", exc.text(lang)) from None
+    entry_lang = raw.get("lang")
+    if entry_lang is not None and entry_lang not in LANGS:
+        raise bad("lang", _t("lang", lang, langs=", ".join(LANGS)))
+    params = raw.get("params")
+    if params is None:
+        params = {}
+    if not isinstance(params, dict):
+        raise bad("params", _t("params_mapping", lang))
+    try:
+        given = validate_params(spec, {str(k): v for k, v in params.items()}, lang)
+    except SfdoctorError as exc:
+        raise bad("params", exc.one_line()) from None
+    return Entry(index=i, runbook=spec.id, org=raw["org"].strip(), cron=expr, tz=tz, params=given, lang=entry_lang)
+
+
+# --------------------------------------------------------------------------------------
+# What is due
+# --------------------------------------------------------------------------------------
+def _parse_time(text: Any) -> datetime | None:
+    if not isinstance(text, str):
+        return None
+    try:
+        ts = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return ts if ts.tzinfo else None
+
+
+def last_runs(out_dir: str | os.PathLike[str]) -> dict[str, datetime]:
+    """Per entry key, the newest slot a scheduled run covered, from the index's `schedule` lines."""
+    from .history import list_reports
+
+    last: dict[str, datetime] = {}
+    for line in list_reports(out_dir):
+        sched = line.get("schedule")
+        if not isinstance(sched, dict) or not isinstance(sched.get("params"), dict):
+            continue
+        key = json.dumps([line.get("runbook"), line.get("org"), sched["params"]], sort_keys=True, ensure_ascii=False)
+        slot = _parse_time(sched.get("slot")) or _parse_time(line.get("time"))
+        if slot is not None and (key not in last or slot > last[key]):
+            last[key] = slot
+    return last
+
+
+@dataclass(frozen=True)
+class Plan:
+    """One entry's state at `now`: the slot it would run for, its last run, whether it is due."""
+
+    entry: Entry
+    slot: datetime | None
+    last: datetime | None
+    next: datetime | None
+
+    @property
+    def due(self) -> bool:
+        """Due when a slot has come since the last run; never run counts as due."""
+        return self.slot is not None and (self.last is None or self.slot > self.last)
+
+
+def plan(entries: list[Entry], out_dir: str | os.PathLike[str], now: datetime) -> list[Plan]:
+    last = last_runs(out_dir)
+    return [Plan(e, e.latest_slot(now), last.get(e.key), e.next_slot(now)) for e in entries]
+
+
+# --------------------------------------------------------------------------------------
+# Principle 7: the probe state
+# --------------------------------------------------------------------------------------
+def _probe_parameter(entry: Entry) -> Any:
+    """The runbook's boolean `probe` parameter, if it has one (the switch for login probes)."""
+    from .runbooks import load
+
+    for p in load(entry.runbook).parameters:
+        if p.name == "probe" and p.type == "bool" and not p.secret:
+            return p
+    return None
+
+
+def probe_fingerprint(org: str, runbook: str, username: str, salt: str) -> str | None:
+    """The fingerprint of the credentials a run of `runbook` on `org` would probe `username` with.
+
+    Demo orgs only: the operator's answers come from the simulator's info endpoint, through
+    credentials.probe_credentials as the notebook reads them. None for a real org (its
+    secrets are not read in the scheduling process) or when no credentials are available.
+    """
+    import requests
+
+    from . import orgs
+    from .credentials import fingerprint, probe_credentials
+    from .runbooks import load
+
+    org_ref = orgs.resolve(org, runbook=load(runbook))
+    if not org_ref.is_demo:
+        return None
+    from types import SimpleNamespace
+
+    from .demo import runtime
+
+    base = runtime.ensure_simulator(org_ref.scenario_ref).rstrip("/")
+    try:
+        info = requests.get(f"{base}/__sfdoctor/info", timeout=10).json()
+    except (requests.RequestException, ValueError):
+        return None
+    operator = dict(info.get("operator") or {})
+    user = username.strip() or str(operator.get("probe_username") or "")
+    if not user:
+        return None
+    try:
+        creds = probe_credentials(SimpleNamespace(org_ref=org_ref, operator=operator, info=info), user)
+    except SfdoctorError:
+        return None
+    if not creds.password:
+        return None
+    return fingerprint(user, creds.password, creds.token, salt)
+
+
+def probe_failed(findings: Mapping[str, Any]) -> bool:
+    """Whether any login attempt the run made was refused (each probe lists its `attempts`)."""
+    for check in findings.get("checks", []) or []:
+        attempts = (check.get("evidence") or {}).get("attempts")
+        if isinstance(attempts, list) and any(isinstance(a, dict) and a.get("ok") is False for a in attempts):
+            return True
+    return False
+
+
+def probe_ran(findings: Mapping[str, Any]) -> bool:
+    """Whether the run made any login attempt at all (a skipped probe leaves the state as it was)."""
+    for check in findings.get("checks", []) or []:
+        attempts = (check.get("evidence") or {}).get("attempts")
+        if isinstance(attempts, list) and attempts:
+            return True
+    return False
+
+
+class State:
+    """`OUT/.schedule-state.json`: per entry key `{salt, fingerprint, failed}`; never a secret."""
+
+    def __init__(self, out_dir: Path, progress: Progress | None, lang: str):
+        self.path = Path(out_dir) / STATE
+        self.entries: dict[str, dict[str, Any]] = {}
+        if self.path.is_file():
+            try:
+                data = json.loads(self.path.read_text(encoding="utf-8"))
+                self.entries = dict(data.get("entries") or {})
+            except (OSError, ValueError, AttributeError) as exc:
+                if progress:
+                    progress(_t("state_bad", lang, state=self.path, reason=type(exc).__name__))
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        rec = self.entries.get(key)
+        return rec if isinstance(rec, dict) else None
+
+    def put(self, entry: Entry, salt: str, fp: str | None, failed: bool, now: datetime) -> None:
+        self.entries[entry.key] = {"runbook": entry.runbook, "org": entry.org, "salt": salt,
+                                   "fingerprint": fp, "failed": failed, "updated": iso(now)}
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(f".{self.path.name}.tmp")
+        tmp.write_text(json.dumps({"version": 1, "entries": self.entries}, indent=2, ensure_ascii=False) + "\n",
+                       encoding="utf-8")
+        os.replace(tmp, self.path)
+
+
+# --------------------------------------------------------------------------------------
+# run-due
+# --------------------------------------------------------------------------------------
+def worst(a: int, b: int) -> int:
+    """The worse of two exit codes: 0 < 1 < 3 < 2 (a run that could not start at all)."""
+    return a if SEVERITY.get(a, 3) >= SEVERITY.get(b, 3) else b
+
+
+def run_due(
+    file: str | os.PathLike[str] | None,
+    out_dir: str | os.PathLike[str] = "reports",
+    now: datetime | None = None,
+    *,
+    lang: str = "en",
+    runner: Runner | None = None,
+    progress: Progress | None = _stderr,
+) -> int:
+    """Run each due entry once, sequentially; return the worst exit code of the runs.
+
+    A bad file raises BadInput (exit 2) before anything runs. `now` and `runner` are
+    injectable for tests; the default runner is `runner.run_runbook`. Two overlapping
+    calls on one out dir do not both run: the second finds the lock taken and returns 0.
+    """
+    from filelock import FileLock, Timeout
+
+    if runner is None:
+        from .runner import run_runbook as runner
+    path = Path(file).resolve() if file else default_file()
+    entries = load_schedule(path, lang)
+    now = now or utcnow()
+    out = Path(out_dir).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    say = progress or (lambda _line: None)
+    lock = FileLock(str(out / LOCK))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        say(_t("busy", lang, out=out))
+        return 0
+    try:
+        say(_t("entries", lang, n=len(entries), file=path, now=iso(now)))
+        state = State(out, progress, lang)
+        code, ran = 0, 0
+        for p in plan(entries, out, now):
+            last = iso(p.last) if p.last else _t("never", lang)
+            if p.slot is None:
+                say(_t("no_slot", lang, label=p.entry.label))
+                continue
+            if not p.due:
+                say(_t("not_due", lang, label=p.entry.label, last=last, next=iso(p.next) if p.next else "-"))
+                continue
+            say(_t("due", lang, label=p.entry.label, slot=iso(p.slot), last=last))
+            result = _run_entry(p, out, now, state, lang, runner, progress)
+            say(_t("exit", lang, label=p.entry.label, code=result))
+            code, ran = worst(code, result), ran + 1
+        say(_t("done", lang, ran=ran, n=len(entries), code=code))
+        return code
+    finally:
+        lock.release()
+
+
+def _run_entry(p: Plan, out: Path, now: datetime, state: State, lang: str, runner: Runner,
+               progress: Progress | None) -> int:
+    """One run of one entry, with principle 7 applied; errors become an exit code and one line."""
+    entry = p.entry
+    say = progress or (lambda _line: None)
+    params = dict(entry.params)
+    probing = False
+    salt, fp = "", None
+    try:
+        probe_param = _probe_parameter(entry)
+        if probe_param is not None and bool(params.get("probe", probe_param.papermill_default())):
+            probing = True
+            rec = state.get(entry.key)
+            from .credentials import new_salt
+
+            salt = str(rec.get("salt") or "") if rec else ""
+            salt = salt or new_salt()
+            username = str(params.get("username") or "")
+            fp = probe_fingerprint(entry.org, entry.runbook, username, salt)
+            if rec and rec.get("failed"):
+                if fp is None:
+                    say(_t("probe_unknown", lang, label=entry.label, state=state.path))
+                    params["probe"], probing = False, False
+                elif rec.get("fingerprint") == fp:
+                    say(_t("probe_same", lang, label=entry.label))
+                    params["probe"], probing = False, False
+        outcome = runner(entry.runbook, entry.org, params, out, entry.lang or lang, progress=progress,
+                         index_extra={"schedule": {"params": entry.params, "slot": iso(p.slot)}})  # type: ignore[arg-type]
+    except SfdoctorError as exc:
+        from .scrub import scrub_text
+
+        say(_t("failed", lang, label=entry.label, reason=scrub_text(exc.one_line())))
+        return 3 if exc.exit_code == 3 else 2
+    except Exception as exc:  # one entry's bug must not stop the others; still one line
+        from .scrub import scrub_text
+
+        say(_t("failed", lang, label=entry.label,
+               reason=scrub_text(f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}")))
+        return 3
+    if probing and probe_ran(outcome.findings):
+        state.put(entry, salt, fp, probe_failed(outcome.findings), now)
+    return outcome.exit_code
+
+
+# --------------------------------------------------------------------------------------
+# show
+# --------------------------------------------------------------------------------------
+def _cron_quote(text: str) -> str:
+    """Shell-quoted, with `%` escaped: cron turns a bare `%` into a newline."""
+    return shlex.quote(text).replace("%", "\\%")
+
+
+def crontab_line(file: str | os.PathLike[str] | None, out_dir: str | os.PathLike[str] = "reports") -> str:
+    """The one line to install: every 15 minutes, run-due with absolute paths, output to the log."""
+    path = Path(file).resolve() if file else default_file()
+    out = Path(out_dir).resolve()
+    exe = Path(sys.prefix) / "bin" / "sfdoctor"
+    q = _cron_quote
+    return (f"{CRON_TICK} cd {q(str(project_root()))} && {q(str(exe))} schedule run-due"
+            f" --file {q(str(path))} --out {q(str(out))} >> {q(str(out / LOG))} 2>&1")
+
+
+def describe(file: str | os.PathLike[str] | None, out_dir: str | os.PathLike[str] = "reports",
+             now: datetime | None = None, lang: str = "en") -> dict[str, Any]:
+    """What `schedule show` prints: the crontab line and each entry with its next firing."""
+    entries = load_schedule(Path(file).resolve() if file else None, lang)
+    now = now or utcnow()
+    rows = []
+    for p in plan(entries, Path(out_dir).resolve(), now):
+        e = p.entry
+        following = next_fire_after(e.cron, p.next, e.tz) if p.next else None
+        rows.append({
+            "index": e.index, "runbook": e.runbook, "org": e.org, "cron": e.cron.text, "tz": e.tz,
+            "params": e.params, "lang": e.lang, "next": iso(p.next) if p.next else None,
+            "next_local": p.next.astimezone(zone(e.tz)).isoformat() if p.next else None,
+            "last_run": iso(p.last) if p.last else None, "due": p.due,
+            "finer_than_tick": bool(p.next and following and (following - p.next).total_seconds() < 15 * 60),
+        })
+    return {"crontab": crontab_line(file, out_dir), "now": iso(now), "entries": rows}

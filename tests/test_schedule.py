@@ -1,0 +1,422 @@
+"""`sfdoctor schedule`: the cron parser, the schedule file, what is due, principle 7, show.
+
+Most tests inject `now` and a fake runner that appends the index line as the real runner
+does, so the due logic is exercised against a real index file without a kernel; one test
+runs `schedule run-due` end to end (one real notebook run) and calls it again.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sfdoctor import schedule
+from sfdoctor.cli import main
+from sfdoctor.cron import CronError, latest_fire_at_or_before, next_fire_after, parse
+from sfdoctor.errors import BadInput
+from sfdoctor.findings import iso
+from sfdoctor.runner import RunOutcome, append_index
+
+UTC = timezone.utc
+RUNBOOK = "security-token-required"
+
+
+def at(*args: int) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def _env(monkeypatch, tmp_path):
+    monkeypatch.delenv("SFDOCTOR_HOME", raising=False)
+    monkeypatch.delenv("SFDOCTOR_DEMO_URL", raising=False)
+    monkeypatch.setenv("SFDOCTOR_ORGS", str(tmp_path / "orgs.toml"))
+    monkeypatch.setenv("SFDOCTOR_LANG", "en")
+
+
+# --------------------------------------------------------------------------------------
+# cron
+# --------------------------------------------------------------------------------------
+def test_fields_lists_ranges_steps_names():
+    e = parse("*/15 1-10/3,22 5/10 jan-MAR,Dec mon-fri")
+    assert e.minutes == (0, 15, 30, 45)
+    assert e.hours == (1, 4, 7, 10, 22)
+    assert sorted(e.days_of_month) == [5, 15, 25]          # N/STEP runs to the field's end
+    assert sorted(e.months) == [1, 2, 3, 12]
+    assert sorted(e.days_of_week) == [1, 2, 3, 4, 5]
+
+
+def test_seven_is_sunday():
+    assert parse("0 0 * * 7").days_of_week == parse("0 0 * * SUN").days_of_week == frozenset({0})
+    assert parse("0 0 * * 5-7").days_of_week == frozenset({5, 6, 0})
+    # 2024-03-10 is a Sunday
+    assert latest_fire_at_or_before("0 12 * * 7", at(2024, 3, 13, 0, 0)) == at(2024, 3, 10, 12, 0)
+
+
+def test_dom_dow_or_when_both_restricted_and_when_one_is_a_star():
+    both = parse("0 0 13 * FRI")
+    assert both.matches_day(date(2024, 3, 8))       # a Friday, not the 13th
+    assert both.matches_day(date(2024, 3, 13))      # the 13th, a Wednesday
+    assert not both.matches_day(date(2024, 3, 9))
+    star = parse("0 0 */2 * FRI")                   # dom starts with *: both must match
+    assert star.matches_day(date(2024, 3, 1))       # Friday the 1st (odd day)
+    assert not star.matches_day(date(2024, 3, 8))   # Friday the 8th (even)
+    assert not star.matches_day(date(2024, 3, 13))  # odd day, Wednesday
+    assert latest_fire_at_or_before("0 0 13 * FRI", at(2024, 3, 12, 0, 0)) == at(2024, 3, 8, 0, 0)
+
+
+def test_latest_and_next_in_utc():
+    expr = "30 2 * * *"
+    assert latest_fire_at_or_before(expr, at(2024, 5, 1, 2, 30)) == at(2024, 5, 1, 2, 30)   # at: included
+    assert latest_fire_at_or_before(expr, at(2024, 5, 1, 2, 29)) == at(2024, 4, 30, 2, 30)
+    assert next_fire_after(expr, at(2024, 5, 1, 2, 30)) == at(2024, 5, 2, 2, 30)            # after: strictly
+    assert latest_fire_at_or_before("0 0 29 2 *", at(2027, 1, 1)) == at(2024, 2, 29)
+    assert next_fire_after("0 0 29 2 *", at(2024, 3, 1)) == at(2028, 2, 29)
+    with pytest.raises(ValueError, match="timezone-aware"):
+        latest_fire_at_or_before(expr, datetime(2024, 5, 1))
+
+
+def test_zones_and_dst():
+    ny = "America/New_York"
+    # Winter (EST, -5) and summer (EDT, -4): the wall clock wins.
+    assert latest_fire_at_or_before("30 2 * * *", at(2024, 1, 15, 12), ny) == at(2024, 1, 15, 7, 30)
+    assert latest_fire_at_or_before("30 2 * * *", at(2024, 7, 15, 12), ny) == at(2024, 7, 15, 6, 30)
+    # 2024-03-10: 02:00 jumps to 03:00; 02:30 does not exist and fires right after the jump.
+    assert latest_fire_at_or_before("30 2 * * *", at(2024, 3, 10, 12), ny) == at(2024, 3, 10, 7, 30)
+    assert next_fire_after("30 2 * * *", at(2024, 3, 10, 6, 0), ny) == at(2024, 3, 10, 7, 30)
+    # 2024-11-03: 01:30 happens twice (EDT 05:30Z, EST 06:30Z); it fires once, the first time.
+    assert latest_fire_at_or_before("30 1 * * *", at(2024, 11, 3, 7, 0), ny) == at(2024, 11, 3, 5, 30)
+    assert next_fire_after("30 1 * * *", at(2024, 11, 3, 5, 30), ny) == at(2024, 11, 4, 6, 30)
+    # Tokyo has no DST: 09:00 JST is midnight UTC.
+    assert next_fire_after("0 9 * * MON-FRI", at(2024, 3, 8, 23, 0), "Asia/Tokyo") == at(2024, 3, 11, 0, 0)
+
+
+@pytest.mark.parametrize("expr, field, en, ja", [
+    ("0 24 * * *", "hour", "hour: 24 is out of range 0-23", "時: 24 は範囲 0-23 の外です"),
+    ("* * *", "expression", "needs 5 fields", "5 つのフィールド"),
+    ("*/0 * * * *", "minute", "step '0' must be a whole number", "間隔 '0'"),
+    ("0 0 * FOO *", "month", "'FOO' is not a number or a name (JAN..DEC)", "JAN..DEC"),
+    ("0 0 * * MON-XYZ", "day-of-week", "'XYZ' is not a number or a name (SUN..SAT)", "曜日"),
+    ("10-5 * * * *", "minute", "range 10-5 goes backwards", "逆順"),
+    ("1,,2 * * * *", "minute", "empty item", "空の項目"),
+    ("0 0 0 * *", "day-of-month", "0 is out of range 1-31", "日: 0"),
+    ("0 0 31 4,6 *", "day-of-month", "day 31 never occurs in month(s) 4,6", "一度も実行されません"),
+    ("0 0 * * 8", "day-of-week", "8 is out of range 0-7", "曜日: 8"),
+])
+def test_bad_expressions_name_the_field(expr, field, en, ja):
+    with pytest.raises(CronError) as info:
+        parse(expr)
+    assert info.value.field == field
+    assert en in info.value.text("en") and info.value.text("en").startswith(field if field != "expression" else "expression")
+    assert ja in info.value.text("ja")
+    assert "\n" not in info.value.text("en") + info.value.text("ja")
+
+
+# --------------------------------------------------------------------------------------
+# the schedule file
+# --------------------------------------------------------------------------------------
+def write(tmp_path: Path, text: str, name: str = "schedule.yml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+GOOD = """\
+- runbook: security-token-required
+  org: demo:token-missing
+  cron: "0 2 * * *"
+  params: {days: "7"}
+  lang: ja
+- runbook: security-token-required
+  org: demo
+  cron: "*/30 9-18 * * MON-FRI"
+  tz: Asia/Tokyo
+"""
+
+
+def test_the_example_schedule_loads():
+    entries = schedule.load_schedule(schedule.default_file())
+    assert entries and all(e.org.startswith("demo") for e in entries)
+
+
+def test_load_validates_and_converts(tmp_path):
+    a, b = schedule.load_schedule(write(tmp_path, GOOD))
+    assert (a.index, a.runbook, a.org, a.params, a.lang, a.tz) == (0, RUNBOOK, "demo:token-missing", {"days": 7}, "ja", "UTC")
+    assert (b.index, b.params, b.lang, b.tz, b.cron.text) == (1, {}, None, "Asia/Tokyo", "*/30 9-18 * * MON-FRI")
+    assert a.key != b.key
+
+
+ENTRY = '- runbook: security-token-required\n  org: demo\n  cron: "0 2 * * *"\n'
+
+
+@pytest.mark.parametrize("text, where, problem", [
+    (ENTRY + '- runbook: nope\n  org: demo\n  cron: "0 2 * * *"\n', "[1].runbook", "unknown runbook 'nope'"),
+    (ENTRY + "  color: blue\n", "[0].color", "unknown key"),
+    (ENTRY + '- runbook: security-token-required\n  org: demo:healthy\n  cron: "0 24 * * *"\n', "[1].cron",
+     "hour: 24 is out of range 0-23"),
+    (ENTRY + "  params: {bogus: 1}\n", "[0].params", "has no parameter 'bogus'"),
+    (ENTRY + "  params: {days: soon}\n", "[0].params", "parameter days"),
+    (ENTRY + "  params: [days]\n", "[0].params", "must be a mapping"),
+    (ENTRY + "  tz: Mars/Olympus\n", "[0].tz", "unknown time zone 'Mars/Olympus'"),
+    (ENTRY + "  lang: fr\n", "[0].lang", "must be one of en, ja"),
+    ("- runbook: security-token-required\n  org: demo\n", "[0].cron", "missing"),
+    ("- runbook: security-token-required\n  org: nowhere\n  cron: '0 2 * * *'\n", "[0].org", "unknown org 'nowhere'"),
+    (ENTRY + ENTRY.replace("0 2", "0 3"), "[1]", "same runbook, org and params as entry [0]"),
+    ("- just text\n", "[0]", "must be a mapping"),
+    ("runbook: security-token-required\n", "", "must be a list of entries"),
+    ("- runbook: [unclosed\n", "line ", "not valid YAML"),
+])
+def test_bad_file_is_one_line_exit_2(tmp_path, capsys, text, where, problem):
+    path = write(tmp_path, text)
+    out = tmp_path / "out"
+    assert main(["schedule", "run-due", "--file", str(path), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in err
+    assert lines[0].startswith(f"sfdoctor: {path}: {where}")
+    assert problem in lines[0]
+    assert not (out / "index.jsonl").exists()    # nothing ran
+
+
+def test_bad_file_in_japanese_and_missing_file(tmp_path, capsys):
+    path = write(tmp_path, ENTRY + "  cron2: x\n")
+    assert main(["schedule", "show", "--file", str(path), "--lang", "ja"]) == 2
+    assert "不明なキーです" in capsys.readouterr().err
+    path = write(tmp_path, '- {runbook: security-token-required, org: demo, cron: "0 2 * 13 *"}\n')
+    assert main(["schedule", "show", "--file", str(path), "--lang", "ja"]) == 2
+    assert f"{path}: [0].cron: 月: 13 は範囲 1-12 の外です" in capsys.readouterr().err
+    assert main(["schedule", "run-due", "--file", str(tmp_path / "none.yml")]) == 2
+    assert "no such schedule file" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------------------
+# due logic: injected now, a real index, a fake runner that writes the index as run_runbook does
+# --------------------------------------------------------------------------------------
+class FakeRunner:
+    """Records its calls and appends the index line the real runner would (with index_extra)."""
+
+    def __init__(self, codes: list[int] | None = None, probe_fails: bool = False):
+        self.calls: list[dict[str, Any]] = []
+        self.codes = list(codes or [])
+        self.probe_fails = probe_fails
+
+    def __call__(self, runbook: str, org: str, params: dict[str, Any], out_dir: Path, lang: str, *,
+                 progress: Any = None, index_extra: dict[str, Any] | None = None) -> RunOutcome:
+        self.calls.append({"runbook": runbook, "org": org, "params": dict(params), "lang": lang})
+        code = self.codes.pop(0) if self.codes else 0
+        probing = params.get("probe", True)
+        attempts = [{"kind": "password_only", "ok": not self.probe_fails}] if probing else []
+        findings = {"outcome": {0: "healthy", 1: "problems_found", 3: "inconclusive"}[code],
+                    "checks": [{"id": "probe-login-password-only", "status": "fail" if self.probe_fails else "pass",
+                                "evidence": {"attempts": attempts} if probing else {"reason": "probe parameter is false"}}]}
+        append_index(Path(out_dir), {"time": iso(datetime.now(UTC)), "runbook": runbook, "org": org,
+                                     "outcome": findings["outcome"], "folder": f"fake/{len(self.calls)}",
+                                     "exit_code": code, **(index_extra or {})})
+        return RunOutcome(folder=Path(out_dir), result=None, findings=findings, exit_code=code)  # type: ignore[arg-type]
+
+
+HOURLY = '- runbook: security-token-required\n  org: demo\n  cron: "0 * * * *"\n  params: {probe: false}\n'
+
+
+def run(path: Path, out: Path, now: datetime, runner: FakeRunner, lines: list[str] | None = None) -> int:
+    return schedule.run_due(path, out, now, runner=runner, progress=(lines.append if lines is not None else None))
+
+
+def test_never_run_is_due_then_not_due_until_the_next_slot(tmp_path):
+    path, out, fake = write(tmp_path, HOURLY), tmp_path / "out", FakeRunner()
+    log: list[str] = []
+    assert run(path, out, at(2030, 1, 1, 10, 20), fake, log) == 0
+    assert len(fake.calls) == 1 and "due (slot 2030-01-01T10:00:00Z, last run never)" in "\n".join(log)
+    line = json.loads((out / "index.jsonl").read_text().splitlines()[-1])
+    assert line["schedule"] == {"params": {"probe": False}, "slot": "2030-01-01T10:00:00Z"}
+    log.clear()
+    assert run(path, out, at(2030, 1, 1, 10, 59), fake, log) == 0           # same slot: nothing
+    assert len(fake.calls) == 1 and "not due (last run 2030-01-01T10:00:00Z, next 2030-01-01T11:00:00Z)" in log[1]
+    run(path, out, at(2030, 1, 1, 11, 0), fake)                           # the next slot, exactly
+    assert len(fake.calls) == 2
+
+
+def test_ran_after_latest_slot_is_not_due_and_other_lines_do_not_count(tmp_path):
+    path, out, fake = write(tmp_path, HOURLY), tmp_path / "out", FakeRunner()
+    base = {"time": "2030-01-01T10:05:00Z", "runbook": RUNBOOK, "org": "demo", "outcome": "healthy", "folder": "x"}
+    append_index(out, base)                                                                 # by hand: no schedule key
+    append_index(out, {**base, "schedule": {"params": {"probe": False, "days": 3}, "slot": "2030-01-01T10:00:00Z"}})
+    append_index(out, {**base, "org": "demo:healthy", "schedule": {"params": {"probe": False}, "slot": "2030-01-01T10:00:00Z"}})
+    [p] = schedule.plan(schedule.load_schedule(path), out, at(2030, 1, 1, 10, 30))
+    assert p.due and p.last is None
+    append_index(out, {**base, "schedule": {"params": {"probe": False}, "slot": "2030-01-01T10:00:00Z"}})
+    [p] = schedule.plan(schedule.load_schedule(path), out, at(2030, 1, 1, 10, 30))
+    assert not p.due and p.last == at(2030, 1, 1, 10)
+    assert run(path, out, at(2030, 1, 1, 10, 30), fake) == 0 and fake.calls == []
+
+
+def test_missed_slots_run_once(tmp_path):
+    path, out, fake = write(tmp_path, HOURLY), tmp_path / "out", FakeRunner()
+    append_index(out, {"time": "2030-01-01T10:00:01Z", "runbook": RUNBOOK, "org": "demo", "outcome": "healthy",
+                       "folder": "x", "schedule": {"params": {"probe": False}, "slot": "2030-01-01T10:00:00Z"}})
+    now = at(2030, 1, 4, 7, 45)                                  # 69 hourly slots missed
+    assert run(path, out, now, fake) == 0
+    assert len(fake.calls) == 1
+    assert json.loads((out / "index.jsonl").read_text().splitlines()[-1])["schedule"]["slot"] == "2030-01-04T07:00:00Z"
+    assert run(path, out, now, fake) == 0 and len(fake.calls) == 1    # right after: nothing
+
+
+def test_exit_code_is_the_worst_and_a_broken_entry_does_not_stop_the_others(tmp_path, monkeypatch):
+    text = "".join(HOURLY.replace("org: demo", f"org: demo:{n}") for n in ("healthy", "token-missing", "user-locked"))
+    path, out = write(tmp_path, text), tmp_path / "out"
+    fake = FakeRunner(codes=[1, 3, 0])
+    assert run(path, out, at(2030, 1, 1, 10, 20), fake) == 3
+    assert [c["org"] for c in fake.calls] == ["demo:healthy", "demo:token-missing", "demo:user-locked"]
+    assert [schedule.worst(0, 1), schedule.worst(3, 1), schedule.worst(3, 2), schedule.worst(0, 0)] == [1, 3, 2, 0]
+
+    def broken(*args: Any, **kw: Any) -> RunOutcome:
+        raise BadInput("scenario file vanished")
+
+    log: list[str] = []
+    assert schedule.run_due(path, tmp_path / "out2", at(2030, 1, 1, 10, 20), runner=broken, progress=log.append) == 2
+    assert sum("could not run: scenario file vanished" in line for line in log) == 3
+
+
+def test_overlapping_calls_run_nothing_twice(tmp_path):
+    from filelock import FileLock
+
+    path, out, fake = write(tmp_path, HOURLY), tmp_path / "out", FakeRunner()
+    out.mkdir()
+    log: list[str] = []
+    with FileLock(str(out / schedule.LOCK)):
+        assert run(path, out, at(2030, 1, 1, 10, 20), fake, log) == 0
+    assert fake.calls == [] and "still running" in log[0]
+
+
+def test_entry_lang_else_callers_lang(tmp_path):
+    path = write(tmp_path, HOURLY + HOURLY.replace("org: demo", "org: demo:healthy") + "  lang: ja\n")
+    fake = FakeRunner()
+    schedule.run_due(path, tmp_path / "out", at(2030, 1, 1), runner=fake, progress=None, lang="en")
+    assert [c["lang"] for c in fake.calls] == ["en", "ja"]
+
+
+# --------------------------------------------------------------------------------------
+# principle 7: a failed probe is not repeated with the same credentials
+# --------------------------------------------------------------------------------------
+PROBING = '- runbook: security-token-required\n  org: demo:token-missing\n  cron: "0 * * * *"\n'
+
+
+def test_demo_fingerprint_follows_the_credentials_and_the_salt():
+    fp = schedule.probe_fingerprint("demo:token-missing", RUNBOOK, "", "salt-1")
+    assert fp and fp.startswith("hmac-sha256:")
+    assert schedule.probe_fingerprint("demo:token-missing", RUNBOOK, "", "salt-1") == fp
+    assert schedule.probe_fingerprint("demo:token-missing", RUNBOOK, "", "salt-2") != fp
+    # Another world, other operator credentials: another fingerprint.
+    assert schedule.probe_fingerprint("demo:password-invalid", RUNBOOK, "", "salt-1") not in (None, fp)
+
+
+def test_failed_probe_is_not_repeated_with_the_same_credentials(tmp_path, monkeypatch):
+    path, out = write(tmp_path, PROBING), tmp_path / "out"
+    fake = FakeRunner(probe_fails=True)
+    log: list[str] = []
+    run(path, out, at(2030, 1, 1, 10, 5), fake, log)
+    assert "probe" not in fake.calls[0]["params"]                         # first time: probes
+    state = json.loads((out / schedule.STATE).read_text())
+    [rec] = state["entries"].values()
+    assert rec["failed"] is True and rec["fingerprint"].startswith("hmac-sha256:") and len(rec["salt"]) >= 16
+    # The state holds no secret: the operator's password for this world is nowhere in it.
+    import requests
+
+    from sfdoctor.demo.runtime import ensure_simulator
+
+    operator = requests.get(ensure_simulator("token-missing") + "/__sfdoctor/info", timeout=10).json()["operator"]
+    secret = operator["probe_password"]
+    assert secret and secret not in (out / schedule.STATE).read_text()
+
+    run(path, out, at(2030, 1, 1, 11, 5), fake, log)                     # same credentials: probe off
+    assert fake.calls[1]["params"] == {"probe": False}
+    assert any("probe off (probe=false): the last probe failed with these same credentials" in x for x in log)
+    assert json.loads((out / schedule.STATE).read_text()) == state        # a skipped probe changes nothing
+
+    real = schedule.probe_fingerprint
+    monkeypatch.setattr(schedule, "probe_fingerprint", lambda *a: real(*a[:3], "x" + a[3]))   # credentials changed
+    fake.probe_fails = False
+    run(path, out, at(2030, 1, 1, 12, 5), fake, log)
+    assert "probe" not in fake.calls[2]["params"]                         # probes again, succeeds
+    [rec] = json.loads((out / schedule.STATE).read_text())["entries"].values()
+    assert rec["failed"] is False
+
+
+def test_real_org_without_fingerprint_keeps_the_probe_off_after_a_failure(tmp_path, monkeypatch):
+    path, out = write(tmp_path, PROBING), tmp_path / "out"
+    monkeypatch.setattr(schedule, "probe_fingerprint", lambda *a: None)   # what a real org gives
+    fake = FakeRunner(probe_fails=True)
+    log: list[str] = []
+    run(path, out, at(2030, 1, 1, 10, 5), fake, log)
+    run(path, out, at(2030, 1, 1, 11, 5), fake, log)
+    assert "probe" not in fake.calls[0]["params"] and fake.calls[1]["params"] == {"probe": False}
+    assert any("remove its entry from" in x and schedule.STATE in x for x in log)
+
+
+def test_probe_false_in_params_leaves_no_state(tmp_path):
+    path, out, fake = write(tmp_path, HOURLY), tmp_path / "out", FakeRunner(probe_fails=True)
+    run(path, out, at(2030, 1, 1, 10, 5), fake)
+    assert fake.calls[0]["params"] == {"probe": False} and not (out / schedule.STATE).exists()
+
+
+# --------------------------------------------------------------------------------------
+# end to end: one real notebook run through the CLI, then a second call that runs nothing
+# --------------------------------------------------------------------------------------
+def test_run_due_end_to_end_then_nothing(tmp_path, capsys):
+    path = write(tmp_path, '- runbook: security-token-required\n  org: demo:token-missing\n'
+                           '  cron: "0 0 1 1 *"\n  params: {days: 3}\n')
+    out = tmp_path / "reports"
+    argv = ["schedule", "run-due", "--file", str(path), "--out", str(out)]
+    year = datetime.now(UTC).year
+    assert main(argv) == 1                                          # TOKEN_MISSING: a fail finding
+    err = capsys.readouterr().err
+    assert f"[0] {RUNBOOK} --org demo:token-missing: due" in err and "exit 1" in err and "Traceback" not in err
+    [line] = [json.loads(x) for x in (out / "index.jsonl").read_text().splitlines()]
+    assert line["schedule"] == {"params": {"days": 3}, "slot": f"{year}-01-01T00:00:00Z"}
+    assert "TOKEN_MISSING" in line["root_causes"] and (out / line["folder"] / "findings.json").is_file()
+    rec = json.loads((out / schedule.STATE).read_text())["entries"]
+    assert [r["failed"] for r in rec.values()] == [True]            # its first login attempt was refused
+
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert "not due" in err and "ran 0 of 1 entries, exit 0" in err
+    assert len((out / "index.jsonl").read_text().splitlines()) == 1
+
+
+# --------------------------------------------------------------------------------------
+# show
+# --------------------------------------------------------------------------------------
+def test_show_prints_the_crontab_line_and_next_times(tmp_path, capsys):
+    path = write(tmp_path, GOOD)
+    out = tmp_path / "rep"
+    assert main(["schedule", "show", "--file", str(path), "--out", str(out)]) == 0
+    cap = capsys.readouterr()
+    venv = Path(sys.prefix)
+    assert cap.out.strip() == (f"*/15 * * * * cd {schedule.project_root()} && {venv}/bin/sfdoctor schedule run-due"
+                               f" --file {path} --out {out} >> {out}/schedule.log 2>&1")
+    assert "[0] security-token-required --org demo:token-missing -p days=7" in cap.err
+    assert "(Asia/Tokyo)" in cap.err and "+09:00" in cap.err
+
+    assert main(["schedule", "show", "--file", str(path), "--out", str(out), "--json", "--lang", "ja"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    a, b = shown["entries"]
+    now = datetime.fromisoformat(shown["now"].replace("Z", "+00:00"))
+    assert a["next"] == iso(next_fire_after("0 2 * * *", now))
+    assert b["next"] == iso(next_fire_after("*/30 9-18 * * MON-FRI", now, "Asia/Tokyo"))
+    assert a["last_run"] is None and a["due"] is True and b["finer_than_tick"] is False
+
+
+def test_crontab_line_quotes_spaces_and_escapes_percent(tmp_path):
+    odd = tmp_path / "a b%c"
+    line = schedule.crontab_line(odd / "s.yml", odd / "out")
+    assert f"--file '{tmp_path}/a b\\%c/s.yml'" in line and line.count("\\%") == 3
+    assert "%" not in line.replace("\\%", "")
+
+
+def test_show_notes_entries_finer_than_the_tick(tmp_path, capsys):
+    path = write(tmp_path, '- {runbook: security-token-required, org: demo, cron: "*/5 * * * *"}\n')
+    assert main(["schedule", "show", "--file", str(path), "--out", str(tmp_path)]) == 0
+    assert "fires more often than every 15 minutes" in capsys.readouterr().err
