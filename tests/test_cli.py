@@ -48,7 +48,7 @@ def test_help_in_japanese(monkeypatch):
         (["run", "fixture-probe", "--org", "demo:no-such-scenario"], "unknown demo scenario"),
         (["diagnose", " "], "nothing to diagnose"),
         (["reports", "diff", "-2", "-1", "--out", "/nonexistent-sfdoctor"], "no reports in"),
-        (["schedule", "show"], "not available yet"),
+        (["schedule", "show"], "no such schedule file"),
     ],
 )
 def test_bad_input_is_one_line_exit_2_and_no_folder(argv, message, capsys, tmp_path, monkeypatch):
