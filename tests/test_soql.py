@@ -556,3 +556,158 @@ def test_200k_login_history_aggregate_is_fast() -> None:
     assert sum(r["expr0"] for r in res.records) == expected
     assert len(res.records) == 100     # 4 statuses x 50 addresses, the pairs that co-occur (i%4, i%50)
     assert elapsed < 3.0, elapsed
+
+
+# ------------------------------------------------------------------------------------- fast paths
+# The engine answers AND-ed conditions on Id/reference fields and date/datetime fields from
+# indexes, orders with a heap under a small LIMIT, and keeps columns per row list; each of
+# these must give exactly what the plain per-row scan and full stable sort give.
+
+
+def varied_rows(n: int = 600, ordered: bool = False) -> dict[str, list[dict[str, Any]]]:
+    """LoginHistory with ties, nulls, 15- and 18-character ids, other time zones."""
+    import random
+    rnd = random.Random(7 if ordered else 11)
+    rows = base_rows()
+    t0 = NOW - timedelta(days=10)
+    jst = timezone(timedelta(hours=9))
+    out = []
+    for i in range(n):
+        minute = 7 * (i // 3) if ordered else rnd.randrange(0, 14000, rnd.choice([1, 60, 600]))
+        lt: Any = t0 + timedelta(minutes=minute)
+        if not ordered and rnd.random() < 0.1:
+            lt = None
+        elif rnd.random() < 0.3:
+            lt = lt.astimezone(jst)
+        uid: Any = (U1, U2, U3)[i * 3 // n] if ordered else rnd.choice([U1, U2, U3, U1[:15], None])
+        out.append({"Id": sfid("0Ya", i), "UserId": uid, "LoginTime": lt,
+                    "Status": rnd.choice(["Success", "success", "Invalid Password", None]),
+                    "SourceIp": rnd.choice(["1.1.1.1", "2.2.2.2", None]),
+                    "LoginType": rnd.choice(["Application", "application", "Other Apex API", None]),
+                    "Application": rnd.choice(["A", "b", "B", None])})
+    rows["LoginHistory"] = out
+    return rows
+
+
+FAST_PATH_QUERIES = [
+    "SELECT Id, LoginTime FROM LoginHistory WHERE UserId = '{u1}'",
+    "SELECT Id FROM LoginHistory WHERE UserId = '{u1_15}' AND LoginTime >= 2026-11-12T00:00:00Z",
+    "SELECT Id FROM LoginHistory WHERE UserId IN ('{u1}', '{u2}') AND LoginTime < 2026-11-15T10:00:00+09:00",
+    "SELECT Id FROM LoginHistory WHERE LoginTime > 2026-11-13T00:00:00Z AND LoginTime <= 2026-11-16T00:00:00Z",
+    "SELECT Id FROM LoginHistory WHERE LoginTime = 2026-11-12T12:00:00Z",
+    "SELECT Id FROM LoginHistory WHERE LoginTime = LAST_N_DAYS:5 AND UserId = '{u2}'",
+    "SELECT Id FROM LoginHistory WHERE LoginTime < LAST_N_DAYS:5",
+    "SELECT Id FROM LoginHistory WHERE LoginTime <= YESTERDAY OR UserId = '{u3}'",
+    "SELECT Id FROM LoginHistory WHERE LoginTime >= THIS_WEEK AND LoginType = 'application'",
+    "SELECT Id FROM LoginHistory WHERE LoginTime > TODAY",
+    "SELECT Id FROM LoginHistory WHERE LoginTime != 2026-11-12T12:00:00Z AND UserId != null",
+    "SELECT Id FROM LoginHistory WHERE (UserId = '{u1}' AND LoginTime >= LAST_N_DAYS:7) AND LoginTime = null",
+    "SELECT Id FROM LoginHistory WHERE UserId = '{u1}' AND UserId = '{u2}'",
+    "SELECT Id FROM LoginHistory WHERE UserId IN ('{u3}') AND NOT LoginTime < 2026-11-14T00:00:00Z",
+    "SELECT Status, LoginType, COUNT(Id) n, COUNT_DISTINCT(UserId) users FROM LoginHistory "
+    "WHERE LoginTime >= 2026-11-11T00:00:00Z AND LoginTime < 2026-11-20T00:00:00Z GROUP BY Status, LoginType",
+    "SELECT Status, SourceIp, Application, LoginType, COUNT(Id) n, MAX(LoginTime) last, MIN(LoginTime) FROM "
+    "LoginHistory WHERE UserId = '{u1}' AND LoginTime >= 2026-11-11T00:00:00Z GROUP BY Status, SourceIp, "
+    "Application, LoginType",
+    "SELECT COUNT(Id), MAX(LoginTime) FROM LoginHistory WHERE UserId = '{u2}'",
+    "SELECT COUNT() FROM LoginHistory WHERE LoginTime >= LAST_N_DAYS:3",
+    "SELECT LoginTime, Status FROM LoginHistory WHERE UserId = '{u1}' AND LoginTime >= 2026-11-11T00:00:00Z "
+    "ORDER BY LoginTime DESC LIMIT 25",
+    "SELECT Id FROM LoginHistory ORDER BY LoginTime LIMIT 10 OFFSET 5",
+]
+
+
+@pytest.mark.parametrize("ordered", [False, True])
+def test_index_path_and_scan_path_give_identical_results(monkeypatch: pytest.MonkeyPatch, ordered: bool) -> None:
+    c = FakeCatalog(varied_rows(ordered=ordered))
+    used: list[str] = []
+    real_eq, real_rng = soql._Table.eq_index, soql._Table.range_index
+    monkeypatch.setattr(soql._Table, "eq_index", lambda self, n: used.append("eq") or real_eq(self, n))
+    monkeypatch.setattr(soql._Table, "range_index", lambda self, n, t: used.append("range") or real_rng(self, n, t))
+    for text in FAST_PATH_QUERIES:
+        text = text.format(u1=U1, u1_15=U1[:15], u2=U2, u3=U3)
+        monkeypatch.setattr(soql, "_USE_INDEXES", True)
+        fast = execute(text, c)
+        monkeypatch.setattr(soql, "_USE_INDEXES", False)
+        slow = execute(text, c)
+        assert (fast.total_size, fast.records) == (slow.total_size, slow.records), text
+    assert "eq" in used and "range" in used
+
+
+def test_index_is_not_used_on_a_column_it_cannot_answer_exactly() -> None:
+    rows = varied_rows(60, ordered=True)
+    table = soql._Table(rows["LoginHistory"])
+    assert table.range_index("LoginTime", "datetime") is not None
+    assert table.eq_index("UserId") is not None
+    rows["LoginHistory"][5]["LoginTime"] = rows["LoginHistory"][5]["LoginTime"].replace(tzinfo=None)  # naive
+    rows["LoginHistory"][6]["UserId"] = 42
+    table = soql._Table(rows["LoginHistory"])
+    assert table.range_index("LoginTime", "datetime") is None
+    assert table.eq_index("UserId") is None
+    assert table.range_index("LoginTime", "date") is None       # datetimes are not dates
+
+
+@pytest.mark.parametrize("ordered", [False, True])
+@pytest.mark.parametrize("order_by", [
+    "LoginTime", "LoginTime DESC", "LoginTime NULLS LAST", "LoginTime DESC NULLS FIRST",
+    "Status", "Status DESC NULLS LAST", "Status, LoginTime DESC", "Status DESC, SourceIp DESC NULLS LAST, Id DESC",
+    "UserId NULLS LAST, Application", "Application DESC, LoginTime",
+])
+def test_limited_order_by_equals_the_full_sort_cut(ordered: bool, order_by: str) -> None:
+    """LIMIT takes the heap (or the presorted) path; without LIMIT, the full stable sort."""
+    c = FakeCatalog(varied_rows(ordered=ordered))
+    full = [r["Id"] for r in q(c, f"SELECT Id FROM LoginHistory ORDER BY {order_by}")]
+    for limit, offset in [(1, 0), (7, 0), (25, 3), (599, 0), (600, 0), (5000, 0), (10, 595)]:
+        got = [r["Id"] for r in q(c, f"SELECT Id FROM LoginHistory ORDER BY {order_by} LIMIT {limit} OFFSET {offset}")]
+        assert got == full[offset:offset + limit], (limit, offset)
+
+
+def test_ordered_positions_match_the_stable_sort_with_ties_and_nulls() -> None:
+    import random
+    rnd = random.Random(3)
+    for trial in range(300):
+        n = rnd.choice([0, 1, 2, 5, 40, 300])
+        presorted = trial % 3 == 0
+        pool = [None, "a", "B", "b", "c", "A"] if trial % 2 else [None, 1, 2, 2.5, 3, 3]
+        cols = []
+        for _ in range(rnd.choice([1, 1, 2, 3])):
+            vals = [rnd.choice(pool) for _ in range(n)]
+            if presorted:
+                vals = sorted(vals, key=lambda v: (v is None, str(v).casefold()))
+            cols.append((vals, rnd.random() < 0.5, rnd.random() < 0.5))
+        if trial % 5 == 0:   # same direction on every key: the composite-key path
+            cols = [(v, cols[0][1], nf) for v, _, nf in cols]
+        items = list(range(n))
+        expected = soql._sort(items, [((lambda i, _v=v: _v[i]), d, nf) for v, d, nf in cols])
+        top = rnd.choice([None, 0, 1, 3, n // 2, n, n + 5])
+        got = soql._ordered_positions(cols, n, top)
+        assert got == (expected if top is None else expected[:top]), (cols, top)
+
+
+def test_row_list_tables_are_kept_until_the_list_grows() -> None:
+    from sfdoctor.demo.store import RowList
+    rows = varied_rows(200, ordered=True)
+    lh = rows["LoginHistory"] = RowList(rows["LoginHistory"])
+    c = FakeCatalog(rows)
+    text = f"SELECT Id FROM LoginHistory WHERE UserId = '{U3}' AND LoginTime >= 2026-11-10T00:00:00Z"
+    first = q(c, text)
+    table = lh._soql_table
+    assert q(c, text) == first and lh._soql_table is table          # reused while the list is unchanged
+    lh.append({"Id": sfid("0Ya", 999), "UserId": U3, "LoginTime": NOW, "Status": "Success", "SourceIp": None,
+               "LoginType": "Application", "Application": "A"})
+    again = q(c, text)
+    assert lh._soql_table is not table and [r["Id"] for r in again] == [r["Id"] for r in first] + [sfid("0Ya", 999)]
+
+
+def test_columns_handed_over_with_the_rows_are_used_only_when_complete() -> None:
+    from sfdoctor.demo.store import RowList
+    rows = base_rows()
+    lh = rows["LoginHistory"] = RowList(rows["LoginHistory"], columns={
+        "Status": [r["Status"] for r in rows["LoginHistory"]], "SourceIp": ["short"]})
+    lh.append({"Id": sfid("0Ya", 9), "UserId": U1, "LoginTime": NOW, "Status": "Restricted IP",
+               "SourceIp": "192.0.2.9", "LoginType": "Application", "Application": "Browser"})
+    assert lh.columns["Status"][-1] == "Restricted IP"        # append keeps the columns in step
+    c = FakeCatalog(rows)
+    recs = q(c, "SELECT Status, SourceIp, COUNT(Id) n FROM LoginHistory GROUP BY Status, SourceIp ORDER BY Status")
+    assert ("Restricted IP", "192.0.2.9", 1) in [(r["Status"], r["SourceIp"], r["n"]) for r in recs]
+    assert "short" not in [r["SourceIp"] for r in recs]          # an incomplete column is ignored

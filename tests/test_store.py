@@ -311,3 +311,35 @@ def test_builtin_worlds_behave_as_described() -> None:
     w = World(load_scenario("marketo-sync-failed"))
     assert login(w, "marketo@kobayashi-trading.example", "Mkto-sync-2OLDtokenOLD0").reason == "INVALID_TOKEN"
     assert w.scenario.marketo.sync.status == "Failed"
+
+
+def test_history_expansion_rows_and_columns_match_the_stored_runs() -> None:
+    """Rows are copies of each run's first row with Id and LoginTime set: they must equal the
+    row-by-row `_history_dict` of every run (same keys, same order), and the columns handed to
+    the SOQL engine must equal the rows' values, also after logins append rows."""
+    from sfdoctor.demo.objects import KEY_PREFIXES
+    from sfdoctor.demo.store import RowList, _history_dict
+
+    text = BASE + ("  login_history:\n"
+                   "    - {username: sync@acme.example, at: -3d, count: 50, every: 7s, source_ip: 198.51.100.20,"
+                   " login_type: Partner Product}\n"
+                   "    - {username: admin@acme.example, at: -5d, count: 20, every: 1m, status: Invalid Password}\n"
+                   "    - {username: office@acme.example, at: -1h, count: 1}\n")
+    w = make_world(text)
+    login(w, "sync@acme.example", "Sync-pass-1")
+    head = KEY_PREFIXES["LoginHistory"] + w._pod
+    suffix = case_safe_id(head + "0" * 10)[15:]
+    expected = []
+    for first, count, step, uid, start, *fixed in w._db.execute("SELECT * FROM login_history_runs"):
+        expected += [_history_dict((f"{head}{first + k:010d}{suffix}", uid, start + k * step, *fixed))
+                     for k in range(count)]
+    expected += [_history_dict(r) for r in w._db.execute("SELECT * FROM login_history")]
+    rows = history(w)
+    assert isinstance(rows, RowList) and rows == expected
+    assert [list(r) for r in rows] == [list(r) for r in expected]
+    login(w, "admin@acme.example", "nope")
+    rows = history(w)
+    assert len(rows) == len(expected) + 1
+    assert set(rows.columns) == set(rows[0])
+    for name, col in rows.columns.items():
+        assert col == [r.get(name) for r in rows], name

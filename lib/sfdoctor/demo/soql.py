@@ -9,14 +9,25 @@ Design for speed (a scenario may hold 200,000 LoginHistory rows):
   * the text is parsed once (``_parse`` is cached by query text);
   * each query is compiled against the catalog into Python closures (field getters, one
     predicate per WHERE), so evaluation never walks a tree per row;
-  * rows from ``Catalog.rows`` are never copied until the final projection to REST JSON.
+  * rows from ``Catalog.rows`` are never copied until the final projection to REST JSON;
+  * a WHERE that ANDs `IdOrReferenceField = 'id'` / `IN (...)` or `DateTimeField <op> literal`
+    conditions is answered from indexes (an equality index, a sorted index) built once per row
+    list and kept on the list while it is unchanged (see `_Table`), so a 200,000-row scan
+    happens once per list, not per query; only the other conditions run per row;
+  * GROUP BY and aggregates work on column lists (positions per group), not per-row closures;
+  * ORDER BY sorts precomputed keys; under a LIMIT well below the row count on unordered data
+    it takes the first rows with `heapq.nsmallest/nlargest` (same order as the stable sort).
 
 Public API: ``execute``, ``QueryResult``, ``SoqlError``.
 """
 from __future__ import annotations
 
+import bisect
 import calendar
 import functools
+import heapq
+import itertools
+import operator
 import re
 import threading
 from dataclasses import dataclass
@@ -94,6 +105,7 @@ class _Ctx:
         self.tooling = tooling
         self.now: datetime = _as_utc(catalog.now())
         self._indexes: dict[str, dict[str, dict[str, Any]]] = {}
+        self.tables: dict[int, tuple[list, Any]] = {}   # id(row list) -> (list, _Table)
         self._url_base = f"/services/data/v{api_version}/" + ("tooling/" if tooling else "") + "sobjects/"
 
     def fail(self, code: str, pos: Pos, sentence: str) -> SoqlError:
@@ -787,11 +799,223 @@ def _compile_cond(ctx: _Ctx, node: Any, operand: Callable[[Any], _Operand]) -> P
     return _in_pred(opd.get, norm, keys, node.kind == "not_in_query")
 
 
-def _filtered_rows(ctx: _Ctx, q: Query, schema: ObjectSchema) -> list[dict[str, Any]]:
-    """The object's rows passing WHERE (no copies: the catalog's own dicts)."""
+# --------------------------------------------------------------------------------------------
+# Row tables: columns and indexes over one row list, built once per list state
+#
+# A WHERE that is an AND of conditions is answered by indexes where a condition allows it
+# (`IdOrReferenceField = 'id'` / `IN (...)` through an equality index; `DateOrDateTimeField <op>
+# literal` through a sorted index), and only the remaining conditions are evaluated per row.
+# An index is used only where it gives exactly the rows the per-row predicate would: its column
+# must be "clean" (every value None or of the field's own Python type, datetimes aware),
+# otherwise that condition is evaluated per row as before. Rows always come out in their
+# original order.
+
+
+_USE_INDEXES = True     # tests switch it off to compare the index path with the plain scan
+
+
+class _Table:
+    """A snapshot of one row list with lazily built columns and indexes.
+
+    Kept on the row list itself when the list allows attributes (the World's cached lists are
+    a `list` subclass), so the work is shared by every query until the list changes (the World
+    only ever appends to its lists); for a plain list it lives for one `execute` only."""
+
+    def __init__(self, rows: list[dict[str, Any]]):
+        self.snap = list(rows)
+        self.n = len(self.snap)
+        self._first = self.snap[0] if self.snap else None
+        self._last = self.snap[-1] if self.snap else None
+        self._cols: dict[str, list[Any]] = {}
+        # columns the catalog may hand over with the list (`rows.columns`: field -> values equal
+        # to [r.get(field) for r in rows]); used only when as long as the snapshot
+        self._given: dict[str, list[Any]] = getattr(rows, "columns", None) or {}
+        self._eq: dict[str, Any] = {}
+        self._rng: dict[str, Any] = {}
+
+    def fresh(self, rows: list[dict[str, Any]]) -> bool:
+        return len(rows) == self.n and (not self.n or (rows[0] is self._first and rows[-1] is self._last))
+
+    def col(self, name: str) -> list[Any]:
+        c = self._cols.get(name)
+        if c is None:
+            given = self._given.get(name)
+            if isinstance(given, list) and len(given) >= self.n:
+                c = given[:self.n]
+            else:
+                c = [r.get(name) for r in self.snap]
+            self._cols[name] = c
+        return c
+
+    def eq_index(self, name: str) -> dict[str, list[int]] | None:
+        """15-character Id -> ascending row positions; None when a value is not a string."""
+        if name in self._eq:
+            return self._eq[name]
+        col = self.col(name)
+        idx: dict[str, Any] | None = {}
+        if not {type(v) for v in col} <= {str, type(None)}:
+            idx = None
+        elif len(distinct := set(col)) <= 16:
+            # few distinct values (users, profiles): one C-level pass per value
+            positions = range(self.n)
+            for v in distinct:
+                if v is not None:
+                    hits = list(itertools.compress(positions, map(operator.eq, col, itertools.repeat(v))))
+                    k = v[:15]
+                    idx[k] = sorted(idx[k] + hits) if k in idx else hits
+        else:
+            for i, v in enumerate(col):
+                if v is not None:
+                    k = v[:15]
+                    b = idx.get(k)
+                    if b is None:
+                        idx[k] = [i]
+                    else:
+                        b.append(i)
+        if idx is not None:
+            for k, b in idx.items():   # one user's rows are usually contiguous (a scenario run)
+                if b[-1] - b[0] + 1 == len(b):
+                    idx[k] = range(b[0], b[-1] + 1)
+        self._eq[name] = idx
+        return idx
+
+    def range_index(self, name: str, ftype: str) -> "_RangeIndex | None":
+        """Sorted non-null values of a date/datetime column; None when the column is not clean."""
+        key = name + "\0" + ftype
+        if key in self._rng:
+            return self._rng[key]
+        col = self.col(name)
+        ri: _RangeIndex | None = None
+        types = {type(v) for v in col}
+        if ftype == "datetime":
+            clean = types <= {datetime, type(None)} and all(
+                isinstance(tz, timezone) for tz in {v.tzinfo for v in col if v is not None})
+        else:
+            clean = types <= {date, type(None)}
+        if clean:
+            pos: Any = range(self.n) if type(None) not in types else [i for i, v in enumerate(col) if v is not None]
+            vals = col if isinstance(pos, range) else [col[i] for i in pos]
+            if all(map(operator.le, vals, itertools.islice(vals, 1, None))):
+                ri = _RangeIndex(vals, pos, True)
+            else:
+                perm = sorted(pos, key=col.__getitem__)
+                ri = _RangeIndex([col[i] for i in perm], perm, False)
+        self._rng[key] = ri
+        return ri
+
+
+class _RangeIndex:
+    def __init__(self, values: list[Any], positions: Any, in_order: bool):
+        self.values, self.positions, self.in_order = values, positions, in_order
+
+    def select(self, op: str, lit: Any) -> Any:
+        """Ascending positions of the rows whose value satisfies `value <op> lit` (None: cannot)."""
+        vals = self.values
+        if isinstance(lit, tuple):          # a relative date literal: ("range", start, end)
+            _, lo_v, hi_v = lit
+            lo = bisect.bisect_left(vals, lo_v)
+            hi = bisect.bisect_left(vals, hi_v)
+            span = {"=": (lo, hi), "<": (0, lo), "<=": (0, hi), ">": (hi, len(vals)), ">=": (lo, len(vals))}
+        else:
+            left = bisect.bisect_left(vals, lit)
+            right = bisect.bisect_right(vals, lit)
+            span = {"=": (left, right), "<": (0, left), "<=": (0, right), ">": (right, len(vals)),
+                    ">=": (left, len(vals))}
+        if op not in span:
+            return None
+        a, b = span[op]
+        if a >= b:
+            return []
+        part = self.positions[a:b]
+        return part if self.in_order else sorted(part)
+
+
+def _table(ctx: _Ctx, rows: list[dict[str, Any]]) -> _Table:
+    key = id(rows)
+    hit = ctx.tables.get(key)
+    if hit is not None and hit[0] is rows and hit[1].fresh(rows):
+        return hit[1]
+    table = getattr(rows, "_soql_table", None)
+    if table is None or not table.fresh(rows):
+        table = _Table(rows)
+        try:
+            rows._soql_table = table  # type: ignore[attr-defined]
+        except AttributeError:
+            pass
+    ctx.tables[key] = (rows, table)
+    return table
+
+
+def _conjuncts(node: Any) -> list[Any]:
+    if isinstance(node, BoolOp) and node.op == "and":
+        out: list[Any] = []
+        for a in node.args:
+            out.extend(_conjuncts(a))
+        return out
+    return [node]
+
+
+def _index_positions(ctx: _Ctx, table: _Table, schema: ObjectSchema, node: Any) -> Any:
+    """Ascending positions of the rows matching one WHERE condition via an index, or None when
+    the condition must be evaluated row by row. Only called after the condition compiled."""
+    if not isinstance(node, Cmp) or node.kind not in ("cmp", "in") or not isinstance(node.lhs, FieldRef):
+        return None
+    res = _resolve(ctx, schema, node.lhs)
+    if res.hops:
+        return None
+    fs = res.field
+    if node.kind == "in":
+        if fs.type not in IDISH:
+            return None
+        lits = {_coerce(ctx, lit, fs, fs.type, fs.name) for lit in node.values}
+        if None in lits:
+            return None
+        idx = table.eq_index(fs.name)
+        if idx is None:
+            return None
+        found = [idx[k] for k in lits if k in idx]
+        if len(found) == 1:
+            return found[0]
+        return sorted(itertools.chain.from_iterable(found))   # distinct keys: disjoint position sets
+    if node.op in ("!=", "<>"):
+        return None
+    lit = _coerce(ctx, node.value, fs, fs.type, fs.name)
+    if lit is None:
+        return None
+    if fs.type in IDISH:
+        if node.op != "=":
+            return None
+        idx = table.eq_index(fs.name)
+        return None if idx is None else idx.get(lit, [])
+    if fs.type in ("datetime", "date"):
+        ri = table.range_index(fs.name, fs.type)
+        return None if ri is None else ri.select(node.op, lit)
+    return None
+
+
+def _intersect(a: Any, b: Any) -> Any:
+    """Two ascending position sequences (range or list) -> their ascending intersection."""
+    if isinstance(b, range):
+        a, b = b, a
+    if isinstance(a, range):
+        if isinstance(b, range):
+            return range(max(a.start, b.start), max(min(a.stop, b.stop), max(a.start, b.start)))
+        return b[bisect.bisect_left(b, a.start):bisect.bisect_left(b, a.stop)]
+    if len(a) > len(b):
+        a, b = b, a
+    members = set(b)
+    return [i for i in a if i in members]
+
+
+def _select(ctx: _Ctx, q: Query, schema: ObjectSchema) -> tuple[list[dict[str, Any]], _Table | None, Any]:
+    """The object's rows passing WHERE, in row order (no copies: the catalog's own dicts), with
+    the table and the rows' positions in it when the index path answered (else None, None)."""
     rows = ctx.catalog.rows(schema.name)
     if q.where is None:
-        return list(rows)
+        if not _USE_INDEXES:
+            return list(rows), None, None
+        table = _table(ctx, rows)
+        return list(table.snap), table, range(table.n)
 
     def operand(lhs: Any) -> _Operand:
         if isinstance(lhs, AggCall):
@@ -801,8 +1025,55 @@ def _filtered_rows(ctx: _Ctx, q: Query, schema: ObjectSchema) -> list[dict[str, 
             raise ctx.fail("INVALID_FIELD", lhs.pos, f"field '{res.field.name}' can not be filtered in query call")
         return _Operand(res.getter, res.field.type, res.field.name, res.field)
 
-    pred = _compile_cond(ctx, q.where, operand)
-    return [r for r in rows if pred(r)]
+    parts = _conjuncts(q.where)
+    # every condition is compiled first, in clause order, so errors come out exactly as before
+    # (a top-level AND evaluates its conditions left to right and stops at the first false one)
+    preds = [_compile_cond(ctx, p, operand) for p in parts]
+    if not _USE_INDEXES:
+        if len(preds) == 1:
+            only = preds[0]
+            return [r for r in rows if only(r)], None, None
+        return [r for r in rows if all(p(r) for p in preds)], None, None
+    table = _table(ctx, rows)
+    snap = table.snap
+    positions: Any = None
+    residual = []
+    for part, pred in zip(parts, preds):
+        pos = _index_positions(ctx, table, schema, part)
+        if pos is None:
+            residual.append(pred)
+        else:
+            positions = pos if positions is None else _intersect(positions, pos)
+    if positions is None:
+        positions = range(table.n)
+    if residual:
+        if len(residual) == 1:
+            only = residual[0]
+            positions = [i for i in positions if only(snap[i])]
+        else:
+            positions = [i for i in positions if all(p(snap[i]) for p in residual)]
+    if isinstance(positions, range):
+        return snap[positions.start:positions.stop], table, positions
+    return [snap[i] for i in positions], table, positions
+
+
+def _filtered_rows(ctx: _Ctx, q: Query, schema: ObjectSchema) -> list[dict[str, Any]]:
+    """The object's rows passing WHERE (no copies: the catalog's own dicts), in row order."""
+    return _select(ctx, q, schema)[0]
+
+
+def _column(rows: list[dict[str, Any]], table: _Table | None, positions: Any, res: "_Resolved") -> list[Any]:
+    """One field's values over `rows` (from the table's cached column when there is one)."""
+    if res.hops:
+        get = res.getter
+        return [get(r) for r in rows]
+    name = res.field.name
+    if table is None:
+        return [r.get(name) for r in rows]
+    base = table.col(name)
+    if isinstance(positions, range):
+        return base[positions.start:positions.stop]
+    return [base[i] for i in positions]
 
 
 # --------------------------------------------------------------------------------------------
@@ -823,6 +1094,44 @@ def _sort(items: list, keys: list[tuple[Callable[[Any], Any], bool, bool]]) -> l
             return (1 - _nr, v)
         items.sort(key=key, reverse=desc)
     return items
+
+
+def _sort_keys(values: list[Any], desc: bool, nulls_first: bool) -> list[Any]:
+    """The sort key of each value, ordering exactly as `_sort`'s key does (NULLS FIRST/LAST,
+    text case-insensitive); the bare values when there is neither a null nor a text among them
+    (then `_sort`'s keys all share their first element)."""
+    types = {type(v) for v in values}
+    if type(None) not in types and not any(issubclass(t, str) for t in types):
+        return values
+    null_rank = 0 if nulls_first != desc else 1
+    null_key, rank = (null_rank, 0), 1 - null_rank
+    return [null_key if v is None else (rank, v.casefold() if isinstance(v, str) else v) for v in values]
+
+
+def _ordered_positions(columns: list[tuple[list[Any], bool, bool]], n: int, top: int | None) -> list[int]:
+    """Positions 0..n-1 in the order `_sort` would leave them, cut to the first `top` when given.
+
+    One key, or keys all in the same direction: one stable sort on composite keys (the same
+    order as one stable sort per key, last key first). With a LIMIT far below the row count on
+    unordered data, `heapq.nsmallest/nlargest`, documented as equivalent to `sorted(...)[:top]`
+    (stable as well); on data already (nearly) in order a sort is linear and beats the heap."""
+    keyed = [(_sort_keys(vals, desc, nf), desc) for vals, desc, nf in columns]
+    if top is not None and top >= n:
+        top = None
+    if len({d for _, d in keyed}) == 1:
+        desc = keyed[0][1]
+        keys = keyed[0][0] if len(keyed) == 1 else list(zip(*(k for k, _ in keyed)))
+        if top is not None:
+            breaks = sum(map(operator.gt, keys, itertools.islice(keys, 1, None)))
+            if n // 16 <= breaks <= n - n // 16:
+                pick = heapq.nlargest if desc else heapq.nsmallest
+                return pick(top, range(n), key=keys.__getitem__)
+        out = sorted(range(n), key=keys.__getitem__, reverse=desc)
+    else:
+        out = list(range(n))
+        for keys, desc in reversed(keyed):
+            out.sort(key=keys.__getitem__, reverse=desc)
+    return out if top is None else out[:top]
 
 
 def _page(items: list, q: Query) -> list:
@@ -913,7 +1222,9 @@ def _compile_child(ctx: _Ctx, parent: ObjectSchema, q: Query) -> tuple[str, Call
     return rel.name, run
 
 
-def _order_rows(ctx: _Ctx, q: Query, schema: ObjectSchema, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _order_rows(ctx: _Ctx, q: Query, schema: ObjectSchema, rows: list[dict[str, Any]],
+                table: _Table | None = None, positions: Any = None, top: int | None = None) -> list[dict[str, Any]]:
+    """`rows` in ORDER BY order; only the first `top` when given (the caller pages after)."""
     if not q.order_by:
         return rows
     keys = []
@@ -925,8 +1236,11 @@ def _order_rows(ctx: _Ctx, q: Query, schema: ObjectSchema, rows: list[dict[str, 
         if not res.field.sortable:
             raise ctx.fail("INVALID_FIELD", item.target.pos,
                            f"field '{res.field.name}' can not be sorted in a query call")
-        keys.append((res.getter, item.desc, item.nulls_first))
-    return _sort(rows, keys)
+        keys.append((res, item.desc, item.nulls_first))
+    if table is None:
+        positions = None
+    columns = [(_column(rows, table, positions, res), desc, nf) for res, desc, nf in keys]
+    return [rows[i] for i in _ordered_positions(columns, len(rows), top)]
 
 
 # --------------------------------------------------------------------------------------------
@@ -939,14 +1253,17 @@ _NUMERIC_AGG = {"SUM", "AVG"}
 @dataclass
 class _AggSpec:
     call: AggCall
-    getter: Callable[[dict[str, Any]], Any] | None
+    res: _Resolved | None      # None only for COUNT()
 
 
-def _agg_value(spec: _AggSpec, rows: list[dict[str, Any]]) -> Any:
-    func, get = spec.call.func, spec.getter
-    if get is None:
-        return len(rows)
-    vals = [v for r in rows if (v := get(r)) is not None]
+def _agg_value(func: str, col: list[Any] | None, members: Any, n: int) -> Any:
+    """One aggregate over a group: `members` are positions into `col` (the field's values)."""
+    if col is None:
+        return len(members)
+    if isinstance(members, range) and members.start == 0 and members.stop == n:
+        vals = [v for v in col if v is not None]
+    else:
+        vals = [v for i in members if (v := col[i]) is not None]
     if func == "COUNT":
         return len(vals)
     if func == "COUNT_DISTINCT":
@@ -983,14 +1300,13 @@ def _run_aggregate(ctx: _Ctx, q: Query, schema: ObjectSchema) -> QueryResult:
     def spec_for(call: AggCall) -> _AggSpec:
         k = call.key()
         if k not in specs:
-            getter = None
+            res = None
             if call.arg is not None:
                 res = _resolve(ctx, schema, call.arg)
                 if call.func in _NUMERIC_AGG and res.field.type not in NUMERIC:
                     raise ctx.fail("MALFORMED_QUERY", call.pos,
                                    f"field {res.field.name} does not support aggregate operator {call.func}")
-                getter = res.getter
-            specs[k] = _AggSpec(call, getter)
+            specs[k] = _AggSpec(call, res)
         return specs[k]
 
     # SELECT list: keys and value producers, in order
@@ -1055,33 +1371,28 @@ def _run_aggregate(ctx: _Ctx, q: Query, schema: ObjectSchema) -> QueryResult:
                            f"Ordered field must be grouped or aggregated: {target.path[-1]}")
         order_keys.append((lambda g, _i=idx: g[0][_i], item.desc, item.nulls_first))
 
-    # group the rows (one pass), then compute every aggregate once per group
-    rows = _filtered_rows(ctx, q, schema)
-    getters = [r.getter for r in group_res]
-    groups: dict[tuple, list[dict[str, Any]]] = {}
-    if not getters:
-        groups[()] = rows
-    elif len(getters) == 1:
-        g0 = getters[0]
-        for r in rows:
-            k = (g0(r),)
-            bucket = groups.get(k)
-            if bucket is None:
-                groups[k] = [r]
-            else:
-                bucket.append(r)
+    # group the rows' positions (one pass over the key columns), then compute every aggregate
+    # once per group from the aggregated fields' columns
+    rows, table, positions = _select(ctx, q, schema)
+    n = len(rows)
+    groups: dict[tuple, Any] = {}
+    if not group_res:
+        groups[()] = range(n)
     else:
-        for r in rows:
-            k = tuple(g(r) for g in getters)
-            bucket = groups.get(k)
+        cols = [_column(rows, table, positions, r) for r in group_res]
+        get_bucket = groups.get
+        for i, k in enumerate(zip(*cols)):
+            bucket = get_bucket(k)
             if bucket is None:
-                groups[k] = [r]
+                groups[k] = [i]
             else:
-                bucket.append(r)
+                bucket.append(i)
 
+    spec_cols = {k: (_column(rows, table, positions, s.res) if s.res is not None else None)
+                 for k, s in specs.items()}
     results: list[tuple[tuple, dict]] = []
     for gk, members in groups.items():
-        aggs = {k: _agg_value(s, members) for k, s in specs.items()}
+        aggs = {k: _agg_value(s.call.func, spec_cols[k], members, n) for k, s in specs.items()}
         results.append((gk, aggs))
     if having is not None:
         results = [g for g in results if having(g)]
@@ -1121,7 +1432,8 @@ def execute(soql: str, catalog: Catalog, *, api_version: str = "59.0", tooling: 
     if q.having is not None:
         raise ctx.fail("MALFORMED_QUERY", q.sobject_pos, "HAVING clause requires a GROUP BY clause")
     proj = _build_projection(ctx, schema, q.items, allow_sub=True)
-    rows = _filtered_rows(ctx, q, schema)
-    rows = _page(_order_rows(ctx, q, schema, rows), q)
+    rows, table, positions = _select(ctx, q, schema)
+    top = (q.offset or 0) + q.limit if q.limit is not None else None
+    rows = _page(_order_rows(ctx, q, schema, rows, table, positions, top), q)
     records = [_project(ctx, proj, schema.name, r) for r in rows]
     return QueryResult(len(records), records)

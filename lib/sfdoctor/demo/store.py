@@ -94,6 +94,22 @@ class LoginDecision:
     status: str | None = None
 
 
+class RowList(list):
+    """A cached row list as `Catalog.rows` returns it: a plain list to every reader, which the
+    SOQL engine may also keep its indexes on (an attribute), and which may carry `columns`
+    (field -> values, always equal to `[r.get(field) for r in self]`, kept so by `append`) when
+    the World had them at hand while building the rows. The World only ever appends to it."""
+
+    def __init__(self, rows: Any = (), columns: dict[str, list[Any]] | None = None):
+        super().__init__(rows)
+        self.columns: dict[str, list[Any]] = columns if columns is not None else {}
+
+    def append(self, row: dict[str, Any]) -> None:
+        super().append(row)
+        for name, col in self.columns.items():
+            col.append(row.get(name))
+
+
 @dataclass
 class _Cache:
     rows: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
@@ -347,16 +363,37 @@ class World:
                    line.api_version, line.browser or ("Unknown" if api else "Chrome 124"),
                    line.platform or ("Unknown" if api else "Windows 10"), line.country_iso, line.tls_protocol)
 
-    def _history_dicts(self) -> list[dict[str, Any]]:
-        """Every LoginHistory row: the expanded runs, then the rows logins appended."""
+    def _history_dicts(self) -> "RowList":
+        """Every LoginHistory row: the expanded runs, then the rows logins appended.
+
+        Within a run only Id and LoginTime vary, so each row is a copy of the run's first row
+        with those two set (same keys, same order as `_history_dict`), and the list carries
+        the columns too (constant ones as repeated values) for the SOQL engine's indexes."""
         head = KEY_PREFIXES["LoginHistory"] + self._pod
         suffix = case_safe_id(head + "0" * 10)[15:]   # digits never change the case-safe suffix
-        out: list[dict[str, Any]] = []
-        append = out.append
+        out = RowList()
+        extend = out.extend
+        columns: dict[str, list[Any]] = {}
         for first, count, step, uid, start, *fixed in self._db.execute("SELECT * FROM login_history_runs"):
-            for k in range(count):
-                append(_history_dict((f"{head}{first + k:010d}{suffix}", uid, start + k * step, *fixed)))
-        out.extend(_history_dict(r) for r in self._db.execute("SELECT * FROM login_history"))
+            if count <= 0:
+                continue
+            ids = [f"{head}{n:010d}{suffix}" for n in range(first, first + count)]
+            times = [_fromts(start + k * step, _UTC) for k in range(count)]
+            template = _history_dict((ids[0], uid, start, *fixed))
+            copy = template.copy
+
+            def row(rid: str, when: datetime, _copy=copy) -> dict[str, Any]:
+                d = _copy()
+                d["Id"] = rid
+                d["LoginTime"] = when
+                return d
+            extend(map(row, ids, times))
+            for name, value in template.items():
+                columns.setdefault(name, []).extend(
+                    ids if name == "Id" else times if name == "LoginTime" else [value] * count)
+        out.columns = columns
+        for r in self._db.execute("SELECT * FROM login_history"):
+            out.append(_history_dict(r))
         return out
 
     def _load_records(self) -> None:
@@ -433,13 +470,14 @@ class World:
         with self._lock:
             rows = self._cache.rows.get(name)
             if rows is None:
-                rows = self._cache.rows[name] = self._build_rows(name)
+                built = self._build_rows(name)
+                rows = self._cache.rows[name] = built if isinstance(built, RowList) else RowList(built)
             hidden = [n for n, f in schema.fields.items() if profile_name in f.hidden_from_profiles]
             if not hidden:
                 return rows
             key = (name, profile_name)
             if key not in self._cache.hidden:
-                self._cache.hidden[key] = [{k: v for k, v in r.items() if k not in hidden} for r in rows]
+                self._cache.hidden[key] = RowList({k: v for k, v in r.items() if k not in hidden} for r in rows)
             return self._cache.hidden[key]
 
     def _invalidate(self, *sobjects: str) -> None:
