@@ -52,3 +52,46 @@ def test_form_by_id_and_no_attempts_note(monkeypatch, spec):
     assert form.spec.id == "fixture-probe"
     bare = spec.model_copy(update={"parameters": [p for p in spec.parameters if not p.login_attempts and not p.secret]})
     assert "no login attempts" in build_form(bare, "en", lambda v: None).note.value
+
+
+def test_typed_secret_leaves_the_widget_state_before_run(spec):
+    """Saving before Run (autosave does) must not find the secret: the kernel takes it on arrival."""
+    got = []
+    form = build_form(spec, "en", got.append)
+    field = form.fields["password"]
+    assert field.continuous_update is False  # one sync when the person leaves the field, not per keystroke
+    field.value = "Canary-1234"  # what a browser sends on blur / Enter
+    assert field.value == "" and "Canary-1234" not in repr(form.get_state())
+    assert not any("Canary-1234" in repr(w.get_state()) for w in form.fields.values())
+    assert "entered" in field.placeholder
+    form.run()
+    assert got[0]["password"] == "Canary-1234"
+    assert field.placeholder == ""
+    form.run()  # used once: a second run has no secret unless it is typed again
+    assert got[1]["password"] == ""
+
+
+def test_run_button_says_running_and_comes_back(spec):
+    seen = []
+    form = build_form(spec, "ja", lambda v: seen.append((form.run_button.description, form.run_button.disabled)))
+    form.run()
+    assert seen == [("実行中…", True)]
+    assert form.run_button.description == "チェックを実行" and not form.run_button.disabled
+
+    def boom(values):
+        raise RuntimeError("check crashed")
+
+    form.on_run = boom
+    form.fields["password"].value = "Canary-5678"
+    with pytest.raises(RuntimeError):
+        form.run()  # outside a kernel the Output widget does not swallow it
+    assert form.run_button.description == "チェックを実行" and not form.run_button.disabled
+    assert "Canary-5678" not in repr(form.fields["password"].get_state()) and not form._secrets
+
+
+def test_fields_are_wide_enough_for_a_username(spec):
+    form = build_form(spec, "ja", lambda v: None)
+    for w in form.fields.values():
+        assert w.layout.width == "100%"
+    widths = {w.style.description_width for w in form.fields.values() if not isinstance(w, widgets.Checkbox)}
+    assert len(widths) == 1 and widths.pop().endswith("em")  # one label column: inputs line up

@@ -2,11 +2,14 @@
 
 The form cell is tagged `skip-execution`: JupyterLab runs it, papermill skips it, and the
 `parameters` cell above it holds the same names with their defaults. Secrets are typed into
-`Password` fields whose value is read when Run is pressed and then cleared at once, so no
-secret stays in the widget state that Jupyter saves into the notebook (and that nbconvert
-would embed in HTML). Before anything runs, the form says how many login attempts the run
-will make with the tested user's credentials (principle 7: failed attempts count towards
-the user's lockout).
+`Password` fields that sync only when the person leaves the field (Enter, Tab, a click on
+Run): the kernel then takes the value out of the widget at once, keeps it in a plain Python
+attribute until Run uses it, and leaves the field empty with a placeholder saying a value
+was entered. So no secret stays in the widget state that JupyterLab saves into the notebook
+(on every save, autosave included, when "Save widget state" is on) and that nbconvert would
+embed in HTML, whether or not Run is ever pressed. Before anything runs, the form says how
+many login attempts the run will make with the tested user's credentials (principle 7:
+failed attempts count towards the user's lockout).
 """
 from __future__ import annotations
 
@@ -19,16 +22,39 @@ from .errors import BadInput
 from .runbooks import Parameter, RunbookSpec, convert_value, load, ui
 
 
-def _widget_for(p: Parameter, lang: str) -> widgets.Widget:
+# Shown in an emptied secret field once the kernel holds the typed value (runbooks.ui has no key).
+_SECRET_HELD = {
+    "en": "•••••• entered: held in memory, used once by Run (type again to replace)",
+    "ja": "•••••• 入力済み: メモリ上にのみ保持し、実行時に一度だけ使います (再入力で置き換え)",
+}
+
+
+def _label_width(spec: RunbookSpec, lang: str) -> str:
+    """One width for every label, so the inputs line up in a column (CJK glyphs are ~2 columns)."""
+    from .i18n import pick
+
+    def cols(text: str) -> int:
+        return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
+
+    widest = max((cols(pick(p.label, lang)) for p in spec.parameters if p.type != "bool"), default=10)
+    return f"{min(max(widest, 10), 40) * 0.62 + 1:.1f}em"
+
+
+def _widget_for(p: Parameter, lang: str, label_width: str = "initial") -> widgets.Widget:
     """One input widget per parameter type; labels and tooltips in `lang`."""
     from .i18n import pick
 
     label = pick(p.label, lang)
     common: dict[str, Any] = {"description": label, "tooltip": pick(p.help, lang),
-                              "style": {"description_width": "initial"}}
+                              "style": {"description_width": label_width}}
+    # Wide enough for a username or an address (the default 300px cut "sync@acme.example" off)
+    # and for a long checkbox label (the Japanese reset-link one ended in "…").
+    common["layout"] = widgets.Layout(width="100%", max_width="46em")
     if p.secret:
         # Never pre-filled: a secret has no default by construction (runbooks.Parameter).
-        return widgets.Password(value="", **common)
+        # continuous_update=False: the value reaches the kernel once, when the person leaves the
+        # field, not keystroke by keystroke (the kernel empties the field on arrival).
+        return widgets.Password(value="", continuous_update=False, **common)
     default = p.papermill_default()
     if p.type == "choice":
         return widgets.Dropdown(options=list(p.choices), value=default, **common)
@@ -51,7 +77,13 @@ class RunbookForm(widgets.VBox):
         self.spec = spec
         self.lang = lang
         self.on_run = on_run
-        self.fields: dict[str, widgets.Widget] = {p.name: _widget_for(p, lang) for p in spec.parameters}
+        width = _label_width(spec, lang)
+        self.fields: dict[str, widgets.Widget] = {p.name: _widget_for(p, lang, width) for p in spec.parameters}
+        # Typed secrets live here, never in a widget's synced state (see the module docstring).
+        self._secrets: dict[str, str] = {}
+        for p in spec.parameters:
+            if p.secret:
+                self.fields[p.name].observe(self._take_secret(p.name), names="value")
         attempts = spec.login_attempts()
         note_text = ui("form.attempts", lang, n=attempts) if attempts else ui("form.attempts_none", lang)
         if any(p.secret for p in spec.parameters):
@@ -63,16 +95,34 @@ class RunbookForm(widgets.VBox):
         header = widgets.HTML(f"<h3>{_esc(spec.texts(lang).runbook_title)}</h3><p>{_esc(spec.texts(lang).summary)}</p>")
         super().__init__([header, *self.fields.values(), self.note, self.run_button, self.output])
 
+    def _take_secret(self, name: str) -> Callable[[dict[str, Any]], None]:
+        def take(change: dict[str, Any]) -> None:
+            value = change["new"]
+            if not value:
+                return
+            field = self.fields[name]
+            self._secrets[name] = value
+            field.value = ""  # at once: the widget state must never hold the secret
+            field.placeholder = _SECRET_HELD.get(self.lang, _SECRET_HELD["en"])
+
+        return take
+
+    def _forget_secrets(self) -> None:
+        self._secrets.clear()
+        for p in self.spec.parameters:
+            if p.secret:
+                self.fields[p.name].value = ""
+                self.fields[p.name].placeholder = ""
+
     def values(self) -> dict[str, Any]:
-        """Read and convert every field; secrets are read here and their widgets cleared."""
+        """Read and convert every field; secrets come from where the form keeps them, not a widget."""
         values: dict[str, Any] = {}
         problems: list[str] = []
         for p in self.spec.parameters:
             w = self.fields[p.name]
             raw = w.value
             if p.secret:
-                w.value = ""  # clear at once: the widget state must never hold the secret
-                values[p.name] = raw
+                values[p.name] = self._secrets.get(p.name, "")
                 continue
             if p.type == "date" and raw is None:
                 values[p.name] = ""
@@ -92,12 +142,15 @@ class RunbookForm(widgets.VBox):
             try:
                 values = self.values()
             except BadInput as exc:
-                print(exc.one_line())
+                print(exc.one_line())  # typed secrets are kept: nothing used them yet
                 return None
             self.run_button.disabled = True
+            self.run_button.description = ui("form.running", self.lang)
             try:
                 return self.on_run(values)
             finally:
+                self._forget_secrets()  # used once
+                self.run_button.description = ui("form.run", self.lang)
                 self.run_button.disabled = False
 
 

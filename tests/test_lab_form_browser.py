@@ -1,0 +1,343 @@
+"""The interactive path as a person uses it: JupyterLab in Debian's chromium, driven by Playwright.
+
+A headless `jupyter lab` on 127.0.0.1 (random port, token, every Jupyter directory and HOME in
+tmp, nothing in ~ touched) serves a copy of `notebooks/security-token-required.ipynb`. The test
+points the parameters cell at the `demo:token-missing` world, runs it and the form cell, types
+the username, presses the form's Run button and waits for the findings in place: the form must
+state the login attempts before anything runs (principle 7) and the findings must name
+TOKEN_MISSING. Widget state is saved into notebooks here ("Save Jupyter widget state" on), so
+after saving through the UI the file's `metadata.widgets` really holds the form, and must hold
+no secret (principle 4).
+
+The runbook above has no secret parameter, so a second notebook shows the fixture runbook's
+masked field: a password typed into it must not reach the saved .ipynb, neither when the
+notebook is saved before Run (autosave does that too) nor after Run, and Run still gets it.
+Screenshots land in the test's tmp dir.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import nbformat
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+NOTEBOOK = REPO / "notebooks" / "security-token-required.ipynb"
+FIXTURE_RUNBOOKS = REPO / "tests" / "fixtures" / "home" / "runbooks"
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--no-first-run"]
+USERNAME = "sync@acme.example"
+SF_SESSION = re.compile(r"00D[A-Za-z0-9]{12,15}![A-Za-z0-9._-]{20,}")
+
+pytestmark = pytest.mark.browser
+
+if not (os.path.exists(CHROMIUM) and shutil.which(CHROMIUM)) and not os.environ.get("CI"):
+    pytest.skip("Debian's chromium is not installed (make system-deps)", allow_module_level=True)
+
+
+# --------------------------------------------------------------------------- the server
+def _settings(settings_dir: Path) -> None:
+    """Lab user settings: save widget state into notebooks, no news prompt, no update check."""
+    def put(plugin: str, values: dict) -> None:
+        pkg, name = plugin.split(":")
+        path = settings_dir / pkg / f"{name}.jupyterlab-settings"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(values), encoding="utf-8")
+
+    put("@jupyter-widgets/jupyterlab-manager:plugin", {"saveState": True})
+    put("@jupyterlab/apputils-extension:notification", {"fetchNews": "false", "checkForUpdates": False})
+    put("@jupyterlab/docmanager-extension:plugin", {"autosave": False})
+
+
+def _wait_for_server(proc: subprocess.Popen, runtime: Path, token: str, log: Path, timeout: float = 40.0) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"jupyter lab exited with {proc.returncode}:\n{log.read_text(errors='replace')[-3000:]}")
+        for info in runtime.glob("jpserver-*.json"):
+            try:
+                port = json.loads(info.read_text())["port"]
+                base = f"http://127.0.0.1:{port}"
+                with urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2) as r:
+                    if r.status == 200:
+                        return base
+            except (OSError, ValueError, KeyError):
+                pass
+        time.sleep(0.1)
+    raise RuntimeError(f"jupyter lab did not answer in {timeout:.0f} s:\n{log.read_text(errors='replace')[-3000:]}")
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """A headless JupyterLab on a free loopback port; killed with its process group afterwards."""
+    base = tmp_path_factory.mktemp("lab")
+    root, home = base / "root", base / "home"
+    root.mkdir()
+    home.mkdir()
+    dirs = {name: base / name for name in ("runtime", "config", "data", "settings", "workspaces", "ipython")}
+    for d in dirs.values():
+        d.mkdir()
+    _settings(dirs["settings"])
+    shutil.copy(NOTEBOOK, root / NOTEBOOK.name)
+    token = secrets.token_hex(16)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER", "SFDOCTOR_"))}
+    env.update(
+        HOME=str(home), SFDOCTOR_HOME=str(REPO), PYTHONPATH=str(REPO / "lib"),
+        JUPYTER_RUNTIME_DIR=str(dirs["runtime"]), JUPYTER_CONFIG_DIR=str(dirs["config"]),
+        JUPYTER_DATA_DIR=str(dirs["data"]), JUPYTERLAB_SETTINGS_DIR=str(dirs["settings"]),
+        JUPYTERLAB_WORKSPACES_DIR=str(dirs["workspaces"]), IPYTHONDIR=str(dirs["ipython"]),
+        JUPYTER_PLATFORM_DIRS="1", MPLCONFIGDIR=str(home / "mpl"),
+    )
+    log = base / "lab.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1",
+             "--ServerApp.port=0", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
+             f"--ServerApp.root_dir={root}", "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+             "--ServerApp.terminals_enabled=False", *(["--allow-root"] if os.geteuid() == 0 else [])],
+            cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    try:
+        url = _wait_for_server(proc, dirs["runtime"], token, log)
+        yield {"url": url, "token": token, "root": root, "log": log}
+    finally:
+        _stop(proc, dirs["runtime"])
+
+
+def _stop(proc: subprocess.Popen, runtime: Path) -> None:
+    """SIGTERM the server's process group (it shuts its kernels down), SIGKILL if it lingers.
+
+    jupyter_client starts each kernel in a session of its own, so a kernel that outlived a
+    killed server is found by its connection file, which lies in this test's runtime dir.
+    """
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+    except ProcessLookupError:
+        pass
+    for pid_dir in Path("/proc").glob("[0-9]*"):
+        try:
+            cmdline = (pid_dir / "cmdline").read_bytes().decode(errors="replace")
+        except OSError:
+            continue
+        if f"{runtime}/kernel-" in cmdline:
+            try:
+                os.kill(int(pid_dir.name), signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if os.environ.get("CI"):
+        from playwright import sync_api
+    else:
+        sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@pytest.fixture()
+def page(browser, lab, request):
+    context = browser.new_context(viewport={"width": 1400, "height": 1300}, locale="en-US")
+    p = context.new_page()
+    p.set_default_timeout(30_000)
+    try:
+        yield p
+    finally:
+        try:  # what the page looked like at the end: the first thing to look at when a step timed out
+            p.screenshot(path=str(lab["root"].parent / f"end-{request.node.name}.png"), full_page=True)
+        finally:
+            context.close()
+
+
+# --------------------------------------------------------------------------- driving the UI
+def _open(page, lab, name: str) -> None:
+    # A workspace of its own per notebook: the default one would reopen the other tests' tabs.
+    page.goto(f"{lab['url']}/lab/workspaces/{name.split('.')[0]}/tree/{name}?token={lab['token']}")
+    page.wait_for_selector(".jp-NotebookPanel .jp-Notebook .jp-Cell", timeout=45_000)
+    # The status bar says "Python 3 (ipykernel) | Idle" only once the kernel is connected; a cell
+    # run before that is silently dropped (the toolbar's indicator says idle too early).
+    page.locator(".jp-StatusBar-Widget", has_text=re.compile(r"ipykernel\) \| Idle")).wait_for(timeout=45_000)
+
+
+def _cell(page, index: int):
+    return page.locator(".jp-NotebookPanel:visible .jp-Notebook .jp-Cell").nth(index)
+
+
+def _run_cell(page, index: int) -> None:
+    """Select a cell (command mode) and press shift+enter, as a person does."""
+    cell = _cell(page, index)
+    cell.locator(".jp-InputPrompt").click()
+    page.keyboard.press("Shift+Enter")
+
+
+def _wait_form(page, index: int, run_label: str):
+    """The form in cell `index` once its Run button shows; a traceback there fails at once, with its text."""
+    cell = _cell(page, index)
+    form = cell.locator(".jp-OutputArea .widget-vbox").first
+    button = form.locator("button.jupyter-button", has_text=run_label)
+    error = cell.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']",
+                         has_text=re.compile(r"Traceback|Error:"))
+    button.or_(error).first.wait_for(timeout=30_000)
+    if error.count():
+        pytest.fail("the form cell failed:\n" + error.first.inner_text())
+    return form, button
+
+
+def _wait_idle(page) -> None:
+    page.wait_for_selector(".jp-NotebookPanel .jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=45_000)
+
+
+def _save(page, lab, name: str) -> dict:
+    """File > Save Notebook, wait until the tab is no longer dirty, read the file from disk."""
+    path = lab["root"] / name
+    before = path.stat().st_mtime_ns
+    page.locator(".lm-MenuBar-itemLabel", has_text="File").click()
+    page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Save Notebook$")).click()
+    page.wait_for_function(
+        "() => !document.querySelector('.jp-mod-current.jp-mod-dirty, .lm-TabBar-tab.lm-mod-current.jp-mod-dirty')",
+        timeout=20_000)
+    deadline = time.monotonic() + 20
+    while path.stat().st_mtime_ns == before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert path.stat().st_mtime_ns != before, "the notebook was not written"
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _widget_state(nb: dict) -> dict:
+    widgets = nb.get("metadata", {}).get("widgets", {})
+    return widgets.get("application/vnd.jupyter.widget-state+json", {}).get("state", {})
+
+
+def _demo_secrets() -> set[str]:
+    from sfdoctor import orgs
+    from sfdoctor.scrub import known_secrets
+
+    return {s for s in known_secrets(orgs.resolve("demo:token-missing")) if s and len(s) >= 6}
+
+
+# --------------------------------------------------------------------------- the tests
+def test_form_runs_the_runbook_in_lab(lab, page):
+    from playwright.sync_api import expect  # importable: the browser fixture skipped otherwise
+    name = NOTEBOOK.name
+    shots = lab["root"].parent
+    _open(page, lab, name)
+
+    # The parameters cell: the token-missing demo world instead of the default org.
+    params = _cell(page, 1)
+    params.locator(".cm-content").click()
+    page.keyboard.press("Control+Home")
+    page.keyboard.press("Shift+End")
+    page.keyboard.type('org = "demo:token-missing"')
+    page.keyboard.press("Escape")
+    _run_cell(page, 1)
+    _wait_idle(page)
+    _run_cell(page, 2)
+
+    form, run_button = _wait_form(page, 2, "Run the checks")
+    # Principle 7: the form says how many login attempts a run makes before anything runs.
+    assert "at most 2 login attempt(s)" in form.inner_text()
+    assert "lockout" in form.inner_text()
+    username = form.locator(".widget-text", has_text="Username under diagnosis").locator("input")
+    username.fill(USERNAME)
+    page.screenshot(path=str(shots / "form-filled.png"), full_page=True)
+
+    run_button.click()
+    findings = form.locator(".widget-output")
+    # run.finish() shows the summary last: then every finding is in place.
+    findings.locator("#sfd-summary").wait_for(timeout=45_000)
+    expect(run_button).to_be_enabled(timeout=20_000)
+    text = findings.inner_text()
+    assert "TOKEN_MISSING" in text
+    assert USERNAME in text
+    findings.get_by_text("TOKEN_MISSING").first.scroll_into_view_if_needed()
+    page.screenshot(path=str(shots / "form-findings.png"))
+    findings.locator("#sfd-summary").scroll_into_view_if_needed()
+    page.screenshot(path=str(shots / "form-summary.png"))
+
+    saved = _save(page, lab, name)
+    raw = json.dumps(saved)
+    state = _widget_state(saved)
+    # Not vacuous: the form's widgets (and the findings in its Output) were saved.
+    assert any(m.get("state", {}).get("value") == USERNAME for m in state.values()), "form state not saved"
+    assert "TOKEN_MISSING" in json.dumps(state)
+    for value in _demo_secrets():
+        assert value not in raw, "a demo secret reached the saved notebook"
+    assert not SF_SESSION.search(raw), "a session id reached the saved notebook"
+    assert "".join(saved["cells"][1]["source"]).startswith('org = "demo:token-missing"\n')
+    # The headless path is unchanged: the form cell is still skipped by papermill.
+    assert "skip-execution" in saved["cells"][2]["metadata"].get("tags", [])
+
+
+def _secret_notebook(root: Path) -> str:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
+    nb.cells = [nbformat.v4.new_code_cell(
+        "from sfdoctor.forms import build_form\n"
+        "from sfdoctor.runbooks import load\n\n"
+        "def on_run(values):\n"
+        "    print('received', len(values['password']), 'characters; mode', values['mode'])\n\n"
+        f"build_form(load('fixture-probe', {str(FIXTURE_RUNBOOKS)!r}), 'en', on_run)\n"
+    )]
+    nbformat.write(nb, root / "secret-form.ipynb")
+    return "secret-form.ipynb"
+
+
+def test_typed_password_never_reaches_the_saved_notebook(lab, page):
+    from playwright.sync_api import expect
+    name = _secret_notebook(lab["root"])
+    shots = lab["root"].parent
+    canary = "Canary-" + secrets.token_hex(8)
+    _open(page, lab, name)
+    _run_cell(page, 0)
+    form, run_button = _wait_form(page, 0, "Run the checks")
+    assert "never saved in the notebook" in form.inner_text()
+    masked = form.locator(".widget-text", has_text="Password to test").locator("input")
+    assert masked.get_attribute("type") == "password"
+    masked.click()
+    page.keyboard.type(canary)
+    page.keyboard.press("Tab")  # the person moves on to the next field
+    _wait_idle(page)
+    form.screenshot(path=str(shots / "secret-typed.png"))
+
+    # Saved before Run (what autosave does): the typed secret must not be in the file.
+    saved = _save(page, lab, name)
+    assert _widget_state(saved), "widget state was not saved: the check below would prove nothing"
+    assert canary not in json.dumps(saved)
+
+    run_button.click()
+    out = form.locator(".widget-output")
+    out.get_by_text("received").wait_for(timeout=30_000)
+    assert f"received {len(canary)} characters" in out.inner_text()  # Run got the secret
+    expect(run_button).to_be_enabled(timeout=20_000)
+    form.screenshot(path=str(shots / "secret-after-run.png"))
+
+    # The usual way: type the secret and click Run straight away (the blur syncs it first).
+    second = "Canary-" + secrets.token_hex(5)
+    masked.click()
+    page.keyboard.type(second)
+    run_button.click()
+    out.get_by_text(f"received {len(second)} characters").wait_for(timeout=30_000)
+    expect(run_button).to_be_enabled(timeout=20_000)
+    saved = _save(page, lab, name)
+    assert canary not in json.dumps(saved) and second not in json.dumps(saved)
+    assert masked.input_value() == ""
