@@ -13,14 +13,17 @@ from __future__ import annotations
 import html
 import json
 import re
+import threading
 from importlib import resources
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from .findings import MIMETYPE, RUN_MIMETYPE, Finding
-from .runbooks import RunbookSpec, ui
+from .runbooks import ui
 
 if TYPE_CHECKING:  # nbformat costs seconds to import (jsonschema): only where reports are written
     import nbformat
+
+    from .runbooks import RunbookSpec
 
 # The notebook session publishes its context (edition, window, login attempts) beside the
 # findings: findings.json stays exactly spec/findings.md, the report still knows the rest.
@@ -214,6 +217,40 @@ def _printable_notebook(nb: "nbformat.NotebookNode") -> "nbformat.NotebookNode":
     return nb
 
 
+# One HTMLExporter per process: building one compiles nbconvert's jinja templates (~0.1 s
+# warm, more cold), and the compiled templates serve every later report. The lock keeps two
+# threads from rendering through one exporter at once.
+_EXPORTER: Any = None
+_EXPORTER_LOCK = threading.Lock()
+
+
+def _nbconvert_html(nb: "nbformat.NotebookNode") -> str:
+    global _EXPORTER
+    with _EXPORTER_LOCK:
+        if _EXPORTER is None:
+            from nbconvert import HTMLExporter  # heavy import: only where a report is written
+
+            _EXPORTER = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
+        body, _ = _EXPORTER.from_notebook_node(nb)
+    return body
+
+
+def warm_up() -> None:
+    """Import nbconvert and compile its templates ahead of the first report.
+
+    The runner calls this in a thread while the kernel starts and runs, when this process
+    would otherwise sit idle: the first report then costs what a later one costs.
+    """
+    if _EXPORTER is not None:
+        return
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("warm-up"), nbformat.v4.new_code_cell("1")]
+    nb.cells[1].outputs = [nbformat.v4.new_output("display_data", data={"text/html": "<p>warm-up</p>", "text/plain": "warm-up"})]
+    _nbconvert_html(nb)
+
+
 def make_self_contained(page: str) -> str:
     """Remove everything that would reach the network: scripts, external links and imports."""
     page = _SCRIPT.sub("", page)
@@ -232,11 +269,7 @@ def export_html(
     context: Mapping[str, Any] | None = None,
 ) -> str:
     """The shareable report page: our header first, then the notebook's outputs, code hidden."""
-    from nbconvert import HTMLExporter  # heavy import: only where a report is written
-
-    exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
-    body, _ = exporter.from_notebook_node(_printable_notebook(nb))
-    page = make_self_contained(body)
+    page = make_self_contained(_nbconvert_html(_printable_notebook(nb)))
     title = spec.texts(lang).runbook_title if spec is not None else str(findings.get("runbook", ""))
     page = re.sub(r"<title>.*?</title>", f"<title>{_e(ui('report.title', lang, title=title))}</title>", page, count=1, flags=re.DOTALL)
     page = re.sub(r"<html[^>]*>", f'<html lang="{_e(lang)}">', page, count=1)

@@ -12,21 +12,23 @@ import datetime as _dt
 import math
 import os
 import re
+import json
 import string
+import threading
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import parse_qsl, unquote_plus, urlsplit
-
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from . import project_root
 from .errors import BadInput
 from .findings import Finding
 from .i18n import LANGS, check_lang, pick
+
+if TYPE_CHECKING:  # built on first use: see _define_models
+    from pydantic import BaseModel  # noqa: F401
 
 # --------------------------------------------------------------------------------------
 # spec/causes.md, kept in code so a spec that drops or re-levels a stable code fails to load.
@@ -171,11 +173,14 @@ def ui(key: str, lang: str, **values: Any) -> str:
 
 # --------------------------------------------------------------------------------------
 # Models: attribute names are the YAML keys of docs/architecture.md.
+#
+# pydantic validates a spec; it is not needed to *use* one. Importing pydantic and building
+# these models costs a notebook kernel ~0.25 s on every start, and a headless run's kernel
+# only reads a spec the runner has already validated. So the models are built on first use
+# (`runbooks.RunbookSpec` and friends resolve through the module's __getattr__), and a
+# kernel started by the runner receives the validated spec as JSON (VALIDATED_SPEC_ENV) and
+# gets it as plain read-only objects with the same attributes and methods (`SpecData`).
 # --------------------------------------------------------------------------------------
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
 def _both_langs(value: dict[str, str]) -> dict[str, str]:
     missing = [lang for lang in LANGS if not (isinstance(value.get(lang), str) and value.get(lang, "").strip())]
     if missing:
@@ -189,60 +194,12 @@ def _both_langs(value: dict[str, str]) -> dict[str, str]:
 Text = dict[str, str]
 
 
-class Symptom(_Strict):
-    """An error text, code or URL fragment that points to this runbook."""
-
-    text: str
-    weight: float = Field(1.0, gt=0, le=1)
 
 
-class Parameter(_Strict):
-    name: str
-    type: ParamType = "str"
-    default: Any = None
-    label: Text
-    help: Text
-    choices: list[str] = Field(default_factory=list)
-    secret: bool = False
-    # How many login attempts per tested user this parameter's checks may make (principle 7);
-    # the form sums them into its warning. Optional: most parameters make none.
-    login_attempts: int = Field(0, ge=0, le=2)
+class _ParameterUse:
+    """What a parameter does at run time; shared by the pydantic model and `ParameterData`."""
 
-    @field_validator("label", "help")
-    @classmethod
-    def _texts(cls, v: Text) -> Text:
-        return _both_langs(v)
-
-    @field_validator("name")
-    @classmethod
-    def _identifier(cls, v: str) -> str:
-        if not v.isidentifier() or v in ("org", "lang"):
-            raise ValueError(f"{v!r} must be a Python identifier other than org/lang")
-        return v
-
-    @model_validator(mode="after")
-    def _default_fits(self) -> "Parameter":
-        if self.secret:
-            # A secret never has a default: papermill would write it into every report.
-            if self.default not in (None, ""):
-                raise ValueError("a secret parameter must not have a default (papermill would write it into the report)")
-            if self.type != "str":
-                raise ValueError("a secret parameter must be of type str")
-            return self
-        if self.type == "choice":
-            if not self.choices:
-                raise ValueError("type choice needs a non-empty 'choices' list")
-            if self.default is not None and self.default not in self.choices:
-                raise ValueError(f"default {self.default!r} is not one of {self.choices}")
-        elif self.choices:
-            raise ValueError("'choices' is only for type choice")
-        if self.default is not None:
-            try:
-                converted = convert_value(self, self.default)
-            except ValueError as exc:
-                raise ValueError(f"default: {exc}") from None
-            object.__setattr__(self, "default", converted)
-        return self
+    __slots__ = ()
 
     def papermill_default(self) -> Any:
         """The value the notebook's parameters cell holds (JSON-native: dates as ISO text)."""
@@ -253,85 +210,11 @@ class Parameter(_Strict):
         return self.default
 
 
-class CheckSpec(_Strict):
-    title: Text
-    @field_validator("title")
-    @classmethod
-    def _texts(cls, v: Text) -> Text:
-        return _both_langs(v)
+class _SpecUse:
+    """What a spec does at run time; shared by the pydantic model and `SpecData`."""
 
+    __slots__ = ()
 
-class CauseSpec(_Strict):
-    level: Literal["fail", "warn", "manual"]
-    title: Text
-    fix: Text
-    fix_by_edition: dict[Edition, Text] = Field(default_factory=dict)
-
-    @field_validator("title", "fix")
-    @classmethod
-    def _texts(cls, v: Text) -> Text:
-        return _both_langs(v)
-
-    @field_validator("fix_by_edition")
-    @classmethod
-    def _editions(cls, v: dict[str, Text]) -> dict[str, Text]:
-        for text in v.values():
-            _both_langs(text)
-        return v
-
-
-class RunbookSpec(_Strict):
-    id: str
-    seed: str | None = None
-    default_scenario: str | None = None
-    title: Text
-    summary: Text
-    symptoms: list[Symptom] = Field(min_length=1)
-    parameters: list[Parameter] = Field(default_factory=list)
-    checks: dict[str, CheckSpec] = Field(default_factory=dict)
-    causes: dict[str, CauseSpec] = Field(default_factory=dict)
-    messages: dict[str, Text] = Field(default_factory=dict)
-
-    @field_validator("title", "summary")
-    @classmethod
-    def _texts(cls, v: Text) -> Text:
-        return _both_langs(v)
-
-    @field_validator("messages")
-    @classmethod
-    def _messages(cls, v: dict[str, Text]) -> dict[str, Text]:
-        for key, text in v.items():
-            try:
-                _both_langs(text)
-            except ValueError as exc:
-                raise ValueError(f"{key}: {exc}") from None
-            # Both languages must take the same placeholders, or one of them breaks at runtime.
-            fields = [{f for _, f, _, _ in string.Formatter().parse(text[lang]) if f} for lang in LANGS]
-            if fields[0] != fields[1]:
-                raise ValueError(f"{key}: en and ja use different placeholders {sorted(fields[0])} vs {sorted(fields[1])}")
-        return v
-
-    @model_validator(mode="after")
-    def _consistent(self) -> "RunbookSpec":
-        if not re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", self.id):
-            raise ValueError(f"id {self.id!r} must be lower-case words joined by '-'")
-        names = [p.name for p in self.parameters]
-        dupes = sorted({n for n in names if names.count(n) > 1})
-        if dupes:
-            raise ValueError(f"parameters: duplicate name(s) {', '.join(dupes)}")
-        for code in self.causes:
-            if not re.fullmatch(r"[A-Z][A-Z0-9_]*", code):
-                raise ValueError(f"causes: {code!r} must be UPPER_SNAKE_CASE")
-        required = REQUIRED_CAUSES.get(self.id, {})
-        missing = [c for c in required if c not in self.causes]
-        if missing:
-            raise ValueError(f"causes: missing {', '.join(missing)} (spec/causes.md)")
-        for code, level in required.items():
-            if self.causes[code].level != level:
-                raise ValueError(f"causes.{code}.level: is {self.causes[code].level}, spec/causes.md says {level}")
-        return self
-
-    # ---------------------------------------------------------------- use
     def texts(self, lang: str) -> "Texts":
         return Texts(self, check_lang(lang))
 
@@ -377,6 +260,238 @@ class RunbookSpec(_Strict):
             summary=summary,
             duration_ms=int(duration_ms),
         )
+
+
+_MODEL_NAMES = ("Symptom", "Parameter", "CheckSpec", "CauseSpec", "RunbookSpec")
+_MODELS: dict[str, type] = {}
+_MODELS_LOCK = threading.Lock()
+
+
+def _define_models() -> dict[str, type]:
+    """Build the pydantic models (once per process) and publish them as module attributes."""
+    with _MODELS_LOCK:
+        if _MODELS:
+            return _MODELS
+        from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+        class _Strict(BaseModel):
+            model_config = ConfigDict(extra="forbid", frozen=True)
+
+        class Symptom(_Strict):
+            """An error text, code or URL fragment that points to this runbook."""
+
+            text: str
+            weight: float = Field(1.0, gt=0, le=1)
+
+        class Parameter(_Strict, _ParameterUse):
+            name: str
+            type: ParamType = "str"
+            default: Any = None
+            label: Text
+            help: Text
+            choices: list[str] = Field(default_factory=list)
+            secret: bool = False
+            # How many login attempts per tested user this parameter's checks may make (principle 7);
+            # the form sums them into its warning. Optional: most parameters make none.
+            login_attempts: int = Field(0, ge=0, le=2)
+
+            @field_validator("label", "help")
+            @classmethod
+            def _texts(cls, v: Text) -> Text:
+                return _both_langs(v)
+
+            @field_validator("name")
+            @classmethod
+            def _identifier(cls, v: str) -> str:
+                if not v.isidentifier() or v in ("org", "lang"):
+                    raise ValueError(f"{v!r} must be a Python identifier other than org/lang")
+                return v
+
+            @model_validator(mode="after")
+            def _default_fits(self) -> "Parameter":
+                if self.secret:
+                    # A secret never has a default: papermill would write it into every report.
+                    if self.default not in (None, ""):
+                        raise ValueError("a secret parameter must not have a default (papermill would write it into the report)")
+                    if self.type != "str":
+                        raise ValueError("a secret parameter must be of type str")
+                    return self
+                if self.type == "choice":
+                    if not self.choices:
+                        raise ValueError("type choice needs a non-empty 'choices' list")
+                    if self.default is not None and self.default not in self.choices:
+                        raise ValueError(f"default {self.default!r} is not one of {self.choices}")
+                elif self.choices:
+                    raise ValueError("'choices' is only for type choice")
+                if self.default is not None:
+                    try:
+                        converted = convert_value(self, self.default)
+                    except ValueError as exc:
+                        raise ValueError(f"default: {exc}") from None
+                    object.__setattr__(self, "default", converted)
+                return self
+
+        class CheckSpec(_Strict):
+            title: Text
+            @field_validator("title")
+            @classmethod
+            def _texts(cls, v: Text) -> Text:
+                return _both_langs(v)
+
+        class CauseSpec(_Strict):
+            level: Literal["fail", "warn", "manual"]
+            title: Text
+            fix: Text
+            fix_by_edition: dict[Edition, Text] = Field(default_factory=dict)
+
+            @field_validator("title", "fix")
+            @classmethod
+            def _texts(cls, v: Text) -> Text:
+                return _both_langs(v)
+
+            @field_validator("fix_by_edition")
+            @classmethod
+            def _editions(cls, v: dict[str, Text]) -> dict[str, Text]:
+                for text in v.values():
+                    _both_langs(text)
+                return v
+
+        class RunbookSpec(_Strict, _SpecUse):
+            id: str
+            seed: str | None = None
+            default_scenario: str | None = None
+            title: Text
+            summary: Text
+            symptoms: list[Symptom] = Field(min_length=1)
+            parameters: list[Parameter] = Field(default_factory=list)
+            checks: dict[str, CheckSpec] = Field(default_factory=dict)
+            causes: dict[str, CauseSpec] = Field(default_factory=dict)
+            messages: dict[str, Text] = Field(default_factory=dict)
+
+            @field_validator("title", "summary")
+            @classmethod
+            def _texts(cls, v: Text) -> Text:
+                return _both_langs(v)
+
+            @field_validator("messages")
+            @classmethod
+            def _messages(cls, v: dict[str, Text]) -> dict[str, Text]:
+                for key, text in v.items():
+                    try:
+                        _both_langs(text)
+                    except ValueError as exc:
+                        raise ValueError(f"{key}: {exc}") from None
+                    # Both languages must take the same placeholders, or one of them breaks at runtime.
+                    fields = [{f for _, f, _, _ in string.Formatter().parse(text[lang]) if f} for lang in LANGS]
+                    if fields[0] != fields[1]:
+                        raise ValueError(f"{key}: en and ja use different placeholders {sorted(fields[0])} vs {sorted(fields[1])}")
+                return v
+
+            @model_validator(mode="after")
+            def _consistent(self) -> "RunbookSpec":
+                if not re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", self.id):
+                    raise ValueError(f"id {self.id!r} must be lower-case words joined by '-'")
+                names = [p.name for p in self.parameters]
+                dupes = sorted({n for n in names if names.count(n) > 1})
+                if dupes:
+                    raise ValueError(f"parameters: duplicate name(s) {', '.join(dupes)}")
+                for code in self.causes:
+                    if not re.fullmatch(r"[A-Z][A-Z0-9_]*", code):
+                        raise ValueError(f"causes: {code!r} must be UPPER_SNAKE_CASE")
+                required = REQUIRED_CAUSES.get(self.id, {})
+                missing = [c for c in required if c not in self.causes]
+                if missing:
+                    raise ValueError(f"causes: missing {', '.join(missing)} (spec/causes.md)")
+                for code, level in required.items():
+                    if self.causes[code].level != level:
+                        raise ValueError(f"causes.{code}.level: is {self.causes[code].level}, spec/causes.md says {level}")
+                return self
+
+        for cls in (Symptom, Parameter, CheckSpec, CauseSpec, RunbookSpec):
+            cls.__qualname__ = cls.__name__  # importable by name (pickle), like a top-level class
+            _MODELS[cls.__name__] = cls
+        globals().update(_MODELS)
+        return _MODELS
+
+
+def __getattr__(name: str) -> Any:
+    if name in _MODEL_NAMES:
+        return _define_models()[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+class _Plain:
+    """Validated values as read-only attributes (the plain twin of a pydantic model)."""
+
+    def __init__(self, **values: Any):
+        object.__setattr__(self, "__dict__", values)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"{type(self).__name__} is frozen")
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.__dict__.items())})"
+
+
+class ParameterData(_Plain, _ParameterUse):
+    """A validated parameter without pydantic."""
+
+
+class SpecData(_Plain, _SpecUse):
+    """A validated runbook spec without pydantic: what a runner-started kernel works with."""
+
+
+# The runner validates the spec, writes `spec_json()` to a file and names it to the kernel in
+# this variable (together with the YAML's path and mtime, so a changed file is read afresh).
+VALIDATED_SPEC_ENV = "SFDOCTOR_VALIDATED_SPEC"
+
+
+def spec_json(spec: Any, path: str | os.PathLike[str]) -> str:
+    """The hand-over document for a validated spec loaded from `path`."""
+    data = spec.model_dump(mode="json") if hasattr(spec, "model_dump") else _plain_json(spec)
+    p = Path(path)
+    return json.dumps({"path": str(p), "mtime_ns": p.stat().st_mtime_ns, "spec": data}, ensure_ascii=False)
+
+
+def _plain_json(value: Any) -> Any:
+    if isinstance(value, _Plain):
+        return {k: _plain_json(v) for k, v in value.__dict__.items()}
+    if isinstance(value, dict):
+        return {k: _plain_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain_json(v) for v in value]
+    return jsonable(value)
+
+
+def _spec_data(data: dict[str, Any]) -> SpecData:
+    """A `spec_json` document's spec as SpecData (it was validated by the process that wrote it)."""
+    params = []
+    for p in data["parameters"]:
+        p = dict(p)
+        if p["type"] == "date" and isinstance(p.get("default"), str) and p["default"]:
+            p["default"] = _dt.date.fromisoformat(p["default"])  # as the model's validator left it
+        params.append(ParameterData(**p))
+    return SpecData(**{
+        **data,
+        "symptoms": [_Plain(**s) for s in data["symptoms"]],
+        "parameters": params,
+        "checks": {k: _Plain(**v) for k, v in data["checks"].items()},
+        "causes": {k: _Plain(**v) for k, v in data["causes"].items()},
+    })
+
+
+def _handed_over(path: str, mtime_ns: int) -> SpecData | None:
+    """The spec the runner validated for this very file, if it handed one to this process."""
+    ref = os.environ.get(VALIDATED_SPEC_ENV, "")
+    if not ref:
+        return None
+    try:
+        doc = json.loads(Path(ref).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if doc.get("path") != path or doc.get("mtime_ns") != mtime_ns:
+        return None
+    return _spec_data(doc["spec"])
 
 
 def edition_family(edition: str | None) -> str | None:
@@ -512,9 +627,13 @@ def _spec_files(directory: Path) -> dict[str, Path]:
 
 def load_file(path: str | os.PathLike[str]) -> RunbookSpec:
     """Load and validate one spec file; problems become one-line BadInput: `FILE: key: problem`."""
+    import yaml
+    from pydantic import ValidationError
+
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        # libyaml's parser when present: the same safe loader, ~10x faster than pure Python.
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except OSError as exc:
         raise BadInput(f"{path}: cannot read: {exc.strerror}") from None
     except yaml.YAMLError as exc:
@@ -524,7 +643,7 @@ def load_file(path: str | os.PathLike[str]) -> RunbookSpec:
     if not isinstance(data, dict):
         raise BadInput(f"{path}: a runbook spec must be a mapping of keys")
     try:
-        spec = RunbookSpec.model_validate(data)
+        spec = _define_models()["RunbookSpec"].model_validate(data)
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = ".".join(str(p) for p in err["loc"]) or "(top)"
@@ -537,18 +656,24 @@ def load_file(path: str | os.PathLike[str]) -> RunbookSpec:
 
 
 @lru_cache(maxsize=64)
-def _load_cached(path: str, mtime_ns: int) -> RunbookSpec:
-    return load_file(path)
+def _load_cached(path: str, mtime_ns: int) -> RunbookSpec | SpecData:
+    handed = _handed_over(path, mtime_ns)
+    return handed if handed is not None else load_file(path)
 
 
-def load(runbook_id: str, directory: str | os.PathLike[str] | None = None) -> RunbookSpec:
-    """The spec of one runbook; an unknown id is BadInput naming the known ones."""
+def spec_path(runbook_id: str, directory: str | os.PathLike[str] | None = None) -> Path:
+    """The YAML file of one runbook; an unknown id is BadInput naming the known ones."""
     d = runbooks_dir(directory)
     files = _spec_files(d)
     if runbook_id not in files:
         known = ", ".join(files) or f"none in {d}"
         raise BadInput(f"unknown runbook {runbook_id!r}", hint=f"known runbooks: {known}")
-    p = files[runbook_id]
+    return files[runbook_id]
+
+
+def load(runbook_id: str, directory: str | os.PathLike[str] | None = None) -> RunbookSpec:
+    """The spec of one runbook; an unknown id is BadInput naming the known ones."""
+    p = spec_path(runbook_id, directory)
     return _load_cached(str(p), p.stat().st_mtime_ns)
 
 

@@ -9,15 +9,15 @@ The outcome comes from the findings the notebook published (`MIMETYPE` / `RUN_MI
 outputs), never from papermill's cell metadata, which reads "completed" even after a cell
 timeout. Everything written is scrubbed of the org's known secrets first.
 
-Runs in parallel are meant to be processes (papermill's chdir and our kernel environment
-are process-wide): absolute paths, no `cwd=`, the index appended under a file lock.
+Runs in parallel are meant to be processes (papermill's chdir is process-wide; the kernel's
+extra environment is given to the kernel alone): absolute paths, no `cwd=`, the index
+appended under a file lock.
 """
 from __future__ import annotations
 
 import contextlib
 import json
 import os
-import shutil
 import sys
 import tempfile
 import threading
@@ -25,7 +25,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping
 
 from ._imports import skip_slow_optional_imports
 
@@ -37,7 +37,10 @@ from . import project_root
 from .errors import BadInput
 from .findings import EXIT_CODES, MIMETYPE, RUN_MIMETYPE, SCHEMA, Finding, RunResult, iso, utcnow
 from .i18n import check_lang
-from .runbooks import RunbookSpec, convert_value, jsonable, load, ui
+from .runbooks import VALIDATED_SPEC_ENV, convert_value, jsonable, load, spec_json, spec_path, ui
+
+if TYPE_CHECKING:
+    from .runbooks import RunbookSpec
 
 INDEX = "index.jsonl"
 KERNEL = "python3"
@@ -138,9 +141,6 @@ def _write_atomic(path: Path, text: str) -> None:
 # --------------------------------------------------------------------------------------
 # Execution
 # --------------------------------------------------------------------------------------
-_ENV_LOCK = threading.Lock()
-
-
 @contextlib.contextmanager
 def _quiet_loggers() -> Iterator[None]:
     """papermill and nbclient log timeouts with their own words; we report them in ours."""
@@ -160,25 +160,7 @@ def _quiet_loggers() -> Iterator[None]:
             logger.propagate = propagate
 
 
-@contextlib.contextmanager
-def _kernel_environment(updates: Mapping[str, str]) -> Iterator[None]:
-    """Give the kernel extra environment variables (papermill offers no per-run env).
-
-    The kernel inherits this process's environment when it starts; we set the values for
-    the duration of the run and restore them after. Process-wide, hence the lock and the
-    advice to parallelize with processes.
-    """
-    with _ENV_LOCK:
-        saved = {k: os.environ.get(k) for k in updates}
-        os.environ.update(updates)
-        try:
-            yield
-        finally:
-            for k, v in saved.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
+_KERNEL_MANAGER: type | None = None
 
 
 def _quiet_kernel_manager() -> type:
@@ -189,18 +171,118 @@ def _quiet_kernel_manager() -> type:
     which must hold one-line messages only; and a traceback could echo a secret. What a
     cell prints is still captured in the notebook, as always.
     """
+    global _KERNEL_MANAGER
+    if _KERNEL_MANAGER is not None:
+        return _KERNEL_MANAGER
     import subprocess
 
     from jupyter_client import AsyncKernelManager
 
     class QuietKernelManager(AsyncKernelManager):
+        sfdoctor_env: dict[str, str] = {}  # see _kernel_manager
+
         async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
             kw.setdefault("stderr", subprocess.DEVNULL)
+            if self.sfdoctor_env:
+                kw["env"] = {**(kw.get("env") or os.environ), **self.sfdoctor_env}
             await super()._async_launch_kernel(kernel_cmd, **kw)
 
         _launch_kernel = _async_launch_kernel
 
+    _KERNEL_MANAGER = QuietKernelManager
     return QuietKernelManager
+
+
+def _kernel_manager(env: Mapping[str, str] | None) -> type:
+    """The quiet kernel manager, giving the kernel (and only the kernel) `env` on top of ours.
+
+    papermill has no per-run environment; setting os.environ around a run would show the
+    values to every thread of this process and forbid parallel runs in threads.
+    """
+    base = _quiet_kernel_manager()
+    if not env:
+        return base
+    return type("SfdoctorKernelManager", (base,), {"sfdoctor_env": dict(env)})
+
+
+ENGINE = "sfdoctor-in-memory"
+_ENGINE_LOCK = threading.Lock()
+
+
+def _register_engine() -> str:
+    """papermill's nbclient engine, minus the notebook file written twice per cell.
+
+    papermill saves the output notebook at every cell's start and end (46 serialisations for
+    security-token-required, markdown cells included) so that a crash leaves a partial file.
+    We keep the executed notebook in memory instead: the engine hands the very notebook object
+    nbclient fills to the caller's list, so a timeout or a dead kernel still gives us every
+    output produced so far, and no unscrubbed copy ever touches the disk.
+    """
+    from papermill.engines import NBClientEngine, papermill_engines
+
+    with _ENGINE_LOCK:
+        if ENGINE not in papermill_engines._engines:
+
+            class InMemoryEngine(NBClientEngine):
+                @classmethod
+                def execute_notebook(cls, nb: Any, kernel_name: str, *, sfdoctor_keep: list | None = None, **kw: Any) -> Any:
+                    if sfdoctor_keep is not None:
+                        sfdoctor_keep.append(nb)
+                    kw["output_path"] = None  # papermill passes None already: we never write
+                    return super().execute_notebook(nb, kernel_name, **kw)
+
+            papermill_engines.register(ENGINE, InMemoryEngine)
+    return ENGINE
+
+
+def execute_notebook(
+    src: str | os.PathLike[str],
+    params: Mapping[str, Any] | None,
+    *,
+    cell_timeout: float | None = None,
+    start_timeout: float = 60,
+    timeout_func: Callable[[Any], float] | None = None,
+    on_cell_start: Callable[..., Any] | None = None,
+    env: Mapping[str, str] | None = None,
+) -> tuple[nbformat.NotebookNode | None, BaseException | None]:
+    """Execute a notebook the way every sfdoctor run does: papermill, `python3` kernel, quiet.
+
+    Returns the executed notebook (partial after a failure; None if papermill never got as
+    far as reading it) and the exception that stopped it, if any. The benchmark's papermill
+    floor runs through here too, so both figures pay the same per-run costs.
+    """
+    import papermill
+
+    engine = _register_engine()
+    keep: list[nbformat.NotebookNode] = []
+    kw: dict[str, Any] = {}
+    if timeout_func is not None:
+        kw["timeout_func"] = timeout_func
+    if on_cell_start is not None:
+        kw["on_cell_start"] = on_cell_start
+    error: BaseException | None = None
+    nb = None
+    with _quiet_loggers():
+        try:
+            nb = papermill.execute_notebook(
+                str(src),
+                None,  # kept in memory (see _register_engine)
+                parameters=dict(params or {}),
+                engine_name=engine,
+                kernel_name=KERNEL,
+                execution_timeout=cell_timeout,
+                progress_bar=False,
+                log_output=False,
+                start_timeout=start_timeout,
+                kernel_manager_class=_kernel_manager(env),
+                sfdoctor_keep=keep,
+                **kw,
+            )
+        except Exception as exc:  # the caller decides; every failure still becomes a report
+            error = exc
+    if nb is None and keep:
+        nb = keep[0]
+    return nb, error
 
 
 def _executable_cells(nb: nbformat.NotebookNode) -> int:
@@ -216,10 +298,18 @@ class _Execution:
     timeout: bool = False
 
 
+def _warm_report() -> None:
+    try:
+        from .report import warm_up
+
+        warm_up()
+    except Exception:  # pragma: no cover - only a head start; the report itself says what is wrong
+        pass
+
+
 def _execute(src: Path, params: dict[str, Any], lang: str, cell_timeout: float, total_timeout: float,
              env: Mapping[str, str], progress: Progress | None) -> _Execution:
     """papermill on the `python3` kernel; returns the executed (possibly partial) notebook."""
-    import papermill
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
     from papermill.exceptions import PapermillExecutionError
 
@@ -248,30 +338,12 @@ def _execute(src: Path, params: dict[str, Any], lang: str, cell_timeout: float, 
         if progress:
             progress(ui("progress.cell", lang, i=started["n"], n=total))
 
-    tmpdir = Path(tempfile.mkdtemp(prefix="sfdoctor-run-"))
-    out = tmpdir / "executed.ipynb"
-    error: BaseException | None = None
-    try:
-        with _kernel_environment(env), _quiet_loggers():
-            papermill.execute_notebook(
-                str(src),
-                str(out),
-                parameters=params,
-                kernel_name=KERNEL,
-                execution_timeout=cell_timeout,
-                progress_bar=False,
-                log_output=False,
-                start_timeout=min(60, total_timeout),
-                timeout_func=timeout_func,
-                on_cell_start=on_cell_start,
-                kernel_manager_class=_quiet_kernel_manager(),
-            )
-    except Exception as exc:  # every failure still becomes a report
-        error = exc
-    try:
-        nb = nbformat.read(out, as_version=4) if out.is_file() else None
-    finally:
-        shutil.rmtree(tmpdir, ignore_errors=True)  # the unscrubbed copy never outlives the run
+    # While the kernel starts and runs, this process mostly waits: get nbconvert ready for
+    # the report meanwhile (imports, compiled templates), off the critical path.
+    warm = threading.Thread(target=_warm_report, name="sfdoctor-warm-report", daemon=True)
+    warm.start()
+    nb, error = execute_notebook(src, params, cell_timeout=cell_timeout, start_timeout=min(60, total_timeout),
+                                 timeout_func=timeout_func, on_cell_start=on_cell_start, env=env)
     ex = _Execution(nb, error)
     if error is None:
         return ex
@@ -357,7 +429,13 @@ def run_runbook(
     started = utcnow()
     folder = make_report_folder(Path(out_dir), spec.id, org_ref.slug, started)
     pm_params = {"org": org, "lang": lang, **given}
-    ex = _execute(src, pm_params, lang, cell_timeout, total_timeout, env, progress)
+    with tempfile.TemporaryDirectory(prefix="sfdoctor-run-") as tmp:
+        # The spec validated above, handed to the kernel so that it need not import pydantic
+        # and validate it again (~0.3 s of every kernel; see runbooks.VALIDATED_SPEC_ENV).
+        handed = Path(tmp) / "spec.json"
+        handed.write_text(spec_json(spec, spec_path(spec.id, home_path / "runbooks" if home_path else None)),
+                          encoding="utf-8")
+        ex = _execute(src, pm_params, lang, cell_timeout, total_timeout, {**env, VALIDATED_SPEC_ENV: str(handed)}, progress)
     if ex.reason and progress:
         progress(ui("progress.broke", lang, reason=scrub.scrub_text(ex.reason, secrets)))
 

@@ -13,12 +13,15 @@ report, as principle 6 asks.
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from .findings import MIMETYPE, RUN_MIMETYPE, Finding, RunResult, utcnow
 from .i18n import check_lang
 from .report import CONTEXT_MIMETYPE, finding_card_html, summary_html
-from .runbooks import RunbookSpec, load, ui
+from .runbooks import load, ui
+
+if TYPE_CHECKING:
+    from .runbooks import RunbookSpec
 
 _MAX_REASON = 300
 
@@ -105,7 +108,9 @@ class RunSession:
         `connect=False` is for runbooks (and tests) whose checks need no org.
         An unknown runbook or language still raises BadInput: that is the notebook's bug.
         """
-        spec = runbook if isinstance(runbook, RunbookSpec) else load(runbook)
+        # A runbook id, or a spec already loaded (the pydantic model, or the plain SpecData a
+        # runner-started kernel gets: see runbooks.VALIDATED_SPEC_ENV).
+        spec = load(runbook) if isinstance(runbook, str) else runbook
         run = cls(spec, org, lang, dict(params or {}))
         run.display = display
         if not connect:
