@@ -78,3 +78,25 @@ def test_convert_uses_wsdl_types():
     out = _convert(el, "SecuritySettings")
     assert out == {"fullName": "Security", "enableAdminLoginAsAnyUser": True, "networkAccess": {},
                    "unknownThing": ["a", "b"], "singleSignOnSettings": None}
+
+
+def test_wsdl_type_table_is_cached_and_identical(tmp_path, monkeypatch):
+    """The cached table must equal a fresh parse; a cache dir we cannot write is only slower."""
+    from sfdoctor import metadata
+
+    monkeypatch.setenv("SFDOCTOR_CACHE_DIR", str(tmp_path / "cache"))
+    metadata._wsdl_types.cache_clear()
+    first = metadata._wsdl_types()
+    files = list((tmp_path / "cache").glob("metadata-wsdl-types-*.json"))
+    assert len(files) == 1
+    metadata._wsdl_types.cache_clear()
+    assert metadata._wsdl_types() == first == metadata._parse_wsdl_types(metadata.wsdl_path())
+    assert first["IpRange"][1]["start"] == ("xsd:string", False)
+    assert first["NetworkAccess"][1]["ipRanges"][1] is True
+
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("")
+    monkeypatch.setenv("SFDOCTOR_CACHE_DIR", str(blocker / "cache"))
+    metadata._wsdl_types.cache_clear()
+    assert metadata._wsdl_types() == first
+    metadata._wsdl_types.cache_clear()

@@ -11,15 +11,17 @@ from __future__ import annotations
 import atexit
 import os
 import threading
+from typing import TYPE_CHECKING
 
-from .server import DEFAULT_SCENARIO, Simulator
+if TYPE_CHECKING:  # the server (tornado, the World) loads only when this process starts one
+    from .server import Simulator
 
 __all__ = ["ensure_simulator", "running_simulator", "ENV_VAR"]
 
 ENV_VAR = "SFDOCTOR_DEMO_URL"
 
 _lock = threading.Lock()
-_running: dict[str, Simulator] = {}
+_running: dict[str, "Simulator"] = {}
 
 
 def ensure_simulator(scenario_ref: str | None) -> str:
@@ -32,6 +34,8 @@ def ensure_simulator(scenario_ref: str | None) -> str:
     external = os.environ.get(ENV_VAR, "").strip()
     if external:
         return external.rstrip("/")
+    from .server import DEFAULT_SCENARIO, Simulator
+
     key = scenario_ref or DEFAULT_SCENARIO
     with _lock:
         sim = _running.get(key)
@@ -42,10 +46,12 @@ def ensure_simulator(scenario_ref: str | None) -> str:
         return sim.url  # type: ignore[return-value]
 
 
-def running_simulator(scenario_ref: str | None) -> Simulator | None:
+def running_simulator(scenario_ref: str | None) -> "Simulator | None":
     """The in-process Simulator for `scenario_ref`, if this process started one (tests and
     benchmarks read its world and stats directly)."""
     with _lock:
+        from .server import DEFAULT_SCENARIO
+
         return _running.get(scenario_ref or DEFAULT_SCENARIO)
 
 
