@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import quote
+from ..findings import iso
 
 RUNBOOK = "security-token-required"
 
@@ -38,9 +39,9 @@ def soql(template: str, *args: Any, **kwargs: Any) -> str:
     return format_soql(template, *args, **kwargs)
 
 
-def soql_datetime(ts: datetime) -> str:
-    """A SOQL dateTime literal (UTC, no quotes), for `format_soql`'s `{:literal}`."""
-    return ts.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+# A SOQL dateTime literal (UTC, no quotes) for `format_soql`'s `{:literal}` is the same
+# ISO-8601 'Z' form findings.json uses.
+soql_datetime = iso
 
 
 @dataclass
