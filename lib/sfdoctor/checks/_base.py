@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import quote
+
 from ..findings import iso
 
 RUNBOOK = "security-token-required"
