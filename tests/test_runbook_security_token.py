@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -15,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+import yaml
 
 from sfdoctor import runbooks
 from test_checks_scenarios import EXPECTED
@@ -48,7 +50,8 @@ def _run(job: tuple[str, str, list[str], Path]) -> tuple[str, dict]:
     done = subprocess.run([SFDOCTOR, "run", RUNBOOK, "--org", org, "--out", str(out), *extra],
                           capture_output=True, text=True, timeout=300, env=env)
     folders = sorted(p for p in out.glob(f"*/{RUNBOOK}/*") if p.is_dir())
-    result = {"exit": done.returncode, "stderr": done.stderr[-2000:], "folders": [str(p) for p in folders]}
+    result = {"exit": done.returncode, "stderr": done.stderr[-2000:], "folders": [str(p) for p in folders],
+              "output": done.stdout + done.stderr}
     if folders:
         result["findings"] = json.loads((folders[-1] / "findings.json").read_text(encoding="utf-8"))
     return key, result
@@ -123,3 +126,45 @@ def test_api_limit_and_hanging_endpoint_are_inconclusive_with_a_report(runs, nam
     if name == "faults-limit":
         errors = json.dumps([c for c in f["checks"] if c["status"] == "error"])
         assert "REQUEST_LIMIT_EXCEEDED" in errors
+
+
+SECRET_KEYS = {"password", "security_token", "client_secret", "probe_password", "probe_token"}
+SESSION_ID = re.compile(r"00D[A-Za-z0-9]{12,15}![A-Za-z0-9._-]{20,}")
+
+
+def _secrets_in(node, found: set[str]) -> set[str]:
+    """Every secret value a scenario holds, read independently of scrub.known_secrets."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in SECRET_KEYS and isinstance(value, str) and value:
+                found.add(value)
+            _secrets_in(value, found)
+        for user in node.get("users", []) if isinstance(node.get("users"), list) else []:
+            if isinstance(user, dict) and user.get("password") and user.get("security_token"):
+                found.add(user["password"] + user["security_token"])
+    elif isinstance(node, list):
+        for item in node:
+            _secrets_in(item, found)
+    return found
+
+
+@pytest.mark.parametrize("scenario", CLI_SCENARIOS)
+def test_no_secret_in_any_artifact(runs, scenario):
+    """Canaries are the world's own secrets: every password, token, password+token, client
+    secret and the demo app's secret; none may appear in any file of the run, in the index, or
+    in what the command printed — nor any Salesforce session id."""
+    from sfdoctor.demo.store import DEMO_CLIENT_SECRET
+
+    world = yaml.safe_load((SCENARIOS / f"{scenario}.yml").read_text(encoding="utf-8"))
+    secrets = _secrets_in(world, {DEMO_CLIENT_SECRET})
+    assert len(secrets) >= 3
+    r = runs[scenario]
+    out = Path(r["folders"][-1]).parents[2]
+    texts = {"output": r["output"]}
+    texts.update({str(p.relative_to(out)): p.read_text(encoding="utf-8", errors="replace")
+                  for p in out.rglob("*") if p.is_file()})
+    assert any(name.endswith("report.html") for name in texts) and "index.jsonl" in texts
+    for name, text in texts.items():
+        leaked = sorted(s for s in secrets if s in text)
+        assert not leaked, f"{scenario}: {name} holds {len(leaked)} secret value(s)"
+        assert not SESSION_ID.search(text), f"{scenario}: {name} holds a session id"
