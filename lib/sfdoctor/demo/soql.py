@@ -323,7 +323,7 @@ def _remember_name(tok: Token) -> Token:
     return tok
 
 
-_PARSER = Lark(_GRAMMAR, parser="lalr", lexer="contextual", maybe_placeholders=False,
+_PARSER = Lark(_GRAMMAR, parser="lalr", lexer="contextual", maybe_placeholders=False, cache=True,
                lexer_callbacks={"NAME": _remember_name})
 
 
