@@ -5,6 +5,7 @@ on the server side, not assumed.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -52,7 +53,8 @@ class Fake:
                 status, payload = answers.pop(0) if answers else fake.default(self.command, path)
                 if status == "reset":
                     self.close_connection = True
-                    self.connection.shutdown(2)
+                    with contextlib.suppress(OSError):  # the client may already have gone
+                        self.connection.shutdown(2)
                     return
                 data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
                 self.send_response(status)
