@@ -34,7 +34,7 @@ def _report(tmp_path: Path, lang: str) -> Path:
         "root_causes": ["FIXTURE_BROKEN"], "warnings": [], "api_calls": 4, "parameters": {"days": 7},
         "checks": [
             {"id": "probe", "title": spec.texts(lang).title("probe"), "status": "fail", "cause": "FIXTURE_BROKEN",
-             "evidence": {"source_ip": "203.0.113.7"}, "fix": spec.texts(lang).fix("FIXTURE_BROKEN"), "summary": "",
+             "evidence": {"source_ip": "203.0.113.7", "message": _LONG}, "fix": spec.texts(lang).fix("FIXTURE_BROKEN"), "summary": "",
              "duration_ms": 5},
             {"id": "leak", "title": spec.texts(lang).title("leak"), "status": "pass", "cause": None,
              "evidence": {}, "fix": "", "summary": "", "duration_ms": 1},
@@ -85,3 +85,77 @@ def test_report_opens_complete_offline(tmp_path, lang, browser):
     finally:
         context.close()
     assert external == []
+
+
+_LONG = "Invalid username, password, security token; or user locked out. Are you at a new location? " * 3
+
+
+def _card_page(tmp_path: Path, theme: str) -> Path:
+    """A card as JupyterLab shows it: nbconvert's lab template carries JupyterLab's own CSS
+    (rendered-HTML tables right-aligned and centred, light or dark theme), none of ours."""
+    from nbconvert import HTMLExporter
+
+    from sfdoctor.findings import MIMETYPE
+    from sfdoctor.report import finding_card_html
+
+    finding = {"id": "probe", "title": "Probe", "status": "fail", "cause": "FIXTURE_BROKEN", "summary": "It broke.",
+               "fix": "1. Open.\n2. Mend.",
+               "evidence": {"login_attempts": 2, "message": _LONG, "by_status": {"Success": 3},
+                            "attempts": [{"kind": "password_only", "ok": False}]}}
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("x", outputs=[nbformat.v4.new_output(
+        "display_data", data={"text/html": finding_card_html(finding, "en"), MIMETYPE: finding})])]
+    body, _ = HTMLExporter(theme=theme, exclude_input=True).from_notebook_node(nb)
+    path = tmp_path / f"card-{theme}.html"
+    path.write_text(body, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_card_styles_itself_inside_jupyterlab_css(tmp_path, theme, browser):
+    context = browser.new_context(offline=True)
+    try:
+        page = context.new_page()
+        page.goto(_card_page(tmp_path, theme).as_uri(), wait_until="load")
+        card = page.locator(".jp-RenderedHTMLCommon .sfd-card")
+        assert card.is_visible()
+        aligns = card.locator("td, th").evaluate_all("els => els.map(e => getComputedStyle(e).textAlign)")
+        assert aligns and set(aligns) == {"left"}
+        badge = card.locator(".sfd-badge")
+        style = badge.evaluate("e => { const s = getComputedStyle(e); return [s.backgroundColor, s.color, s.borderTopStyle] }")
+        assert style[0] not in ("rgba(0, 0, 0, 0)", "transparent") and style[0] != style[1] and style[2] == "solid"
+        # the long message folds away, the whole text one click (or a hover) away
+        long = card.locator("details.sfd-long")
+        assert long.locator(".sfd-rest").is_hidden()
+        long.locator("summary").click()
+        assert long.locator(".sfd-rest").is_visible()
+        # a nested dict is a table inside the evidence table, left-aligned like the rest
+        assert card.locator("table.sfd-evidence table.sfd-kv").count() == 1
+        assert card.locator("table.sfd-evidence table.sfd-rows thead th").count() == 2
+        page.screenshot(path=str(tmp_path / f"card-{theme}.png"), full_page=True)
+    finally:
+        context.close()
+
+
+def test_report_prints_a4_with_folded_texts_open(tmp_path, browser):
+    page_file = _report(tmp_path, "en")
+    text = page_file.read_text(encoding="utf-8")
+    assert "size: A4" in text
+    context = browser.new_context(offline=True)
+    try:
+        page = context.new_page()
+        page.goto(page_file.as_uri(), wait_until="load")
+        page.emulate_media(media="print")
+        # every badge keeps its symbol and border in print (greyscale-safe)
+        borders = page.locator("#sfd-checks .sfd-badge").evaluate_all(
+            "els => els.map(e => getComputedStyle(e).borderTopStyle + ' ' + e.textContent.trim()[0])")
+        assert borders == ["solid \u2717", "solid \u2713"]
+        rest = page.locator("#sfd-checks details.sfd-long .sfd-rest")
+        assert rest.is_visible() and "new location?" in rest.inner_text()  # printed in full
+        page.emulate_media(media="screen")
+        assert rest.is_hidden()  # folded on screen
+        page.emulate_media(media="print")
+        pdf = page.pdf(format="A4", print_background=True)
+        assert pdf.startswith(b"%PDF")
+    finally:
+        context.close()

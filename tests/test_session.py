@@ -88,3 +88,20 @@ def test_check_returning_wrong_type_is_an_error(shown, spec):
     run = RunSession.open(spec, "demo", "en", {}, connect=False)
     found = run.check(lambda conn, *, lang: ["not a finding"], check_id="probe")
     assert found[0].status == "error" and found[0].evidence["exception"] == "TypeError"
+
+
+def test_a_cause_fix_is_shown_once_then_referred_to(shown, spec):
+    """The first card with a cause shows its fix; later cards with that cause point back to it."""
+    run = RunSession.open(spec, "demo", "en", {}, connect=False)
+
+    def two_failures(conn, *, lang):
+        return [spec.finding("probe", "fail", lang, cause="FIXTURE_BROKEN", evidence={"n": 1}),
+                spec.finding("leak", "fail", lang, cause="FIXTURE_BROKEN", evidence={"n": 2})]
+
+    run.check(two_failures)
+    first, second = (b["text/html"] for b in shown[:2])
+    steps = "1. Open the fixture.<br>2. Mend it."
+    assert steps in first and steps not in second
+    assert "see fix for FIXTURE_BROKEN above" in second and "Probe the fixture" in second
+    assert "text-align:left" in first  # the card styles itself: JupyterLab has no report.css
+    assert all(f.fix for f in run.findings)  # findings.json keeps every fix

@@ -90,6 +90,9 @@ class RunSession:
         self.window: str | None = None
         self.display = True
         self._own_logins = 0
+        # (cause, fix) → title of the check whose card showed that fix in full: a later card
+        # with the same cause shows a short reference instead of the same steps again.
+        self._fix_shown: dict[tuple[str, str], str] = {}
 
     # ------------------------------------------------------------------ life cycle
     @classmethod
@@ -236,8 +239,12 @@ class RunSession:
                 f.summary = _scrub(f.summary, secrets)
             self.findings.append(f)
             if self.display:
+                shown_above = None
+                if f.cause and f.fix:
+                    shown_above = self._fix_shown.get((f.cause, f.fix))
+                    self._fix_shown.setdefault((f.cause, f.fix), f.title)
                 _display({
-                    "text/html": finding_card_html(f, self.lang),
+                    "text/html": finding_card_html(f, self.lang, fix_shown_above=shown_above),
                     MIMETYPE: f.to_json(),
                     "text/plain": f"[{f.status}] {f.title}" + (f" ({f.cause})" if f.cause else ""),
                 })
