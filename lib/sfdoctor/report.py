@@ -291,15 +291,6 @@ def finding_card_html(
     return "".join(parts)
 
 
-def first_steps(findings: Mapping[str, Any]) -> list[str]:
-    """The fixes to do first: those of `fail` checks in check order, de-duplicated."""
-    out: dict[str, None] = {}
-    for c in findings.get("checks", []):
-        if c.get("status") == "fail" and c.get("fix"):
-            out.setdefault(c["fix"], None)
-    return list(out)
-
-
 def summary_fixes(findings: Mapping[str, Any]) -> dict[str, tuple[str, str]]:
     """cause → (fix, level) for the summary: each fail cause's fix, then each warn cause's, once."""
     fails: dict[str, tuple[str, str]] = {}
