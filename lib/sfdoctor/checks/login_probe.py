@@ -211,7 +211,7 @@ def probe_logins(conn: Any, facts: Facts, lang: str = "en") -> list:
         if attempt is not None:
             evidence["fault"] = attempt.fault or "none"
         else:
-            evidence["reason"] = msg("en", key, fault=first.fault or "", username=facts.username)
+            evidence["reason"] = msg(lang, key, fault=first.fault or "", username=facts.username)
         out.append(finding(check_id, status, lang, cause=cause, edition=edition, evidence=evidence,
                            summary=msg(lang, key, fault=(attempt or first).fault or "", username=facts.username)))
     return out
