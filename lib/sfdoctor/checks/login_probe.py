@@ -160,25 +160,26 @@ def probe_logins(conn: Any, facts: Facts, lang: str = "en") -> list:
     reason = None
     creds = None
     if not facts.probe:
-        reason = "probe parameter is false"
+        reason = msg(lang, "probe_skip_off")
     elif not facts.username:
-        reason = "no username given"
+        reason = msg(lang, "probe_skip_no_username")
     else:
         load_org(conn, facts)
         if facts.user is None and facts.user_read:
-            reason = "the user does not exist in this org"
+            reason = msg(lang, "probe_skip_no_user", username=facts.username)
         elif user_state(facts):
             # Locked, frozen or inactive: no password logs in, and a failed try only adds to the count.
-            reason = f"the user is {user_state(facts)}: a login cannot succeed whatever the password"
+            reason = msg(lang, f"probe_skip_user_{user_state(facts)}", username=facts.username)
         else:
             from sfdoctor.credentials import probe_credentials
 
             try:
                 creds = probe_credentials(conn, facts.username)
             except Exception as exc:  # noqa: BLE001 - a missing credential means: do not probe
-                reason = f"no probe credentials: {getattr(exc, 'message', None) or type(exc).__name__}"
+                reason = msg(lang, "probe_skip_no_credentials",
+                             detail=getattr(exc, "message", None) or type(exc).__name__)
             if creds is not None and not creds.password:
-                reason, creds = "no probe password available", None
+                reason, creds = msg(lang, "probe_skip_no_password", username=facts.username), None
     if reason:
         v = interpret(None, None, has_token=False, state=None)
         return [finding(i, "skip", lang, evidence={"reason": reason, "login_attempts": 0},
