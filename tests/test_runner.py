@@ -143,3 +143,20 @@ def test_index_lines_survive_concurrent_processes(tmp_path):
     assert len(lines) == 100
     seen = {(e["worker"], e["i"]) for e in map(json.loads, lines)}
     assert len(seen) == 100
+
+
+def test_broken_run_keeps_the_api_calls_its_findings_reported():
+    """A kernel that dies before run.finish() still leaves the cost of what it did."""
+    from sfdoctor.findings import API_CALLS_METADATA, MIMETYPE, Finding
+    from sfdoctor.runner import collect_with_cost
+
+    def output(check_id: str, spent: int) -> dict:
+        return nbformat.v4.new_output("display_data", data={MIMETYPE: Finding(check_id, "t", "pass").to_json()},
+                                      metadata={API_CALLS_METADATA: spent})
+
+    cell = nbformat.v4.new_code_cell("run.check(...)")
+    cell.outputs = [output("a", 2), output("b", 5)]
+    nb = nbformat.v4.new_notebook(cells=[cell, nbformat.v4.new_code_cell("boom")])
+    checks, run, spent = collect_with_cost(nb)
+    assert [c.id for c in checks] == ["a", "b"] and run is None and spent == 5
+    assert collect_with_cost(None) == ([], None, 0)

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from sfdoctor import session as session_mod
-from sfdoctor.findings import MIMETYPE, RUN_MIMETYPE
+from sfdoctor.findings import API_CALLS_METADATA, MIMETYPE, RUN_MIMETYPE
 from sfdoctor.report import CONTEXT_MIMETYPE
 from sfdoctor.runbooks import load
 from sfdoctor.session import RunSession, describe_exception
@@ -14,10 +14,22 @@ from sfdoctor.session import RunSession, describe_exception
 FIXTURE_RUNBOOKS = Path(__file__).parent / "fixtures" / "home" / "runbooks"
 
 
+class Shown(list):
+    """The bundles a session displayed, and beside them each output's metadata."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.metadata: list[dict] = []
+
+    def __call__(self, bundle: dict, metadata: dict | None = None) -> None:
+        self.append(bundle)
+        self.metadata.append(metadata or {})
+
+
 @pytest.fixture()
 def shown(monkeypatch):
-    bundles: list[dict] = []
-    monkeypatch.setattr(session_mod, "_display", bundles.append)
+    bundles = Shown()
+    monkeypatch.setattr(session_mod, "_display", bundles)
     return bundles
 
 
@@ -36,6 +48,7 @@ def test_check_records_times_and_displays(shown, spec):
     assert found[0].status == "pass" and found[0].duration_ms >= 0
     card = shown[0]
     assert set(card) == {"text/html", MIMETYPE, "text/plain"}
+    assert shown.metadata[0] == {API_CALLS_METADATA: 0}   # no connection: nothing spent
     assert "フィクスチャを検査" in card["text/html"] and card[MIMETYPE]["id"] == "probe"
     result = run.finish()
     assert result.outcome == "healthy" and result.lang == "ja"

@@ -15,6 +15,9 @@ SCHEMA = "sfdoctor.findings/1"
 # (alongside text/html for people); the runner collects them from the executed notebook.
 MIMETYPE = "application/vnd.sfdoctor.finding+json"
 RUN_MIMETYPE = "application/vnd.sfdoctor.run+json"
+# Key in each finding output's metadata: the API calls spent up to that finding, so that a run
+# that breaks before its summary still reports its cost.
+API_CALLS_METADATA = "sfdoctor.api_calls"
 
 Status = Literal["pass", "fail", "warn", "manual", "skip", "error"]
 STATUSES: tuple[str, ...] = ("pass", "fail", "warn", "manual", "skip", "error")

@@ -35,7 +35,7 @@ import nbformat  # noqa: E402
 
 from . import project_root
 from .errors import BadInput
-from .findings import EXIT_CODES, MIMETYPE, RUN_MIMETYPE, SCHEMA, Finding, RunResult, iso, utcnow
+from .findings import API_CALLS_METADATA, EXIT_CODES, MIMETYPE, RUN_MIMETYPE, SCHEMA, Finding, RunResult, iso, utcnow
 from .i18n import check_lang
 from .runbooks import VALIDATED_SPEC_ENV, convert_value, jsonable, load, spec_json, spec_path, ui
 
@@ -365,8 +365,15 @@ def _execute(src: Path, params: dict[str, Any], lang: str, cell_timeout: float, 
 
 def collect(nb: nbformat.NotebookNode | None) -> tuple[list[Finding], dict[str, Any] | None]:
     """The findings and the final run payload the notebook published, in output order."""
+    checks, run, _ = collect_with_cost(nb)
+    return checks, run
+
+
+def collect_with_cost(nb: nbformat.NotebookNode | None) -> tuple[list[Finding], dict[str, Any] | None, int]:
+    """`collect`, plus the API calls the last published finding reported (for broken runs)."""
     checks: list[Finding] = []
     run: dict[str, Any] | None = None
+    api_calls = 0
     for cell in (nb.cells if nb is not None else []):
         if cell.cell_type != "code":
             continue
@@ -374,9 +381,12 @@ def collect(nb: nbformat.NotebookNode | None) -> tuple[list[Finding], dict[str, 
             data = out.get("data") or {}
             if MIMETYPE in data:
                 checks.append(Finding.from_json(dict(data[MIMETYPE])))
+                spent = (out.get("metadata") or {}).get(API_CALLS_METADATA)
+                if isinstance(spent, int) and spent >= api_calls:
+                    api_calls = spent
             if RUN_MIMETYPE in data:
                 run = json.loads(json.dumps(data[RUN_MIMETYPE]))
-    return checks, run
+    return checks, run, api_calls
 
 
 # --------------------------------------------------------------------------------------
@@ -439,7 +449,7 @@ def run_runbook(
     if ex.reason and progress:
         progress(ui("progress.broke", lang, reason=scrub.scrub_text(ex.reason, secrets)))
 
-    checks, run_payload = collect(ex.nb)
+    checks, run_payload, api_calls_seen = collect_with_cost(ex.nb)
     if run_payload is not None and ex.error is None:
         findings = run_payload
     else:
@@ -453,7 +463,8 @@ def run_runbook(
             summary=ui("error.run_broke", lang, reason=ex.reason),
         )
         result = RunResult(runbook=spec.id, org=org, lang=lang, started_at=started, finished_at=utcnow(),
-                           parameters={**defaults, **given}, api_calls=0, checks=[*checks, error_check],
+                           parameters={**defaults, **given}, api_calls=api_calls_seen,
+                           checks=[*checks, error_check],
                            run_broke=ex.run_broke)
         findings = result.to_json()
     findings["schema"] = SCHEMA

@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
-from .findings import MIMETYPE, RUN_MIMETYPE, Finding, RunResult, utcnow
+from .findings import API_CALLS_METADATA, MIMETYPE, RUN_MIMETYPE, Finding, RunResult, utcnow
 from .i18n import check_lang
 from .report import CONTEXT_MIMETYPE, finding_card_html, summary_html
 from .runbooks import load, ui
@@ -26,13 +26,13 @@ if TYPE_CHECKING:
 _MAX_REASON = 300
 
 
-def _display(bundle: dict[str, Any]) -> None:
+def _display(bundle: dict[str, Any], metadata: dict[str, Any] | None = None) -> None:
     """Publish a raw mime bundle (in a kernel); outside IPython this is a no-op print-free call."""
     try:
         from IPython.display import display
     except ImportError:  # pragma: no cover - ipykernel is a dependency
         return
-    display(bundle, raw=True)
+    display(bundle, raw=True, metadata=metadata or {})
 
 
 def describe_exception(exc: BaseException, secrets: set[str] | frozenset[str] = frozenset()) -> tuple[str, dict[str, Any]]:
@@ -180,6 +180,11 @@ class RunSession:
         self._record(found)
         return found
 
+    @property
+    def api_calls(self) -> int:
+        """Requests sent to the org so far (the connection's counter; 0 without a connection)."""
+        return int(getattr(getattr(self.conn, "counter", None), "total", 0) or 0)
+
     def record(self, *findings: Finding) -> None:
         """Record findings made outside `check` (e.g. a manual step answered in the form)."""
         self._record(list(findings))
@@ -193,7 +198,7 @@ class RunSession:
             started_at=self.started_at,
             finished_at=utcnow(),
             parameters=dict(self.params),
-            api_calls=int(getattr(getattr(self.conn, "counter", None), "total", 0) or 0),
+            api_calls=self.api_calls,
             checks=list(self.findings),
         )
         data = result.to_json()
@@ -243,11 +248,13 @@ class RunSession:
                 if f.cause and f.fix:
                     shown_above = self._fix_shown.get((f.cause, f.fix))
                     self._fix_shown.setdefault((f.cause, f.fix), f.title)
+                # The API calls spent so far ride along in the output's metadata, so a run
+                # that dies before finish() still reports what it cost (runner.collect).
                 _display({
                     "text/html": finding_card_html(f, self.lang, fix_shown_above=shown_above),
                     MIMETYPE: f.to_json(),
                     "text/plain": f"[{f.status}] {f.title}" + (f" ({f.cause})" if f.cause else ""),
-                })
+                }, {API_CALLS_METADATA: self.api_calls})
 
 
 def _jsonable(value: Any) -> Any:
