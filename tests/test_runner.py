@@ -160,3 +160,35 @@ def test_broken_run_keeps_the_api_calls_its_findings_reported():
     checks, run, spent = collect_with_cost(nb)
     assert [c.id for c in checks] == ["a", "b"] and run is None and spent == 5
     assert collect_with_cost(None) == ([], None, 0)
+
+
+def _kernel_worker(path: str) -> tuple[bool, str, list[str]]:
+    from sfdoctor.runner import execute_notebook
+
+    nb, error = execute_notebook(path, {"x": 1})
+    texts = [o.get("text", "") for c in (nb.cells if nb else []) for o in c.get("outputs", [])]
+    return error is None, repr(error), texts
+
+
+def test_parallel_runs_start_their_kernels_without_racing(tmp_path):
+    """Kernels started at the same moment by separate processes (cron, many-org audits) must not
+    collide: each run talks to its kernel over Unix sockets in a folder of its own, not over TCP
+    ports that another process may grab between "pick a free port" and the kernel binding it."""
+    nb = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell("x = 0")
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, nbformat.v4.new_code_cell("import os\nprint(os.getpid() > 0, x)")]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    path = tmp_path / "tiny.ipynb"
+    nbformat.write(nb, path)
+    with multiprocessing.get_context("spawn").Pool(6) as pool:
+        results = pool.map(_kernel_worker, [str(path)] * 6)
+    assert all(ok for ok, _, _ in results), [err for ok, err, _ in results if not ok]
+    assert all(any("True 1" in t for t in texts) for _, _, texts in results)
+
+
+def test_kernel_manager_uses_private_unix_sockets(tmp_path):
+    from sfdoctor.runner import _kernel_manager
+
+    km = _kernel_manager({"A": "1"}, str(tmp_path))(kernel_name="python3")
+    assert (km.transport, km.ip) == ("ipc", str(tmp_path / "kernel"))

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import sys
 import tempfile
 import threading
@@ -177,9 +178,26 @@ def _quiet_kernel_manager() -> type:
     import subprocess
 
     from jupyter_client import AsyncKernelManager
+    from traitlets import default
 
     class QuietKernelManager(AsyncKernelManager):
         sfdoctor_env: dict[str, str] = {}  # see _kernel_manager
+        sfdoctor_ipc_dir: str | None = None  # see _kernel_manager
+
+        # Unix sockets in a folder of this run's own, not TCP: jupyter_client picks "free"
+        # TCP ports by binding and releasing them, so kernels started at once by parallel runs
+        # (cron, audits of many orgs, our own tests) can race for a port and die before
+        # kernel_info. The default ipc prefix ("kernel-ipc" in the working directory) would
+        # make parallel runs collide on socket files instead, hence the private folder.
+        @default("transport")
+        def _sfdoctor_transport(self) -> str:
+            return "ipc" if self.sfdoctor_ipc_dir else "tcp"
+
+        @default("ip")
+        def _sfdoctor_ip(self) -> str:
+            if self.sfdoctor_ipc_dir:
+                return os.path.join(self.sfdoctor_ipc_dir, "kernel")
+            return super()._ip_default()
 
         async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
             kw.setdefault("stderr", subprocess.DEVNULL)
@@ -193,16 +211,17 @@ def _quiet_kernel_manager() -> type:
     return QuietKernelManager
 
 
-def _kernel_manager(env: Mapping[str, str] | None) -> type:
-    """The quiet kernel manager, giving the kernel (and only the kernel) `env` on top of ours.
+def _kernel_manager(env: Mapping[str, str] | None, ipc_dir: str | None = None) -> type:
+    """The quiet kernel manager, giving the kernel (and only the kernel) `env` on top of ours,
+    and, with `ipc_dir`, Unix-socket transport in that folder.
 
     papermill has no per-run environment; setting os.environ around a run would show the
     values to every thread of this process and forbid parallel runs in threads.
     """
     base = _quiet_kernel_manager()
-    if not env:
+    if not env and not ipc_dir:
         return base
-    return type("SfdoctorKernelManager", (base,), {"sfdoctor_env": dict(env)})
+    return type("SfdoctorKernelManager", (base,), {"sfdoctor_env": dict(env or {}), "sfdoctor_ipc_dir": ipc_dir})
 
 
 ENGINE = "sfdoctor-in-memory"
@@ -262,6 +281,8 @@ def execute_notebook(
         kw["on_cell_start"] = on_cell_start
     error: BaseException | None = None
     nb = None
+    # A short path: Unix socket paths are limited to ~107 bytes.
+    ipc_dir = tempfile.mkdtemp(prefix="sfd-k-", dir="/tmp" if os.path.isdir("/tmp") else None) if os.name == "posix" else None
     with _quiet_loggers():
         try:
             nb = papermill.execute_notebook(
@@ -274,12 +295,15 @@ def execute_notebook(
                 progress_bar=False,
                 log_output=False,
                 start_timeout=start_timeout,
-                kernel_manager_class=_kernel_manager(env),
+                kernel_manager_class=_kernel_manager(env, ipc_dir),
                 sfdoctor_keep=keep,
                 **kw,
             )
         except Exception as exc:  # the caller decides; every failure still becomes a report
             error = exc
+        finally:
+            if ipc_dir:
+                shutil.rmtree(ipc_dir, ignore_errors=True)
     if nb is None and keep:
         nb = keep[0]
     return nb, error
