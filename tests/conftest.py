@@ -129,3 +129,35 @@ def base_sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Simulator]:
 def fresh_sim(simulator: Callable[[str], Simulator], write_scenario: Callable[..., str]) -> Simulator:
     """A simulator of its own on BASE_SCENARIO (tests that log in and change LoginHistory)."""
     return simulator(write_scenario(BASE_SCENARIO, "conformance"))
+
+
+# ------------------------------------------------------------------ the browser (Debian's chromium)
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run"]
+
+
+def skip_without_chromium() -> None:
+    """Browser tests skip on a developer machine without chromium; under CI they must run."""
+    import os
+    import shutil
+
+    if not (os.path.exists(CHROMIUM) and shutil.which(CHROMIUM)) and not os.environ.get("CI"):
+        pytest.skip("Debian's chromium is not installed (make system-deps)", allow_module_level=True)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """One chromium per test module (starting it costs seconds), driven by Playwright."""
+    import os
+
+    if os.environ.get("CI"):
+        from playwright import sync_api
+    else:
+        sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()

@@ -31,19 +31,17 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from conftest import skip_without_chromium
+
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK = REPO / "notebooks" / "security-token-required.ipynb"
 FIXTURE_RUNBOOKS = REPO / "tests" / "fixtures" / "home" / "runbooks"
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run"]
 USERNAME = "sync@acme.example"
 SF_SESSION = re.compile(r"00D[A-Za-z0-9]{12,15}![A-Za-z0-9._-]{20,}")
 
 pytestmark = pytest.mark.browser
 
-if not (os.path.exists(CHROMIUM) and shutil.which(CHROMIUM)) and not os.environ.get("CI"):
-    pytest.skip("Debian's chromium is not installed (make system-deps)", allow_module_level=True)
+skip_without_chromium()
 
 
 # --------------------------------------------------------------------------- the server
@@ -139,20 +137,6 @@ def _stop(proc: subprocess.Popen, runtime: Path) -> None:
                 os.kill(int(pid_dir.name), signal.SIGKILL)
             except ProcessLookupError:
                 pass
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if os.environ.get("CI"):
-        from playwright import sync_api
-    else:
-        sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 @pytest.fixture()

@@ -5,25 +5,21 @@ checks table are visible and no request leaves the page. A screenshot goes to tm
 """
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 
 import nbformat
 import pytest
 
+from conftest import skip_without_chromium
+
 from sfdoctor.report import export_html
 from sfdoctor.runbooks import load
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run"]
 FIXTURE_RUNBOOKS = Path(__file__).parent / "fixtures" / "home" / "runbooks"
 
 pytestmark = pytest.mark.browser
 
-if not (os.path.exists(CHROMIUM) and shutil.which(CHROMIUM)) and not os.environ.get("CI"):
-    pytest.skip("Debian's chromium is not installed (make system-deps)", allow_module_level=True)
+skip_without_chromium()
 
 
 def _report(tmp_path: Path, lang: str) -> Path:
@@ -45,18 +41,6 @@ def _report(tmp_path: Path, lang: str) -> Path:
     path = tmp_path / f"report-{lang}.html"
     path.write_text(export_html(nb, findings, lang, spec=spec), encoding="utf-8")
     return path
-
-
-@pytest.fixture(scope="module")
-def browser():
-    """One chromium for the module: starting it costs seconds."""
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 @pytest.mark.parametrize("lang", ["en", "ja"])
