@@ -161,3 +161,19 @@ def browser():
             yield b
         finally:
             b.close()
+
+
+# ------------------------------------------------------------------ a clock tests can move
+class MovableClock:
+    """A World's clock that tests advance by hand (token expiry, password age, usage by day)."""
+
+    def __init__(self, start):
+        self.t = start
+
+    def __call__(self):
+        return self.t
+
+    def advance(self, **delta: float) -> None:
+        from datetime import timedelta
+
+        self.t += timedelta(**delta)

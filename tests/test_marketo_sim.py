@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+
+from conftest import MovableClock
 
 from sfdoctor.demo import marketo
 from sfdoctor.demo.scenario import parse_scenario
@@ -46,25 +48,12 @@ SCENARIO = {
 }
 
 
-class Clock:
-    """The world's clock, moved by the tests (token expiry, password age, usage by day)."""
-
-    def __init__(self) -> None:
-        self.t = T0
-
-    def __call__(self) -> datetime:
-        return self.t
-
-    def advance(self, **delta: float) -> None:
-        self.t += timedelta(**delta)
-
-
 def make_world(overrides: dict[str, Any] | None = None) -> World:
     """A real World for SCENARIO (marketo keys overridden), on a clock the test can move."""
     data = json.loads(json.dumps(SCENARIO))
     for key, value in (overrides or {}).items():
         data["marketo"][key] = value
-    clock = Clock()
+    clock = MovableClock(T0)
     world = World(parse_scenario(data, source="test"), clock=clock)
     world.test_clock = clock  # type: ignore[attr-defined]
     return world

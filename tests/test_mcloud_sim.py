@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 
+from conftest import MovableClock
+
 from sfdoctor.demo import mcloud
 from sfdoctor.demo.scenario import parse_scenario
 from sfdoctor.demo.store import World
@@ -47,25 +49,12 @@ SCENARIO = {
 }
 
 
-class Clock:
-    """The world's clock, moved by the tests (token expiry, password age, usage by day)."""
-
-    def __init__(self) -> None:
-        self.t = T0
-
-    def __call__(self) -> datetime:
-        return self.t
-
-    def advance(self, **delta: float) -> None:
-        self.t += timedelta(**delta)
-
-
 def make_world(policy: dict[str, Any] | None = None) -> World:
     """A real World for SCENARIO (password policy overridden), on a clock the test can move."""
     data = json.loads(json.dumps(SCENARIO))
     if policy:
         data["marketing_cloud"]["password_policy"].update(policy)
-    clock = Clock()
+    clock = MovableClock(T0)
     world = World(parse_scenario(data, source="test"), clock=clock)
     world.test_clock = clock  # type: ignore[attr-defined]
     return world
