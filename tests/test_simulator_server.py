@@ -2,7 +2,6 @@
 ensure_simulator."""
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys

@@ -1342,7 +1342,7 @@ def _run_aggregate(ctx: _Ctx, q: Query, schema: ObjectSchema) -> QueryResult:
 
     def group_operand(lhs: Any) -> _Operand:
         if isinstance(lhs, AggCall):
-            spec = spec_for(lhs)
+            spec_for(lhs)  # registers the aggregate so it is computed (and validated) per group
             ftype = "int" if lhs.func.startswith("COUNT") else ("double" if lhs.func == "AVG" else
                                                                  _resolve(ctx, schema, lhs.arg).field.type)
             return _Operand(lambda g, _k=lhs.key(): g[1][_k], ftype, lhs.func, None)
