@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from ._base import Facts, composite, finding, msg, soql, soql_datetime
-from .org_info import load as load_org, user_missing
+from .org_info import load as load_org, skip_unless_user
 
 RECENT_LIMIT = 2000
 SUCCESS = "success"
@@ -185,13 +185,9 @@ def verdict(h: History, probe_verdict: str | None) -> tuple[str, str | None, str
 
 def login_history(conn: Any, facts: Facts, lang: str = "en") -> list:
     """The user's logins over the window, grouped; the failure that matters most names a cause."""
-    if not facts.username:
-        return [finding("login-history", "skip", lang, evidence={"reason": "no username given"},
-                        summary=msg(lang, "no_username"))]
-    load_org(conn, facts)
-    if user_missing(facts):
-        return [finding("login-history", "skip", lang, evidence={"reason": "user not found"},
-                        summary=msg(lang, "user_unknown", username=facts.username))]
+    skipped = skip_unless_user("login-history", conn, facts, lang)
+    if skipped:
+        return skipped
     h = load(conn, facts)
     status, cause, key, extra = verdict(h, facts.probe_verdict)
     evidence = {

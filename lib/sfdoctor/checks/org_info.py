@@ -94,6 +94,19 @@ def user_missing(facts: Facts) -> bool:
     return facts.user is None
 
 
+def skip_unless_user(check_id: str, conn: Any, facts: Facts, lang: str) -> list | None:
+    """The `skip` finding a check about the user returns when there is no user to look at
+    (no username given, or none such in the org); None when the user is there (org facts loaded)."""
+    if not facts.username:
+        return [finding(check_id, "skip", lang, evidence={"reason": "no username given"},
+                        summary=msg(lang, "no_username"))]
+    load(conn, facts)
+    if user_missing(facts):
+        return [finding(check_id, "skip", lang, evidence={"reason": "user not found"},
+                        summary=msg(lang, "user_unknown", username=facts.username))]
+    return None
+
+
 def user_state(facts: Facts) -> str | None:
     """Why the user cannot log in whatever the password: locked, frozen, inactive, or None."""
     if facts.user is None:

@@ -10,7 +10,7 @@ from typing import Any
 
 from ._base import Facts, finding, msg
 from .login_history import SUCCESS, is_soap, load as load_history
-from .org_info import load as load_org, user_missing
+from .org_info import skip_unless_user
 
 
 def soap_groups(groups: list[dict[str, Any]]) -> tuple[int, int, list[str]]:
@@ -26,10 +26,9 @@ def soap_login_retiring(conn: Any, facts: Facts, lang: str = "en") -> list:
     if facts.probe_verdict == "SOAP_LOGIN_DISABLED":
         return [finding("soap-login-retiring", "skip", lang, evidence={"reason": "SOAP login() is already refused"},
                         summary=msg(lang, "soap_already_disabled"))]
-    load_org(conn, facts)
-    if user_missing(facts):
-        return [finding("soap-login-retiring", "skip", lang, evidence={"reason": "user not found"},
-                        summary=msg(lang, "user_unknown", username=facts.username))]
+    skipped = skip_unless_user("soap-login-retiring", conn, facts, lang)
+    if skipped:
+        return skipped
     h = load_history(conn, facts)
     failing, ok, seen = soap_groups(h.groups)
     evidence = {"soap_failures": failing, "soap_successes": ok, "seen": seen[:10]}

@@ -12,7 +12,7 @@ from typing import Any
 
 from ._base import Facts, finding, msg
 from .ip_ranges import load_security, trusted_ranges
-from .org_info import load as load_org, user_missing
+from .org_info import load as load_org, skip_unless_user
 
 
 def network_access_available(security: dict[str, Any]) -> bool:
@@ -26,13 +26,9 @@ def network_access_available(security: dict[str, Any]) -> bool:
 
 def reset_link_ip_ranges(conn: Any, facts: Facts, lang: str = "en") -> list:
     """RESET_HIDDEN_BY_LOGIN_IP_RANGES: the user's profile has login IP ranges."""
-    if not facts.username:
-        return [finding("reset-link-ip-ranges", "skip", lang, evidence={"reason": "no username given"},
-                        summary=msg(lang, "no_username"))]
-    load_org(conn, facts)
-    if user_missing(facts):
-        return [finding("reset-link-ip-ranges", "skip", lang, evidence={"reason": "user not found"},
-                        summary=msg(lang, "user_unknown", username=facts.username))]
+    skipped = skip_unless_user("reset-link-ip-ranges", conn, facts, lang)
+    if skipped:
+        return skipped
     if facts.profile_ranges is None:
         raise RuntimeError(f"LoginIpRange could not be read: {facts.read_errors.get('ipranges', 'unknown')}")
     profile = facts.user.get("Profile.Name")
