@@ -147,18 +147,15 @@ def source_ips(conn: Any, facts: Facts, lang: str = "en") -> list:
         return [finding("source-ip-ranges", "pass", lang, evidence=evidence, summary=msg(lang, "ip_none"))]
     groups = classify(ips, trusted, profile)
     evidence["classified"] = {k: v for k, v in groups.items() if v}
-    if groups["restricted"]:
-        suggestion = suggest_ranges(groups["restricted"])
-        evidence.update(restriction="profile_login_ip_ranges", suggested_ranges=suggestion)
-        return [finding("source-ip-ranges", "fail", lang, cause="SOURCE_IP_UNTRUSTED", edition=facts.edition,
-                        evidence=evidence, summary=msg(lang, "ip_restricted", ips=", ".join(groups["restricted"]),
-                                                       ranges=_ranges_text(suggestion)))]
-    if groups["untrusted"]:
-        suggestion = suggest_ranges(groups["untrusted"])
-        evidence.update(restriction="not_trusted", suggested_ranges=suggestion)
-        return [finding("source-ip-ranges", "fail", lang, cause="SOURCE_IP_UNTRUSTED", edition=facts.edition,
-                        evidence=evidence, summary=msg(lang, "ip_untrusted", ips=", ".join(groups["untrusted"]),
-                                                       ranges=_ranges_text(suggestion)))]
+    # Addresses a profile's login IP ranges refuse come first: for them a token does not help.
+    for group, restriction, key in (("restricted", "profile_login_ip_ranges", "ip_restricted"),
+                                    ("untrusted", "not_trusted", "ip_untrusted")):
+        if groups[group]:
+            suggestion = suggest_ranges(groups[group])
+            evidence.update(restriction=restriction, suggested_ranges=suggestion)
+            return [finding("source-ip-ranges", "fail", lang, cause="SOURCE_IP_UNTRUSTED", edition=facts.edition,
+                            evidence=evidence, summary=msg(lang, key, ips=", ".join(groups[group]),
+                                                           ranges=_ranges_text(suggestion)))]
     return [finding("source-ip-ranges", "pass", lang, evidence=evidence,
                     summary=msg(lang, "ip_all_trusted", ips=", ".join(ips)))]
 
