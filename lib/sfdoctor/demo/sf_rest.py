@@ -200,13 +200,7 @@ def _route(ctx: _Ctx, method: str, rest: str, query: dict[str, list[str]], body:
         return _only(method, reads) or SimResponse.json(_resource_map(ctx))
     head = parts[0]
     if head in ("query", "queryAll"):
-        if method not in reads:
-            return _method_not_allowed(method, "GET,HEAD")
-        if len(parts) == 1:
-            return _query(ctx, query, tooling=False)
-        if len(parts) == 2:
-            return _query_more(ctx, parts[1], tooling=False)
-        return rest_errors(404, "NOT_FOUND", _NOT_FOUND)
+        return _query_route(ctx, method, parts, query, tooling=False)
     if head == "tooling":
         return _tooling(ctx, method, parts[1:], query)
     if head == "limits" and len(parts) == 1:
@@ -313,12 +307,18 @@ def _tooling(ctx: _Ctx, method: str, parts: list[str], query: dict[str, list[str
         return _only(method, ("GET", "HEAD")) or SimResponse.json(
             {n: f"{ctx.prefix}/tooling/{n}" for n in ("query", "sobjects", "search", "executeAnonymous", "runTestsAsynchronous")})
     if parts[0] == "query":
-        if method not in ("GET", "HEAD"):
-            return _method_not_allowed(method, "GET,HEAD")
-        if len(parts) == 1:
-            return _query(ctx, query, tooling=True)
-        if len(parts) == 2:
-            return _query_more(ctx, parts[1], tooling=True)
+        return _query_route(ctx, method, parts, query, tooling=True)
+    return rest_errors(404, "NOT_FOUND", _NOT_FOUND)
+
+
+def _query_route(ctx: _Ctx, method: str, parts: list[str], query: dict[str, list[str]], *, tooling: bool) -> SimResponse:
+    """`query` (a new query) or `query/<locator>` (the next batch), for data and Tooling alike."""
+    if method not in ("GET", "HEAD"):
+        return _method_not_allowed(method, "GET,HEAD")
+    if len(parts) == 1:
+        return _query(ctx, query, tooling=tooling)
+    if len(parts) == 2:
+        return _query_more(ctx, parts[1], tooling=tooling)
     return rest_errors(404, "NOT_FOUND", _NOT_FOUND)
 
 
