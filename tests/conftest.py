@@ -177,3 +177,14 @@ class MovableClock:
         from datetime import timedelta
 
         self.t += timedelta(**delta)
+
+
+def world_on_movable_clock(data: dict, start):
+    """A real World from scenario `data` whose clock the test moves (`world.test_clock`)."""
+    from sfdoctor.demo.scenario import parse_scenario
+    from sfdoctor.demo.store import World
+
+    clock = MovableClock(start)
+    world = World(parse_scenario(data, source="test"), clock=clock)
+    world.test_clock = clock  # type: ignore[attr-defined]
+    return world

@@ -15,10 +15,9 @@ from urllib.parse import urlencode
 
 import pytest
 
-from conftest import MovableClock
+from conftest import world_on_movable_clock
 
 from sfdoctor.demo import marketo
-from sfdoctor.demo.scenario import parse_scenario
 from sfdoctor.demo.store import World
 from sfdoctor.demo.wire import SimRequest, SimResponse
 
@@ -53,10 +52,7 @@ def make_world(overrides: dict[str, Any] | None = None) -> World:
     data = json.loads(json.dumps(SCENARIO))
     for key, value in (overrides or {}).items():
         data["marketo"][key] = value
-    clock = MovableClock(T0)
-    world = World(parse_scenario(data, source="test"), clock=clock)
-    world.test_clock = clock  # type: ignore[attr-defined]
-    return world
+    return world_on_movable_clock(data, T0)
 
 
 @pytest.fixture

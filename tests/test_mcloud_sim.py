@@ -14,10 +14,9 @@ from typing import Any
 
 import pytest
 
-from conftest import MovableClock
+from conftest import world_on_movable_clock
 
 from sfdoctor.demo import mcloud
-from sfdoctor.demo.scenario import parse_scenario
 from sfdoctor.demo.store import World
 from sfdoctor.demo.wire import SimRequest, SimResponse
 
@@ -54,10 +53,7 @@ def make_world(policy: dict[str, Any] | None = None) -> World:
     data = json.loads(json.dumps(SCENARIO))
     if policy:
         data["marketing_cloud"]["password_policy"].update(policy)
-    clock = MovableClock(T0)
-    world = World(parse_scenario(data, source="test"), clock=clock)
-    world.test_clock = clock  # type: ignore[attr-defined]
-    return world
+    return world_on_movable_clock(data, T0)
 
 
 @pytest.fixture
