@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -27,6 +28,25 @@ SID = "00D000000000001!AQ0000000000000000000000000000fake"
 def soap(op: str, ns: str = "urn:partner.soap.sforce.com") -> str:
     return (f'<env:Envelope xmlns:env="{SOAP}"><env:Header/><env:Body>'
             f'<n1:{op} xmlns:n1="{ns}"><n1:x>1</n1:x></n1:{op}></env:Body></env:Envelope>')
+
+
+class QuietServer(ThreadingHTTPServer):
+    """Keeps a handler's error (a client that hung up mid-answer) instead of printing it.
+
+    The standard server prints such errors to stderr from its own thread, where they land
+    in whatever test on this worker happens to be capturing stderr next. `server_close`
+    joins the handler threads, so nothing of this fake outlives its test.
+    """
+
+    daemon_threads = False
+    block_on_close = True
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.errors: list[BaseException | None] = []
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        self.errors.append(sys.exc_info()[1])
 
 
 class Fake:
@@ -65,7 +85,7 @@ class Fake:
 
             do_GET = do_POST = do_PATCH = do_DELETE = do_PUT = do_HEAD = _do
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = QuietServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
 
