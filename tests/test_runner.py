@@ -192,3 +192,67 @@ def test_kernel_manager_uses_private_unix_sockets(tmp_path):
 
     km = _kernel_manager({"A": "1"}, str(tmp_path))(kernel_name="python3")
     assert (km.transport, km.ip) == ("ipc", str(tmp_path / "kernel"))
+
+
+def _tiny_notebook(tmp_path: Path, *sources: str) -> Path:
+    nb = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell("x = 0")
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, *(nbformat.v4.new_code_cell(s) for s in sources)]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    path = tmp_path / "tiny.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+def _texts(nb) -> str:
+    return "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
+
+
+def test_kernel_imports_ahead_and_the_first_cell_waits_for_them(tmp_path):
+    """A runner kernel imports SFDOCTOR_PREWARM's modules while papermill connects; the first
+    cell only starts once they are in (no import ever races a cell's), and a module that
+    fails to import is left for the cell that needs it."""
+    from sfdoctor._prewarm import MODULES_ENV
+    from sfdoctor.runner import execute_notebook
+
+    path = _tiny_notebook(tmp_path, "import sys\nprint('simple_salesforce.api' in sys.modules, 'no_such_mod' in sys.modules)",
+                          "import threading\nprint([t.name for t in threading.enumerate() if t.name == 'sfdoctor-prewarm'])")
+    nb, error = execute_notebook(path, {"x": 1}, env={MODULES_ENV: "no_such_mod,simple_salesforce"})
+    assert error is None, error
+    assert "True False" in _texts(nb) and "[]" in _texts(nb)
+
+    nb, error = execute_notebook(path, {"x": 1})  # without the variable, nothing is imported ahead
+    assert error is None and "False False" in _texts(nb)
+
+
+def test_kernel_exit_is_awaited_by_join_not_by_execute(tmp_path):
+    """With KernelExits the call returns once the kernel is asked to stop; join() returns once
+    its process is gone (reaped, not a zombie)."""
+    import os
+
+    from sfdoctor.runner import KernelExits, execute_notebook
+
+    path = _tiny_notebook(tmp_path, "import os\nprint('PID', os.getpid())")
+    exits = KernelExits()
+    nb, error = execute_notebook(path, {"x": 1}, exits=exits)
+    assert error is None
+    pid = int(_texts(nb).split("PID ", 1)[1].split()[0])
+    exits.join()
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+
+
+def test_a_kernel_that_ignores_shutdown_is_terminated(tmp_path):
+    import subprocess
+    import sys
+    import time
+
+    from sfdoctor.runner import _reap_kernel
+
+    stubborn = subprocess.Popen([sys.executable, "-c", "import signal, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+                                 "print('ready', flush=True)\ntime.sleep(60)"], stdout=subprocess.PIPE)
+    assert stubborn.stdout.readline().strip() == b"ready"
+    start = time.monotonic()
+    _reap_kernel(stubborn, 0.4)  # SIGTERM after 0.2 s (ignored), SIGKILL after 0.4 s
+    assert stubborn.returncode == -9 and time.monotonic() - start < 10

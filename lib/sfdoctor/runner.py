@@ -38,12 +38,16 @@ from . import project_root
 from .errors import BadInput
 from .findings import API_CALLS_METADATA, EXIT_CODES, MIMETYPE, RUN_MIMETYPE, SCHEMA, Finding, RunResult, iso, utcnow
 from .i18n import check_lang
+from ._prewarm import EXEC_LINE as PREWARM_EXEC_LINE
+from ._prewarm import MODULES_ENV as PREWARM_ENV
 from .runbooks import VALIDATED_SPEC_ENV, convert_value, jsonable, load, spec_json, spec_path, ui
 
 if TYPE_CHECKING:
     from .runbooks import RunbookSpec
 
 INDEX = "index.jsonl"
+# What every runbook's first code cell imports, imported by its kernel ahead (see _prewarm).
+PREWARM_MODULES = ("sfdoctor.session", "sfdoctor.clients", "simple_salesforce", "sfdoctor.checks")
 KERNEL = "python3"
 SKIP_TAG = "skip-execution"
 
@@ -164,6 +168,44 @@ def _quiet_loggers() -> Iterator[None]:
 _KERNEL_MANAGER: type | None = None
 
 
+class KernelExits:
+    """Kernels asked to shut down, whose exit is awaited in threads off the run's critical path.
+
+    jupyter_client's graceful shutdown asks the kernel to stop and then polls every 0.1 s
+    until the process is gone, while nothing else happens. A run instead hands the waiting
+    to a thread and writes its report meanwhile; `join` then waits for every kernel, with
+    the same escalation as jupyter_client (SIGTERM after half the wait, SIGKILL after all
+    of it), so no run leaves a kernel behind.
+    """
+
+    def __init__(self) -> None:
+        self._threads: list[threading.Thread] = []
+
+    def watch(self, process: Any, wait: float) -> None:
+        thread = threading.Thread(target=_reap_kernel, args=(process, wait), name="sfdoctor-kernel-exit", daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def join(self) -> None:
+        for thread in self._threads:
+            thread.join()
+        self._threads.clear()
+
+
+def _reap_kernel(process: Any, wait: float) -> None:
+    import subprocess
+
+    for stop in (process.terminate, process.kill):
+        try:
+            process.wait(timeout=max(wait, 0.2) / 2)
+            return
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(OSError):
+                stop()
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=5)
+
+
 def _quiet_kernel_manager() -> type:
     """An AsyncKernelManager whose kernel writes its stderr to nowhere.
 
@@ -203,25 +245,47 @@ def _quiet_kernel_manager() -> type:
             kw.setdefault("stderr", subprocess.DEVNULL)
             if self.sfdoctor_env:
                 kw["env"] = {**(kw.get("env") or os.environ), **self.sfdoctor_env}
+            if self.sfdoctor_env.get(PREWARM_ENV):  # see sfdoctor._prewarm
+                kernel_cmd = [*kernel_cmd, f"--IPKernelApp.exec_lines={PREWARM_EXEC_LINE}"]
             await super()._async_launch_kernel(kernel_cmd, **kw)
 
         _launch_kernel = _async_launch_kernel
+
+        sfdoctor_exits: KernelExits | None = None  # see _kernel_manager
+
+        async def _async_shutdown_kernel(self, now: bool = False, restart: bool = False) -> None:
+            # With `sfdoctor_exits`, a plain final shutdown sends the kernel its shutdown
+            # request and leaves the waiting to KernelExits; anything else (kill, restart, a
+            # kernel we did not start) is jupyter_client's own path.
+            process = getattr(self.provisioner, "process", None)
+            if self.sfdoctor_exits is None or now or restart or process is None or not self.owns_kernel:
+                await super()._async_shutdown_kernel(now=now, restart=restart)
+                return
+            self.shutting_down = True
+            self.stop_restarter()
+            await self._async_request_shutdown()
+            self.sfdoctor_exits.watch(process, self.shutdown_wait_time)
+            await self._async_cleanup_resources()
+
+        shutdown_kernel = _async_shutdown_kernel
 
     _KERNEL_MANAGER = QuietKernelManager
     return QuietKernelManager
 
 
-def _kernel_manager(env: Mapping[str, str] | None, ipc_dir: str | None = None) -> type:
+def _kernel_manager(env: Mapping[str, str] | None, ipc_dir: str | None = None, exits: KernelExits | None = None) -> type:
     """The quiet kernel manager, giving the kernel (and only the kernel) `env` on top of ours,
-    and, with `ipc_dir`, Unix-socket transport in that folder.
+    with `ipc_dir`, Unix-socket transport in that folder, and with `exits`, a final shutdown
+    that does not wait for the kernel's process (see KernelExits).
 
     papermill has no per-run environment; setting os.environ around a run would show the
     values to every thread of this process and forbid parallel runs in threads.
     """
     base = _quiet_kernel_manager()
-    if not env and not ipc_dir:
+    if not env and not ipc_dir and exits is None:
         return base
-    return type("SfdoctorKernelManager", (base,), {"sfdoctor_env": dict(env or {}), "sfdoctor_ipc_dir": ipc_dir})
+    return type("SfdoctorKernelManager", (base,),
+                {"sfdoctor_env": dict(env or {}), "sfdoctor_ipc_dir": ipc_dir, "sfdoctor_exits": exits})
 
 
 ENGINE = "sfdoctor-in-memory"
@@ -263,12 +327,17 @@ def execute_notebook(
     timeout_func: Callable[[Any], float] | None = None,
     on_cell_start: Callable[..., Any] | None = None,
     env: Mapping[str, str] | None = None,
+    exits: KernelExits | None = None,
 ) -> tuple[nbformat.NotebookNode | None, BaseException | None]:
     """Execute a notebook the way every sfdoctor run does: papermill, `python3` kernel, quiet.
 
     Returns the executed notebook (partial after a failure; None if papermill never got as
     far as reading it) and the exception that stopped it, if any. The benchmark's papermill
     floor runs through here too, so both figures pay the same per-run costs.
+
+    With `exits`, the kernel is asked to stop but its exit is not awaited here: the caller
+    does other work and then calls `exits.join()`. Without it, the call returns once the
+    kernel's process is gone, as papermill's does.
     """
     import papermill
 
@@ -295,7 +364,7 @@ def execute_notebook(
                 progress_bar=False,
                 log_output=False,
                 start_timeout=start_timeout,
-                kernel_manager_class=_kernel_manager(env, ipc_dir),
+                kernel_manager_class=_kernel_manager(env, ipc_dir, exits),
                 sfdoctor_keep=keep,
                 **kw,
             )
@@ -320,6 +389,7 @@ class _Execution:
     reason: str | None = None
     run_broke: bool = False
     timeout: bool = False
+    exits: KernelExits | None = None
 
 
 def _warm_report() -> None:
@@ -333,7 +403,10 @@ def _warm_report() -> None:
 
 def _execute(src: Path, params: dict[str, Any], lang: str, cell_timeout: float, total_timeout: float,
              env: Mapping[str, str], progress: Progress | None) -> _Execution:
-    """papermill on the `python3` kernel; returns the executed (possibly partial) notebook."""
+    """papermill on the `python3` kernel; returns the executed (possibly partial) notebook.
+
+    The kernel may still be exiting when this returns: the caller joins `ex.exits`.
+    """
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
     from papermill.exceptions import PapermillExecutionError
 
@@ -366,9 +439,10 @@ def _execute(src: Path, params: dict[str, Any], lang: str, cell_timeout: float, 
     # the report meanwhile (imports, compiled templates), off the critical path.
     warm = threading.Thread(target=_warm_report, name="sfdoctor-warm-report", daemon=True)
     warm.start()
+    exits = KernelExits()
     nb, error = execute_notebook(src, params, cell_timeout=cell_timeout, start_timeout=min(60, total_timeout),
-                                 timeout_func=timeout_func, on_cell_start=on_cell_start, env=env)
-    ex = _Execution(nb, error)
+                                 timeout_func=timeout_func, on_cell_start=on_cell_start, env=env, exits=exits)
+    ex = _Execution(nb, error, exits=exits)
     if error is None:
         return ex
     if isinstance(error, CellTimeoutError):
@@ -469,67 +543,73 @@ def run_runbook(
         handed = Path(tmp) / "spec.json"
         handed.write_text(spec_json(spec, spec_path(spec.id, home_path / "runbooks" if home_path else None)),
                           encoding="utf-8")
-        ex = _execute(src, pm_params, lang, cell_timeout, total_timeout, {**env, VALIDATED_SPEC_ENV: str(handed)}, progress)
-    if ex.reason and progress:
-        progress(ui("progress.broke", lang, reason=scrub.scrub_text(ex.reason, secrets)))
+        kernel_env = {**env, VALIDATED_SPEC_ENV: str(handed), PREWARM_ENV: ",".join(PREWARM_MODULES)}
+        ex = _execute(src, pm_params, lang, cell_timeout, total_timeout, kernel_env, progress)
+    # The kernel exits while the report is written; every run still ends with it gone.
+    try:
+        if ex.reason and progress:
+            progress(ui("progress.broke", lang, reason=scrub.scrub_text(ex.reason, secrets)))
 
-    checks, run_payload, api_calls_seen = collect_with_cost(ex.nb)
-    if run_payload is not None and ex.error is None:
-        findings = run_payload
-    else:
-        if ex.error is None:  # finished without calling run.finish(): the notebook is broken
-            ex.run_broke, ex.reason = True, ui("error.no_results", lang)
-        defaults = {p.name: p.papermill_default() for p in spec.parameters if not p.secret}
-        error_check = Finding(
-            id="run", title=spec.texts(lang).title("run"), status="error",
-            evidence={"reason": ex.reason, "timeout": ex.timeout,
-                      **({"exception": type(ex.error).__name__} if ex.error else {})},
-            summary=ui("error.run_broke", lang, reason=ex.reason),
+        checks, run_payload, api_calls_seen = collect_with_cost(ex.nb)
+        if run_payload is not None and ex.error is None:
+            findings = run_payload
+        else:
+            if ex.error is None:  # finished without calling run.finish(): the notebook is broken
+                ex.run_broke, ex.reason = True, ui("error.no_results", lang)
+            defaults = {p.name: p.papermill_default() for p in spec.parameters if not p.secret}
+            error_check = Finding(
+                id="run", title=spec.texts(lang).title("run"), status="error",
+                evidence={"reason": ex.reason, "timeout": ex.timeout,
+                          **({"exception": type(ex.error).__name__} if ex.error else {})},
+                summary=ui("error.run_broke", lang, reason=ex.reason),
+            )
+            result = RunResult(runbook=spec.id, org=org, lang=lang, started_at=started, finished_at=utcnow(),
+                               parameters={**defaults, **given}, api_calls=api_calls_seen,
+                               checks=[*checks, error_check],
+                               run_broke=ex.run_broke)
+            findings = result.to_json()
+        findings["schema"] = SCHEMA
+
+        if progress:
+            progress(ui("progress.write", lang))
+        findings = _scrub_obj(scrub, findings, secrets)
+        nb = ex.nb if ex.nb is not None else nbformat.read(src, as_version=4)
+        nb = _scrub_nb(scrub, nb, secrets, {p.name for p in spec.parameters if p.secret})
+        from .report import context_from_notebook, export_html
+
+        html = export_html(nb, findings, lang, spec=spec, context=context_from_notebook(nb))
+        html = scrub.scrub_text(html, secrets)
+        _write_atomic(folder / "report.ipynb", nbformat.writes(nb))
+        _write_atomic(folder / "report.html", html)
+        _write_atomic(folder / "findings.json", json.dumps(findings, ensure_ascii=False, indent=2) + "\n")
+
+        exit_code = EXIT_CODES[findings["outcome"]]
+        out_root = Path(out_dir).resolve()
+        append_index(out_root, {
+            "time": findings.get("started_at") or iso(started),
+            "runbook": spec.id,
+            "org": org,
+            "outcome": findings["outcome"],
+            "root_causes": findings.get("root_causes", []),
+            "warnings": findings.get("warnings", []),
+            "folder": folder.relative_to(out_root).as_posix(),
+            "exit_code": exit_code,
+            **{k: v for k, v in (index_extra or {}).items()
+               if k not in ("time", "runbook", "org", "outcome", "root_causes", "warnings", "folder", "exit_code")},
+        })
+        if progress:
+            progress(ui("progress.done", lang, outcome=ui("outcome." + findings["outcome"], lang),
+                        causes=", ".join(findings.get("root_causes", [])) or "-"))
+        result = RunResult(
+            runbook=findings["runbook"], org=findings["org"], lang=findings["lang"], started_at=started,
+            finished_at=utcnow(), parameters=findings.get("parameters", {}), api_calls=findings.get("api_calls", 0),
+            checks=[Finding.from_json(c) for c in findings.get("checks", [])],
+            run_broke=findings["outcome"] == "error",
         )
-        result = RunResult(runbook=spec.id, org=org, lang=lang, started_at=started, finished_at=utcnow(),
-                           parameters={**defaults, **given}, api_calls=api_calls_seen,
-                           checks=[*checks, error_check],
-                           run_broke=ex.run_broke)
-        findings = result.to_json()
-    findings["schema"] = SCHEMA
-
-    if progress:
-        progress(ui("progress.write", lang))
-    findings = _scrub_obj(scrub, findings, secrets)
-    nb = ex.nb if ex.nb is not None else nbformat.read(src, as_version=4)
-    nb = _scrub_nb(scrub, nb, secrets, {p.name for p in spec.parameters if p.secret})
-    from .report import context_from_notebook, export_html
-
-    html = export_html(nb, findings, lang, spec=spec, context=context_from_notebook(nb))
-    html = scrub.scrub_text(html, secrets)
-    _write_atomic(folder / "report.ipynb", nbformat.writes(nb))
-    _write_atomic(folder / "report.html", html)
-    _write_atomic(folder / "findings.json", json.dumps(findings, ensure_ascii=False, indent=2) + "\n")
-
-    exit_code = EXIT_CODES[findings["outcome"]]
-    out_root = Path(out_dir).resolve()
-    append_index(out_root, {
-        "time": findings.get("started_at") or iso(started),
-        "runbook": spec.id,
-        "org": org,
-        "outcome": findings["outcome"],
-        "root_causes": findings.get("root_causes", []),
-        "warnings": findings.get("warnings", []),
-        "folder": folder.relative_to(out_root).as_posix(),
-        "exit_code": exit_code,
-        **{k: v for k, v in (index_extra or {}).items()
-           if k not in ("time", "runbook", "org", "outcome", "root_causes", "warnings", "folder", "exit_code")},
-    })
-    if progress:
-        progress(ui("progress.done", lang, outcome=ui("outcome." + findings["outcome"], lang),
-                    causes=", ".join(findings.get("root_causes", [])) or "-"))
-    result = RunResult(
-        runbook=findings["runbook"], org=findings["org"], lang=findings["lang"], started_at=started,
-        finished_at=utcnow(), parameters=findings.get("parameters", {}), api_calls=findings.get("api_calls", 0),
-        checks=[Finding.from_json(c) for c in findings.get("checks", [])],
-        run_broke=findings["outcome"] == "error",
-    )
-    return RunOutcome(folder=folder, result=result, findings=findings, exit_code=exit_code)
+        return RunOutcome(folder=folder, result=result, findings=findings, exit_code=exit_code)
+    finally:
+        if ex.exits is not None:
+            ex.exits.join()
 
 
 def _scrub_obj(scrub: Any, obj: Any, secrets: set[str]) -> Any:
