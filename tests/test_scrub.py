@@ -90,6 +90,19 @@ def test_canaries_do_not_survive_in_html():
         assert canary not in html, canary
 
 
+def test_scrub_html_scrubs_the_page_but_not_its_style_sheets_or_images():
+    png = base64.b64encode(b"\x89PNG password=" + PASS.encode()).decode()
+    page = (f"<html><head><style>.a {{ color: red }} /* {PASS[:8]} */</style></head><body>"
+            f"<p>{PASS}</p><img src=\"data:image/png;base64,{png}\"><style id=x>b{{}}</style>"
+            f"<pre>Authorization: Bearer {UNKNOWN_BEARER}</pre><p>{SESSION}</p></body></html>")
+    out = scrub.scrub_html(page, SECRETS)
+    for canary in (PASS, UNKNOWN_BEARER, SESSION):
+        assert canary not in out, canary
+    assert f"/* {PASS[:8]} */</style>" in out and png in out and "<style id=x>b{}</style>" in out
+    assert out.count(REDACTED) == 3
+    assert scrub.scrub_html(page, SECRETS) == scrub_text(page.replace(png, "IMG"), SECRETS).replace("IMG", png)
+
+
 def test_scrub_notebook_accepts_plain_dicts():
     nb = json.loads(nbformat.writes(planted_notebook()))
     clean = scrub_notebook(nb, SECRETS)

@@ -578,7 +578,7 @@ def run_runbook(
         from .report import context_from_notebook, export_html
 
         html = export_html(nb, findings, lang, spec=spec, context=context_from_notebook(nb))
-        html = scrub.scrub_text(html, secrets)
+        html = scrub.scrub_html(html, secrets)
         _write_atomic(folder / "report.ipynb", nbformat.writes(nb))
         _write_atomic(folder / "report.html", html)
         _write_atomic(folder / "findings.json", json.dumps(findings, ensure_ascii=False, indent=2) + "\n")
