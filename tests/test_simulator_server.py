@@ -128,9 +128,8 @@ def test_delay_answers_late_without_blocking_others(simulator, write_scenario):
     worker = threading.Thread(target=run_slow)
     worker.start()
     time.sleep(0.1)
-    start = time.monotonic()
     assert sf.limits()["DailyApiRequests"]["Max"] == 15000
-    assert time.monotonic() - start < 0.5  # not queued behind the delayed query
+    assert "status" not in slow  # answered while the delayed query still waits: not queued behind it
     worker.join(10)
     assert slow["status"] == 200 and slow["elapsed"] >= 1.4
 

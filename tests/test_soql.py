@@ -2,7 +2,6 @@
 Salesforce's exact error texts, against a small in-test Catalog."""
 from __future__ import annotations
 
-import time
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
@@ -536,7 +535,8 @@ def test_rows_are_not_mutated(cat: FakeCatalog) -> None:
     assert repr(cat.rows("User")) == before
 
 
-def test_200k_login_history_aggregate_is_fast() -> None:
+def test_200k_login_history_aggregate_counts_every_row_in_the_window() -> None:
+    """Correctness at scale; the time it takes is measured by bench/soql_bench.py."""
     rows = base_rows()
     statuses = ["Success", "Invalid Password", "Failed: API security token required", "Restricted IP"]
     start = NOW - timedelta(days=30)
@@ -548,14 +548,11 @@ def test_200k_login_history_aggregate_is_fast() -> None:
     c = FakeCatalog(rows)
     text = ("SELECT Status, SourceIp, COUNT(Id) FROM LoginHistory WHERE LoginTime >= LAST_N_DAYS:7 "
             "GROUP BY Status, SourceIp")
-    t0 = time.perf_counter()
     res = execute(text, c)
-    elapsed = time.perf_counter() - t0
     cutoff = datetime(2026, 11, 13, tzinfo=UTC)
     expected = sum(1 for r in rows["LoginHistory"] if r["LoginTime"] >= cutoff)
     assert sum(r["expr0"] for r in res.records) == expected
     assert len(res.records) == 100     # 4 statuses x 50 addresses, the pairs that co-occur (i%4, i%50)
-    assert elapsed < 3.0, elapsed
 
 
 # ------------------------------------------------------------------------------------- fast paths

@@ -1,7 +1,6 @@
 """World: login decisions and their LoginHistory rows, lockout, sessions, catalog, speed."""
 from __future__ import annotations
 
-import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -244,19 +243,18 @@ def test_relative_history_times_resolve_against_the_world_clock() -> None:
     assert users["sync@acme.example"]["LastLoginDate"] == times[-1]
 
 
-def test_200k_login_history_rows_load_and_read_fast() -> None:
+def test_200k_login_history_rows_load_and_an_attempt_is_appended() -> None:
     text = BASE + ("  login_history:\n    - {username: sync@acme.example, at: -3d, count: 200000, every: 1s,"
                    " status: 'Failed: API security token required', login_type: Other Apex API}\n")
     scenario = parse_scenario_text(text)
-    start = time.perf_counter()
     w = World(scenario, clock=lambda: NOW)
     rows = history(w)
-    first = time.perf_counter() - start
-    assert len(rows) == 200000 and first < 5.0
-    start = time.perf_counter()
-    login(w, "sync@acme.example", "Sync-pass-1")          # an append does not rebuild the cache
+    assert len(rows) == 200000
+    login(w, "sync@acme.example", "Sync-pass-1")
     again = history(w)
-    assert len(again) == 200001 and time.perf_counter() - start < 0.5
+    # An attempt is appended to the cached list, not a reason to rebuild 200,000 rows (the
+    # time this saves is measured in bench/, not asserted here).
+    assert again is rows and len(again) == 200001 and again[-1]["Status"] == "Failed: API security token required"
 
 
 def test_api_usage_and_trusted_ranges(world: World) -> None:
