@@ -130,7 +130,10 @@ class _CatchAll(tornado.web.RequestHandler):
     get = head = post = delete = patch = put = options = _serve  # type: ignore[assignment]
 
     def log_exception(self, typ, value, tb) -> None:  # type: ignore[override]
-        if self.sim.verbose or not isinstance(value, tornado.web.HTTPError):
+        # The client gets a 500 and reports it; a traceback on the stderr of `sfdoctor run`
+        # (where this simulator runs in-process) would break its one-line messages.
+        # `sfdoctor demo serve` (verbose: it logs every request) shows them.
+        if self.sim.verbose:
             super().log_exception(typ, value, tb)
 
 
