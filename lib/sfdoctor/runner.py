@@ -171,20 +171,24 @@ _KERNEL_MANAGER: type | None = None
 class KernelExits:
     """Kernels asked to shut down, whose exit is awaited in threads off the run's critical path.
 
-    jupyter_client's graceful shutdown asks the kernel to stop and then polls every 0.1 s
-    until the process is gone, while nothing else happens. A run instead hands the waiting
-    to a thread and writes its report meanwhile; `join` then waits for every kernel, with
-    the same escalation as jupyter_client (SIGTERM after half the wait, SIGKILL after all
-    of it), so no run leaves a kernel behind.
+    jupyter_client's graceful shutdown interrupts the kernel, asks it to stop, and polls
+    every 0.1 s until the process is gone, while nothing else happens; one time in ten here
+    the kernel ignored the request after that interrupt and was terminated 2.5 s later. A
+    run instead sends the request alone and hands the waiting to a thread, writing its
+    report meanwhile; `join` then waits for every kernel, interrupting one still there after
+    INTERRUPT_AFTER, then SIGTERM and SIGKILL as jupyter_client does, so no run leaves a
+    kernel behind.
     """
 
     def __init__(self) -> None:
         self._threads: list[threading.Thread] = []
+        self.processes: list[Any] = []  # the kernels' Popen objects; after join, how each ended
 
     def watch(self, process: Any, wait: float) -> None:
         thread = threading.Thread(target=_reap_kernel, args=(process, wait), name="sfdoctor-kernel-exit", daemon=True)
         thread.start()
         self._threads.append(thread)
+        self.processes.append(process)
 
     def join(self) -> None:
         for thread in self._threads:
@@ -192,12 +196,24 @@ class KernelExits:
         self._threads.clear()
 
 
+# How long a kernel asked to shut down may take before it is interrupted: a clean exit takes
+# 0.2-0.4 s here; one still inside a cell (after a timeout) needs the interrupt to stop.
+INTERRUPT_AFTER = 1.0
+
+
 def _reap_kernel(process: Any, wait: float) -> None:
+    """Wait for a kernel that was asked to shut down: SIGINT after INTERRUPT_AFTER, SIGTERM
+    at half of `wait`, SIGKILL at `wait` (jupyter_client's shutdown_wait_time steps)."""
+    import signal
     import subprocess
 
-    for stop in (process.terminate, process.kill):
+    half = max(wait, 2 * INTERRUPT_AFTER + 0.2) / 2
+    steps = ((INTERRUPT_AFTER, lambda: process.send_signal(signal.SIGINT)),
+             (half - INTERRUPT_AFTER, process.terminate),
+             (half, process.kill))
+    for timeout, stop in steps:
         try:
-            process.wait(timeout=max(wait, 0.2) / 2)
+            process.wait(timeout=timeout)
             return
         except subprocess.TimeoutExpired:
             with contextlib.suppress(OSError):
@@ -263,6 +279,10 @@ def _quiet_kernel_manager() -> type:
                 return
             self.shutting_down = True
             self.stop_restarter()
+            # No interrupt before the request (jupyter_client sends one): an idle ipykernel
+            # that gets SIGINT just before shutdown_request ignored the request in about one
+            # run in ten here and was terminated 2.5 s later. KernelExits interrupts a kernel
+            # that is still there after a second instead (a cell stopped by a timeout).
             await self._async_request_shutdown()
             self.sfdoctor_exits.watch(process, self.shutdown_wait_time)
             await self._async_cleanup_resources()
@@ -337,7 +357,7 @@ def execute_notebook(
 
     With `exits`, the kernel is asked to stop but its exit is not awaited here: the caller
     does other work and then calls `exits.join()`. Without it, the call returns once the
-    kernel's process is gone, as papermill's does.
+    kernel's process is gone, as papermill's does (but see KernelExits for how it is stopped).
     """
     import papermill
 
@@ -350,6 +370,7 @@ def execute_notebook(
         kw["on_cell_start"] = on_cell_start
     error: BaseException | None = None
     nb = None
+    own_exits = KernelExits() if exits is None else None
     # A short path: Unix socket paths are limited to ~107 bytes.
     ipc_dir = tempfile.mkdtemp(prefix="sfd-k-", dir="/tmp" if os.path.isdir("/tmp") else None) if os.name == "posix" else None
     with _quiet_loggers():
@@ -364,7 +385,7 @@ def execute_notebook(
                 progress_bar=False,
                 log_output=False,
                 start_timeout=start_timeout,
-                kernel_manager_class=_kernel_manager(env, ipc_dir, exits),
+                kernel_manager_class=_kernel_manager(env, ipc_dir, exits or own_exits),
                 sfdoctor_keep=keep,
                 **kw,
             )
@@ -373,6 +394,8 @@ def execute_notebook(
         finally:
             if ipc_dir:
                 shutil.rmtree(ipc_dir, ignore_errors=True)
+            if own_exits is not None:
+                own_exits.join()
     if nb is None and keep:
         nb = keep[0]
     return nb, error
