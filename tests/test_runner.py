@@ -271,3 +271,28 @@ def test_a_kernel_that_ignores_shutdown_is_killed(tmp_path):
     assert stubborn.stdout.readline().strip() == b"ready"
     _reap_kernel(stubborn, 0.4)  # SIGINT (ignored), SIGTERM (ignored), then SIGKILL
     assert stubborn.returncode == -9
+
+
+def test_an_early_kernel_runs_the_notebook_and_is_stopped(tmp_path):
+    """A kernel started before papermill runs the notebook with its own environment, and
+    nbclient stops it as its own; one papermill never reached is stopped by close()."""
+    import os
+
+    from sfdoctor.runner import EarlyKernel, KernelExits, execute_notebook
+
+    path = _tiny_notebook(tmp_path, "import os\nprint('PID', os.getpid(), os.environ.get('SFD_EARLY'), x)")
+    exits = KernelExits()
+    kernel = EarlyKernel({"SFD_EARLY": "yes"}, exits)
+    process = kernel.km.provisioner.process
+    nb, error = execute_notebook(path, {"x": 7}, exits=exits, kernel=kernel)
+    assert error is None
+    assert f"PID {process.pid} yes 7" in _texts(nb)
+    exits.join()
+    assert exits.processes == [process] and process.returncode == 0 and not os.path.exists(kernel.ipc_dir)
+
+    unused = KernelExits()
+    kernel = EarlyKernel({}, unused)
+    process = kernel.km.provisioner.process
+    nb, error = execute_notebook(tmp_path / "missing.ipynb", {"x": 1}, exits=unused, kernel=kernel)
+    assert error is not None and nb is None
+    assert process.poll() is not None and not os.path.exists(kernel.ipc_dir)

@@ -308,6 +308,49 @@ def _kernel_manager(env: Mapping[str, str] | None, ipc_dir: str | None = None, e
                 {"sfdoctor_env": dict(env or {}), "sfdoctor_ipc_dir": ipc_dir, "sfdoctor_exits": exits})
 
 
+def _ipc_dir() -> str | None:
+    # A short path: Unix socket paths are limited to ~107 bytes.
+    if os.name != "posix":
+        return None
+    return tempfile.mkdtemp(prefix="sfd-k-", dir="/tmp" if os.path.isdir("/tmp") else None)
+
+
+# What nbclient passes to every kernel it starts (its `ipython_hist_file` default).
+_KERNEL_ARGUMENTS = ["--HistoryManager.hist_file=:memory:"]
+
+
+class EarlyKernel:
+    """A runbook's kernel, started before papermill is imported and the notebook is read.
+
+    The kernel takes ~0.7 s to boot in its own process, and a cold `sfdoctor run` spends
+    ~0.4 s meanwhile importing papermill and nbclient: started first, the two overlap.
+    `execute_notebook(kernel=...)` hands it to nbclient, which then owns it as if it had
+    started it; `close` stops it if papermill never got that far.
+    """
+
+    def __init__(self, env: Mapping[str, str] | None, exits: KernelExits) -> None:
+        from jupyter_core.utils import run_sync
+
+        self.ipc_dir = _ipc_dir()
+        self.km = _kernel_manager(env, self.ipc_dir, exits)(kernel_name=KERNEL)
+        try:
+            run_sync(self.km.start_kernel)(extra_arguments=list(_KERNEL_ARGUMENTS))
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        from jupyter_core.utils import run_sync
+
+        with contextlib.suppress(Exception):
+            if self.km.has_kernel and not self.km.shutting_down:
+                # papermill never used it: no client ever connected, so a shutdown request
+                # could be lost while it still boots; stop it outright.
+                run_sync(self.km.shutdown_kernel)(now=True)
+        if self.ipc_dir:
+            shutil.rmtree(self.ipc_dir, ignore_errors=True)
+
+
 ENGINE = "sfdoctor-in-memory"
 _ENGINE_LOCK = threading.Lock()
 
@@ -334,6 +377,29 @@ def _register_engine() -> str:
                     kw["output_path"] = None  # papermill passes None already: we never write
                     return super().execute_notebook(nb, kernel_name, **kw)
 
+                @classmethod
+                def execute_managed_notebook(cls, nb_man: Any, kernel_name: str, log_output: bool = False,
+                                             stdout_file: Any = None, stderr_file: Any = None, start_timeout: float = 60,
+                                             execution_timeout: float | None = None, sfdoctor_km: Any = None,
+                                             **kwargs: Any) -> Any:
+                    # NBClientEngine's own steps, plus one: a kernel already started (EarlyKernel)
+                    # is handed to the client after it is built, so that nbclient still owns it
+                    # and stops its channels and the kernel exactly as it does for its own.
+                    from papermill.clientwrap import PapermillNotebookClient
+                    from papermill.log import logger
+                    from papermill.utils import merge_kwargs, remove_args
+
+                    kwargs = remove_args(["input_path"], **kwargs)
+                    safe_kwargs = remove_args(["timeout", "startup_timeout"], **kwargs)
+                    final_kwargs = merge_kwargs(
+                        safe_kwargs, timeout=execution_timeout if execution_timeout else kwargs.get("timeout"),
+                        startup_timeout=start_timeout, kernel_name=kernel_name, log=logger, log_output=log_output,
+                        stdout_file=stdout_file, stderr_file=stderr_file)
+                    client = PapermillNotebookClient(nb_man, **final_kwargs)
+                    if sfdoctor_km is not None:
+                        client.km = sfdoctor_km
+                    return client.execute()
+
             papermill_engines.register(ENGINE, InMemoryEngine)
     return ENGINE
 
@@ -348,6 +414,7 @@ def execute_notebook(
     on_cell_start: Callable[..., Any] | None = None,
     env: Mapping[str, str] | None = None,
     exits: KernelExits | None = None,
+    kernel: EarlyKernel | None = None,
 ) -> tuple[nbformat.NotebookNode | None, BaseException | None]:
     """Execute a notebook the way every sfdoctor run does: papermill, `python3` kernel, quiet.
 
@@ -358,6 +425,8 @@ def execute_notebook(
     With `exits`, the kernel is asked to stop but its exit is not awaited here: the caller
     does other work and then calls `exits.join()`. Without it, the call returns once the
     kernel's process is gone, as papermill's does (but see KernelExits for how it is stopped).
+    With `kernel`, that already started kernel runs the notebook (its own env and exits
+    apply, not `env` and `exits`), and is closed here.
     """
     import papermill
 
@@ -370,9 +439,13 @@ def execute_notebook(
         kw["on_cell_start"] = on_cell_start
     error: BaseException | None = None
     nb = None
-    own_exits = KernelExits() if exits is None else None
-    # A short path: Unix socket paths are limited to ~107 bytes.
-    ipc_dir = tempfile.mkdtemp(prefix="sfd-k-", dir="/tmp" if os.path.isdir("/tmp") else None) if os.name == "posix" else None
+    own_exits = KernelExits() if exits is None and kernel is None else None
+    ipc_dir = None
+    if kernel is not None:
+        kw["sfdoctor_km"] = kernel.km
+    else:
+        ipc_dir = _ipc_dir()
+        kw["kernel_manager_class"] = _kernel_manager(env, ipc_dir, exits or own_exits)
     with _quiet_loggers():
         try:
             nb = papermill.execute_notebook(
@@ -385,13 +458,14 @@ def execute_notebook(
                 progress_bar=False,
                 log_output=False,
                 start_timeout=start_timeout,
-                kernel_manager_class=_kernel_manager(env, ipc_dir, exits or own_exits),
                 sfdoctor_keep=keep,
                 **kw,
             )
         except Exception as exc:  # the caller decides; every failure still becomes a report
             error = exc
         finally:
+            if kernel is not None:
+                kernel.close()
             if ipc_dir:
                 shutil.rmtree(ipc_dir, ignore_errors=True)
             if own_exits is not None:
@@ -430,6 +504,11 @@ def _execute(src: Path, params: dict[str, Any], lang: str, cell_timeout: float, 
 
     The kernel may still be exiting when this returns: the caller joins `ex.exits`.
     """
+    exits = KernelExits()
+    try:
+        kernel: EarlyKernel | None = EarlyKernel(env, exits)  # boots while papermill is imported
+    except Exception:  # e.g. no python3 kernel: execute_notebook meets it again and says so
+        kernel = None
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
     from papermill.exceptions import PapermillExecutionError
 
@@ -462,9 +541,9 @@ def _execute(src: Path, params: dict[str, Any], lang: str, cell_timeout: float, 
     # the report meanwhile (imports, compiled templates), off the critical path.
     warm = threading.Thread(target=_warm_report, name="sfdoctor-warm-report", daemon=True)
     warm.start()
-    exits = KernelExits()
     nb, error = execute_notebook(src, params, cell_timeout=cell_timeout, start_timeout=min(60, total_timeout),
-                                 timeout_func=timeout_func, on_cell_start=on_cell_start, env=env, exits=exits)
+                                 timeout_func=timeout_func, on_cell_start=on_cell_start, env=env, exits=exits,
+                                 kernel=kernel)
     ex = _Execution(nb, error, exits=exits)
     if error is None:
         return ex
