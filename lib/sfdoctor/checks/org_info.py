@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import permissions
 from ._base import Facts, composite, finding, msg, soql
 
 
@@ -23,10 +24,7 @@ def queries(username: str) -> dict[str, str]:
             "Profile.PermissionsApiEnabled FROM User WHERE Username = {} LIMIT 1", username),
         "userlogin": soql("SELECT IsFrozen, IsPasswordLocked FROM UserLogin WHERE UserId IN ({:literal}) LIMIT 1",
                           by_user),
-        "apiperms": soql(
-            "SELECT PermissionSet.Name, PermissionSet.Label, PermissionSet.IsOwnedByProfile "
-            "FROM PermissionSetAssignment WHERE AssigneeId IN ({:literal}) "
-            "AND PermissionSet.PermissionsApiEnabled = true", by_user),
+        "apiperms": permissions.assignments_query(username),
         "ipranges": soql(
             "SELECT StartAddress, EndAddress, Description FROM LoginIpRange WHERE ProfileId IN ({:literal})",
             profile_of_user),
@@ -60,14 +58,8 @@ def load(conn: Any, facts: Facts) -> Facts:
     facts.user_read = answers["user"].ok
     logins = answers["userlogin"].records
     facts.user_login = _plain(logins[0]) if logins else None
-    via = []
-    if facts.user and facts.user.get("Profile.PermissionsApiEnabled"):
-        via.append(f"profile: {facts.user.get('Profile.Name')}")
-    for rec in answers["apiperms"].records:
-        ps = rec.get("PermissionSet") or {}
-        if not ps.get("IsOwnedByProfile"):
-            via.append(f"permission set: {ps.get('Label') or ps.get('Name')}")
-    facts.api_enabled_via = via
+    facts.api_enabled_via = permissions.ApiGrants.from_records(
+        users[0] if users else None, answers["apiperms"].records).via
     facts.profile_ranges = ([_plain(r) for r in answers["ipranges"].records]
                             if answers["ipranges"].ok else None)
     return facts
