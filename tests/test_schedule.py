@@ -210,7 +210,31 @@ def test_overlapping_calls_run_nothing_twice(tmp_path):
     log: list[str] = []
     with FileLock(str(out / schedule.LOCK)):
         assert run(path, out, at(2030, 1, 1, 10, 20), fake, log) == 0
-    assert fake.calls == [] and "still running" in log[0]
+    assert fake.calls == [] and len(log) == 1 and "still running" in log[0] and "skipped" in log[0]
+
+
+def test_overlapping_call_that_waits_plans_afresh(tmp_path):
+    """`wait`: the second call says it waits; once the first is done, what it ran is not due."""
+    from filelock import FileLock
+
+    path, out = write(tmp_path, HOURLY), tmp_path / "out"
+    out.mkdir()
+    first, second = FakeRunner(), FakeRunner()
+    held = FileLock(str(out / schedule.LOCK))
+    held.acquire()
+    log: list[str] = []
+
+    def progress(line: str) -> None:
+        log.append(line)
+        if "waiting up to 30 s" in line:          # the first call finishes its run, then lets go
+            first("security-token-required", "demo", {"probe": False}, out, "en",
+                  index_extra={"schedule": {"params": {"probe": False}, "slot": "2030-01-01T10:00:00Z"}})
+            held.release()
+
+    now = at(2030, 1, 1, 10, 20)
+    assert schedule.run_due(path, out, now, runner=second, progress=progress, wait=30) == 0
+    assert len(first.calls) == 1 and second.calls == []
+    assert "waiting up to 30 s" in log[0] and any("not due (last run 2030-01-01T10:00:00Z" in x for x in log)
 
 
 def test_entry_lang_else_callers_lang(tmp_path):

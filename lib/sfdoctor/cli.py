@@ -80,6 +80,18 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
     return 0
 
 
+def _seconds(text: str, lang: str) -> float:
+    """`--wait`: a number of seconds from 0; anything else is one line, exit 2 (not argparse's usage)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < float("inf"):
+        raise BadInput(T(f"--wait {text!r}: not a number of seconds from 0", f"--wait {text!r}: 0 以上の秒数ではありません", lang),
+                       hint=T("for example --wait 600", "例: --wait 600", lang))
+    return value
+
+
 def _parse_params(pairs: Sequence[str], lang: str) -> dict[str, str]:
     params: dict[str, str] = {}
     for pair in pairs:
@@ -162,7 +174,7 @@ def cmd_reports_diff(args: argparse.Namespace) -> int:
 def cmd_schedule_run_due(args: argparse.Namespace) -> int:
     from .schedule import run_due
 
-    return run_due(args.file, args.out, lang=args.lang)
+    return run_due(args.file, args.out, lang=args.lang, wait=_seconds(args.wait, args.lang))
 
 
 def cmd_schedule_show(args: argparse.Namespace) -> int:
@@ -274,6 +286,11 @@ def build_parser() -> argparse.ArgumentParser:
         out_opt(sp), lang_opt(sp)
         if name == "show":
             json_opt(sp)
+        else:
+            sp.add_argument("--wait", default="0", metavar="SECONDS",
+                            help=T("if another run-due is running on the same --out, wait up to SECONDS for it"
+                                   " (default 0: skip, and say so)",
+                                   "同じ --out で別の run-due が実行中なら最大 SECONDS 秒待つ (既定 0: スキップしてその旨を表示)"))
         sp.set_defaults(func=func)
     return p
 

@@ -71,8 +71,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     "lang": {"en": "must be one of {langs}", "ja": "{langs} のいずれかにしてください"},
     "duplicate": {"en": "same runbook, org and params as entry [{j}]; their runs could not be told apart",
                   "ja": "項目 [{j}] とランブック・組織・パラメータが同じため、実行を区別できません"},
-    "busy": {"en": "another `schedule run-due` is still running on {out}; nothing started",
-             "ja": "{out} で別の `schedule run-due` が実行中のため、何も開始しません"},
+    "busy": {"en": "another `schedule run-due` is still running on {out}; skipped, nothing started",
+             "ja": "{out} で別の `schedule run-due` が実行中のため、スキップしました (何も開始しません)"},
+    "waiting": {"en": "another `schedule run-due` is running on {out}; waiting up to {wait:g} s for it to finish",
+                "ja": "{out} で別の `schedule run-due` が実行中のため、終わるまで最大 {wait:g} 秒待ちます"},
     "entries": {"en": "{n} entries in {file}, now {now}", "ja": "{file} の項目 {n} 件、現在 {now}"},
     "never": {"en": "never", "ja": "未実行"},
     "due": {"en": "{label}: due (slot {slot}, last run {last})", "ja": "{label}: 実行します (予定 {slot}、前回 {last})"},
@@ -383,12 +385,16 @@ def run_due(
     lang: str = "en",
     runner: Runner | None = None,
     progress: Progress | None = _stderr,
+    wait: float = 0,
 ) -> int:
     """Run each due entry once, sequentially; return the worst exit code of the runs.
 
     A bad file raises BadInput (exit 2) before anything runs. `now` and `runner` are
     injectable for tests; the default runner is `runner.run_runbook`. Two overlapping
-    calls on one out dir do not both run: the second finds the lock taken and returns 0.
+    calls on one out dir never both run: the second finds the lock taken and either skips
+    (`wait` 0, the default: the next cron tick will look again) or waits up to `wait`
+    seconds and then plans afresh from the index, so what the first ran is not due any
+    more. Either way it says which in one line, and a skip returns 0.
     """
     from filelock import FileLock, Timeout
 
@@ -396,7 +402,7 @@ def run_due(
         from .runner import run_runbook as runner
     path = Path(file).resolve() if file else default_file()
     entries = load_schedule(path, lang)
-    now = now or utcnow()
+    now_given, now = now, now or utcnow()
     out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
     say = progress or (lambda _line: None)
@@ -404,8 +410,16 @@ def run_due(
     try:
         lock.acquire(timeout=0)
     except Timeout:
-        say(_t("busy", lang, out=out))
-        return 0
+        try:
+            if wait <= 0:
+                raise
+            say(_t("waiting", lang, out=out, wait=wait))
+            lock.acquire(timeout=wait)
+        except Timeout:
+            say(_t("busy", lang, out=out))
+            return 0
+        if now_given is None:
+            now = utcnow()   # the wait took time: slots that came meanwhile count
     try:
         say(_t("entries", lang, n=len(entries), file=path, now=iso(now)))
         state = State(out, progress, lang)
