@@ -1,19 +1,45 @@
-"""The report history: `sfdoctor reports list` and `sfdoctor reports diff A B`.
+"""The report history: `sfdoctor reports list`, `reports diff A B` and `reports prune`.
 
 The index (`reports/index.jsonl`, one line per run, appended under a lock by the runner)
 is the list; each report's `findings.json` is the truth a diff compares. A diff answers
-the question after a fix: which causes are new, which are fixed, which are still there.
+the question after a fix: which causes are new, which are fixed, which are still there;
+it compares two runs of ONE runbook on ONE org (anything else would list every cause of
+one runbook as "fixed").
+
+Retention (`prune`): the index and the folders change together under the index's lock
+(`index.jsonl.lock`, the one `runner.append_index` takes), so a run finishing meanwhile
+waits and loses no line. A folder is first renamed out of the report tree into
+`OUT/.pruned/` (one atomic rename: the report is there whole or not at all), and only
+then deleted; its index line goes only if the rename worked. A leftover in `.pruned/`
+(a delete that failed) is retried by the next prune. The index is rewritten atomically
+(temporary file, then `os.replace`), damaged lines kept as they were.
 """
 from __future__ import annotations
 
 import json
 import os
+import re
+import secrets
+import shutil
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Iterable
 
 from .errors import BadInput
+from .findings import utcnow
 from .runner import INDEX
+
+PRUNED = ".pruned"
+_UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+_DURATION = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$", re.IGNORECASE)
+
+
+def index_lock(out_dir: str | os.PathLike[str]) -> Any:
+    """The index's lock, the same file `runner.append_index` locks (60 s, as it waits)."""
+    from filelock import FileLock
+
+    return FileLock(str(Path(out_dir) / INDEX) + ".lock", timeout=60)
 
 
 def list_reports(out_dir: str | os.PathLike[str] = "reports") -> list[dict[str, Any]]:
@@ -96,14 +122,26 @@ class Diff:
 
 
 def _causes(findings: dict[str, Any]) -> list[str]:
-    return list(dict.fromkeys([*findings.get("root_causes", []), *findings.get("warnings", [])]))
+    """Root causes, then warnings, once each (an index line carries the same two lists)."""
+    return list(dict.fromkeys([*(findings.get("root_causes") or []), *(findings.get("warnings") or [])]))
+
+
+def cause_changes(before: Iterable[str], after: Iterable[str]) -> tuple[list[str], list[str], list[str]]:
+    """(new, fixed, unchanged) from one run's causes to the next: what `diff` and the index page show."""
+    a, b = list(before), list(after)
+    return [c for c in b if c not in a], [c for c in a if c not in b], [c for c in b if c in a]
 
 
 def diff(a: str | os.PathLike[str], b: str | os.PathLike[str], out_dir: str | os.PathLike[str] = "reports") -> Diff:
-    """Compare two reports (folders or index positions such as -2 and -1)."""
+    """Compare two reports (folders or index positions such as -2 and -1) of one runbook and org."""
     fa, fb = resolve_report(str(a), out_dir), resolve_report(str(b), out_dir)
     da, db = load_findings(fa), load_findings(fb)
+    ka, kb = (da.get("runbook"), da.get("org")), (db.get("runbook"), db.get("org"))
+    if None not in ka + kb and ka != kb:
+        raise BadInput(f"A is {ka[0]} on {ka[1]}, B is {kb[0]} on {kb[1]}: a diff compares two runs of one runbook on one org",
+                       hint="pick both from `sfdoctor reports list`")
     ca, cb = _causes(da), _causes(db)
+    new, fixed, unchanged = cause_changes(ca, cb)
     status_a = {c.get("id"): c.get("status") for c in da.get("checks", [])}
     changes = [
         {"check": c.get("id"), "a": status_a[c.get("id")], "b": c.get("status")}
@@ -112,9 +150,156 @@ def diff(a: str | os.PathLike[str], b: str | os.PathLike[str], out_dir: str | os
     ]
     return Diff(
         a=fa, b=fb,
-        new=[c for c in cb if c not in ca],
-        fixed=[c for c in ca if c not in cb],
-        unchanged=[c for c in cb if c in ca],
+        new=new, fixed=fixed, unchanged=unchanged,
         outcome_a=str(da.get("outcome", "")), outcome_b=str(db.get("outcome", "")),
         status_changes=changes,
     )
+
+
+# --------------------------------------------------------------------------------------
+# Retention
+# --------------------------------------------------------------------------------------
+def parse_duration(text: str, lang: str = "en") -> timedelta:
+    """`90d`, `12h`, `2w`, `30m` (minutes): a positive whole number and one unit; BadInput otherwise."""
+    match = _DURATION.match(str(text))
+    if not match or int(match.group(1)) == 0:
+        raise BadInput(
+            f"--older-than {text!r}: not a duration" if lang != "ja" else f"--older-than {text!r}: 期間として読めません",
+            hint=("write a whole number and a unit: 90d (days), 12h (hours), 2w (weeks), 30m (minutes)" if lang != "ja"
+                  else "整数と単位で指定してください: 90d (日)、12h (時間)、2w (週)、30m (分)"))
+    return timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2).lower()])
+
+
+@dataclass
+class Prune:
+    """What a prune removed (or, dry, would remove), what it kept, and what failed."""
+
+    cutoff: datetime
+    dry_run: bool
+    removed: list[dict[str, Any]] = field(default_factory=list)
+    kept: int = 0
+    failed: list[dict[str, str]] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        from .findings import iso
+
+        return {"cutoff": iso(self.cutoff), "dry_run": self.dry_run, "kept": self.kept,
+                "removed": [{"time": e.get("time"), "runbook": e.get("runbook"), "org": e.get("org"),
+                             "folder": e.get("folder")} for e in self.removed],
+                "failed": self.failed}
+
+
+def _entry_time(entry: dict[str, Any]) -> datetime | None:
+    text = entry.get("time")
+    if not isinstance(text, str):
+        return None
+    try:
+        ts = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return ts if ts.tzinfo else None
+
+
+def _inside(out: Path, folder: Any) -> Path | None:
+    """The report folder an index line names, only if it lies inside the out dir (never `..`)."""
+    if not isinstance(folder, str) or not folder.strip():
+        return None
+    path = (out / folder).resolve()
+    try:
+        rel = path.relative_to(out)
+    except ValueError:
+        return None
+    return path if rel.parts and rel.parts[0] != PRUNED else None
+
+
+def _empty_parents(folder: Path, out: Path) -> None:
+    """Remove the date and runbook folders a pruned report leaves empty (never the out dir)."""
+    for parent in folder.parents:
+        if parent == out or out not in parent.parents:
+            return
+        try:
+            parent.rmdir()
+        except OSError:
+            return
+
+
+def prune(
+    out_dir: str | os.PathLike[str],
+    older_than: timedelta,
+    *,
+    now: datetime | None = None,
+    dry_run: bool = False,
+    rmtree: Callable[[Path], None] = shutil.rmtree,
+    rename: Callable[[Path, Path], None] = os.rename,
+) -> Prune:
+    """Remove the runs older than `older_than` (by their index time): folder and line together.
+
+    `rename` and `rmtree` are injectable so tests can make a removal fail. Lines whose time
+    cannot be read, or whose folder lies outside the out dir, are kept untouched.
+    """
+    out = Path(out_dir).resolve()
+    result = Prune(cutoff=(now or utcnow()) - older_than, dry_run=dry_run)
+    path = out / INDEX
+    if not path.is_file():
+        return result
+    with index_lock(out):
+        lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+        keep: list[str] = []
+        for raw in lines:
+            try:
+                entry = json.loads(raw)
+            except json.JSONDecodeError:
+                entry = None
+            ts = _entry_time(entry) if isinstance(entry, dict) else None
+            if not isinstance(entry, dict) or ts is None or ts >= result.cutoff:
+                keep.append(raw)
+                continue
+            folder = _inside(out, entry.get("folder"))
+            if folder is None:
+                keep.append(raw)
+                continue
+            if dry_run:
+                result.removed.append(entry)
+                keep.append(raw)
+                continue
+            if folder.exists():
+                trash = out / PRUNED / f"{folder.name}-{secrets.token_hex(4)}"
+                try:
+                    trash.parent.mkdir(exist_ok=True)
+                    rename(folder, trash)
+                except OSError as exc:
+                    result.failed.append({"folder": str(entry.get("folder")), "reason": exc.strerror or type(exc).__name__})
+                    keep.append(raw)
+                    continue
+                _empty_parents(folder, out)
+            result.removed.append(entry)
+        result.kept = len(keep) - (len(result.removed) if dry_run else 0)
+        if not dry_run and len(keep) != len(lines):
+            tmp = path.with_name(f".{path.name}.tmp")
+            with open(tmp, "w", encoding="utf-8") as fh:
+                fh.writelines(line if line.endswith("\n") else line + "\n" for line in keep)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        if not dry_run:
+            _empty_trash(out, rmtree, result)
+            if result.removed:
+                from .index_page import write_locked
+
+                write_locked(out, None)
+    return result
+
+
+def _empty_trash(out: Path, rmtree: Callable[[Path], None], result: Prune) -> None:
+    trash = out / PRUNED
+    if not trash.is_dir():
+        return
+    for item in sorted(trash.iterdir()):
+        try:
+            rmtree(item)
+        except OSError as exc:  # out of the report tree already; the next prune tries again
+            result.failed.append({"folder": str(item.relative_to(out)), "reason": exc.strerror or type(exc).__name__})
+    try:
+        trash.rmdir()
+    except OSError:
+        pass

@@ -699,6 +699,9 @@ def run_runbook(
             **{k: v for k, v in (index_extra or {}).items()
                if k not in ("time", "runbook", "org", "outcome", "root_causes", "warnings", "folder", "exit_code")},
         })
+        from .index_page import refresh
+
+        refresh(out_root, lang)  # reports/index.html from the index, under its lock; never fails the run
         if progress:
             progress(ui("progress.done", lang, outcome=ui("outcome." + findings["outcome"], lang),
                         causes=", ".join(findings.get("root_causes", [])) or "-"))

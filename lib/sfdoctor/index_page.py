@@ -1,0 +1,331 @@
+"""`reports/index.html`: the report history as one page to share (spec/cli.md "Report folder").
+
+Why a page: the people who act on a report (an admin, the Marketo owner) often get it as a
+file share link or an e-mail attachment, with no sfdoctor and no network. So, like each
+report.html, the page is self-contained: inline CSS, a few lines of inline JS for the
+filters, the chart as inline SVG, no font, image or script from anywhere, and a
+Content-Security-Policy that forbids every fetch, so even a mistake cannot leak a request.
+Links to the reports are relative (`2026-11-23/RUNBOOK/ORG-HHMMSSZ/report.html`), so the
+folder can be moved or zipped whole.
+
+What it shows, newest first: every run in `index.jsonl` with its index position (what
+`sfdoctor reports diff` takes), date, runbook, org, outcome and causes, what changed since
+the previous run of the same runbook on the same org (new, fixed, unchanged causes: the
+same comparison as `reports diff`), and a link to its report; filters by org and runbook;
+per org, a small chart of runs and failed runs per day.
+
+When it is written: after every run (`runner.run_runbook` calls `refresh` right after
+appending the index line), after a prune, and by `sfdoctor reports index`. Always under
+the index's lock (so it matches the index it was built from) and atomically (temporary
+file, then `os.replace`: a reader never sees half a page). Its language is the run's, or
+`--lang`; a prune keeps the page's current language.
+"""
+from __future__ import annotations
+
+import html
+import os
+import re
+import sys
+from collections import Counter, defaultdict
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any, Mapping
+
+from .i18n import pick
+
+INDEX_HTML = "index.html"
+CHART_DAYS = 90   # the chart's window: the last 90 days that have runs, ending at the newest
+
+TEXTS: dict[str, dict[str, str]] = {
+    "title": {"en": "sfdoctor report history", "ja": "sfdoctor レポート履歴"},
+    "intro": {"en": "{n} runs in {out}. Newest first. Each report opens offline.",
+              "ja": "{out} の実行 {n} 件 (新しい順)。各レポートはオフラインで開けます。"},
+    "none": {"en": "No runs yet: `sfdoctor run RUNBOOK --org ORG` adds the first.",
+             "ja": "まだ実行がありません。`sfdoctor run ランブック --org 組織` で最初の実行を追加できます。"},
+    "org": {"en": "Org", "ja": "組織"},
+    "runbook": {"en": "Runbook", "ja": "ランブック"},
+    "all": {"en": "all", "ja": "すべて"},
+    "shown": {"en": "shown", "ja": "件を表示"},
+    "pos": {"en": "#", "ja": "#"},
+    "date": {"en": "Date (UTC)", "ja": "日時 (UTC)"},
+    "outcome": {"en": "Outcome", "ja": "結果"},
+    "causes": {"en": "Causes", "ja": "原因"},
+    "changes": {"en": "Since the previous run", "ja": "前回の実行からの変化"},
+    "report": {"en": "Report", "ja": "レポート"},
+    "open": {"en": "open", "ja": "開く"},
+    "missing": {"en": "missing", "ja": "ありません"},
+    "first": {"en": "first run", "ja": "初回"},
+    "same": {"en": "no change", "ja": "変化なし"},
+    "new": {"en": "new", "ja": "新規"},
+    "fixed": {"en": "fixed", "ja": "解消"},
+    "unchanged": {"en": "unchanged", "ja": "変化なし"},
+    "diff_hint": {"en": "The same comparison in a terminal: sfdoctor reports diff {a} {b}",
+                  "ja": "端末で同じ比較: sfdoctor reports diff {a} {b}"},
+    "chart": {"en": "Failed runs per day, by org", "ja": "組織ごとの 1 日あたりの失敗した実行"},
+    "chart_org": {"en": "{org}: {failed} of {runs} runs failed, {first} to {last}",
+                  "ja": "{org}: {first} から {last} まで、{runs} 件中 {failed} 件が失敗"},
+    "chart_day": {"en": "{day}: {failed} of {runs} runs failed", "ja": "{day}: {runs} 件中 {failed} 件が失敗"},
+    "legend": {"en": "grey: runs, red: runs with a fail finding", "ja": "灰色: 実行数、赤: 失敗のあった実行"},
+    "generated": {"en": "Written {now} by sfdoctor.", "ja": "{now} に sfdoctor が作成。"},
+    "healthy": {"en": "healthy", "ja": "正常"},
+    "problems_found": {"en": "problems found", "ja": "問題あり"},
+    "inconclusive": {"en": "inconclusive", "ja": "判定不能"},
+    "error": {"en": "run broke", "ja": "実行失敗"},
+}
+
+# outcome: (symbol, pill background, text colour, border)
+OUTCOME_STYLE = {
+    "healthy": ("\u2713", "#dafbe1", "#0f5323", "1px solid #1a7f37"),
+    "problems_found": ("\u2717", "#ffebe9", "#82071e", "2px solid #cf222e"),
+    "inconclusive": ("?", "#fff8c5", "#633c01", "2px dashed #bf8700"),
+    "error": ("\u2298", "#fff1e5", "#762c00", "3px double #bc4c00"),
+}
+
+CSS = """
+:root{color-scheme:light dark}
+body{font-family:system-ui,-apple-system,'Segoe UI','Hiragino Sans','Noto Sans CJK JP','Yu Gothic',sans-serif;
+ margin:1.2em auto;max-width:80em;padding:0 1em;line-height:1.45}
+h1{font-size:1.4em;margin:.2em 0} h2{font-size:1.1em;margin:1.2em 0 .4em}
+.muted{opacity:.72} code{font-family:ui-monospace,Menlo,Consolas,'DejaVu Sans Mono',monospace;font-size:.92em}
+#filters{display:flex;gap:1.2em;align-items:center;flex-wrap:wrap;margin:.8em 0;padding:.5em .7em;
+ border:1px solid rgba(127,127,127,.38);border-radius:6px}
+table{border-collapse:collapse;width:100%;font-size:.93em}
+th,td{text-align:left;vertical-align:top;padding:.25em .5em;border-bottom:1px solid rgba(127,127,127,.38)}
+th{background:rgba(127,127,127,.11)}
+.pill{display:inline-block;padding:0 .45em;border-radius:999px;white-space:nowrap;font-size:.9em;
+ -webkit-print-color-adjust:exact;print-color-adjust:exact}
+.new{color:#cf222e;font-weight:600} .fixed{color:#1a7f37;font-weight:600}
+.charts{display:flex;flex-wrap:wrap;gap:1em} figure{margin:0;padding:.4em .6em;border:1px solid rgba(127,127,127,.38);border-radius:6px}
+figcaption{font-size:.88em} svg{display:block}
+tr[hidden],figure[hidden]{display:none}
+@media print{#filters{display:none}}
+"""
+
+# The filters: a row (or an org's chart) shows when it matches both selects.
+JS = """
+(function(){
+  var org=document.getElementById('f-org'), rb=document.getElementById('f-runbook'), n=document.getElementById('f-count');
+  function apply(){
+    var shown=0;
+    document.querySelectorAll('#runs tbody tr').forEach(function(tr){
+      var ok=(!org.value||tr.dataset.org===org.value)&&(!rb.value||tr.dataset.runbook===rb.value);
+      tr.hidden=!ok; if(ok){shown++;}
+    });
+    document.querySelectorAll('figure[data-org]').forEach(function(f){f.hidden=!!org.value&&f.dataset.org!==org.value;});
+    n.textContent=shown;
+  }
+  org.addEventListener('change',apply); rb.addEventListener('change',apply); apply();
+})();
+"""
+
+CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:"
+
+
+def _t(key: str, lang: str, **values: Any) -> str:
+    return pick(TEXTS[key], lang).format(**values)
+
+
+def _e(value: Any) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _time(entry: Mapping[str, Any]) -> datetime | None:
+    text = entry.get("time")
+    if not isinstance(text, str):
+        return None
+    try:
+        ts = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return ts if ts.tzinfo else None
+
+
+def _causes(entry: Mapping[str, Any]) -> list[str]:
+    from .history import _causes as causes
+
+    return causes(dict(entry))
+
+
+def _outcome(outcome: str, lang: str) -> str:
+    symbol, bg, fg, border = OUTCOME_STYLE.get(outcome, ("?", "#eaeef2", "#32383f", "1px dotted #6e7781"))
+    label = pick(TEXTS[outcome], lang) if outcome in TEXTS else outcome
+    return f'<span class="pill" style="background:{bg};color:{fg};border:{border}">{symbol} {_e(label)}</span>'
+
+
+def _report_link(out: Path, folder: Any, lang: str) -> str:
+    if not isinstance(folder, str) or not folder:
+        return f'<span class="muted">{_e(_t("missing", lang))}</span>'
+    href = f"{folder.strip('/')}/report.html"
+    if not (out / href).is_file():
+        return f'<span class="muted">{_e(_t("missing", lang))}</span>'
+    return f'<a href="{_e(href)}">{_e(_t("open", lang))}</a>'
+
+
+def _changes(prev: tuple[int, Mapping[str, Any]] | None, pos: int, entry: Mapping[str, Any], lang: str) -> str:
+    from .history import cause_changes
+
+    if prev is None:
+        return f'<span class="muted">{_e(_t("first", lang))}</span>'
+    new, fixed, unchanged = cause_changes(_causes(prev[1]), _causes(entry))
+    parts = []
+    if new:
+        parts.append(f'<span class="new">+ {_e(_t("new", lang))}: {_e(", ".join(new))}</span>')
+    if fixed:
+        parts.append(f'<span class="fixed">\u2212 {_e(_t("fixed", lang))}: {_e(", ".join(fixed))}</span>')
+    if unchanged:
+        parts.append(f'<span>= {_e(_t("unchanged", lang))}: {_e(", ".join(unchanged))}</span>')
+    if not (new or fixed):
+        parts.insert(0, f'<span class="muted">{_e(_t("same", lang))}</span>')
+    hint = _t("diff_hint", lang, a=prev[0], b=pos)
+    return f'<span title="{_e(hint)}">' + "<br>".join(parts) + "</span>"
+
+
+def _failed(entry: Mapping[str, Any]) -> bool:
+    return entry.get("outcome") == "problems_found"
+
+
+def chart_svg(org: str, entries: list[Mapping[str, Any]], lang: str) -> str:
+    """One org's runs and failed runs per day, as an inline SVG bar chart (no library, no request)."""
+    days: Counter[date] = Counter()
+    failed: Counter[date] = Counter()
+    for e in entries:
+        ts = _time(e)
+        if ts is None:
+            continue
+        days[ts.date()] += 1
+        failed[ts.date()] += _failed(e)
+    if not days:
+        return ""
+    last = max(days)
+    first = max(min(days), last - timedelta(days=CHART_DAYS - 1))
+    span = (last - first).days + 1
+    width_per = max(4, min(18, 360 // span))
+    height, top = 60, max(days[d] for d in days if d >= first)
+    bars = []
+    for i in range(span):
+        d = first + timedelta(days=i)
+        if not days[d]:
+            continue
+        x = i * width_per
+        h_all = round(height * days[d] / top)
+        h_fail = round(height * failed[d] / top)
+        tip = _e(_t("chart_day", lang, day=d.isoformat(), failed=failed[d], runs=days[d]))
+        bars.append(f'<g><title>{tip}</title>'
+                    f'<rect x="{x}" y="{height - h_all}" width="{width_per - 1}" height="{h_all}" fill="#8c959f" fill-opacity=".45"/>'
+                    + (f'<rect class="fail" x="{x}" y="{height - h_fail}" width="{width_per - 1}" height="{h_fail}" fill="#cf222e"/>'
+                       if h_fail else "") + "</g>")
+    in_window = [d for d in days if d >= first]
+    caption = _t("chart_org", lang, org=org, failed=sum(failed[d] for d in in_window), runs=sum(days[d] for d in in_window),
+                 first=first.isoformat(), last=last.isoformat())
+    w = span * width_per
+    return (f'<figure data-org="{_e(org)}"><svg xmlns="http://www.w3.org/2000/svg" role="img" width="{max(w, 40)}" '
+            f'height="{height + 1}" viewBox="0 0 {max(w, 40)} {height + 1}" aria-label="{_e(caption)}">'
+            f'<line x1="0" y1="{height + .5}" x2="{max(w, 40)}" y2="{height + .5}" stroke="#8c959f"/>'
+            + "".join(bars) + f'</svg><figcaption>{_e(caption)}</figcaption></figure>')
+
+
+def render(entries: list[dict[str, Any]], lang: str, out: Path, now: datetime | None = None) -> str:
+    """The whole page for the index `entries` (oldest first, as `history.list_reports` gives them)."""
+    from .findings import iso, utcnow
+
+    n = len(entries)
+    orgs = sorted({str(e.get("org", "")) for e in entries})
+    runbooks = sorted({str(e.get("runbook", "")) for e in entries})
+    prev_of: dict[int, tuple[int, Mapping[str, Any]]] = {}
+    last_seen: dict[tuple[str, str], tuple[int, Mapping[str, Any]]] = {}
+    for i, e in enumerate(entries):
+        key = (str(e.get("runbook", "")), str(e.get("org", "")))
+        if key in last_seen:
+            prev_of[i] = last_seen[key]
+        last_seen[key] = (i - n, e)
+
+    rows = []
+    for i in range(n - 1, -1, -1):
+        e = entries[i]
+        pos = i - n
+        ts = _time(e)
+        when = ts.strftime("%Y-%m-%d %H:%M:%S") if ts else str(e.get("time", ""))
+        causes = _causes(e)
+        rows.append(
+            f'<tr data-org="{_e(e.get("org", ""))}" data-runbook="{_e(e.get("runbook", ""))}">'
+            f'<td class="muted">{pos}</td><td>{_e(when)}</td><td><code>{_e(e.get("runbook", ""))}</code></td>'
+            f'<td><code>{_e(e.get("org", ""))}</code></td><td>{_outcome(str(e.get("outcome", "")), lang)}</td>'
+            f'<td>{_e(", ".join(causes)) if causes else "<span class=muted>-</span>"}</td>'
+            f'<td>{_changes(prev_of.get(i), pos, e, lang)}</td><td>{_report_link(out, e.get("folder"), lang)}</td></tr>')
+
+    by_org: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
+    for e in entries:
+        by_org[str(e.get("org", ""))].append(e)
+    charts = "".join(chart_svg(org, by_org[org], lang) for org in orgs)
+
+    def select(name: str, label: str, values: list[str]) -> str:
+        options = "".join(f'<option value="{_e(v)}">{_e(v)}</option>' for v in values)
+        return (f'<label>{_e(label)} <select id="f-{name}"><option value="">{_e(_t("all", lang))}</option>'
+                f'{options}</select></label>')
+
+    head = (f'<th>{_e(_t("pos", lang))}</th><th>{_e(_t("date", lang))}</th><th>{_e(_t("runbook", lang))}</th>'
+            f'<th>{_e(_t("org", lang))}</th><th>{_e(_t("outcome", lang))}</th><th>{_e(_t("causes", lang))}</th>'
+            f'<th>{_e(_t("changes", lang))}</th><th>{_e(_t("report", lang))}</th>')
+    body = (
+        f'<h1>{_e(_t("title", lang))}</h1>'
+        f'<p class="muted">{_e(_t("intro", lang, n=n, out=out.name))}</p>'
+        + (f'<p>{_e(_t("none", lang))}</p>' if not entries else
+           f'<div id="filters">{select("org", _t("org", lang), orgs)}{select("runbook", _t("runbook", lang), runbooks)}'
+           f'<span><span id="f-count">{n}</span> / {n} {_e(_t("shown", lang))}</span></div>'
+           f'<h2>{_e(_t("chart", lang))}</h2><p class="muted">{_e(_t("legend", lang))}</p><div class="charts">{charts}</div>'
+           f'<h2>{_e(_t("title", lang))}</h2><table id="runs"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>')
+        + f'<p class="muted">{_e(_t("generated", lang, now=iso(now or utcnow())))}</p>'
+    )
+    return (f'<!DOCTYPE html>\n<html lang="{_e(lang)}"><head><meta charset="utf-8">'
+            f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f'<title>{_e(_t("title", lang))}</title><style>{CSS}</style></head>'
+            f'<body>{body}<script>{JS}</script></body></html>\n')
+
+
+_LANG_ATTR = re.compile(r'<html lang="(en|ja)"')
+
+
+def page_lang(out_dir: str | os.PathLike[str]) -> str:
+    """The language the page has now (a prune keeps it), else English."""
+    try:
+        with open(Path(out_dir) / INDEX_HTML, encoding="utf-8") as fh:
+            match = _LANG_ATTR.search(fh.read(200))
+    except OSError:
+        return "en"
+    return match.group(1) if match else "en"
+
+
+def write_locked(out_dir: str | os.PathLike[str], lang: str | None) -> Path:
+    """Rebuild the page from the index; the caller holds the index lock."""
+    from .history import list_reports
+
+    out = Path(out_dir).resolve()
+    lang = lang or page_lang(out)
+    text = render(list_reports(out), lang, out)
+    path = out / INDEX_HTML
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+def write(out_dir: str | os.PathLike[str], lang: str | None = None) -> Path:
+    """Rebuild `OUT/index.html` under the index lock (`sfdoctor reports index`)."""
+    from .history import index_lock
+
+    out = Path(out_dir).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    with index_lock(out):
+        return write_locked(out, lang)
+
+
+def refresh(out_dir: str | os.PathLike[str], lang: str | None = None) -> Path | None:
+    """After a run: rebuild the page; a failure is one line on stderr, never the run's outcome."""
+    try:
+        return write(out_dir, lang)
+    except Exception as exc:  # the report itself is written: the history page must not break the run
+        print(f"sfdoctor: {Path(out_dir) / INDEX_HTML}: not rewritten ({type(exc).__name__}: "
+              f"{' '.join(str(exc).split())[:200]}); `sfdoctor reports index` rebuilds it", file=sys.stderr, flush=True)
+        return None
+
