@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -56,3 +57,145 @@ def test_diff_bad_refs(out, tmp_path):
         diff("/nowhere", "-1", out)
     with pytest.raises(BadInput, match="no reports in"):
         resolve_report("-1", tmp_path / "empty")
+
+
+def test_diff_refuses_two_different_runbooks_or_orgs(out):
+    folder = out / "2026-11-23" / "rb" / "b"
+    data = json.loads((folder / "findings.json").read_text())
+    (folder / "findings.json").write_text(json.dumps({**data, "runbook": "rb", "org": "demo:other"}))
+    a = out / "2026-11-23" / "rb" / "a"
+    (a / "findings.json").write_text(json.dumps({**json.loads((a / "findings.json").read_text()), "runbook": "rb", "org": "demo"}))
+    with pytest.raises(BadInput, match="a diff compares two runs of one runbook on one org"):
+        diff("-2", "-1", out)
+
+
+def test_cause_changes_keeps_order():
+    from sfdoctor.history import cause_changes
+
+    assert cause_changes(["A", "B", "C"], ["C", "D", "B"]) == (["D"], ["A"], ["C", "B"])
+    assert cause_changes([], ["A"]) == (["A"], [], [])
+
+
+def test_diff_cli_text_and_json(out, capsys):
+    from sfdoctor.cli import main
+
+    assert main(["reports", "diff", "-2", "-1", "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "new:       NETWORK_ACCESS_UNAVAILABLE" in err and "fixed:     TOKEN_MISSING" in err
+    assert main(["reports", "diff", "-2", "-1", "--out", str(out), "--lang", "ja"]) == 0
+    assert "解消:     TOKEN_MISSING" in capsys.readouterr().err
+    assert main(["reports", "diff", "7", "-1", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no report at position 7" in err and "Traceback" not in err
+
+
+# ------------------------------------------------------------------------------ prune
+from datetime import datetime, timedelta, timezone  # noqa: E402
+
+from sfdoctor.history import PRUNED, parse_duration, prune  # noqa: E402
+
+NOW = datetime(2027, 3, 1, tzinfo=timezone.utc)
+
+
+def _run(out: Path, day: str, name: str, org: str = "demo") -> str:
+    folder = f"{day}/rb/{name}"
+    (out / folder).mkdir(parents=True)
+    (out / folder / "findings.json").write_text("{}", encoding="utf-8")
+    (out / folder / "report.html").write_text("<p>r</p>", encoding="utf-8")
+    append_index(out, {"time": f"{day}T01:00:00Z", "runbook": "rb", "org": org, "outcome": "healthy",
+                       "root_causes": [], "warnings": [], "folder": folder, "exit_code": 0})
+    return folder
+
+
+@pytest.fixture()
+def aged(tmp_path):
+    out = tmp_path / "reports"
+    old1 = _run(out, "2026-10-01", "demo-010000Z")
+    old2 = _run(out, "2026-11-15", "demo-010000Z")
+    new = _run(out, "2027-02-20", "demo-010000Z")
+    with open(out / "index.jsonl", "a", encoding="utf-8") as fh:
+        fh.write('{"half a line\n')                                             # damaged: kept as it is
+        fh.write(json.dumps({"time": "2026-01-01T00:00:00Z", "runbook": "rb", "org": "demo",
+                             "folder": "../outside"}) + "\n")                  # outside the out dir: kept
+    (tmp_path / "outside").mkdir()
+    return out, [old1, old2, new]
+
+
+def test_parse_duration():
+    assert parse_duration("90d") == timedelta(days=90)
+    assert parse_duration(" 12H ") == timedelta(hours=12)
+    assert parse_duration("2w") == timedelta(weeks=2) and parse_duration("30m") == timedelta(minutes=30)
+    for bad in ("90", "d", "0d", "-3d", "1.5d", "3y", ""):
+        with pytest.raises(BadInput, match="not a duration"):
+            parse_duration(bad)
+    with pytest.raises(BadInput, match="期間として読めません"):
+        parse_duration("x", "ja")
+
+
+def test_prune_removes_folders_and_lines_together(aged):
+    out, (old1, old2, new) = aged
+    lines_before = (out / "index.jsonl").read_text().splitlines()
+    result = prune(out, timedelta(days=90), now=NOW)
+    assert [e["folder"] for e in result.removed] == [old1, old2] and result.failed == [] and result.kept == 3
+    lines = (out / "index.jsonl").read_text().splitlines()
+    assert lines == [lines_before[2], lines_before[3], lines_before[4]]     # the new run, damaged, outside
+    assert not (out / old1).exists() and not (out / "2026-10-01").exists()  # empty date folders go too
+    assert (out / new / "report.html").is_file() and (out.parent / "outside").is_dir()
+    assert not (out / PRUNED).exists()
+    page = (out / "index.html").read_text()
+    assert new in page and old1 not in page and old2 not in page
+    assert prune(out, timedelta(days=90), now=NOW).removed == []           # again: nothing
+
+
+def test_prune_dry_run_changes_nothing(aged):
+    out, (old1, old2, _new) = aged
+    before = (out / "index.jsonl").read_bytes()
+    result = prune(out, timedelta(days=90), now=NOW, dry_run=True)
+    assert [e["folder"] for e in result.removed] == [old1, old2] and result.kept == 3
+    assert (out / "index.jsonl").read_bytes() == before and (out / old1).is_dir() and not (out / "index.html").exists()
+
+
+def test_a_folder_that_cannot_be_moved_keeps_its_line(aged):
+    out, (old1, old2, _new) = aged
+
+    def rename(src, dst):
+        if src == (out / old1).resolve():
+            raise PermissionError(13, "Permission denied")
+        os.rename(src, dst)
+
+    result = prune(out, timedelta(days=90), now=NOW, rename=rename)
+    assert [e["folder"] for e in result.removed] == [old2]
+    assert result.failed == [{"folder": old1, "reason": "Permission denied"}]
+    assert (out / old1 / "report.html").is_file()                           # whole, not partial
+    assert [json.loads(x)["folder"] for x in (out / "index.jsonl").read_text().splitlines()[:1]] == [old1]
+
+
+def test_a_delete_that_fails_is_retried_next_time(aged):
+    out, (old1, old2, _new) = aged
+
+    def rmtree(path):
+        raise OSError(16, "Device or resource busy")
+
+    result = prune(out, timedelta(days=90), now=NOW, rmtree=rmtree)
+    assert [e["folder"] for e in result.removed] == [old1, old2]            # out of the tree: lines gone
+    assert len(result.failed) == 2 and all(f["folder"].startswith(PRUNED + "/") for f in result.failed)
+    assert old1 not in (out / "index.jsonl").read_text() and len(list((out / PRUNED).iterdir())) == 2
+    result = prune(out, timedelta(days=90), now=NOW)
+    assert result.removed == [] and result.failed == [] and not (out / PRUNED).exists()
+
+
+def test_prune_cli(aged, capsys):
+    from sfdoctor.cli import main
+
+    out, (old1, _old2, _new) = aged
+    assert main(["reports", "prune", "--older-than", "soon", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--older-than 'soon': not a duration" in err and "Traceback" not in err
+    assert main(["reports", "prune", "--older-than", "soon", "--out", str(out), "--lang", "ja"]) == 2
+    assert "期間として読めません" in capsys.readouterr().err
+    assert main(["reports", "prune", "--older-than", "1d", "--out", str(out), "--dry-run", "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["dry_run"] is True and [r["folder"] for r in shown["removed"]][:1] == [old1]
+    assert (out / old1).is_dir()
+    assert main(["reports", "prune", "--older-than", "100000d", "--out", str(out)]) == 0
+    assert "removed 0 runs older than" in capsys.readouterr().err

@@ -171,6 +171,35 @@ def cmd_reports_diff(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reports_index(args: argparse.Namespace) -> int:
+    from .index_page import write
+
+    path = write(args.out, args.lang)
+    print(path, flush=True)
+    _err(T(f"rebuilt {path} from {args.out}/index.jsonl", f"{args.out}/index.jsonl から {path} を作り直しました", args.lang))
+    return 0
+
+
+def cmd_reports_prune(args: argparse.Namespace) -> int:
+    from .history import parse_duration, prune
+
+    result = prune(args.out, parse_duration(args.older_than, args.lang), dry_run=args.dry_run)
+    if args.json:
+        _out_json(result.to_json())
+    else:
+        cutoff = result.to_json()["cutoff"]
+        for e in result.removed:
+            _err(T("would remove " if args.dry_run else "removed ", "削除予定 " if args.dry_run else "削除 ", args.lang)
+                 + f"{e.get('time', '')}  {e.get('runbook', '')}  {e.get('org', '')}  {e.get('folder', '')}")
+        for f in result.failed:
+            _err(T(f"could not remove {f['folder']}: {f['reason']} (its index line is kept)",
+                   f"{f['folder']} を削除できませんでした: {f['reason']} (索引の行は残します)", args.lang))
+        verb = T("would remove", "削除予定", args.lang) if args.dry_run else T("removed", "削除", args.lang)
+        _err(T(f"{verb} {len(result.removed)} runs older than {cutoff}; {result.kept} kept",
+               f"{cutoff} より古い実行: {verb} {len(result.removed)} 件、残り {result.kept} 件", args.lang))
+    return 1 if result.failed else 0
+
+
 def cmd_schedule_run_due(args: argparse.Namespace) -> int:
     from .schedule import run_due
 
@@ -267,11 +296,39 @@ def build_parser() -> argparse.ArgumentParser:
     out_opt(sp), json_opt(sp), lang_opt(sp)
     sp.set_defaults(func=cmd_reports_list)
     sp = rsub.add_parser("diff", help=T("what changed between two runs (new, fixed, unchanged causes)",
-                                         "2 つの実行の違い (新規・解消・変化なしの原因)"))
+                                         "2 つの実行の違い (新規・解消・変化なしの原因)"),
+                         description=T(
+                             "Compare two runs of one runbook on one org: the causes that are new in B, fixed since A,"
+                             " and unchanged. A and B are each a report folder (absolute, relative to the current"
+                             " directory or to --out) or an index position as `reports list` and reports/index.html"
+                             " show it: -1 is the latest run, -2 the one before, 0 the first.",
+                             "1 つのランブック・1 つの組織の 2 回の実行を比べ、B で新しく出た原因、A から解消した原因、"
+                             "変わらない原因を示します。A と B はレポートのフォルダ (絶対パス、現在のディレクトリまたは --out からの相対パス)"
+                             "、または `reports list` と reports/index.html に出る索引の位置 (-1 が最新、-2 がその前、0 が最初) です。"))
     sp.add_argument("a", metavar="A", help=T("report folder or index position (-2)", "レポートのフォルダ、または索引の位置 (-2)"))
     sp.add_argument("b", metavar="B", help=T("report folder or index position (-1)", "レポートのフォルダ、または索引の位置 (-1)"))
     out_opt(sp), json_opt(sp), lang_opt(sp)
     sp.set_defaults(func=cmd_reports_diff)
+    sp = rsub.add_parser("index", help=T("rebuild reports/index.html (the history page to share)",
+                                          "reports/index.html (共有用の履歴ページ) を作り直す"),
+                         description=T("Rebuild OUT/index.html from OUT/index.jsonl. Every run rewrites it already;"
+                                       " this is for another language or after editing the folder by hand.",
+                                       "OUT/index.jsonl から OUT/index.html を作り直します。実行のたびに自動で書き直されるため、"
+                                       "別の言語にしたいときや、フォルダを手で変えた後に使います。"))
+    out_opt(sp), lang_opt(sp)
+    sp.set_defaults(func=cmd_reports_index)
+    sp = rsub.add_parser("prune", help=T("remove old reports and their index lines together",
+                                          "古いレポートと索引の行をまとめて削除する"),
+                         description=T("Remove the report folders of runs older than --older-than and their lines in"
+                                       " index.jsonl, together: a folder that cannot be removed keeps its line."
+                                       " Exit 1 if any removal failed.",
+                                       "--older-than より古い実行のレポートフォルダと index.jsonl の行をまとめて削除します。"
+                                       "削除できなかったフォルダの行は残します。削除に失敗があれば終了コード 1。"))
+    sp.add_argument("--older-than", required=True, metavar="AGE",
+                    help=T("age like 90d (days), 12h, 2w or 30m (minutes)", "90d (日)、12h、2w、30m (分) のような経過時間"))
+    sp.add_argument("--dry-run", action="store_true", help=T("only list what would be removed", "削除する対象を表示するだけ"))
+    out_opt(sp), json_opt(sp), lang_opt(sp)
+    sp.set_defaults(func=cmd_reports_prune)
 
     sched = sub.add_parser("schedule", help=T("scheduled runs from runbooks/schedule.yml (for cron)",
                                               "runbooks/schedule.yml による定期実行 (cron 用)"))
