@@ -323,6 +323,8 @@ def test_run_due_end_to_end_then_nothing(tmp_path, capsys):
     [line] = [json.loads(x) for x in (out / "index.jsonl").read_text().splitlines()]
     assert line["schedule"] == {"params": {"days": 3}, "slot": f"{year}-01-01T00:00:00Z"}
     assert "TOKEN_MISSING" in line["root_causes"] and (out / line["folder"] / "findings.json").is_file()
+    page = (out / "index.html").read_text(encoding="utf-8")            # the runner rewrote the history page
+    assert f'<a href="{line["folder"]}/report.html">' in page and "TOKEN_MISSING" in page
     rec = json.loads((out / schedule.STATE).read_text())["entries"]
     assert [r["failed"] for r in rec.values()] == [True]            # its first login attempt was refused
 
