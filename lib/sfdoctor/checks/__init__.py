@@ -16,6 +16,7 @@ security-token-required, in notebook order:
 from __future__ import annotations
 
 from . import ip_ranges, login_history, login_probe, org_info, soap_login, token_reset
+from . import permissions, sia  # noqa: F401 (sia-auth-failure: sia.STEPS, sia.run_all; ids registered there)
 from ._base import Facts
 
 # The check id RunSession records when a function raises (its findings carry their own ids).

@@ -34,6 +34,20 @@ def msg(lang: str, key: str, **values: Any) -> str:
     return spec().texts(lang).msg(key, **values)
 
 
+def finding_for(runbook: str, check_id: str, status: str, lang: str, **kw: Any) -> Any:
+    """`finding` for any runbook (title and fix from that runbook's YAML)."""
+    from sfdoctor import runbooks
+
+    return runbooks.load(runbook).finding(check_id, status, lang, **kw)
+
+
+def msg_for(runbook: str, lang: str, key: str, **values: Any) -> str:
+    """`msg` for any runbook."""
+    from sfdoctor import runbooks
+
+    return runbooks.load(runbook).texts(lang).msg(key, **values)
+
+
 def soql(template: str, *args: Any, **kwargs: Any) -> str:
     from simple_salesforce import format_soql
 

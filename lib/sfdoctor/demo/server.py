@@ -430,6 +430,13 @@ def operator_answers(world: Any) -> dict[str, Any]:
         answers["probe_password"] = probed.password
         answers["probe_token"] = world.token_for(probed.username)
 
+    # Setup > Connected Apps OAuth Usage (on no API): the button next to Sales Insight Actions'
+    # app reads "Unblock" when it is blocked, "Block" when not; an app never installed has no row.
+    sf_apps = {a.name: a.blocked for a in scenario.salesforce.connected_apps}
+    sf_apps.update({t.app: sf_apps.get(t.app, False) for t in scenario.salesforce.oauth_tokens})
+    sia_app = next((n for n in ("ToutApp", "Sales Insight Actions", "Marketo Sales Connect") if n in sf_apps), None)
+    answers["oauth_usage_button"] = ("unblock" if sf_apps[sia_app] else "block") if sia_app else "not_listed"
+
     mkto = getattr(scenario, "marketo", None)
     if mkto is not None and getattr(mkto, "sync", None) is not None:
         answers["marketo_sync_status"] = mkto.sync.status
