@@ -390,7 +390,8 @@ def target_org(conn: Any, facts: SiaFacts, lang: str = "en") -> list:
         return [finding("target-org", "pass", lang, evidence=evidence,
                         summary=msg(lang, "user_missing", username=facts.username))]
     return [finding("target-org", "pass", lang, evidence=evidence,
-                    summary=msg(lang, "org_ok", edition=edition, kind=kind, host=host))]
+                    summary=msg(lang, "org_ok" if facts.url.kind == RESTRICTED else "org_ok_no_url",
+                                edition=edition, kind=kind, host=host))]
 
 
 def user_api_enabled(conn: Any, facts: SiaFacts, lang: str = "en") -> list:
