@@ -51,6 +51,8 @@ demo: $(STAMP) bytecode
 	$(BIN)/sfdoctor demo list
 	$(BIN)/sfdoctor run security-token-required --org demo:token-missing --out reports; \
 	  rc=$$?; if [ $$rc -gt 1 ]; then exit $$rc; fi
+	$(BIN)/sfdoctor run sia-auth-failure --org demo:sia-oauth-blocked --out reports; \
+	  rc=$$?; if [ $$rc -gt 1 ]; then exit $$rc; fi
 	$(BIN)/sfdoctor reports list
 
 test: $(STAMP) bytecode system-deps $(NODE_STAMP)
