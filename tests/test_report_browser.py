@@ -1,7 +1,10 @@
-"""The shared report in a real browser with the network off: Debian's chromium via Playwright.
+"""The shared report and the history page in a real browser with the network off.
 
-The report must open complete offline (corporate networks block CDNs): the summary and the
-checks table are visible and no request leaves the page. A screenshot goes to tmp for people.
+Debian's chromium via Playwright. Both pages must open complete offline (corporate networks
+block CDNs; an e-mail attachment has no folder around it): every request is routed to a
+handler that lets through only the page's own file and aborts (and records) everything
+else, and the test asserts that nothing else was even attempted. Screenshots of each page
+are kept in tests/artifacts/ (git-ignored) for people to look at.
 """
 from __future__ import annotations
 
@@ -16,10 +19,33 @@ from sfdoctor.report import export_html
 from sfdoctor.runbooks import load
 
 FIXTURE_RUNBOOKS = Path(__file__).parent / "fixtures" / "home" / "runbooks"
+ARTIFACTS = Path(__file__).parent / "artifacts"
 
 pytestmark = pytest.mark.browser
 
 skip_without_chromium()
+
+
+def _artifact(name: str) -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS / name
+
+
+def _sealed(browser, page_file: Path):
+    """A context that may load `page_file` and nothing else: (context, the URLs it tried)."""
+    own = page_file.resolve().as_uri()
+    attempted: list[str] = []
+    context = browser.new_context(offline=True)
+
+    def handle(route) -> None:
+        attempted.append(route.request.url)
+        if route.request.url == own:
+            route.continue_()
+        else:
+            route.abort()
+
+    context.route("**/*", handle)
+    return context, attempted, own
 
 
 def _report(tmp_path: Path, lang: str) -> Path:
@@ -46,12 +72,10 @@ def _report(tmp_path: Path, lang: str) -> Path:
 @pytest.mark.parametrize("lang", ["en", "ja"])
 def test_report_opens_complete_offline(tmp_path, lang, browser):
     page_file = _report(tmp_path, lang)
-    external: list[str] = []
-    context = browser.new_context(offline=True)
+    context, attempted, own = _sealed(browser, page_file)
     try:
         page = context.new_page()
-        page.on("request", lambda req: external.append(req.url) if not req.url.startswith(("file:", "data:")) else None)
-        page.goto(page_file.as_uri(), wait_until="load")
+        page.goto(own, wait_until="load")
         summary = page.locator("#sfd-summary")
         table = page.locator("#sfd-checks table.sfd-checks-table")
         assert summary.is_visible() and table.is_visible()
@@ -63,12 +87,73 @@ def test_report_opens_complete_offline(tmp_path, lang, browser):
         page.emulate_media(media="print")
         assert page.locator("#sfd-summary").is_visible()
         page.emulate_media(media="screen")
-        shot = tmp_path / f"report-{lang}.png"
+        shot = _artifact(f"report-{lang}.png")
         page.screenshot(path=str(shot), full_page=True)
         assert shot.stat().st_size > 1000
     finally:
         context.close()
-    assert external == []
+    assert attempted == [own]      # the file itself, and not one request more
+
+
+def _history(tmp_path: Path, lang: str) -> Path:
+    """A reports folder as runs leave it: real report pages, an index, the history page."""
+    from sfdoctor import index_page
+    from sfdoctor.runner import append_index
+
+    out = tmp_path / f"reports-{lang}"
+    runs = [("2026-11-20T02:00:00Z", "demo:token-missing", "problems_found", ["FIXTURE_BROKEN", "TOKEN_MISSING"]),
+            ("2026-11-21T02:00:00Z", "demo:token-missing", "problems_found", ["FIXTURE_BROKEN"]),
+            ("2026-11-21T03:00:00Z", "demo:healthy", "healthy", []),
+            ("2026-11-22T02:00:00Z", "demo:token-missing", "healthy", [])]
+    for i, (time, org, outcome, causes) in enumerate(runs):
+        folder = f"{time[:10]}/fixture-probe/{org.replace(':', '-')}-{time[11:19].replace(':', '')}Z"
+        (out / folder).mkdir(parents=True)
+        (out / folder / "report.html").write_bytes(_report(tmp_path, lang).read_bytes())
+        append_index(out, {"time": time, "runbook": "fixture-probe" if i != 2 else "other-runbook", "org": org,
+                           "outcome": outcome, "root_causes": causes, "warnings": [], "folder": folder,
+                           "exit_code": 1 if causes else 0})
+    return index_page.write(out, lang)
+
+
+@pytest.mark.parametrize("lang", ["en", "ja"])
+def test_history_page_opens_complete_offline_and_filters(tmp_path, lang, browser):
+    page_file = _history(tmp_path, lang)
+    context, attempted, own = _sealed(browser, page_file)
+    try:
+        page = context.new_page()
+        page.goto(own, wait_until="load")
+        rows = page.locator("#runs tbody tr")
+        assert rows.count() == 4 and all(rows.nth(i).is_visible() for i in range(4))
+        assert "FIXTURE_BROKEN" in rows.nth(3).inner_text()
+        fixed = "fixed" if lang == "en" else "解消"
+        assert f"{fixed}: TOKEN_MISSING" in rows.nth(2).inner_text()
+        # the chart: one drawn SVG per org, the failed days in red
+        charts = page.locator("figure[data-org] svg")
+        assert charts.count() == 2
+        box = charts.nth(1).bounding_box()
+        assert box and box["width"] > 10 and box["height"] > 40
+        assert page.locator('figure[data-org="demo:token-missing"] rect.fail').count() == 2
+        # relative links that lead to report files next to the page
+        hrefs = page.locator("#runs a").evaluate_all("els => els.map(a => a.href)")
+        assert len(hrefs) == 4 and all(h.startswith(page_file.parent.as_uri() + "/") for h in hrefs)
+        assert all(Path(h[len("file://"):]).is_file() for h in hrefs)
+        # filters: by org, then by runbook too; the other org's chart hides with its rows
+        page.select_option("#f-org", "demo:healthy")
+        assert [rows.nth(i).is_visible() for i in range(4)] == [False, True, False, False]
+        assert page.locator('figure[data-org="demo:token-missing"]').is_hidden()
+        assert page.locator("#f-count").inner_text() == "1"
+        page.select_option("#f-org", "demo:token-missing")
+        page.select_option("#f-runbook", "fixture-probe")
+        assert [rows.nth(i).is_visible() for i in range(4)] == [True, False, True, True]
+        page.select_option("#f-org", "")
+        page.select_option("#f-runbook", "")
+        assert page.locator("#f-count").inner_text() == "4"
+        shot = _artifact(f"index-{lang}.png")
+        page.screenshot(path=str(shot), full_page=True)
+        assert shot.stat().st_size > 1000
+    finally:
+        context.close()
+    assert attempted == [own]
 
 
 _LONG = "Invalid username, password, security token; or user locked out. Are you at a new location? " * 3

@@ -42,6 +42,7 @@ TEXTS: dict[str, dict[str, str]] = {
               "ja": "{out} の実行 {n} 件 (新しい順)。各レポートはオフラインで開けます。"},
     "none": {"en": "No runs yet: `sfdoctor run RUNBOOK --org ORG` adds the first.",
              "ja": "まだ実行がありません。`sfdoctor run ランブック --org 組織` で最初の実行を追加できます。"},
+    "runs": {"en": "Runs", "ja": "実行"},
     "org": {"en": "Org", "ja": "組織"},
     "runbook": {"en": "Runbook", "ja": "ランブック"},
     "all": {"en": "all", "ja": "すべて"},
@@ -273,7 +274,7 @@ def render(entries: list[dict[str, Any]], lang: str, out: Path, now: datetime | 
            f'<div id="filters">{select("org", _t("org", lang), orgs)}{select("runbook", _t("runbook", lang), runbooks)}'
            f'<span><span id="f-count">{n}</span> / {n} {_e(_t("shown", lang))}</span></div>'
            f'<h2>{_e(_t("chart", lang))}</h2><p class="muted">{_e(_t("legend", lang))}</p><div class="charts">{charts}</div>'
-           f'<h2>{_e(_t("title", lang))}</h2><table id="runs"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>')
+           f'<h2>{_e(_t("runs", lang))}</h2><table id="runs"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>')
         + f'<p class="muted">{_e(_t("generated", lang, now=iso(now or utcnow())))}</p>'
     )
     return (f'<!DOCTYPE html>\n<html lang="{_e(lang)}"><head><meta charset="utf-8">'
