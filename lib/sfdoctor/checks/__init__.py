@@ -16,7 +16,9 @@ security-token-required, in notebook order:
 from __future__ import annotations
 
 from . import ip_ranges, login_history, login_probe, org_info, soap_login, token_reset
+from . import marketo_sync  # noqa: F401  (marketo-sync-setup: its own STEPS/run_all/Facts; sets its check ids)
 from . import permissions, sia  # noqa: F401 (sia-auth-failure: sia.STEPS, sia.run_all; ids registered there)
+from . import mc_connect  # noqa: F401 (mc-missing-oauth-token: mc_connect.STEPS, mc_connect.run_all; ids registered there)
 from ._base import Facts
 
 # The check id RunSession records when a function raises (its findings carry their own ids).
@@ -49,4 +51,4 @@ def run_all(run, facts: Facts) -> None:
         run.check(step, facts)
 
 
-__all__ = ["Facts", "STEPS", "run_all", "ip_ranges", "login_history", "login_probe", "org_info", "soap_login", "token_reset"]
+__all__ = ["Facts", "STEPS", "run_all", "marketo_sync", "ip_ranges", "login_history", "login_probe", "org_info", "soap_login", "token_reset"]

@@ -386,6 +386,9 @@ class Simulator:
                 "auth_host": f"{mc.subdomain}.auth.marketingcloudapis.com",
                 "client_id": mc.client_id,
                 "client_secret": mc.client_secret,
+                # What the demo operator knows of each Marketing Cloud user (a real run reads
+                # the integration user's password from the environment or the keyring).
+                "users": [{"username": u.username, "password": u.password} for u in mc.users],
             }
         return json.loads(json.dumps(data, default=_jsonable))
 
