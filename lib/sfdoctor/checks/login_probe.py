@@ -120,7 +120,10 @@ def _domain(host: str) -> str:
     return host[: -len(".salesforce.com")] if host.endswith(".salesforce.com") else host
 
 
-def _login(conn: Any, kind: str, username: str, password: str, token: str) -> Attempt:
+def _login(conn: Any, kind: str, username: str, password: str, token: str,
+           on_session: Any = None) -> Attempt:
+    """One SOAP login() attempt. `on_session(session_id, instance)`, when given, gets the session
+    of a successful attempt to use at once (describe as that user); it is never kept here."""
     from simple_salesforce import SalesforceLogin
     from simple_salesforce.exceptions import SalesforceAuthenticationFailed
 
@@ -130,6 +133,8 @@ def _login(conn: Any, kind: str, username: str, password: str, token: str) -> At
             username=username, password=password, security_token=token,
             domain=_domain(host), session=conn.probe_session,
             sf_version=getattr(conn, "api_version", None) or "59.0")
+        if on_session is not None:
+            on_session(session_id, _instance)
         del session_id  # a working session is proof enough; it is never kept or shown
         return Attempt(kind, True, host=host)
     except SalesforceAuthenticationFailed as exc:

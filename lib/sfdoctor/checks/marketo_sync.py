@@ -1,0 +1,730 @@
+"""marketo-sync-setup: connecting Marketo to Salesforce (Professional edition) and verifying it.
+
+Seed 001 (step 3 of 3). Before "Sync Fields", the point after which Marketo keeps every
+field it was shown: the org has API access, the sync user logs in with password + token
+as Marketo will, has API Enabled, sees step 1's fields and none of the fields the admin
+does not want synced, and the Sandbox box matches the org. After "Start Sync": Marketo's
+own API accepts its credentials, the status page (a manual answer) is not Failed, recent
+Salesforce leads reached Marketo, and no two leads/contacts share an email (Marketo does
+not dedupe them).
+
+API cost (principle 8), in check order:
+    org_api_access   ONE composite as sfdoctor: Organization, the sync user and its API
+                     Enabled grants (permissions.queries), UserLogin, recent leads, lead and
+                     contact emails, Lead and Contact describe
+    sync_user_login  <= 2 SOAP login() attempts; after a successful one, ONE composite as
+                     the sync user (Lead and Contact describe), its session used and dropped
+                     (+1 LoginHistory query only when a wrong password and a lock-out must be told apart)
+    duplicates       + at most MAX_PAGES queryMore calls when there are more than 2,000 emails
+    Marketo          identity + one leads.json (or describe.json) call: counted apart
+So a run makes 1 OAuth token + <= 2 probes + 2-4 reads on Salesforce, and 2 Marketo calls.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+from urllib.parse import quote
+
+from ..findings import iso
+from . import fields as F
+from . import login_probe, permissions
+from ._base import SubResult, soql
+
+RUNBOOK = "marketo-sync-setup"
+SAMPLE_SIZE = 20                 # recent leads looked up in Marketo
+GRACE = timedelta(hours=1)       # a lead younger than this may not have synced yet
+MAX_PAGES = 2                    # queryMore calls for the email lists, at most
+NOT_ANSWERED = "not answered"
+TICKED, NOT_TICKED = "ticked", "not ticked"
+STATUSES = ("Last synced", "Sync in progress", "Failed")
+MARKETO_PATHS = ("/identity/", "/rest/")
+DENIED_CODES = frozenset({"600", "601", "602", "603", "614"})   # Marketo refusing the credentials
+
+
+def spec() -> Any:
+    from sfdoctor import runbooks
+
+    return runbooks.load(RUNBOOK)
+
+
+def finding(check_id: str, status: str, lang: str, **kw: Any) -> Any:
+    return spec().finding(check_id, status, lang, **kw)
+
+
+def msg(lang: str, key: str, **values: Any) -> str:
+    return spec().texts(lang).msg(key, **values)
+
+
+# --------------------------------------------------------------------------- facts
+
+@dataclass
+class Facts:
+    """The run's parameters and what has been read so far (each thing read once)."""
+
+    sync_username: str = ""
+    fields_not_to_sync: list[str] = field(default_factory=list)
+    marketo_sync_status: str = NOT_ANSWERED
+    marketo_sync_sandbox: str = NOT_ANSWERED
+    probe: bool = True
+    days: int = 7
+    answered_by: dict[str, str] = field(default_factory=dict)   # parameter -> "operator" | "form"
+    # read by the checks
+    own_refused: str | None = None       # sfdoctor's own sign-in or REST refused (and why)
+    api_disabled: str | None = None      # the wire said the org has no API (the code, and where)
+    org: dict[str, Any] | None = None
+    grants: Any = None                   # permissions.ApiGrants
+    user_login: dict[str, Any] | None = None
+    recent_leads: list[dict[str, Any]] = field(default_factory=list)
+    emails: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    emails_complete: bool = True
+    own_fields: dict[str, list[str]] | None = None
+    sync_fields: dict[str, list[str]] | None = None
+    sync_fields_error: str | None = None
+    read_errors: dict[str, str] = field(default_factory=dict)
+    probed: bool = False
+    attempts: list[Any] = field(default_factory=list)          # login_probe.Attempt
+    login: dict[str, Any] = field(default_factory=dict)        # status, cause, which, key, extra
+    marketo: Any = None                                        # marketo.MarketoClient
+    marketo_error: dict[str, Any] | None = None
+    marketo_leads: list[dict[str, Any]] | None = None
+    started_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+
+    @classmethod
+    def from_params(cls, conn: Any = None, **params: Any) -> "Facts":
+        """From the notebook's parameters; a parameter left at its default takes the demo
+        operator's answer (spec/scenario-format.md: each operator key is a parameter)."""
+        operator = dict(getattr(conn, "operator", None) or {})
+        answered: dict[str, str] = {}
+        username = str(params.get("sync_username") or "").strip()
+        if not username:
+            username = str(operator.get("probe_username") or "")
+        unwanted = params.get("fields_not_to_sync") or []
+        if isinstance(unwanted, str):
+            unwanted = [u.strip() for u in unwanted.replace("\n", ",").split(",") if u.strip()]
+        if not unwanted and operator.get("fields_not_to_sync"):
+            unwanted = list(operator["fields_not_to_sync"])
+            answered["fields_not_to_sync"] = "operator"
+        status = str(params.get("marketo_sync_status") or NOT_ANSWERED)
+        if status == NOT_ANSWERED and operator.get("marketo_sync_status") in STATUSES:
+            status = operator["marketo_sync_status"]
+            answered["marketo_sync_status"] = "operator"
+        elif status != NOT_ANSWERED:
+            answered["marketo_sync_status"] = "form"
+        sandbox = str(params.get("marketo_sync_sandbox") or NOT_ANSWERED)
+        if sandbox == NOT_ANSWERED and isinstance(operator.get("marketo_sync_sandbox"), bool):
+            sandbox = TICKED if operator["marketo_sync_sandbox"] else NOT_TICKED
+            answered["marketo_sync_sandbox"] = "operator"
+        elif sandbox != NOT_ANSWERED:
+            answered["marketo_sync_sandbox"] = "form"
+        return cls(sync_username=username, fields_not_to_sync=[str(u) for u in unwanted],
+                   marketo_sync_status=status, marketo_sync_sandbox=sandbox,
+                   probe=bool(params.get("probe", True)), days=max(1, int(params.get("days") or 7)),
+                   answered_by=answered)
+
+    @property
+    def edition(self) -> str | None:
+        return (self.org or {}).get("OrganizationType")
+
+    @property
+    def user(self) -> dict[str, Any] | None:
+        """The sync user's row (login_probe's row lookup reads `facts.user["Id"]`)."""
+        return getattr(self.grants, "user", None)
+
+
+# --------------------------------------------------------------------------- opening a run
+
+def open_run(org: str, lang: str, params: dict[str, Any]) -> tuple[Any, Facts]:
+    """RunSession + Facts. When the org refuses sfdoctor's own sign-in (an edition without
+    API access refuses every API login), the run keeps a probe-only connection: the sync
+    user's login fault then says why (API_DISABLED_FOR_ORG), and Marketo is still checked."""
+    from sfdoctor.session import RunSession
+
+    run = RunSession.open(RUNBOOK, org, lang, params)
+    refused = None
+    if run.conn is None and run.org_ref is not None and run.findings:
+        evidence = run.findings[0].evidence
+        if evidence.get("exception") == "OrgConfigError" and "refused" in str(evidence.get("reason", "")):
+            refused = str(evidence.get("reason"))
+            run.conn = probe_only_connection(run.org_ref)
+            run.connect_error = None
+    facts = Facts.from_params(run.conn, **params)
+    facts.own_refused = refused
+    return run, facts
+
+
+def probe_only_connection(org_ref: Any) -> Any:
+    """A clients.Connection without sfdoctor's own sign-in (`sf` is None): login probes and
+    Marketo only. Same routed, guarded, counting sessions as a full connection."""
+    from sfdoctor import clients, scrub
+
+    counter = clients.CallCounter()
+    info: dict[str, Any] = {}
+    base_url = None
+    if org_ref.is_demo:
+        base_url = clients._ensure_simulator(org_ref.scenario_ref).rstrip("/")
+        session, probe = clients._sessions(base_url, counter, clients.DEFAULT_TIMEOUT, 0.5)
+        info = session.get(f"{base_url}/__sfdoctor/info").json()
+        login_host = info.get("login_host") or "login.salesforce.com"
+    else:
+        session, probe = clients._sessions(None, counter, clients.DEFAULT_TIMEOUT, 0.5)
+        login_host = clients.login_host_of(org_ref)
+    return clients.Connection(
+        org_ref=org_ref, sf=None, session=session, probe_session=probe, counter=counter,
+        login_host=login_host, my_domain_host=info.get("my_domain_host") or org_ref.config.get("my_domain"),
+        is_sandbox=bool(info.get("sandbox", org_ref.config.get("sandbox", False))),
+        operator=dict(info.get("operator") or {}), info=info, secrets=scrub.known_secrets(org_ref), base_url=base_url)
+
+
+# --------------------------------------------------------------------------- reading the org
+
+def _api_version(conn: Any) -> str:
+    return getattr(conn, "api_version", None) or "59.0"
+
+
+def composite_get(sf: Any, urls: dict[str, str]) -> dict[str, SubResult]:
+    """GET subrequests (queries, describes) in ONE composite call, answers by reference id."""
+    answer = sf.restful("composite", method="POST", json={"allOrNone": False, "compositeRequest": [
+        {"method": "GET", "referenceId": ref, "url": url} for ref, url in urls.items()]})
+    results = {str(i.get("referenceId")): SubResult(int(i.get("httpStatusCode", 0)), i.get("body"))
+               for i in (answer or {}).get("compositeResponse", [])}
+    for ref in urls:
+        results.setdefault(ref, SubResult(0, [{"errorCode": "NO_ANSWER", "message": "no answer"}]))
+    return results
+
+
+def _query_url(version: str, q: str) -> str:
+    return f"/services/data/v{version}/query?q={quote(q, safe='._')}"
+
+
+def urls(conn: Any, facts: Facts) -> dict[str, str]:
+    """The first composite's subrequests (pure: tested without a server)."""
+    v = _api_version(conn)
+    by_user = soql("SELECT Id FROM User WHERE Username = {}", facts.sync_username)
+    end = facts.started_at - GRACE
+    start = facts.started_at - timedelta(days=facts.days)
+    queries = {
+        "org": "SELECT Id, Name, OrganizationType, IsSandbox, InstanceName FROM Organization LIMIT 1",
+        **permissions.queries(facts.sync_username, prefix="sync_"),
+        "userlogin": soql("SELECT IsFrozen, IsPasswordLocked FROM UserLogin WHERE UserId IN ({:literal}) LIMIT 1",
+                          by_user),
+        "recent": soql("SELECT Id, Email, CreatedDate FROM Lead WHERE Email != null AND IsConverted = false "
+                       "AND CreatedDate >= {:literal} AND CreatedDate <= {:literal} ORDER BY CreatedDate DESC "
+                       "LIMIT {:literal}", iso(start), iso(end), str(SAMPLE_SIZE)),
+        "lead_emails": "SELECT Id, Email FROM Lead WHERE Email != null AND IsConverted = false",
+        "contact_emails": "SELECT Id, Email FROM Contact WHERE Email != null",
+    }
+    out = {ref: _query_url(v, q) for ref, q in queries.items()}
+    out.update({f"describe_{o}": f"/services/data/v{v}/sobjects/{o}/describe" for o in F.OBJECTS})
+    return out
+
+
+def _refusal_code(exc: BaseException) -> str | None:
+    content = getattr(exc, "content", None)
+    if isinstance(content, list) and content and isinstance(content[0], dict):
+        return str(content[0].get("errorCode") or "") or None
+    return None
+
+
+def load(conn: Any, facts: Facts) -> Facts:
+    """Read the org once (one API call); later calls reuse it. Raises when it cannot be read."""
+    if facts.org is not None:
+        return facts
+    if "org" in facts.read_errors:
+        raise RuntimeError(facts.read_errors["org"])
+    if getattr(conn, "sf", None) is None:
+        facts.read_errors["org"] = f"sfdoctor could not sign in to the org: {facts.own_refused or 'no connection'}"
+        raise RuntimeError(facts.read_errors["org"])
+    try:
+        answers = composite_get(conn.sf, urls(conn, facts))
+    except Exception as exc:
+        code = _refusal_code(exc)
+        if code == "API_DISABLED_FOR_ORG":
+            facts.api_disabled = "API_DISABLED_FOR_ORG (sfdoctor's REST request)"
+        facts.read_errors["org"] = f"the org could not be read: {type(exc).__name__}: {code or exc}"[:300]
+        raise RuntimeError(facts.read_errors["org"]) from None
+    org = answers["org"]
+    if not org.ok:
+        if "API_DISABLED_FOR_ORG" in org.error:
+            facts.api_disabled = "API_DISABLED_FOR_ORG (sfdoctor's REST request)"
+        facts.read_errors["org"] = f"Organization could not be read: {org.error}"
+        raise RuntimeError(facts.read_errors["org"])
+    facts.org = {k: v for k, v in (org.records[0] if org.records else {}).items() if k != "attributes"}
+    try:
+        facts.grants = permissions.from_answers(answers, prefix="sync_")
+    except RuntimeError as exc:
+        facts.read_errors["user"] = str(exc)
+    for ref in ("userlogin", "recent", "lead_emails", "contact_emails"):
+        if not answers[ref].ok:
+            facts.read_errors[ref] = answers[ref].error
+    logins = answers["userlogin"].records
+    facts.user_login = {k: v for k, v in logins[0].items() if k != "attributes"} if logins else None
+    facts.recent_leads = [{k: r.get(k) for k in ("Id", "Email", "CreatedDate")} for r in answers["recent"].records]
+    facts.emails = {}
+    pages = 0
+    for obj, ref in (("Lead", "lead_emails"), ("Contact", "contact_emails")):
+        body = answers[ref].body if answers[ref].ok else {}
+        rows = list(answers[ref].records)
+        while isinstance(body, dict) and not body.get("done", True) and body.get("nextRecordsUrl"):
+            if pages >= MAX_PAGES:
+                facts.emails_complete = False
+                break
+            pages += 1
+            body = conn.sf.query_more(body["nextRecordsUrl"], identifier_is_url=True)
+            rows.extend(body.get("records") or [])
+        facts.emails[obj] = [{"Id": r.get("Id"), "Email": r.get("Email")} for r in rows]
+    describes = {o: answers[f"describe_{o}"] for o in F.OBJECTS}
+    if all(d.ok for d in describes.values()):
+        facts.own_fields = {o: F.field_names(d.body) for o, d in describes.items()}
+    else:
+        facts.read_errors["describe"] = next(d.error for d in describes.values() if not d.ok)
+    return facts
+
+
+def _org_or_skip(check_id: str, conn: Any, facts: Facts, lang: str) -> list | None:
+    """A `skip` finding when the org has no API (already the finding), else None; raises when
+    the org could not be read for another reason (the check errors, naming it)."""
+    if facts.api_disabled:
+        return [finding(check_id, "skip", lang, evidence={"reason": "the org has no API access"},
+                        summary=msg(lang, "skip_no_api"))]
+    try:
+        load(conn, facts)
+    except RuntimeError:
+        if facts.api_disabled:
+            return [finding(check_id, "skip", lang, evidence={"reason": "the org has no API access"},
+                            summary=msg(lang, "skip_no_api"))]
+        raise
+    return None
+
+
+def salesforce_calls(conn: Any) -> int:
+    """Requests sent to Salesforce (Marketo's are counted apart)."""
+    by = getattr(getattr(conn, "counter", None), "by_endpoint", {}) or {}
+    return sum(n for key, n in by.items() if not key.split(" ", 1)[-1].startswith(MARKETO_PATHS))
+
+
+# --------------------------------------------------------------------------- API access
+
+def org_api_access(conn: Any, facts: Facts, lang: str = "en") -> list:
+    """The org answers API calls at all (Professional edition needs the API add-on)."""
+    try:
+        load(conn, facts)
+    except RuntimeError:
+        if not facts.api_disabled and facts.own_refused:
+            probe(conn, facts)        # the sync user's login fault tells why we were refused
+        if not facts.api_disabled:
+            raise
+    if facts.api_disabled:
+        evidence = {"signal": facts.api_disabled, "sfdoctor_sign_in": "refused" if facts.own_refused else "ok"}
+        return [finding("org-api-access", "fail", lang, cause="ORG_API_DISABLED", edition=facts.edition,
+                        evidence=evidence, summary=msg(lang, "org_api_disabled", signal=facts.api_disabled))]
+    org = facts.org or {}
+    evidence = {"edition": org.get("OrganizationType"), "sandbox": bool(org.get("IsSandbox")),
+                "instance": org.get("InstanceName"), "login_host": getattr(conn, "login_host", None)}
+    kind = msg(lang, "sandbox" if evidence["sandbox"] else "production")
+    return [finding("org-api-access", "pass", lang, evidence=evidence,
+                    summary=msg(lang, "org_api_ok", edition=evidence["edition"] or "?", kind=kind))]
+
+
+# --------------------------------------------------------------------------- the sync user's login
+
+def _user_state(facts: Facts) -> str | None:
+    user, login = facts.user or {}, facts.user_login or {}
+    if user and user.get("IsActive") is False:
+        return "inactive"
+    if login.get("IsFrozen"):
+        return "frozen"
+    if login.get("IsPasswordLocked"):
+        return "locked"
+    return None
+
+
+def _verdict(first: Any, second: Any, has_token: bool, row_status: str | None, state: str | None
+             ) -> tuple[str, str | None, str | None]:
+    """(status, cause, which) of the attempts, Marketo's order: password+token, then the
+    password alone only to tell a wrong token from a wrong password (pure)."""
+    fault = first.fault
+    if first.ok:
+        return ("pass", None, None) if has_token else ("manual", None, "token_not_needed_here")
+    if fault == login_probe.TOKEN_REQUIRED:
+        return "fail", "SYNC_USER_LOGIN_FAILED", "token_missing"
+    if fault == "API_DISABLED_FOR_ORG":
+        return "fail", "ORG_API_DISABLED", "api_disabled_for_org"
+    if fault == "API_CURRENTLY_DISABLED":
+        return "fail", "SYNC_USER_API_NOT_ENABLED", "api_disabled_for_user"
+    if fault in login_probe.SOAP_DISABLED:
+        return "fail", "SYNC_USER_LOGIN_FAILED", "soap_login_disabled"
+    if fault == login_probe.RESTRICTED_IP:
+        return "fail", "SYNC_USER_LOGIN_FAILED", "restricted_ip"
+    if fault == login_probe.INVALID_LOGIN:
+        if second is not None and (second.ok or second.fault == login_probe.TOKEN_REQUIRED):
+            return "fail", "SYNC_USER_LOGIN_FAILED", "token_wrong"
+        which = state or login_probe._which_from_row(row_status) or "password"
+        return "fail", "SYNC_USER_LOGIN_FAILED", "password_wrong" if which == "password" else which
+    return "fail", "SYNC_USER_LOGIN_FAILED", "other"
+
+
+def probe(conn: Any, facts: Facts) -> Facts:
+    """The sync user's login as Marketo does it (once per run; at most two attempts)."""
+    if facts.probed:
+        return facts
+    facts.probed = True
+    if not facts.probe:
+        facts.login = {"status": "skip", "key": "login_skip_off"}
+        return facts
+    if not facts.sync_username:
+        facts.login = {"status": "skip", "key": "login_skip_no_username"}
+        return facts
+    if getattr(conn, "sf", None) is not None and facts.org is None and "org" not in facts.read_errors:
+        try:
+            load(conn, facts)
+        except RuntimeError:
+            pass
+    if facts.grants is not None and facts.user is None:
+        facts.login = {"status": "fail", "cause": "SYNC_USER_LOGIN_FAILED", "which": "unknown_username"}
+        return facts
+    state = _user_state(facts)
+    if state:
+        # Locked, frozen or inactive: no password logs in, a failed try only adds to the count.
+        facts.login = {"status": "fail", "cause": "SYNC_USER_LOGIN_FAILED", "which": state}
+        return facts
+    from sfdoctor.credentials import probe_credentials
+
+    try:
+        creds = probe_credentials(conn, facts.sync_username)
+    except Exception as exc:  # noqa: BLE001 - no credentials: nothing to probe with
+        facts.login = {"status": "skip", "key": "login_skip_no_credentials",
+                       "detail": getattr(exc, "message", None) or type(exc).__name__}
+        return facts
+    if not creds.password:
+        facts.login = {"status": "skip", "key": "login_skip_no_credentials", "detail": "no password"}
+        return facts
+    kinds = (login_probe.PASSWORD_AND_TOKEN, login_probe.PASSWORD_ONLY)
+    first = login_probe._login(conn, kinds[0] if creds.token else kinds[1], facts.sync_username, creds.password,
+                               creds.token, on_session=lambda sid, inst: _describe_as(conn, facts, sid, inst))
+    second = None
+    if first.fault == login_probe.INVALID_LOGIN and creds.token:
+        # Wrong token or wrong password? Salesforce answers LOGIN_MUST_USE_SECURITY_TOKEN (or,
+        # from a trusted network, logs in) only when the password alone is right.
+        second = login_probe._login(conn, kinds[1], facts.sync_username, creds.password, "",
+                                    on_session=lambda sid, inst: _describe_as(conn, facts, sid, inst))
+    facts.attempts = [a for a in (first, second) if a is not None]
+    row_status = None
+    if facts.attempts[-1].fault == login_probe.INVALID_LOGIN and facts.user and _user_state(facts) is None:
+        # A wrong password, or did it just lock the user out? The row our last attempt left says.
+        rows = login_probe._probe_row_statuses(conn, facts, len(facts.attempts))
+        row_status = rows[0].get("Status") if rows else None
+    status, cause, which = _verdict(first, second, bool(creds.token), row_status, _user_state(facts))
+    if status == "pass" and facts.sync_fields_error and "EXPIRED_PASSWORD" in facts.sync_fields_error:
+        status, cause, which = "fail", "SYNC_USER_LOGIN_FAILED", "password_expired"
+    if cause == "ORG_API_DISABLED":
+        facts.api_disabled = "API_DISABLED_FOR_ORG (the sync user's login)"
+    facts.login = {"status": status, "cause": cause, "which": which, "row_status": row_status}
+    return facts
+
+
+def _describe_as(conn: Any, facts: Facts, session_id: str, instance: str) -> None:
+    """Lead and Contact describe with the sync user's fresh session, in ONE composite call,
+    through sfdoctor's routed read-only session. The session id lives only in this call."""
+    if facts.sync_fields is not None:
+        return
+    from simple_salesforce import Salesforce
+
+    v = _api_version(conn)
+    sf = Salesforce(instance=instance, session_id=session_id, session=conn.session, version=v)
+    try:
+        answers = composite_get(sf, {o: f"/services/data/v{v}/sobjects/{o}/describe" for o in F.OBJECTS})
+    except Exception as exc:  # noqa: BLE001 - recorded; the field checks say they could not look
+        facts.sync_fields_error = f"{type(exc).__name__}: {_refusal_code(exc) or 'refused'}"
+        return
+    finally:
+        del sf, session_id
+    bad = [a.error for a in answers.values() if not a.ok]
+    if bad:
+        facts.sync_fields_error = bad[0]
+        return
+    facts.sync_fields = {o: F.field_names(a.body) for o, a in answers.items()}
+
+
+def sync_user_login(conn: Any, facts: Facts, lang: str = "en") -> list:
+    """Log in as the sync user with password + token, as Marketo's "Sync Fields" will."""
+    probe(conn, facts)
+    lg = facts.login
+    evidence: dict[str, Any] = {"username": facts.sync_username, "login_attempts": len(facts.attempts),
+                                "attempts": [a.to_json() for a in facts.attempts]}
+    if lg.get("status") == "skip":
+        reason = msg(lang, lg["key"], detail=lg.get("detail", ""))
+        evidence["reason"] = reason
+        return [finding("sync-user-login", "skip", lang, evidence=evidence,
+                        summary=msg(lang, "login_skipped", reason=reason))]
+    which = lg.get("which")
+    if which:
+        evidence["which"] = which
+    if lg.get("row_status"):
+        evidence["login_history_status"] = lg["row_status"]
+    fault = facts.attempts[0].fault if facts.attempts else None
+    key = f"login_{which}" if which else "login_ok"
+    summary = msg(lang, key, fault=fault or "-", username=facts.sync_username)
+    return [finding("sync-user-login", lg["status"], lang, cause=lg.get("cause"), edition=facts.edition,
+                    evidence=evidence, summary=summary)]
+
+
+def sync_user_api_enabled(conn: Any, facts: Facts, lang: str = "en") -> list:
+    """API Enabled from the profile or any permission set (Marketo's sync is an API client)."""
+    skipped = _org_or_skip("sync-user-api-enabled", conn, facts, lang)
+    if skipped:
+        return skipped
+    if not facts.sync_username:
+        return [finding("sync-user-api-enabled", "skip", lang, evidence={"reason": "no sync username"},
+                        summary=msg(lang, "login_skip_no_username"))]
+    if facts.grants is None:
+        raise RuntimeError(facts.read_errors.get("user", "the sync user could not be read"))
+    if facts.user is None:
+        return [finding("sync-user-api-enabled", "skip", lang, evidence={"reason": "user not found"},
+                        summary=msg(lang, "user_unknown", username=facts.sync_username))]
+    g = facts.grants
+    evidence = {"username": facts.sync_username, "profile": g.profile, "api_enabled_via": g.via}
+    if g.enabled and facts.login.get("cause") != "SYNC_USER_API_NOT_ENABLED":
+        return [finding("sync-user-api-enabled", "pass", lang, evidence=evidence,
+                        summary=msg(lang, "api_enabled_ok", via=", ".join(g.via)))]
+    return [finding("sync-user-api-enabled", "fail", lang, cause="SYNC_USER_API_NOT_ENABLED", edition=facts.edition,
+                    evidence=evidence, summary=msg(lang, "api_enabled_missing", profile=g.profile or "?",
+                                                   username=facts.sync_username))]
+
+
+# --------------------------------------------------------------------------- fields
+
+def marketo_fields(conn: Any, facts: Facts, lang: str = "en") -> list:
+    """Step 1's fields exist on Lead and Contact and the sync user sees them."""
+    skipped = _org_or_skip("marketo-fields", conn, facts, lang)
+    if skipped:
+        return skipped
+    probe(conn, facts)
+    if facts.own_fields is None:
+        raise RuntimeError(f"Lead/Contact describe could not be read: {facts.read_errors.get('describe')}")
+    missing, as_sync_user = F.missing_fields(facts.own_fields, facts.sync_fields)
+    evidence: dict[str, Any] = {"required": [f"{o}.{n}" for o in F.OBJECTS for n in F.REQUIRED_FIELDS],
+                                "seen_as": "sync user" if as_sync_user else "sfdoctor (admin)"}
+    if missing:
+        evidence["missing"] = [f"{m['object']}.{m['field']} ({m['why']})" for m in missing]
+        return [finding("marketo-fields", "fail", lang, cause="MARKETO_FIELDS_MISSING", edition=facts.edition,
+                        evidence=evidence, summary=msg(lang, "fields_missing", fields=", ".join(evidence["missing"])))]
+    if not as_sync_user:
+        evidence["reason"] = facts.sync_fields_error or "the sync user did not log in"
+        return [finding("marketo-fields", "skip", lang, evidence=evidence, summary=msg(lang, "fields_exist_unseen"))]
+    return [finding("marketo-fields", "pass", lang, evidence=evidence, summary=msg(lang, "fields_ok"))]
+
+
+def unwanted_fields(conn: Any, facts: Facts, lang: str = "en") -> list:
+    """Fields listed as not to sync are hidden from the sync user (Sync Fields keeps the rest)."""
+    skipped = _org_or_skip("unwanted-fields", conn, facts, lang)
+    if skipped:
+        return skipped
+    probe(conn, facts)
+    unwanted = F.parse_unwanted(facts.fields_not_to_sync)
+    evidence: dict[str, Any] = {"fields_not_to_sync": [f"{o}.{n}" for o, n in unwanted]}
+    if facts.fields_not_to_sync and "fields_not_to_sync" in facts.answered_by:
+        evidence["answered_by"] = facts.answered_by["fields_not_to_sync"]
+    if facts.sync_fields is None:
+        evidence["reason"] = facts.sync_fields_error or "the sync user did not log in"
+        return [finding("unwanted-fields", "skip", lang, evidence=evidence, summary=msg(lang, "unwanted_unseen"))]
+    evidence["marketo_would_create"] = F.would_create(facts.sync_fields)
+    total = sum(len(v) for v in facts.sync_fields.values())
+    if not unwanted:
+        return [finding("unwanted-fields", "manual", lang, evidence=evidence, summary=msg(lang, "unwanted_none_listed", n=total))]
+    visible = F.visible_unwanted(facts.sync_fields, unwanted)
+    if visible:
+        evidence["visible"] = visible
+        return [finding("unwanted-fields", "warn", lang, cause="UNWANTED_FIELDS_VISIBLE", edition=facts.edition,
+                        evidence=evidence, summary=msg(lang, "unwanted_visible", fields=", ".join(visible), n=total))]
+    return [finding("unwanted-fields", "pass", lang, evidence=evidence, summary=msg(lang, "unwanted_hidden", n=total))]
+
+
+# --------------------------------------------------------------------------- Sandbox box
+
+def sandbox_choice(conn: Any, facts: Facts, lang: str = "en") -> list:
+    """Marketo's Sandbox box (a form answer) against Organization.IsSandbox."""
+    skipped = _org_or_skip("sandbox-choice", conn, facts, lang)
+    if skipped:
+        return skipped
+    is_sandbox = bool((facts.org or {}).get("IsSandbox"))
+    evidence = {"org_is_sandbox": is_sandbox, "marketo_sandbox_box": facts.marketo_sync_sandbox,
+                "answered_by": facts.answered_by.get("marketo_sync_sandbox", "nobody")}
+    if facts.marketo_sync_sandbox == NOT_ANSWERED:
+        return [finding("sandbox-choice", "manual", lang, evidence=evidence, summary=msg(lang, "sandbox_unanswered"))]
+    kind = msg(lang, "sandbox" if is_sandbox else "production")
+    if (facts.marketo_sync_sandbox == TICKED) != is_sandbox:
+        key = "sandbox_ticked_for_production" if not is_sandbox else "sandbox_unticked_for_sandbox"
+        return [finding("sandbox-choice", "fail", lang, cause="SANDBOX_MISMATCH", evidence=evidence,
+                        summary=msg(lang, key))]
+    return [finding("sandbox-choice", "pass", lang, evidence=evidence, summary=msg(lang, "sandbox_ok", kind=kind))]
+
+
+# --------------------------------------------------------------------------- Marketo
+
+def _sample_emails(facts: Facts) -> list[str]:
+    return [str(r["Email"]).strip() for r in facts.recent_leads if r.get("Email")]
+
+
+def marketo_api_access(conn: Any, facts: Facts, lang: str = "en") -> list:
+    """Identity with the instance's client id and secret, then one REST call (counted apart)."""
+    from sfdoctor import marketo
+
+    creds = marketo.credentials_for(conn)
+    client = facts.marketo = marketo.MarketoClient.for_connection(conn, creds)
+    if facts.org is None and getattr(conn, "sf", None) is not None and not facts.api_disabled:
+        try:
+            load(conn, facts)          # the sample of recent leads comes from the org
+        except RuntimeError:
+            pass
+    evidence: dict[str, Any] = {"munchkin_id": creds.munchkin_id, "client_id": creds.client_id}
+    try:
+        client.token()
+        evidence["api_user"] = client.scope
+        emails = _sample_emails(facts)
+        if emails:
+            facts.marketo_leads = client.leads_by_email(emails)
+            evidence["call"] = "leads.json (by email)"
+        else:
+            client.get("/rest/v1/leads/describe.json")
+            evidence["call"] = "leads/describe.json"
+    except marketo.MarketoIdentityError as exc:
+        facts.marketo_error = {"http_status": exc.status, "error": exc.error, "error_description": exc.description}
+        evidence.update(facts.marketo_error, marketo_api_calls=client.calls)
+        return [finding("marketo-api-access", "fail", lang, cause="MARKETO_API_ACCESS_DENIED", evidence=evidence,
+                        summary=msg(lang, "mkto_identity_refused", status=exc.status,
+                                    description=exc.description or exc.error))]
+    except marketo.MarketoApiError as exc:
+        meaning = msg(lang, f"mkto_code_{exc.code}") if f"mkto_code_{exc.code}" in spec().messages else exc.message
+        if exc.code not in DENIED_CODES:
+            # Limits, time-outs, outages, bad requests: not an answer about the credentials.
+            raise RuntimeError(f"Marketo answered {exc.code} {exc.message}: {meaning}") from None
+        facts.marketo_error = {"code": exc.code, "message": exc.message, "meaning": meaning}
+        evidence.update(facts.marketo_error, marketo_api_calls=client.calls)
+        return [finding("marketo-api-access", "fail", lang, cause="MARKETO_API_ACCESS_DENIED", evidence=evidence,
+                        summary=msg(lang, "mkto_code_refused", code=exc.code, meaning=meaning))]
+    evidence["marketo_api_calls"] = client.calls
+    return [finding("marketo-api-access", "pass", lang, evidence=evidence,
+                    summary=msg(lang, "mkto_ok", user=client.scope or "?", calls=client.calls))]
+
+
+def sync_status(conn: Any, facts: Facts, lang: str = "en") -> list:
+    """What Admin > Salesforce shows (no API exposes it): the operator's answer, recorded."""
+    status = facts.marketo_sync_status
+    evidence = {"status": status, "answered_by": facts.answered_by.get("marketo_sync_status", "nobody")}
+    last = (getattr(conn, "operator", None) or {}).get("marketo_last_synced_at")
+    if last and evidence["answered_by"] == "operator":
+        evidence["last_synced_at"] = last
+    if status == NOT_ANSWERED:
+        return [finding("sync-status", "manual", lang, evidence=evidence, summary=msg(lang, "status_unanswered"))]
+    if status == "Failed":
+        return [finding("sync-status", "fail", lang, cause="SYNC_FAILED", evidence=evidence,
+                        summary=msg(lang, "status_failed"))]
+    return [finding("sync-status", "pass", lang, evidence=evidence, summary=msg(lang, "status_ok", status=status))]
+
+
+def sync_recent_leads(conn: Any, facts: Facts, lang: str = "en") -> list:
+    """A sample of recent Salesforce leads, looked up in Marketo by email (linked by the sync)."""
+    skipped = _org_or_skip("sync-recent-leads", conn, facts, lang)
+    if skipped:
+        return skipped
+    if "recent" in facts.read_errors:
+        raise RuntimeError(f"recent leads could not be read: {facts.read_errors['recent']}")
+    evidence: dict[str, Any] = {"window_days": facts.days, "sampled": len(facts.recent_leads),
+                                "grace_minutes": int(GRACE.total_seconds() // 60)}
+    if not facts.recent_leads:
+        return [finding("sync-recent-leads", "skip", lang, evidence=evidence,
+                        summary=msg(lang, "sample_none", days=facts.days))]
+    if facts.marketo_leads is None:
+        evidence["reason"] = "Marketo's API did not answer the lookup"
+        return [finding("sync-recent-leads", "skip", lang, evidence=evidence, summary=msg(lang, "sample_no_marketo"))]
+    linked = {str(r.get("email") or "").strip().casefold() for r in facts.marketo_leads
+              if r.get("sfdcLeadId") or r.get("sfdcContactId")}
+    present = {str(r.get("email") or "").strip().casefold() for r in facts.marketo_leads}
+    missing = [{"email": r["Email"], "created": r.get("CreatedDate"),
+                "in_marketo": str(r["Email"]).strip().casefold() in present}
+               for r in facts.recent_leads if str(r.get("Email") or "").strip().casefold() not in linked]
+    evidence["arrived"] = len(facts.recent_leads) - len(missing)
+    if not missing:
+        return [finding("sync-recent-leads", "pass", lang, evidence=evidence,
+                        summary=msg(lang, "sample_ok", n=len(facts.recent_leads)))]
+    evidence["not_arrived"] = missing
+    if facts.marketo_sync_status == "Sync in progress":
+        return [finding("sync-recent-leads", "manual", lang, evidence=evidence,
+                        summary=msg(lang, "sample_in_progress", n=len(missing), total=len(facts.recent_leads)))]
+    return [finding("sync-recent-leads", "fail", lang, cause="SYNC_FAILED", evidence=evidence,
+                    summary=msg(lang, "sample_missing", n=len(missing), total=len(facts.recent_leads),
+                                emails=", ".join(list(dict.fromkeys(m["email"] for m in missing))[:5])))]
+
+
+# --------------------------------------------------------------------------- duplicates
+
+def duplicate_groups(emails: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Email addresses shared by more than one Lead/Contact, trimmed and case-insensitive.
+
+    pandas is imported here, not at module level: it costs a kernel ~0.6-1.6 s to import
+    and no other check needs it.
+    """
+    import pandas as pd
+
+    rows = [(obj, r.get("Id"), r.get("Email")) for obj, recs in emails.items() for r in recs if r.get("Email")]
+    if not rows:
+        return []
+    df = pd.DataFrame(rows, columns=["object", "id", "email"])
+    df["key"] = df["email"].astype(str).str.strip().str.casefold()
+    df = df[df["key"] != ""]
+    counts = df.groupby("key")["id"].transform("size")
+    dup = df[counts > 1].sort_values(["key", "object", "id"])
+    out = []
+    for key, group in dup.groupby("key", sort=True):
+        out.append({"email": key, "count": int(len(group)),
+                    "records": [f"{o} {i}" for o, i in zip(group["object"], group["id"])],
+                    "spellings": sorted(set(group["email"].astype(str)))})
+    return sorted(out, key=lambda g: (-g["count"], g["email"]))
+
+
+def duplicates(conn: Any, facts: Facts, lang: str = "en") -> list:
+    """Leads and contacts that share an email address: Marketo will not merge them."""
+    skipped = _org_or_skip("duplicate-emails", conn, facts, lang)
+    if skipped:
+        return skipped
+    for ref in ("lead_emails", "contact_emails"):
+        if ref in facts.read_errors:
+            raise RuntimeError(f"{ref} could not be read: {facts.read_errors[ref]}")
+    groups = duplicate_groups(facts.emails)
+    evidence: dict[str, Any] = {"records_read": {o: len(r) for o, r in facts.emails.items()},
+                                "complete": facts.emails_complete}
+    if not groups:
+        return [finding("duplicate-emails", "pass", lang, evidence=evidence,
+                        summary=msg(lang, "dupes_none", n=sum(evidence["records_read"].values())))]
+    evidence["duplicate_emails"] = len(groups)
+    evidence["groups"] = groups[:50]
+    return [finding("duplicate-emails", "warn", lang, cause="DUPLICATE_RECORDS", evidence=evidence,
+                    summary=msg(lang, "dupes_found", n=len(groups),
+                                records=sum(g["count"] for g in groups), example=groups[0]["email"]))]
+
+
+# --------------------------------------------------------------------------- order
+
+for _fn, _id in (
+    (org_api_access, "org-api-access"), (sync_user_login, "sync-user-login"),
+    (sync_user_api_enabled, "sync-user-api-enabled"), (marketo_fields, "marketo-fields"),
+    (unwanted_fields, "unwanted-fields"), (sandbox_choice, "sandbox-choice"),
+    (marketo_api_access, "marketo-api-access"), (sync_status, "sync-status"),
+    (sync_recent_leads, "sync-recent-leads"), (duplicates, "duplicate-emails"),
+):
+    _fn.check_id = _id  # type: ignore[attr-defined]
+
+PREFLIGHT = (org_api_access, sync_user_login, sync_user_api_enabled, marketo_fields, unwanted_fields, sandbox_choice)
+AFTER_START = (marketo_api_access, sync_status, sync_recent_leads, duplicates)
+STEPS = PREFLIGHT + AFTER_START
+
+
+def run_all(run: Any, facts: Facts) -> None:
+    """Every step of marketo-sync-setup through `run.check`, in order."""
+    for step in STEPS:
+        run.check(step, facts)
+
+
+__all__ = ["Facts", "STEPS", "PREFLIGHT", "AFTER_START", "open_run", "run_all", "duplicate_groups",
+           "salesforce_calls", "probe_only_connection"]
