@@ -2,7 +2,8 @@
 
 A headless `jupyter lab` on 127.0.0.1 (random port, token, every Jupyter directory and HOME in
 tmp, nothing in ~ touched) serves a copy of `notebooks/security-token-required.ipynb`. The test
-points the parameters cell at the `demo:token-missing` world, runs it and the form cell, types
+points the parameters cell at the `demo:token-missing` world (in English, then with
+`lang = "ja"` in a second copy), runs it and the form cell, types
 the username, presses the form's Run button and waits for the findings in place: the form must
 state the login attempts before anything runs (principle 7) and the findings must name
 TOKEN_MISSING. Widget state is saved into notebooks here ("Save Jupyter widget state" on), so
@@ -220,30 +221,53 @@ def _demo_secrets() -> set[str]:
 
 
 # --------------------------------------------------------------------------- the tests
-def test_form_runs_the_runbook_in_lab(lab, page):
+# What the form and its findings say, per language of the notebook's `lang` parameter.
+TEXTS = {
+    "en": {"run": "Run the checks", "attempts": "at most 2 login attempt(s)", "lockout": "lockout",
+           "username": "Username under diagnosis", "outcome": "Problems found"},
+    "ja": {"run": "チェックを実行", "attempts": "最大 2 回ログインを試みます", "lockout": "ロックアウト",
+           "username": "調査するユーザー名", "outcome": "問題が見つかりました"},
+}
+
+
+def _replace_line(page, cell, line: int, text: str) -> None:
+    """Replace line `line` (0-based) of a cell's editor by typing, as a person edits it."""
+    cell.locator(".cm-content").click()
+    page.keyboard.press("Control+Home")
+    for _ in range(line):
+        page.keyboard.press("ArrowDown")
+    page.keyboard.press("Home")
+    page.keyboard.press("Shift+End")
+    page.keyboard.type(text)
+
+
+@pytest.mark.parametrize("lang", ["en", "ja"])
+def test_form_runs_the_runbook_in_lab(lab, page, lang):
     from playwright.sync_api import expect  # importable: the browser fixture skipped otherwise
-    name = NOTEBOOK.name
+    texts = TEXTS[lang]
+    name = NOTEBOOK.name if lang == "en" else f"{NOTEBOOK.stem}-{lang}.ipynb"
+    if not (lab["root"] / name).exists():
+        shutil.copy(NOTEBOOK, lab["root"] / name)
     shots = lab["root"].parent
     _open(page, lab, name)
 
-    # The parameters cell: the token-missing demo world instead of the default org.
+    # The parameters cell: the token-missing demo world instead of the default org (and the language).
     params = _cell(page, 1)
-    params.locator(".cm-content").click()
-    page.keyboard.press("Control+Home")
-    page.keyboard.press("Shift+End")
-    page.keyboard.type('org = "demo:token-missing"')
+    _replace_line(page, params, 0, 'org = "demo:token-missing"')
+    if lang != "en":
+        _replace_line(page, params, 1, f'lang = "{lang}"')
     page.keyboard.press("Escape")
     _run_cell(page, 1)
     _wait_idle(page)
     _run_cell(page, 2)
 
-    form, run_button = _wait_form(page, 2, "Run the checks")
+    form, run_button = _wait_form(page, 2, texts["run"])
     # Principle 7: the form says how many login attempts a run makes before anything runs.
-    assert "at most 2 login attempt(s)" in form.inner_text()
-    assert "lockout" in form.inner_text()
-    username = form.locator(".widget-text", has_text="Username under diagnosis").locator("input")
+    assert texts["attempts"] in form.inner_text()
+    assert texts["lockout"] in form.inner_text()
+    username = form.locator(".widget-text", has_text=texts["username"]).locator("input")
     username.fill(USERNAME)
-    page.screenshot(path=str(shots / "form-filled.png"), full_page=True)
+    page.screenshot(path=str(shots / f"form-filled-{lang}.png"), full_page=True)
 
     run_button.click()
     findings = form.locator(".widget-output")
@@ -253,10 +277,11 @@ def test_form_runs_the_runbook_in_lab(lab, page):
     text = findings.inner_text()
     assert "TOKEN_MISSING" in text
     assert USERNAME in text
+    assert texts["outcome"] in findings.locator("#sfd-summary").inner_text()
     findings.get_by_text("TOKEN_MISSING").first.scroll_into_view_if_needed()
-    page.screenshot(path=str(shots / "form-findings.png"))
+    page.screenshot(path=str(shots / f"form-findings-{lang}.png"))
     findings.locator("#sfd-summary").scroll_into_view_if_needed()
-    page.screenshot(path=str(shots / "form-summary.png"))
+    page.screenshot(path=str(shots / f"form-summary-{lang}.png"))
 
     saved = _save(page, lab, name)
     raw = json.dumps(saved)
@@ -267,7 +292,7 @@ def test_form_runs_the_runbook_in_lab(lab, page):
     for value in _demo_secrets():
         assert value not in raw, "a demo secret reached the saved notebook"
     assert not SF_SESSION.search(raw), "a session id reached the saved notebook"
-    assert "".join(saved["cells"][1]["source"]).startswith('org = "demo:token-missing"\n')
+    assert "".join(saved["cells"][1]["source"]).startswith(f'org = "demo:token-missing"\nlang = "{lang}"\n')
     # The headless path is unchanged: the form cell is still skipped by papermill.
     assert "skip-execution" in saved["cells"][2]["metadata"].get("tags", [])
 
