@@ -162,6 +162,16 @@ def test_known_secrets_of_a_demo_scenario():
     assert "sync@acme.example" not in got and all(len(s) >= 4 for s in got)
 
 
+@pytest.mark.parametrize("scenario", ["sia-oauth-blocked", "sia-restricted-domain", "sia-sandbox",
+                                      "sia-api-disabled", "sia-unrecognized", "sia-healthy"])
+def test_known_secrets_of_the_sia_scenarios(scenario):
+    from sfdoctor.demo.scenario import load_scenario
+
+    world = load_scenario(scenario)
+    got = known_secrets(OrgRef(name=f"demo:{scenario}", kind="demo", slug=f"demo-{scenario}", scenario_ref=scenario))
+    assert {u.password for u in world.salesforce.users} <= got
+
+
 def test_known_secrets_of_a_scenario_file_with_operator(write_scenario):
     path = write_scenario("""
         salesforce:
