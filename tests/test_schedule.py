@@ -103,6 +103,21 @@ def test_bad_file_is_one_line_exit_2(tmp_path, capsys, text, where, problem):
     assert not (out / "index.jsonl").exists()    # nothing ran
 
 
+def test_runbook_without_its_notebook_is_refused_before_anything_runs(tmp_path, capsys, monkeypatch):
+    home = tmp_path / "home"
+    (home / "runbooks").mkdir(parents=True)
+    (home / "notebooks").mkdir()
+    src = schedule.project_root() / "runbooks" / f"{RUNBOOK}.yml"
+    (home / "runbooks" / f"{RUNBOOK}.yml").write_text(src.read_text(encoding="utf-8"), encoding="utf-8")
+    monkeypatch.setenv("SFDOCTOR_HOME", str(home))
+    path, out = write(tmp_path, ENTRY), tmp_path / "out"
+    fake = FakeRunner()
+    with pytest.raises(BadInput) as info:
+        schedule.run_due(path, out, at(2030, 1, 1), runner=fake, progress=None)
+    assert f"{path}: [0].runbook: runbook {RUNBOOK} has no notebook at" in info.value.one_line()
+    assert fake.calls == [] and not (out / "index.jsonl").exists()
+
+
 def test_bad_file_in_japanese_and_missing_file(tmp_path, capsys):
     path = write(tmp_path, ENTRY + "  cron2: x\n")
     assert main(["schedule", "show", "--file", str(path), "--lang", "ja"]) == 2

@@ -39,7 +39,7 @@ from .cron import CronError, CronExpr, latest_fire_at_or_before, next_fire_after
 from .errors import BadInput, SfdoctorError
 from .findings import iso, utcnow
 from .i18n import LANGS, pick
-from .runner import RunOutcome, validate_params
+from .runner import RunOutcome, notebook_path, validate_params
 
 STATE = ".schedule-state.json"
 LOCK = ".schedule.lock"
@@ -193,6 +193,7 @@ def _entry(path: Path, i: int, raw: Any, lang: str) -> Entry:
 
     try:
         spec = load(raw["runbook"])
+        notebook_path(spec)   # a runbook without its notebook cannot run either: say so now
     except SfdoctorError as exc:
         raise bad("runbook", exc.one_line()) from None
     try:
