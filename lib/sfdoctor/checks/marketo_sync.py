@@ -649,9 +649,11 @@ def sync_recent_leads(conn: Any, facts: Facts, lang: str = "en") -> list:
         return [finding("sync-recent-leads", "pass", lang, evidence=evidence,
                         summary=msg(lang, "sample_ok", n=len(facts.recent_leads)))]
     evidence["not_arrived"] = missing
-    if facts.marketo_sync_status == "Sync in progress":
+    if facts.marketo_sync_status in ("Sync in progress", NOT_ANSWERED):
+        # The initial sync is still running, or nobody said the sync was started: expected.
+        key = "sample_in_progress" if facts.marketo_sync_status != NOT_ANSWERED else "sample_not_started"
         return [finding("sync-recent-leads", "manual", lang, evidence=evidence,
-                        summary=msg(lang, "sample_in_progress", n=len(missing), total=len(facts.recent_leads)))]
+                        summary=msg(lang, key, n=len(missing), total=len(facts.recent_leads)))]
     return [finding("sync-recent-leads", "fail", lang, cause="SYNC_FAILED", evidence=evidence,
                     summary=msg(lang, "sample_missing", n=len(missing), total=len(facts.recent_leads),
                                 emails=", ".join(list(dict.fromkeys(m["email"] for m in missing))[:5])))]
