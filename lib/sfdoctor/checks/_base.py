@@ -117,6 +117,24 @@ def composite(conn: Any, queries: dict[str, str]) -> dict[str, SubResult]:
     return results
 
 
+def composite_once(conn: Any, read_errors: dict[str, str], key: str, queries: dict[str, str],
+                   what: str, *, first: str = "org") -> dict[str, SubResult]:
+    """`composite`, remembering a failure under `read_errors[key]`: every later caller gets the
+    same reason raised again instead of spending another API call (API limit, timeout...).
+    Without the `first` answer (the Organization row) nothing is trustworthy: that raises too."""
+    if key in read_errors:
+        raise RuntimeError(read_errors[key])
+    try:
+        answers = composite(conn, queries)
+    except Exception as exc:
+        read_errors[key] = f"{what} could not be read: {type(exc).__name__}: {exc}"[:300]
+        raise
+    if first in answers and not answers[first].ok:
+        read_errors[key] = f"Organization could not be read: {answers[first].error}"
+        raise RuntimeError(read_errors[key])
+    return answers
+
+
 @dataclass
 class Facts:
     """The run's parameters and what has been read so far; passed from check to check."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import permissions
-from ._base import Facts, composite, finding, msg, soql
+from ._base import Facts, composite_once, finding, msg, soql
 
 
 def queries(username: str) -> dict[str, str]:
@@ -35,20 +35,8 @@ def load(conn: Any, facts: Facts) -> Facts:
     """Read org and user facts once (one API call); later calls reuse them."""
     if facts.org is not None:
         return facts
-    if "org" in facts.read_errors:
-        # Failed once (API limit, timeout...): every later check errors with the same reason
-        # instead of spending another API call on it.
-        raise RuntimeError(facts.read_errors["org"])
-    try:
-        answers = composite(conn, queries(facts.username))
-    except Exception as exc:
-        facts.read_errors["org"] = f"org and user facts could not be read: {type(exc).__name__}: {exc}"[:300]
-        raise
+    answers = composite_once(conn, facts.read_errors, "org", queries(facts.username), "org and user facts")
     org = answers["org"]
-    if not org.ok:
-        # Without even the Organization row nothing here is trustworthy: let the check error.
-        facts.read_errors["org"] = f"Organization could not be read: {org.error}"
-        raise RuntimeError(facts.read_errors["org"])
     facts.org = _plain(org.records[0]) if org.records else {}
     for ref in ("user", "userlogin", "apiperms", "ipranges"):
         if not answers[ref].ok:

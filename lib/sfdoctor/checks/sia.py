@@ -21,10 +21,10 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
-from urllib.parse import parse_qsl, unquote, unquote_plus, urlencode, urlsplit
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 from . import permissions
-from ._base import SubResult, composite, finding_for, msg_for, soql, soql_datetime
+from ._base import SubResult, composite_once, finding_for, msg_for, soql, soql_datetime
 
 RUNBOOK = "sia-auth-failure"
 # The connected app's names in "Connected Apps OAuth Usage": ToutApp (reference §6.4), and
@@ -78,13 +78,11 @@ def _compact(text: str | None) -> str:
 
 
 def _decode(value: str) -> str:
-    """`+` as space, %-escapes undone until stable (pages often arrive encoded twice)."""
-    for _ in range(4):
-        decoded = unquote_plus(value)
-        if decoded == value:
-            break
-        value = decoded
-    return value
+    """`+` as space, %-escapes undone until stable (pages often arrive encoded twice):
+    the same decoding `sfdoctor diagnose` applies."""
+    from ..runbooks import _decode as decode  # noqa: PLC0415
+
+    return decode(value)
 
 
 def _kind_of(text: str | None) -> str | None:
@@ -244,17 +242,9 @@ def load(conn: Any, facts: SiaFacts) -> SiaFacts:
     """Read everything once (one API call); a failed read makes every later check error alike."""
     if facts.loaded:
         return facts
-    if "composite" in facts.read_errors:
-        raise RuntimeError(facts.read_errors["composite"])
-    try:
-        answers = composite(conn, queries(facts.username, facts.started_at - timedelta(days=facts.days)))
-    except Exception as exc:
-        facts.read_errors["composite"] = f"the org could not be read: {type(exc).__name__}: {exc}"[:300]
-        raise
+    answers = composite_once(conn, facts.read_errors, "composite",
+                             queries(facts.username, facts.started_at - timedelta(days=facts.days)), "the org")
     org = answers["org"]
-    if not org.ok:
-        facts.read_errors["composite"] = f"Organization could not be read: {org.error}"
-        raise RuntimeError(facts.read_errors["composite"])
     facts.org = _plain(org.records[0]) if org.records else {}
     facts.instance_host = _host(getattr(getattr(conn, "sf", None), "sf_instance", None)) or \
         _host(getattr(conn, "my_domain_host", None))
