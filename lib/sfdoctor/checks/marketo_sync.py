@@ -486,7 +486,9 @@ def sync_user_api_enabled(conn: Any, facts: Facts, lang: str = "en") -> list:
     evidence = {"username": facts.sync_username, "profile": g.profile, "api_enabled_via": g.via}
     if g.enabled and facts.login.get("cause") != "SYNC_USER_API_NOT_ENABLED":
         return [finding("sync-user-api-enabled", "pass", lang, evidence=evidence,
-                        summary=msg(lang, "api_enabled_ok", via=", ".join(g.via)))]
+                        summary=msg(lang, "api_enabled_ok", via=", ".join(
+                            [msg(lang, "via_profile", name=g.profile)] * bool(g.from_profile)
+                            + [msg(lang, "via_permission_set", name=n) for n in g.permission_sets])))]
     return [finding("sync-user-api-enabled", "fail", lang, cause="SYNC_USER_API_NOT_ENABLED", edition=facts.edition,
                     evidence=evidence, summary=msg(lang, "api_enabled_missing", profile=g.profile or "?",
                                                    username=facts.sync_username))]
