@@ -435,3 +435,19 @@ def test_user_login_over_http() -> None:
         assert r.json()["reason"] == "IP_NOT_ALLOWLISTED" and r.json()["message"] == "Missing_OAuth_Token"
     finally:
         sim.stop()
+
+
+def test_info_gives_the_demo_operator_each_mc_users_password() -> None:
+    """The demo operator knows the integration user's password (spec "The demo operator"),
+    as it knows the Salesforce users' — a real run reads it from the environment or keyring."""
+    requests = pytest.importorskip("requests")
+    from sfdoctor.demo.server import Simulator  # noqa: PLC0415
+
+    sim = Simulator("mc-ip-not-allowlisted")
+    url = sim.start()
+    try:
+        info = requests.get(f"{url}/__sfdoctor/info", timeout=10).json()
+        users = {u["username"]: u["password"] for u in info["marketing_cloud"]["users"]}
+        assert users == {u.username: u.password for u in sim.world.scenario.marketing_cloud.users}
+    finally:
+        sim.stop()

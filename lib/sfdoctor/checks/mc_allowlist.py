@@ -98,7 +98,9 @@ def parse_entry(entry: str, *, where: str = "entry") -> Span | None:
 
 def parse_entries(entries: Iterable[str] | str, *, name: str = "entry") -> list[Span]:
     """Every entry of a list (or of a text: split at newlines and commas) as Spans."""
-    items = re.split(r"[,\n]", entries) if isinstance(entries, str) else list(entries)
+    # A list item may itself hold several entries (a pasted block): split every item too.
+    items = [part for item in ([entries] if isinstance(entries, str) else entries)
+             for part in re.split(r"[,\n]", str(item))]
     spans = []
     for i, item in enumerate(items, 1):
         span = parse_entry(str(item), where=f"{name} {i}")

@@ -1,0 +1,331 @@
+"""mc-missing-oauth-token's checks without a kernel: the pure rules, then every built-in
+scenario (and a few written here) through the in-process simulator.
+
+The notebook runs (`sfdoctor run`) are in test_runbook_mc.py.
+"""
+from __future__ import annotations
+
+import json
+import textwrap
+from ipaddress import ip_address
+
+import pytest
+
+from sfdoctor import clients, findings, orgs, runbooks
+from sfdoctor.checks import mc_allowlist as al
+from sfdoctor.checks import mc_connect as mc
+from sfdoctor.checks import mc_user as mu
+
+RUNBOOK = "mc-missing-oauth-token"
+
+# scenario -> (root causes, warnings, {check id: (status, evidence subset)})
+EXPECTED = {
+    "mc-healthy": ([], [], {"mc-login": ("pass", {"login_attempts": 1}), "mc-allowlist": ("pass", {}),
+                            "mc-next-steps": ("pass", {})}),
+    "mc-ip-not-allowlisted": (["MC_IP_NOT_ALLOWLISTED"], ["MC_API_USERS_NOT_EXEMPT_FROM_EXPIRY"],
+                              {"mc-allowlist": ("fail", {"ranges_to_add": [
+                                  {"start": "203.0.113.40", "end": "203.0.113.41", "cidrs": ["203.0.113.40/31"]}]}),
+                               "mc-login": ("fail", {"answer": "IP_NOT_ALLOWLISTED", "source_ip": "203.0.113.40"}),
+                               "mc-login-here": ("pass", {"login_attempts": 2, "source_ip": "198.51.100.20"})}),
+    "mc-password-expired": (["MC_PASSWORD_EXPIRED"], ["MC_USER_NOT_API_USER", "MC_API_USERS_NOT_EXEMPT_FROM_EXPIRY"],
+                            {"mc-allowlist": ("pass", {"enabled": "off"}),
+                             "mc-user": ("fail", {"MustChangePassword": True}),
+                             "mc-login": ("fail", {"answer": "PASSWORD_EXPIRED", "data_cloud_message":
+                                                   "Change your expired Marketing Cloud password and try again"})}),
+    "mc-credentials-invalid": (["MC_CREDENTIALS_INVALID"], [],
+                               {"mc-user": ("pass", {}), "mc-login": ("fail", {"which": "wrong_password"})}),
+    "mc-user-locked": (["MC_CREDENTIALS_INVALID"], [],
+                       {"mc-user": ("fail", {"which": "locked"}), "mc-login": ("skip", {"login_attempts": 0})}),
+    "mc-user-inactive": (["MC_CREDENTIALS_INVALID"], [],
+                         {"mc-user": ("fail", {"which": "inactive"}), "mc-login": ("skip", {"login_attempts": 0})}),
+    "mc-not-api-user": ([], ["MC_USER_NOT_API_USER"],
+                        {"mc-api-user": ("warn", {"IsAPIUser": False}), "mc-password-policy": ("pass", {})}),
+}
+
+
+def run_checks(org: str, lang: str = "en", **params):
+    spec = runbooks.load(RUNBOOK)
+    conn = clients.connect(orgs.resolve(org, runbook=spec), runbook=spec)
+    facts = mc.Facts.from_params(conn, **params)
+    found = []
+    for step in mc.STEPS:
+        found.extend(step(conn, facts, lang=lang))
+    found.append(mc.next_steps(found, lang))
+    return conn, found
+
+
+# --------------------------------------------------------------------------- allowlist: parsing and coverage
+
+@pytest.mark.parametrize("text, start, end", [
+    ("192.0.2.0 - 192.0.2.255 Head office", "192.0.2.0", "192.0.2.255"),
+    ("192.0.2.0-192.0.2.255", "192.0.2.0", "192.0.2.255"),
+    ("192.0.2.0 \u2013 192.0.2.9", "192.0.2.0", "192.0.2.9"),
+    ("192.0.2.0 to 192.0.2.9", "192.0.2.0", "192.0.2.9"),
+    ("192.0.2.0\t192.0.2.255\tHQ-office", "192.0.2.0", "192.0.2.255"),
+    ("203.0.113.0/24", "203.0.113.0", "203.0.113.255"),
+    ("203.0.113.7/24", "203.0.113.0", "203.0.113.255"),
+    ("203.0.113.7", "203.0.113.7", "203.0.113.7"),
+    ("2001:db8::/126", "2001:db8::", "2001:db8::3"),
+])
+def test_entries_as_setup_shows_them(text, start, end):
+    span = al.parse_entry(text)
+    assert (span.start, span.end) == (ip_address(start), ip_address(end))
+
+
+@pytest.mark.parametrize("text", ["192.0.2.300", "Head office", "192.0.2.9 - 192.0.2.1", "192.0.2.1 -",
+                                  "10.0.0.0/33", "192.0.2.1 - 2001:db8::1"])
+def test_bad_entries_are_one_line_errors(text):
+    with pytest.raises(al.AllowlistError) as err:
+        al.parse_entries(["192.0.2.0/24", text], name="ip_allowlist entry")
+    assert "ip_allowlist entry 2" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_comma_separated_text_and_comments():
+    spans = al.parse_entries("192.0.2.1, 192.0.2.2\n# office\n198.51.100.0/24")
+    assert [s.label() for s in spans] == ["192.0.2.1", "192.0.2.2", "198.51.100.0/24"]
+
+
+def test_exported_file_with_header_and_rows():
+    text = "Start IP Address,End IP Address,Description\n192.0.2.0,192.0.2.255,Office\n\n203.0.113.9\n"
+    assert [s.label() for s in al.parse_file_text(text)] == ["192.0.2.0/24", "203.0.113.9"]
+    with pytest.raises(al.AllowlistError, match="line 2"):
+        al.parse_file_text("Start,End\n192.0.2.0,192.0.2.999,Office\n")
+
+
+def test_coverage_is_exact_and_minimal():
+    allow = al.parse_entries(["203.0.113.0 - 203.0.113.41", "203.0.113.44/30"])
+    dc = al.parse_entries(["203.0.113.40", "203.0.113.40/28", "198.51.100.1"])
+    rows = al.coverage(dc, allow)
+    assert [r.status for r in rows] == ["covered", "partly", "not_covered"]
+    # .40/28 is .32-.47: .32-.41 and .44-.47 are covered, .42-.43 are not
+    assert rows[1].to_json()["to_add"] == ["203.0.113.42/31"]
+    assert rows[1].to_json()["covered_by"] == ["203.0.113.0 – 203.0.113.41", "203.0.113.44/30"]
+    assert al.ranges_to_add(rows) == [
+        {"start": "198.51.100.1", "end": "198.51.100.1", "cidrs": ["198.51.100.1/32"]},
+        {"start": "203.0.113.42", "end": "203.0.113.43", "cidrs": ["203.0.113.42/31"]}]
+
+
+def test_adjacent_gaps_merge_into_one_range_with_its_cidrs():
+    rows = al.coverage(al.parse_entries(["10.0.0.3", "10.0.0.4", "10.0.0.5", "10.0.0.6"]), [])
+    assert al.ranges_to_add(rows) == [{"start": "10.0.0.3", "end": "10.0.0.6",
+                                       "cidrs": ["10.0.0.3/32", "10.0.0.4/31", "10.0.0.6/32"]}]
+
+
+def test_table_html_names_each_address_and_its_range():
+    rows = al.coverage(al.parse_entries(["203.0.113.40", "203.0.113.99"]), al.parse_entries(["203.0.113.0/26"]))
+    labels = {k: k for k in ("col_address", "col_status", "col_by", "col_add",
+                             "status_covered", "status_partly", "status_not_covered")}
+    page = al.table_html(rows, labels)
+    assert page.count("<tr>") == 3 and "203.0.113.0/26" in page and "203.0.113.99/32" in page
+    assert "<script" not in page
+
+
+# --------------------------------------------------------------------------- the user: pure rules
+
+def test_an_exempt_api_user_is_never_expired():
+    exempt = mu.exempt_from_expiry(True, 90, True)
+    assert exempt is True
+    assert mu.user_verdict({"ActiveFlag": True, "IsLocked": False, "IsAPIUser": True, "MustChangePassword": True},
+                           exempt=exempt) == mu.Verdict("fail", "MC_CREDENTIALS_INVALID", "must_change_password")
+    assert mu.user_verdict({"ActiveFlag": True, "IsLocked": False, "IsAPIUser": False, "MustChangePassword": True},
+                           exempt=False).cause == "MC_PASSWORD_EXPIRED"
+
+
+@pytest.mark.parametrize("is_api, expires, exclude, exempt", [
+    (True, 90, True, True), (True, 90, False, False), (False, 90, True, False), (False, mu.NEVER, False, True),
+    (True, mu.UNKNOWN, None, None), (None, 90, True, None),
+])
+def test_who_the_policy_can_expire(is_api, expires, exclude, exempt):
+    assert mu.exempt_from_expiry(is_api, expires, exclude) is exempt
+
+
+@pytest.mark.parametrize("text, value", [("90", 90), ("90 days", 90), ("30日", 30), ("never", mu.NEVER),
+                                         ("0", mu.NEVER), ("", mu.UNKNOWN), ("無期限", mu.NEVER)])
+def test_expires_in_answers(text, value):
+    assert mu.parse_expires_in(text) == value
+
+
+def test_expires_in_nonsense_is_a_one_line_error():
+    with pytest.raises(ValueError, match="number of days"):
+        mu.parse_expires_in("soon")
+
+
+def test_policy_and_user_type_decide_the_prevention_warnings():
+    assert mu.policy_verdict(90, False).cause == "MC_API_USERS_NOT_EXEMPT_FROM_EXPIRY"
+    assert mu.policy_verdict(90, True).status == "pass"
+    assert mu.policy_verdict(mu.NEVER, False).status == "pass"
+    assert mu.policy_verdict(mu.UNKNOWN, None).status == "manual"
+    assert mu.api_user_verdict({"IsAPIUser": False}).cause == "MC_USER_NOT_API_USER"
+    assert mu.api_user_verdict(None).status == "skip"
+
+
+# --------------------------------------------------------------------------- scenarios
+
+@pytest.mark.parametrize("scenario", sorted(EXPECTED))
+def test_scenario_causes(scenario):
+    roots, warns, extra = EXPECTED[scenario]
+    conn, found = run_checks(f"demo:{scenario}")
+    assert findings.root_causes(found) == roots, [(f.id, f.status, f.cause, f.summary) for f in found]
+    assert findings.warnings(found) == warns
+    by_id = {f.id: f for f in found}
+    for cid, (status, evidence) in extra.items():
+        assert by_id[cid].status == status, by_id[cid]
+        for k, v in evidence.items():
+            assert by_id[cid].evidence.get(k) == v, (cid, k, by_id[cid].evidence)
+    stats = conn.counter.snapshot()
+    # sfdoctor's own sign-in + /v2/token + one Retrieve; the user logins are the simulator's stand-in
+    assert stats["total"] == 3, stats
+    assert stats["by_endpoint"] == {"POST /services/oauth2/token": 1, "POST /v2/token": 1, "POST /Service.asmx": 1}
+    assert sum(1 for f in found if f.id.startswith("mc-login") and f.evidence.get("answer")) <= 2   # principle 7
+    text = json.dumps([f.to_json() for f in found])
+    mc_info = conn.info["marketing_cloud"]
+    for secret in conn.secrets | {mc_info["client_secret"]} | {u["password"] for u in mc_info["users"]}:
+        assert secret not in text
+    for f in found:
+        if f.cause:
+            assert f.fix and f.cause in runbooks.load(RUNBOOK).causes
+
+
+def test_every_cause_code_is_reached_by_a_scenario():
+    reached = {c for roots, warns, _ in EXPECTED.values() for c in roots + warns}
+    assert set(runbooks.REQUIRED_CAUSES[RUNBOOK]) <= reached
+
+
+def test_fix_follows_the_seeds_order():
+    _, found = run_checks("demo:mc-password-expired")
+    steps = {f.id: f for f in found}["mc-next-steps"]
+    assert steps.status == "manual"
+    text = steps.evidence["steps"]
+    assert text[0].startswith("1. Sign in to Marketing Cloud as the integration user")
+    assert "wizard" in text[1]
+    assert any("API user" in s for s in text[2:])
+    fix = {f.cause: f.fix for f in found if f.cause}["MC_PASSWORD_EXPIRED"]
+    assert fix.index("logging in as the user") < fix.index("wizard") < fix.index("Prevent a recurrence")
+
+
+def test_a_disabled_allowlist_passes_whatever_the_lists_say():
+    _, found = run_checks("demo:mc-healthy", ip_allowlist_enabled="off", ip_allowlist=["10.0.0.0/8"])
+    by_id = {f.id: f for f in found}
+    assert by_id["mc-allowlist"].status == "pass" and by_id["mc-allowlist"].evidence["enabled"] == "off"
+
+
+def test_operator_parameters_override_the_world_and_are_recorded():
+    """A pasted list missing one Data Cloud address: fail, with exactly that address to add."""
+    _, found = run_checks("demo:mc-healthy", ip_allowlist=["203.0.113.40"], data_cloud_ips=["203.0.113.40, 203.0.113.41"])
+    a = {f.id: f for f in found}["mc-allowlist"]
+    assert a.status == "fail" and a.cause == "MC_IP_NOT_ALLOWLISTED"
+    assert a.evidence["ranges_to_add"] == [{"start": "203.0.113.41", "end": "203.0.113.41", "cidrs": ["203.0.113.41/32"]}]
+
+
+def test_unknown_allowlist_state_with_missing_addresses_is_manual():
+    """A real account's operator who pasted the ranges but did not say whether the list is on."""
+    facts = mc.Facts(ip_allowlist=["198.51.100.0/24"], data_cloud_ips=["203.0.113.40"])
+    (a,) = mc.allowlist(None, facts, lang="en")
+    assert (a.status, a.cause) == ("manual", "MC_IP_NOT_ALLOWLISTED") and a.fix
+    (b,) = mc.allowlist(None, mc.Facts(data_cloud_ips=["203.0.113.40"]), lang="en")
+    assert b.status == "manual" and b.cause is None
+    (c,) = mc.allowlist(None, mc.Facts(ip_allowlist_enabled="on", ip_allowlist=["198.51.100.0/24"]), lang="en")
+    assert c.status == "manual" and "Data Cloud" in c.summary     # no Data Cloud addresses given
+
+
+def test_demo_operator_answers_only_what_was_left_at_its_default():
+    class Conn:
+        operator = {"mc_ip_allowlist": {"enabled": True, "ranges": [{"start": "192.0.2.0", "end": "192.0.2.255"}]},
+                    "mc_password_policy": {"expire_days": None, "exclude_api_users": False},
+                    "data_cloud_egress_ips": ["203.0.113.40"], "data_cloud_mc_username": "dc-integration",
+                    "exclude_api_users": True}
+    facts = mc.Facts.from_params(Conn(), ip_allowlist_enabled="off")
+    assert facts.ip_allowlist_enabled == "off"                      # given: kept
+    assert facts.ip_allowlist == ["192.0.2.0 - 192.0.2.255"]         # the world, as Setup shows it
+    assert facts.password_expires_in == mu.NEVER                     # expire_days null: never
+    assert facts.exclude_api_users == "yes"                          # a flat operator key wins
+    assert facts.mc_username == "dc-integration" and facts.data_cloud_ips == ["203.0.113.40"]
+    assert "ip_allowlist_enabled" not in facts.answered_by and facts.answered_by["ip_allowlist"] == "operator"
+
+
+def test_bad_allowlist_entry_is_an_error_finding_not_a_traceback():
+    _, found = run_checks("demo:mc-healthy", ip_allowlist=["192.0.2.0 - 192.0.2.999"])
+    a = {f.id: f for f in found}["mc-allowlist"]
+    assert a.status == "error" and "192.0.2.999" in a.summary and "\n" not in a.summary
+    assert "Traceback" not in a.summary
+
+
+def test_allowlist_file(tmp_path):
+    path = tmp_path / "allowlist.csv"
+    path.write_text("Start,End,Description\n203.0.113.32,203.0.113.47,Data Cloud\n", encoding="utf-8")
+    _, found = run_checks("demo:mc-healthy", ip_allowlist=["198.51.100.0/24"], ip_allowlist_file=str(path))
+    assert {f.id: f for f in found}["mc-allowlist"].status == "pass"
+    _, found = run_checks("demo:mc-healthy", ip_allowlist_file=str(tmp_path / "missing.csv"))
+    a = {f.id: f for f in found}["mc-allowlist"]
+    assert a.status == "error" and "cannot be read" in a.summary
+
+
+def test_probe_off_makes_no_login():
+    conn, found = run_checks("demo:mc-password-expired", probe=False)
+    by_id = {f.id: f for f in found}
+    assert by_id["mc-login"].status == "skip"
+    assert findings.root_causes(found) == ["MC_PASSWORD_EXPIRED"]   # MustChangePassword on the wire still tells
+
+
+def test_japanese_texts():
+    _, found = run_checks("demo:mc-password-expired", lang="ja")
+    by_id = {f.id: f for f in found}
+    assert "期限切れ" in by_id["mc-login"].summary
+    assert "ウィザード" in by_id["mc-login"].fix
+
+
+def _scenario(write_scenario, body: str) -> str:
+    return f"demo:{write_scenario(textwrap.dedent(body))}"
+
+
+def test_operator_who_says_the_allowlist_is_off_is_contradicted_by_the_wire(write_scenario):
+    org = _scenario(write_scenario, """
+        runbook: mc-missing-oauth-token
+        client_ip: 198.51.100.20
+        salesforce:
+          my_domain: acme
+          users:
+            - {username: admin@acme.example, password: Adm1n-pass, security_token: AAAAtokenAAAA,
+               profile: System Administrator, admin: true}
+        marketing_cloud:
+          ip_allowlist: {enabled: true, ranges: [{start: 198.51.100.0, end: 198.51.100.255}]}
+          password_policy: {expire_days: 90, exclude_api_users: true}
+          users: [{username: dc-integration, password: Mc-pass-1, api_user: true}]
+        operator:
+          ip_allowlist_enabled: "off"
+        """)
+    _, found = run_checks(org)
+    by_id = {f.id: f for f in found}
+    assert by_id["mc-allowlist"].status == "pass"
+    assert by_id["mc-login"].cause == "MC_IP_NOT_ALLOWLISTED"
+    assert "look at the allowlist again" in by_id["mc-login"].summary
+    assert findings.root_causes(found) == ["MC_IP_NOT_ALLOWLISTED"]
+
+
+def test_expired_password_behind_the_allowlist_is_found_by_the_second_attempt(write_scenario):
+    org = _scenario(write_scenario, """
+        runbook: mc-missing-oauth-token
+        client_ip: 198.51.100.20
+        salesforce:
+          my_domain: acme
+          users:
+            - {username: admin@acme.example, password: Adm1n-pass, security_token: AAAAtokenAAAA,
+               profile: System Administrator, admin: true}
+        marketing_cloud:
+          ip_allowlist: {enabled: true, ranges: [{start: 198.51.100.0, end: 198.51.100.255}]}
+          password_policy: {expire_days: 30, exclude_api_users: false}
+          users: [{username: dc-integration, password: Mc-pass-1, api_user: true, password_changed_at: -45d}]
+        """)
+    _, found = run_checks(org)
+    assert findings.root_causes(found) == ["MC_IP_NOT_ALLOWLISTED", "MC_PASSWORD_EXPIRED"]
+    assert findings.warnings(found) == ["MC_API_USERS_NOT_EXEMPT_FROM_EXPIRY"]
+    steps = {f.id: f for f in found}["mc-next-steps"].evidence["steps"]
+    assert "Allowlist" in steps[0] and "new password" in steps[1] and "wizard" in steps[2]
+
+
+def test_unknown_username_is_credentials_invalid_without_a_login(write_scenario):
+    _, found = run_checks("demo:mc-healthy", mc_username="dc-integraton")
+    by_id = {f.id: f for f in found}
+    assert by_id["mc-user"].evidence["which"] == "unknown_user"
+    assert by_id["mc-login"].status == "skip"
+    assert findings.root_causes(found) == ["MC_CREDENTIALS_INVALID"]
