@@ -199,3 +199,17 @@ def test_prune_cli(aged, capsys):
     assert (out / old1).is_dir()
     assert main(["reports", "prune", "--older-than", "100000d", "--out", str(out)]) == 0
     assert "removed 0 runs older than" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("lang, words", [
+    ("en", {"prune": "older than", "index": "index.html", "diff": "-1 is the latest run", "run-due": "--wait"}),
+    ("ja", {"prune": "より古い", "index": "作り直します", "diff": "-1 が最新", "run-due": "待つ"}),
+])
+def test_new_commands_have_help_in_both_languages(monkeypatch, capsys, lang, words):
+    from sfdoctor import cli
+
+    monkeypatch.setattr(cli, "LANG", lang)
+    for command, word in words.items():
+        argv = ["schedule", command, "--help"] if command == "run-due" else ["reports", command, "--help"]
+        assert cli.main(argv) == 0
+        assert word in capsys.readouterr().out, (lang, command)
