@@ -67,6 +67,8 @@ def test_diff_refuses_two_different_runbooks_or_orgs(out):
     (a / "findings.json").write_text(json.dumps({**json.loads((a / "findings.json").read_text()), "runbook": "rb", "org": "demo"}))
     with pytest.raises(BadInput, match="a diff compares two runs of one runbook on one org"):
         diff("-2", "-1", out)
+    with pytest.raises(BadInput, match="同じランブック・同じ組織"):
+        diff("-2", "-1", out, "ja")
 
 
 def test_cause_changes_keeps_order():

@@ -157,7 +157,7 @@ def cmd_reports_list(args: argparse.Namespace) -> int:
 def cmd_reports_diff(args: argparse.Namespace) -> int:
     from .history import diff
 
-    d = diff(args.a, args.b, args.out)
+    d = diff(args.a, args.b, args.out, args.lang)
     if args.json:
         _out_json(d.to_json())
         return 0

@@ -132,12 +132,16 @@ def cause_changes(before: Iterable[str], after: Iterable[str]) -> tuple[list[str
     return [c for c in b if c not in a], [c for c in a if c not in b], [c for c in b if c in a]
 
 
-def diff(a: str | os.PathLike[str], b: str | os.PathLike[str], out_dir: str | os.PathLike[str] = "reports") -> Diff:
+def diff(a: str | os.PathLike[str], b: str | os.PathLike[str], out_dir: str | os.PathLike[str] = "reports",
+         lang: str = "en") -> Diff:
     """Compare two reports (folders or index positions such as -2 and -1) of one runbook and org."""
     fa, fb = resolve_report(str(a), out_dir), resolve_report(str(b), out_dir)
     da, db = load_findings(fa), load_findings(fb)
     ka, kb = (da.get("runbook"), da.get("org")), (db.get("runbook"), db.get("org"))
     if None not in ka + kb and ka != kb:
+        if lang == "ja":
+            raise BadInput(f"A は {ka[1]} の {ka[0]}、B は {kb[1]} の {kb[0]} です。比較できるのは同じランブック・同じ組織の 2 回の実行です",
+                           hint="`sfdoctor reports list` から 2 つ選んでください")
         raise BadInput(f"A is {ka[0]} on {ka[1]}, B is {kb[0]} on {kb[1]}: a diff compares two runs of one runbook on one org",
                        hint="pick both from `sfdoctor reports list`")
     ca, cb = _causes(da), _causes(db)
