@@ -53,6 +53,8 @@ demo: $(STAMP) bytecode
 	  rc=$$?; if [ $$rc -gt 1 ]; then exit $$rc; fi
 	$(BIN)/sfdoctor run sia-auth-failure --org demo:sia-oauth-blocked --out reports; \
 	  rc=$$?; if [ $$rc -gt 1 ]; then exit $$rc; fi
+	$(BIN)/sfdoctor run mc-missing-oauth-token --org demo:mc-ip-not-allowlisted --out reports; \
+	  rc=$$?; if [ $$rc -gt 1 ]; then exit $$rc; fi
 	$(BIN)/sfdoctor reports list
 
 test: $(STAMP) bytecode system-deps $(NODE_STAMP)

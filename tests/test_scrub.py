@@ -172,6 +172,25 @@ def test_known_secrets_of_the_sia_scenarios(scenario):
     assert {u.password for u in world.salesforce.users} <= got
 
 
+@pytest.mark.parametrize("scenario", ["marketo-healthy", "marketo-sync-failed", "marketo-org-api-disabled",
+                                      "marketo-user-api-disabled", "marketo-fields-missing", "marketo-unwanted-fields",
+                                      "marketo-sandbox-mismatch", "marketo-api-denied", "marketo-duplicates"])
+def test_known_secrets_of_the_marketo_scenarios(scenario):
+    """Marketo's client secret (the scenario's or its default) is scrubbed like Salesforce's."""
+    from sfdoctor.demo.scenario import load_scenario
+
+    world = load_scenario(scenario)
+    got = known_secrets(OrgRef(name=f"demo:{scenario}", kind="demo", slug=f"demo-{scenario}", scenario_ref=scenario))
+    assert {u.password for u in world.salesforce.users} | {world.marketo.client_secret} <= got
+
+
+def test_known_secrets_of_a_real_orgs_marketo_section(monkeypatch):
+    monkeypatch.setenv("KS_MKTO_SECRET", "real-marketo-secret")
+    ref = OrgRef(name="p", kind="real", slug="p", config={
+        "marketo": {"munchkin_id": "123-ABC-456", "client_id": "cid", "client_secret_env": "KS_MKTO_SECRET"}})
+    assert known_secrets(ref) == {"real-marketo-secret"}
+
+
 def test_known_secrets_of_a_scenario_file_with_operator(write_scenario):
     path = write_scenario("""
         salesforce:
@@ -203,3 +222,18 @@ def test_is_secret_name():
     assert scrub.is_secret_name("probe_password") and scrub.is_secret_name("client_secret")
     assert not scrub.is_secret_name("password_env") and not scrub.is_secret_name("token_keyring")
     assert not scrub.is_secret_name("username")
+
+
+@pytest.mark.parametrize("scenario", ["mc-healthy", "mc-ip-not-allowlisted", "mc-password-expired",
+                                      "mc-credentials-invalid", "mc-user-locked", "mc-user-inactive", "mc-not-api-user"])
+def test_known_secrets_of_the_mc_scenarios(scenario):
+    """Marketing Cloud's package secret, every MC user's password and the operator's mistaken
+    integration password (`operator.mc_password`) are scrubbed like Salesforce's."""
+    from sfdoctor.demo.scenario import load_scenario
+
+    world = load_scenario(scenario)
+    got = known_secrets(OrgRef(name=f"demo:{scenario}", kind="demo", slug=f"demo-{scenario}", scenario_ref=scenario))
+    mc = world.marketing_cloud
+    assert {mc.client_secret} | {u.password for u in mc.users} <= got
+    if world.operator.get("mc_password"):
+        assert world.operator["mc_password"] in got
