@@ -55,6 +55,8 @@ demo: $(STAMP) bytecode
 	  rc=$$?; if [ $$rc -gt 1 ]; then exit $$rc; fi
 	$(BIN)/sfdoctor run mc-missing-oauth-token --org demo:mc-ip-not-allowlisted --out reports; \
 	  rc=$$?; if [ $$rc -gt 1 ]; then exit $$rc; fi
+	$(BIN)/sfdoctor run marketo-sync-setup --org demo:marketo-sync-failed --out reports; \
+	  rc=$$?; if [ $$rc -gt 1 ]; then exit $$rc; fi
 	$(BIN)/sfdoctor reports list
 
 test: $(STAMP) bytecode system-deps $(NODE_STAMP)
