@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "lib"))
 
 from sfdoctor.demo.server import Simulator  # noqa: E402
-from sfdoctor.runner import EarlyKernel, KernelExits, execute_notebook, run_runbook  # noqa: E402
+from sfdoctor.runner import EarlyKernel, execute_notebook, run_runbook  # noqa: E402
 
 RUNBOOK = "security-token-required"
 REPEAT = int(os.environ.get("BENCH_REPEAT", "3"))
@@ -52,10 +52,8 @@ def time_floor(src: Path, scenario: str) -> float:
     same engine, kernel manager, early kernel start, shutdown and papermill options), with the
     parameters a run injects; the time includes the kernel's exit."""
     start = time.perf_counter()
-    exits = KernelExits()
     nb, error = execute_notebook(src, {"org": f"demo:{scenario}", "lang": "en"}, cell_timeout=120,
-                                 exits=exits, kernel=EarlyKernel({}, exits))
-    exits.join()
+                                 kernel=EarlyKernel({}))
     elapsed = time.perf_counter() - start
     if error is not None or nb is None:
         raise RuntimeError(f"the floor notebook failed: {error!r}")

@@ -168,67 +168,24 @@ def _quiet_loggers() -> Iterator[None]:
 _KERNEL_MANAGER: type | None = None
 
 
-class KernelExits:
-    """Kernels asked to shut down, whose exit is awaited in threads off the run's critical path.
-
-    jupyter_client's graceful shutdown interrupts the kernel, asks it to stop, and polls
-    every 0.1 s until the process is gone, while nothing else happens; one time in ten here
-    the kernel ignored the request after that interrupt and was terminated 2.5 s later. A
-    run instead sends the request alone and hands the waiting to a thread, writing its
-    report meanwhile; `join` then waits for every kernel, interrupting one still there after
-    INTERRUPT_AFTER, then SIGTERM and SIGKILL as jupyter_client does, so no run leaves a
-    kernel behind.
-    """
-
-    def __init__(self) -> None:
-        self._threads: list[threading.Thread] = []
-        self.processes: list[Any] = []  # the kernels' Popen objects; after join, how each ended
-
-    def watch(self, process: Any, wait: float) -> None:
-        thread = threading.Thread(target=_reap_kernel, args=(process, wait), name="sfdoctor-kernel-exit", daemon=True)
-        thread.start()
-        self._threads.append(thread)
-        self.processes.append(process)
-
-    def join(self) -> None:
-        for thread in self._threads:
-            thread.join()
-        self._threads.clear()
-
-
-# How long a kernel asked to shut down may take before it is interrupted: a clean exit takes
-# 0.2-0.4 s here; one still inside a cell (after a timeout) needs the interrupt to stop.
-INTERRUPT_AFTER = 1.0
-
-
-def _reap_kernel(process: Any, wait: float) -> None:
-    """Wait for a kernel that was asked to shut down: SIGINT after INTERRUPT_AFTER, SIGTERM
-    at half of `wait`, SIGKILL at `wait` (jupyter_client's shutdown_wait_time steps)."""
-    import signal
-    import subprocess
-
-    half = max(wait, 2 * INTERRUPT_AFTER + 0.2) / 2
-    steps = ((INTERRUPT_AFTER, lambda: process.send_signal(signal.SIGINT)),
-             (half - INTERRUPT_AFTER, process.terminate),
-             (half, process.kill))
-    for timeout, stop in steps:
-        try:
-            process.wait(timeout=timeout)
-            return
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(OSError):
-                stop()
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        process.wait(timeout=5)
-
-
 def _quiet_kernel_manager() -> type:
-    """An AsyncKernelManager whose kernel writes its stderr to nowhere.
+    """An AsyncKernelManager for runbook kernels: quiet, on private Unix sockets, and asking the
+    kernel to stop on its shell channel.
 
-    The kernel's own chatter (the TCP-without-encryption warning, ZMQ tracebacks when a
-    timed-out kernel is stopped) would otherwise land on our stderr, which people read and
-    which must hold one-line messages only; and a traceback could echo a secret. What a
-    cell prints is still captured in the notebook, as always.
+    * The kernel's own chatter (ZMQ warnings, tracebacks when a timed-out kernel is stopped)
+      goes to nowhere instead of our stderr, which people read and which must hold one-line
+      messages only; a traceback could echo a secret. What a cell prints is still captured in
+      the notebook, as always.
+    * The shutdown request goes on the shell channel, not the control channel. On the control
+      channel, ipykernel (6.x and 7.x alike) handles it in its control thread, which after the
+      handler flushes stdout through the IOPub thread while the main thread, already told to
+      stop, closes that IOPub thread and then joins the control thread. When the close wins
+      the race, the flush waits its full 10 s timeout and jupyter_client terminates the kernel
+      after 2.5 s: about one shutdown in twenty-five here (bench/kernel_shutdown.py shows both).
+      On the shell channel the request is handled on the main thread, so the flush is done
+      before anything is closed. ipykernel accepts shutdown_request on either channel.
+      Everything else about stopping (interrupt first, then SIGTERM and SIGKILL if the kernel
+      does not go) stays jupyter_client's own.
     """
     global _KERNEL_MANAGER
     if _KERNEL_MANAGER is not None:
@@ -236,6 +193,7 @@ def _quiet_kernel_manager() -> type:
     import subprocess
 
     from jupyter_client import AsyncKernelManager
+    from jupyter_client.manager import _ShutdownStatus
     from traitlets import default
 
     class QuietKernelManager(AsyncKernelManager):
@@ -267,45 +225,35 @@ def _quiet_kernel_manager() -> type:
 
         _launch_kernel = _async_launch_kernel
 
-        sfdoctor_exits: KernelExits | None = None  # see _kernel_manager
+        async def _async_request_shutdown(self, restart: bool = False) -> None:
+            # jupyter_client's request, sent on the shell channel (see the class docstring).
+            msg = self.session.msg("shutdown_request", content={"restart": restart})
+            shell = self.connect_shell()
+            try:
+                self.session.send(shell, msg)
+            finally:
+                shell.close(linger=1000)  # zmq delivers it after close
+            assert self.provisioner is not None
+            await self.provisioner.shutdown_requested(restart=restart)
+            self._shutdown_status = _ShutdownStatus.ShutdownRequest
 
-        async def _async_shutdown_kernel(self, now: bool = False, restart: bool = False) -> None:
-            # With `sfdoctor_exits`, a plain final shutdown sends the kernel its shutdown
-            # request and leaves the waiting to KernelExits; anything else (kill, restart, a
-            # kernel we did not start) is jupyter_client's own path.
-            process = getattr(self.provisioner, "process", None)
-            if self.sfdoctor_exits is None or now or restart or process is None or not self.owns_kernel:
-                await super()._async_shutdown_kernel(now=now, restart=restart)
-                return
-            self.shutting_down = True
-            self.stop_restarter()
-            # No interrupt before the request (jupyter_client sends one): an idle ipykernel
-            # that gets SIGINT just before shutdown_request ignored the request in about one
-            # run in ten here and was terminated 2.5 s later. KernelExits interrupts a kernel
-            # that is still there after a second instead (a cell stopped by a timeout).
-            await self._async_request_shutdown()
-            self.sfdoctor_exits.watch(process, self.shutdown_wait_time)
-            await self._async_cleanup_resources()
-
-        shutdown_kernel = _async_shutdown_kernel
+        request_shutdown = _async_request_shutdown
 
     _KERNEL_MANAGER = QuietKernelManager
     return QuietKernelManager
 
 
-def _kernel_manager(env: Mapping[str, str] | None, ipc_dir: str | None = None, exits: KernelExits | None = None) -> type:
+def _kernel_manager(env: Mapping[str, str] | None, ipc_dir: str | None = None) -> type:
     """The quiet kernel manager, giving the kernel (and only the kernel) `env` on top of ours,
-    with `ipc_dir`, Unix-socket transport in that folder, and with `exits`, a final shutdown
-    that does not wait for the kernel's process (see KernelExits).
+    and with `ipc_dir`, Unix-socket transport in that folder.
 
     papermill has no per-run environment; setting os.environ around a run would show the
     values to every thread of this process and forbid parallel runs in threads.
     """
     base = _quiet_kernel_manager()
-    if not env and not ipc_dir and exits is None:
+    if not env and not ipc_dir:
         return base
-    return type("SfdoctorKernelManager", (base,),
-                {"sfdoctor_env": dict(env or {}), "sfdoctor_ipc_dir": ipc_dir, "sfdoctor_exits": exits})
+    return type("SfdoctorKernelManager", (base,), {"sfdoctor_env": dict(env or {}), "sfdoctor_ipc_dir": ipc_dir})
 
 
 def _ipc_dir() -> str | None:
@@ -325,14 +273,14 @@ class EarlyKernel:
     The kernel takes ~0.7 s to boot in its own process, and a cold `sfdoctor run` spends
     ~0.4 s meanwhile importing papermill and nbclient: started first, the two overlap.
     `execute_notebook(kernel=...)` hands it to nbclient, which then owns it as if it had
-    started it; `close` stops it if papermill never got that far.
+    started it and stops it the same way; `close` stops it if papermill never got that far.
     """
 
-    def __init__(self, env: Mapping[str, str] | None, exits: KernelExits) -> None:
+    def __init__(self, env: Mapping[str, str] | None) -> None:
         from jupyter_core.utils import run_sync
 
         self.ipc_dir = _ipc_dir()
-        self.km = _kernel_manager(env, self.ipc_dir, exits)(kernel_name=KERNEL)
+        self.km = _kernel_manager(env, self.ipc_dir)(kernel_name=KERNEL)
         try:
             run_sync(self.km.start_kernel)(extra_arguments=list(_KERNEL_ARGUMENTS))
         except BaseException:
@@ -413,7 +361,6 @@ def execute_notebook(
     timeout_func: Callable[[Any], float] | None = None,
     on_cell_start: Callable[..., Any] | None = None,
     env: Mapping[str, str] | None = None,
-    exits: KernelExits | None = None,
     kernel: EarlyKernel | None = None,
 ) -> tuple[nbformat.NotebookNode | None, BaseException | None]:
     """Execute a notebook the way every sfdoctor run does: papermill, `python3` kernel, quiet.
@@ -422,11 +369,9 @@ def execute_notebook(
     far as reading it) and the exception that stopped it, if any. The benchmark's papermill
     floor runs through here too, so both figures pay the same per-run costs.
 
-    With `exits`, the kernel is asked to stop but its exit is not awaited here: the caller
-    does other work and then calls `exits.join()`. Without it, the call returns once the
-    kernel's process is gone, as papermill's does (but see KernelExits for how it is stopped).
-    With `kernel`, that already started kernel runs the notebook (its own env and exits
-    apply, not `env` and `exits`), and is closed here.
+    The call returns once the kernel's process is gone, as papermill's does (see
+    _quiet_kernel_manager for how it is asked to stop). With `kernel`, that already started
+    kernel runs the notebook (its own env applies, not `env`), and is closed here.
     """
     import papermill
 
@@ -439,13 +384,12 @@ def execute_notebook(
         kw["on_cell_start"] = on_cell_start
     error: BaseException | None = None
     nb = None
-    own_exits = KernelExits() if exits is None and kernel is None else None
     ipc_dir = None
     if kernel is not None:
         kw["sfdoctor_km"] = kernel.km
     else:
         ipc_dir = _ipc_dir()
-        kw["kernel_manager_class"] = _kernel_manager(env, ipc_dir, exits or own_exits)
+        kw["kernel_manager_class"] = _kernel_manager(env, ipc_dir)
     with _quiet_loggers():
         try:
             nb = papermill.execute_notebook(
@@ -468,8 +412,6 @@ def execute_notebook(
                 kernel.close()
             if ipc_dir:
                 shutil.rmtree(ipc_dir, ignore_errors=True)
-            if own_exits is not None:
-                own_exits.join()
     if nb is None and keep:
         nb = keep[0]
     return nb, error
@@ -486,7 +428,6 @@ class _Execution:
     reason: str | None = None
     run_broke: bool = False
     timeout: bool = False
-    exits: KernelExits | None = None
 
 
 def _warm_report() -> None:
@@ -502,11 +443,9 @@ def _execute(src: Path, params: dict[str, Any], lang: str, cell_timeout: float, 
              env: Mapping[str, str], progress: Progress | None) -> _Execution:
     """papermill on the `python3` kernel; returns the executed (possibly partial) notebook.
 
-    The kernel may still be exiting when this returns: the caller joins `ex.exits`.
     """
-    exits = KernelExits()
     try:
-        kernel: EarlyKernel | None = EarlyKernel(env, exits)  # boots while papermill is imported
+        kernel: EarlyKernel | None = EarlyKernel(env)  # boots while papermill is imported
     except Exception:  # e.g. no python3 kernel: execute_notebook meets it again and says so
         kernel = None
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
@@ -542,9 +481,9 @@ def _execute(src: Path, params: dict[str, Any], lang: str, cell_timeout: float, 
     warm = threading.Thread(target=_warm_report, name="sfdoctor-warm-report", daemon=True)
     warm.start()
     nb, error = execute_notebook(src, params, cell_timeout=cell_timeout, start_timeout=min(60, total_timeout),
-                                 timeout_func=timeout_func, on_cell_start=on_cell_start, env=env, exits=exits,
+                                 timeout_func=timeout_func, on_cell_start=on_cell_start, env=env,
                                  kernel=kernel)
-    ex = _Execution(nb, error, exits=exits)
+    ex = _Execution(nb, error)
     if error is None:
         return ex
     if isinstance(error, CellTimeoutError):
@@ -647,74 +586,69 @@ def run_runbook(
                           encoding="utf-8")
         kernel_env = {**env, VALIDATED_SPEC_ENV: str(handed), PREWARM_ENV: ",".join(PREWARM_MODULES)}
         ex = _execute(src, pm_params, lang, cell_timeout, total_timeout, kernel_env, progress)
-    # The kernel exits while the report is written; every run still ends with it gone.
-    try:
-        if ex.reason and progress:
-            progress(ui("progress.broke", lang, reason=scrub.scrub_text(ex.reason, secrets)))
+    if ex.reason and progress:
+        progress(ui("progress.broke", lang, reason=scrub.scrub_text(ex.reason, secrets)))
 
-        checks, run_payload, api_calls_seen = collect_with_cost(ex.nb)
-        if run_payload is not None and ex.error is None:
-            findings = run_payload
-        else:
-            if ex.error is None:  # finished without calling run.finish(): the notebook is broken
-                ex.run_broke, ex.reason = True, ui("error.no_results", lang)
-            defaults = {p.name: p.papermill_default() for p in spec.parameters if not p.secret}
-            error_check = Finding(
-                id="run", title=spec.texts(lang).title("run"), status="error",
-                evidence={"reason": ex.reason, "timeout": ex.timeout,
-                          **({"exception": type(ex.error).__name__} if ex.error else {})},
-                summary=ui("error.run_broke", lang, reason=ex.reason),
-            )
-            result = RunResult(runbook=spec.id, org=org, lang=lang, started_at=started, finished_at=utcnow(),
-                               parameters={**defaults, **given}, api_calls=api_calls_seen,
-                               checks=[*checks, error_check],
-                               run_broke=ex.run_broke)
-            findings = result.to_json()
-        findings["schema"] = SCHEMA
-
-        if progress:
-            progress(ui("progress.write", lang))
-        findings = _scrub_obj(scrub, findings, secrets)
-        nb = ex.nb if ex.nb is not None else nbformat.read(src, as_version=4)
-        nb = _scrub_nb(scrub, nb, secrets, {p.name for p in spec.parameters if p.secret})
-        from .report import context_from_notebook, export_html
-
-        html = export_html(nb, findings, lang, spec=spec, context=context_from_notebook(nb))
-        html = scrub.scrub_html(html, secrets)
-        _write_atomic(folder / "report.ipynb", nbformat.writes(nb))
-        _write_atomic(folder / "report.html", html)
-        _write_atomic(folder / "findings.json", json.dumps(findings, ensure_ascii=False, indent=2) + "\n")
-
-        exit_code = EXIT_CODES[findings["outcome"]]
-        out_root = Path(out_dir).resolve()
-        append_index(out_root, {
-            "time": findings.get("started_at") or iso(started),
-            "runbook": spec.id,
-            "org": org,
-            "outcome": findings["outcome"],
-            "root_causes": findings.get("root_causes", []),
-            "warnings": findings.get("warnings", []),
-            "folder": folder.relative_to(out_root).as_posix(),
-            "exit_code": exit_code,
-            **{k: v for k, v in (index_extra or {}).items()
-               if k not in ("time", "runbook", "org", "outcome", "root_causes", "warnings", "folder", "exit_code")},
-        })
-        from .index_page import refresh
-
-        refresh(out_root, lang)  # reports/index.html from the index, under its lock; never fails the run
-        if progress:
-            progress(ui("progress.done", lang, outcome=ui("outcome." + findings["outcome"], lang),
-                        causes=", ".join(findings.get("root_causes", [])) or "-"))
-        result = RunResult(
-            runbook=findings["runbook"], org=findings["org"], lang=findings["lang"], started_at=started,
-            finished_at=utcnow(), parameters=findings.get("parameters", {}), api_calls=findings.get("api_calls", 0),
-            checks=[Finding.from_json(c) for c in findings.get("checks", [])],
-            run_broke=findings["outcome"] == "error",
+    checks, run_payload, api_calls_seen = collect_with_cost(ex.nb)
+    if run_payload is not None and ex.error is None:
+        findings = run_payload
+    else:
+        if ex.error is None:  # finished without calling run.finish(): the notebook is broken
+            ex.run_broke, ex.reason = True, ui("error.no_results", lang)
+        defaults = {p.name: p.papermill_default() for p in spec.parameters if not p.secret}
+        error_check = Finding(
+            id="run", title=spec.texts(lang).title("run"), status="error",
+            evidence={"reason": ex.reason, "timeout": ex.timeout,
+                      **({"exception": type(ex.error).__name__} if ex.error else {})},
+            summary=ui("error.run_broke", lang, reason=ex.reason),
         )
-        return RunOutcome(folder=folder, result=result, findings=findings, exit_code=exit_code)
-    finally:
-        if ex.exits is not None:
-            ex.exits.join()
+        result = RunResult(runbook=spec.id, org=org, lang=lang, started_at=started, finished_at=utcnow(),
+                           parameters={**defaults, **given}, api_calls=api_calls_seen,
+                           checks=[*checks, error_check],
+                           run_broke=ex.run_broke)
+        findings = result.to_json()
+    findings["schema"] = SCHEMA
+
+    if progress:
+        progress(ui("progress.write", lang))
+    findings = _scrub_obj(scrub, findings, secrets)
+    nb = ex.nb if ex.nb is not None else nbformat.read(src, as_version=4)
+    nb = _scrub_nb(scrub, nb, secrets, {p.name for p in spec.parameters if p.secret})
+    from .report import context_from_notebook, export_html
+
+    html = export_html(nb, findings, lang, spec=spec, context=context_from_notebook(nb))
+    html = scrub.scrub_html(html, secrets)
+    _write_atomic(folder / "report.ipynb", nbformat.writes(nb))
+    _write_atomic(folder / "report.html", html)
+    _write_atomic(folder / "findings.json", json.dumps(findings, ensure_ascii=False, indent=2) + "\n")
+
+    exit_code = EXIT_CODES[findings["outcome"]]
+    out_root = Path(out_dir).resolve()
+    append_index(out_root, {
+        "time": findings.get("started_at") or iso(started),
+        "runbook": spec.id,
+        "org": org,
+        "outcome": findings["outcome"],
+        "root_causes": findings.get("root_causes", []),
+        "warnings": findings.get("warnings", []),
+        "folder": folder.relative_to(out_root).as_posix(),
+        "exit_code": exit_code,
+        **{k: v for k, v in (index_extra or {}).items()
+           if k not in ("time", "runbook", "org", "outcome", "root_causes", "warnings", "folder", "exit_code")},
+    })
+    from .index_page import refresh
+
+    refresh(out_root, lang)  # reports/index.html from the index, under its lock; never fails the run
+    if progress:
+        progress(ui("progress.done", lang, outcome=ui("outcome." + findings["outcome"], lang),
+                    causes=", ".join(findings.get("root_causes", [])) or "-"))
+    result = RunResult(
+        runbook=findings["runbook"], org=findings["org"], lang=findings["lang"], started_at=started,
+        finished_at=utcnow(), parameters=findings.get("parameters", {}), api_calls=findings.get("api_calls", 0),
+        checks=[Finding.from_json(c) for c in findings.get("checks", [])],
+        run_broke=findings["outcome"] == "error",
+    )
+    return RunOutcome(folder=folder, result=result, findings=findings, exit_code=exit_code)
 
 
 def _scrub_obj(scrub: Any, obj: Any, secrets: set[str]) -> Any:
