@@ -274,21 +274,28 @@ def test_japanese_texts():
     assert "ウィザード" in by_id["mc-login"].fix
 
 
-def _scenario(write_scenario, body: str) -> str:
-    return f"demo:{write_scenario(textwrap.dedent(body))}"
+# A world whose allowlist holds only the office network (sfdoctor's address), not Data Cloud's.
+ALLOWLISTED_OFFICE = textwrap.dedent("""
+    runbook: mc-missing-oauth-token
+    client_ip: 198.51.100.20
+    salesforce:
+      my_domain: acme
+      users:
+        - {username: admin@acme.example, password: Adm1n-pass, security_token: AAAAtokenAAAA,
+           profile: System Administrator, admin: true}
+    marketing_cloud:
+      ip_allowlist: {enabled: true, ranges: [{start: 198.51.100.0, end: 198.51.100.255}]}
+    """)
+
+
+def _scenario(write_scenario, head: str, body: str = "") -> str:
+    """`head` plus `body` as written in the test, 8 columns in (so body keys nest under head's)."""
+    lines = [line[8:] if line.startswith(" " * 8) else line.lstrip() for line in body.splitlines()]
+    return f"demo:{write_scenario(head + chr(10).join(lines) + chr(10))}"
 
 
 def test_operator_who_says_the_allowlist_is_off_is_contradicted_by_the_wire(write_scenario):
-    org = _scenario(write_scenario, """
-        runbook: mc-missing-oauth-token
-        client_ip: 198.51.100.20
-        salesforce:
-          my_domain: acme
-          users:
-            - {username: admin@acme.example, password: Adm1n-pass, security_token: AAAAtokenAAAA,
-               profile: System Administrator, admin: true}
-        marketing_cloud:
-          ip_allowlist: {enabled: true, ranges: [{start: 198.51.100.0, end: 198.51.100.255}]}
+    org = _scenario(write_scenario, ALLOWLISTED_OFFICE, """
           password_policy: {expire_days: 90, exclude_api_users: true}
           users: [{username: dc-integration, password: Mc-pass-1, api_user: true}]
         operator:
@@ -303,16 +310,7 @@ def test_operator_who_says_the_allowlist_is_off_is_contradicted_by_the_wire(writ
 
 
 def test_expired_password_behind_the_allowlist_is_found_by_the_second_attempt(write_scenario):
-    org = _scenario(write_scenario, """
-        runbook: mc-missing-oauth-token
-        client_ip: 198.51.100.20
-        salesforce:
-          my_domain: acme
-          users:
-            - {username: admin@acme.example, password: Adm1n-pass, security_token: AAAAtokenAAAA,
-               profile: System Administrator, admin: true}
-        marketing_cloud:
-          ip_allowlist: {enabled: true, ranges: [{start: 198.51.100.0, end: 198.51.100.255}]}
+    org = _scenario(write_scenario, ALLOWLISTED_OFFICE, """
           password_policy: {expire_days: 30, exclude_api_users: false}
           users: [{username: dc-integration, password: Mc-pass-1, api_user: true, password_changed_at: -45d}]
         """)

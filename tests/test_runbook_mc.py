@@ -19,6 +19,7 @@ import yaml
 
 from sfdoctor import runbooks
 from test_checks_mc import EXPECTED
+from test_runbook_security_token import SESSION_ID, _secrets_in
 
 pytestmark = pytest.mark.notebook
 
@@ -148,24 +149,7 @@ def test_api_limit_and_hanging_endpoint_are_inconclusive_with_a_report(runs, nam
         assert err["id"] == "mc-user" and err["evidence"].get("http_status") == 429
 
 
-SECRET_KEYS = {"password", "security_token", "client_secret", "mc_password"}
-SESSION_ID = re.compile(r"00D[A-Za-z0-9]{12,15}![A-Za-z0-9._-]{20,}")
 JWT = re.compile(r"eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{20,}\.[A-Za-z0-9_-]{20,}")
-
-
-def _secrets_in(node, found: set[str]) -> set[str]:
-    """Every secret value a scenario holds, read independently of scrub.known_secrets."""
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key in SECRET_KEYS and isinstance(value, str) and value:
-                found.add(value)
-            _secrets_in(value, found)
-        if node.get("password") and node.get("security_token"):
-            found.add(node["password"] + node["security_token"])
-    elif isinstance(node, list):
-        for item in node:
-            _secrets_in(item, found)
-    return found
 
 
 @pytest.mark.parametrize("scenario", CLI_SCENARIOS)
@@ -181,6 +165,7 @@ def test_no_secret_in_any_artifact(runs, scenario):
     world = yaml.safe_load((SCENARIOS / f"{scenario}.yml").read_text(encoding="utf-8"))
     mc = load_scenario(scenario).marketing_cloud       # with its defaults (the package secret may be one)
     secrets = _secrets_in(world, {DEMO_CLIENT_SECRET, mc.client_secret} | {u.password for u in mc.users})
+    secrets |= {v for k, v in (world.get("operator") or {}).items() if k == "mc_password"}
     assert len(secrets) >= 4
     r = runs[scenario]
     out = Path(r["folders"][-1]).parents[2]
