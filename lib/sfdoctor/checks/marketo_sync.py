@@ -93,10 +93,11 @@ class Facts:
     @classmethod
     def from_params(cls, conn: Any = None, **params: Any) -> "Facts":
         """From the notebook's parameters; a parameter left at its default takes the demo
-        operator's answer (spec/scenario-format.md: each operator key is a parameter)."""
+        operator's answer (spec/scenario-format.md: each operator key is a parameter). The
+        sync user is the `username` parameter, the name the scheduler's probe memory reads."""
         operator = dict(getattr(conn, "operator", None) or {})
         answered: dict[str, str] = {}
-        username = str(params.get("sync_username") or "").strip()
+        username = str(params.get("username") or "").strip()
         if not username:
             username = str(operator.get("probe_username") or "")
         unwanted = params.get("fields_not_to_sync") or []
