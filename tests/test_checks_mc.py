@@ -327,3 +327,20 @@ def test_unknown_username_is_credentials_invalid_without_a_login(write_scenario)
     assert by_id["mc-user"].evidence["which"] == "unknown_user"
     assert by_id["mc-login"].status == "skip"
     assert findings.root_causes(found) == ["MC_CREDENTIALS_INVALID"]
+
+
+@pytest.mark.parametrize("answer, status, cause", [
+    ("not_tried", "manual", None), ("logged_in", "pass", None),
+    ("asked_to_change_password", "fail", "MC_PASSWORD_EXPIRED"), ("refused", "fail", "MC_CREDENTIALS_INVALID"),
+])
+def test_a_real_account_records_the_operators_web_login(answer, status, cause):
+    """No API signs in as a Marketing Cloud user: the seed's own test (a web login) is the operator's answer."""
+    from types import SimpleNamespace
+
+    conn = SimpleNamespace(org_ref=orgs.OrgRef(name="prod", kind="real", slug="prod", config={}),
+                           secrets=set(), info={}, operator={}, base_url=None)
+    facts = mc.Facts(mc_username="dc-integration", web_login_result=answer)
+    (f,) = mc.login(conn, facts, lang="en")
+    assert (f.status, f.cause) == (status, cause)
+    assert f.evidence["login_attempts"] == 0 and f.evidence["answered_by"] == "operator"
+    assert "user" in facts.read_errors          # the package is not configured: said, not raised here
