@@ -17,7 +17,7 @@ API cost (principle 8), in check order:
                      (+1 LoginHistory query only when a wrong password and a lock-out must be told apart)
     duplicates       + at most MAX_PAGES queryMore calls when there are more than 2,000 emails
     Marketo          identity + one leads.json (or describe.json) call: counted apart
-So a run makes 1 OAuth token + <= 2 probes + 2-4 reads on Salesforce, and 2 Marketo calls.
+So a run makes 1 OAuth token + <= 2 probes + 1-3 reads on Salesforce (<= 6), and 2 Marketo calls.
 """
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ from ._base import SubResult, soql
 RUNBOOK = "marketo-sync-setup"
 SAMPLE_SIZE = 20                 # recent leads looked up in Marketo
 GRACE = timedelta(hours=1)       # a lead younger than this may not have synced yet
-MAX_PAGES = 2                    # queryMore calls for the email lists, at most
+MAX_PAGES = 1                    # queryMore calls for the email lists, at most (keeps a run <= 6 calls)
 NOT_ANSWERED = "not answered"
 TICKED, NOT_TICKED = "ticked", "not ticked"
 STATUSES = ("Last synced", "Sync in progress", "Failed")
