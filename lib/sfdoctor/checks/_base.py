@@ -19,33 +19,42 @@ from ..findings import iso
 RUNBOOK = "security-token-required"
 
 
-def spec() -> Any:
-    """The runbook spec (runbooks.load caches by file mtime)."""
-    from sfdoctor import runbooks
+class RunbookTexts:
+    """One runbook's findings and messages, for the check modules written for it.
 
-    return runbooks.load(RUNBOOK)
+    The spec is loaded on each use (runbooks.load caches it by file mtime), so a check module
+    can bind these at import time without reading any YAML then.
+    """
 
+    def __init__(self, runbook: str) -> None:
+        self.runbook = runbook
 
-def finding(check_id: str, status: str, lang: str, **kw: Any) -> Any:
-    return spec().finding(check_id, status, lang, **kw)
+    def spec(self) -> Any:
+        from sfdoctor import runbooks
 
+        return runbooks.load(self.runbook)
 
-def msg(lang: str, key: str, **values: Any) -> str:
-    return spec().texts(lang).msg(key, **values)
+    def finding(self, check_id: str, status: str, lang: str, **kw: Any) -> Any:
+        """A Finding whose title and fix come from the runbook's YAML."""
+        return self.spec().finding(check_id, status, lang, **kw)
+
+    def msg(self, lang: str, key: str, **values: Any) -> str:
+        return self.spec().texts(lang).msg(key, **values)
 
 
 def finding_for(runbook: str, check_id: str, status: str, lang: str, **kw: Any) -> Any:
     """`finding` for any runbook (title and fix from that runbook's YAML)."""
-    from sfdoctor import runbooks
-
-    return runbooks.load(runbook).finding(check_id, status, lang, **kw)
+    return RunbookTexts(runbook).finding(check_id, status, lang, **kw)
 
 
 def msg_for(runbook: str, lang: str, key: str, **values: Any) -> str:
     """`msg` for any runbook."""
-    from sfdoctor import runbooks
+    return RunbookTexts(runbook).msg(lang, key, **values)
 
-    return runbooks.load(runbook).texts(lang).msg(key, **values)
+
+# security-token-required's own (its check modules import these from here).
+_texts = RunbookTexts(RUNBOOK)
+spec, finding, msg = _texts.spec, _texts.finding, _texts.msg
 
 
 def soql(template: str, *args: Any, **kwargs: Any) -> str:

@@ -29,7 +29,7 @@ from urllib.parse import quote
 from ..findings import iso
 from . import fields as F
 from . import login_probe, permissions
-from ._base import SubResult, soql
+from ._base import RunbookTexts, SubResult, soql
 
 RUNBOOK = "marketo-sync-setup"
 SAMPLE_SIZE = 20                 # recent leads looked up in Marketo
@@ -42,18 +42,8 @@ MARKETO_PATHS = ("/identity/", "/rest/")
 DENIED_CODES = frozenset({"600", "601", "602", "603", "614"})   # Marketo refusing the credentials
 
 
-def spec() -> Any:
-    from sfdoctor import runbooks
-
-    return runbooks.load(RUNBOOK)
-
-
-def finding(check_id: str, status: str, lang: str, **kw: Any) -> Any:
-    return spec().finding(check_id, status, lang, **kw)
-
-
-def msg(lang: str, key: str, **values: Any) -> str:
-    return spec().texts(lang).msg(key, **values)
+_texts = RunbookTexts(RUNBOOK)
+spec, finding, msg = _texts.spec, _texts.finding, _texts.msg
 
 
 # --------------------------------------------------------------------------- facts

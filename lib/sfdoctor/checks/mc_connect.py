@@ -26,23 +26,14 @@ from typing import Any
 
 from . import mc_allowlist as al
 from . import mc_user as mu
+from ._base import RunbookTexts
 
 RUNBOOK = "mc-missing-oauth-token"
 MAX_LISTED = 20
 
 
-def spec() -> Any:
-    from sfdoctor import runbooks
-
-    return runbooks.load(RUNBOOK)
-
-
-def finding(check_id: str, status: str, lang: str, **kw: Any) -> Any:
-    return spec().finding(check_id, status, lang, **kw)
-
-
-def msg(lang: str, key: str, **values: Any) -> str:
-    return spec().texts(lang).msg(key, **values)
+_texts = RunbookTexts(RUNBOOK)
+spec, finding, msg = _texts.spec, _texts.finding, _texts.msg
 
 
 # --------------------------------------------------------------------------- facts

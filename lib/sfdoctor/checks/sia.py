@@ -24,7 +24,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 from . import permissions
-from ._base import SubResult, composite_once, finding_for, msg_for, soql, soql_datetime
+from ._base import RunbookTexts, SubResult, composite_once, soql, soql_datetime
 
 RUNBOOK = "sia-auth-failure"
 # The connected app's names in "Connected Apps OAuth Usage": ToutApp (reference §6.4), and
@@ -49,12 +49,8 @@ _KNOWN_MEANINGS = ("oauth_app_access_denied", "oauth_ec_app_not_found", "access_
                    "api_disabled_for_org")
 
 
-def finding(check_id: str, status: str, lang: str, **kw: Any) -> Any:
-    return finding_for(RUNBOOK, check_id, status, lang, **kw)
-
-
-def msg(lang: str, key: str, **values: Any) -> str:
-    return msg_for(RUNBOOK, lang, key, **values)
+_texts = RunbookTexts(RUNBOOK)
+finding, msg = _texts.finding, _texts.msg
 
 
 # ------------------------------------------------------------------ the failure URL (pure)
