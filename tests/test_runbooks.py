@@ -161,6 +161,40 @@ def test_convert_value_per_type():
             conv(spec.parameter(name), bad)
 
 
+def test_a_parameter_validator_refuses_a_malformed_value_before_anything_runs(tmp_path, monkeypatch):
+    """A parameter may name a pure function that holds a converted value to its shape; `run`
+    turns its ValueError into one line with exit 2, before any folder or kernel exists."""
+    import sys
+    import types
+
+    from sfdoctor.runner import validate_params
+
+    module = types.ModuleType("sfdoctor._validator_fixture")
+
+    def no_blank_tags(values):
+        for v in values:
+            if v == "bad":
+                raise ValueError(f"{v!r} is not a tag")
+
+    module.no_blank_tags = no_blank_tags
+    monkeypatch.setitem(sys.modules, module.__name__, module)
+    data = _fixture_data()
+    tags = next(p for p in data["parameters"] if p["name"] == "tags")
+    tags["validator"] = "sfdoctor._validator_fixture:no_blank_tags"
+    spec = runbooks.load_file(_write(tmp_path, data))
+    assert runbooks.convert_value(spec.parameter("tags"), "a, b") == ["a", "b"]
+    with pytest.raises(ValueError, match="'bad' is not a tag"):
+        runbooks.convert_value(spec.parameter("tags"), "a, bad")
+    with pytest.raises(BadInput) as exc:
+        validate_params(spec, {"tags": "a,bad"})
+    assert "'bad' is not a tag" in exc.value.one_line() and "\n" not in exc.value.one_line()
+
+    tags["validator"] = "os:system"  # only sfdoctor's own functions may be named
+    with pytest.raises(BadInput) as exc:
+        runbooks.load_file(_write(tmp_path, data))
+    assert "sfdoctor.MODULE:FUNCTION" in exc.value.one_line()
+
+
 # ------------------------------------------------------------------ diagnose
 @pytest.fixture(scope="module")
 def specs(tmp_path_factory):

@@ -9,6 +9,7 @@ rather than surprise someone halfway through a run.
 from __future__ import annotations
 
 import datetime as _dt
+import importlib
 import math
 import os
 import re
@@ -19,7 +20,7 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Callable, Literal
 from urllib.parse import parse_qsl, unquote_plus, urlsplit
 
 from . import project_root
@@ -294,6 +295,17 @@ def _define_models() -> dict[str, type]:
             # How many login attempts per tested user this parameter's checks may make (principle 7);
             # the form sums them into its warning. Optional: most parameters make none.
             login_attempts: int = Field(0, ge=0, le=2)
+            # Optional: "sfdoctor.MODULE:FUNCTION", a pure function called with the converted
+            # value that raises ValueError (one line) for a malformed one, so that `sfdoctor run`
+            # refuses it with exit 2 before any kernel starts, and the form says so at once.
+            validator: str | None = None
+
+            @field_validator("validator")
+            @classmethod
+            def _validator_ref(cls, v: str | None) -> str | None:
+                if v is not None and not re.fullmatch(r"sfdoctor(\.[a-z_][a-z0-9_]*)+:[a-z_][a-z0-9_]*", v):
+                    raise ValueError(f"{v!r} must read sfdoctor.MODULE:FUNCTION")
+                return v
 
             @field_validator("label", "help")
             @classmethod
@@ -561,7 +573,22 @@ _FALSE = {"0", "false", "no", "off", "n", ""}
 
 
 def convert_value(param: Parameter, value: Any) -> Any:
-    """Turn a CLI string (or a YAML/JSON value) into the parameter's type; ValueError says why."""
+    """Turn a CLI string (or a YAML/JSON value) into the parameter's type, and hold it to the
+    parameter's `validator` if it has one; ValueError says why."""
+    converted = _convert(param, value)
+    ref = getattr(param, "validator", None)
+    if ref and converted not in (None, "", []):
+        _validator(ref)(converted)
+    return converted
+
+
+@lru_cache(maxsize=None)
+def _validator(ref: str) -> Callable[[Any], Any]:
+    module, _, name = ref.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def _convert(param: Parameter, value: Any) -> Any:
     t = param.type
     if t in ("str", "choice"):
         if not isinstance(value, (str, int, float)) or isinstance(value, bool):
