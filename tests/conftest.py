@@ -19,6 +19,9 @@ from requests.adapters import HTTPAdapter
 
 from sfdoctor.demo.server import Simulator
 
+# The shared runbook-test helpers assert; let pytest show their values as in a test module.
+pytest.register_assert_rewrite("runbook_harness")
+
 # Hosts the simulator stands in for (the client-side transport adapter re-routes the same).
 ROUTED_SUFFIXES = (".salesforce.com", ".force.com", ".mktorest.com", ".marketingcloudapis.com")
 
