@@ -36,13 +36,18 @@ BLOCKED = "oauth_app_blocked"
 OTHER = "other"
 NONE = "none"
 
+# Keys that carry the error type, most specific first: `error=` wins over a generic `type=`
+# or `reason=` that happens to stand before it (tracking or routing parameters).
 _ERROR_KEYS = ("error", "error_type", "errortype", "error_code", "errorcode", "login_error", "loginerror",
                "err", "reason", "type")
 _DESCRIPTION_KEYS = ("error_description", "errordescription", "description", "error_message", "message", "msg")
-# Never shown, even in a report: an authorisation code, tokens, the CSRF state.
+# Never shown, even in a report: an authorisation code, tokens, the CSRF state. The report
+# writer's scrubber (scrub.py) removes the same keys' values from every artifact as well.
 _SECRET_KEYS = ("code", "state", "access_token", "refresh_token", "id_token", "token", "sid", "session",
-                "assertion", "password", "client_secret", "signature")
-_REMOVED = "[removed]"
+                "sessionid", "session_id", "oauth_token", "oauth_verifier", "code_verifier", "assertion",
+                "password", "client_secret", "signature")
+_REMOVED = "[redacted]"           # scrub.REDACTED: the two layers write the same marker
+_NESTING = 3                      # how deep a URL inside a parameter's value is read
 # Codes whose Salesforce meaning this runbook can explain (messages meaning_<code>).
 _KNOWN_MEANINGS = ("oauth_app_access_denied", "oauth_ec_app_not_found", "access_denied", "redirect_uri_mismatch",
                    "invalid_client_id", "inactive_user", "inactive_org", "api_currently_disabled",
@@ -96,9 +101,55 @@ def _pairs(part: str) -> list[tuple[str, str]]:
     """key=value pairs of a query string or fragment (`#/route?a=b` as well)."""
     if "=" not in part:
         return []
-    if "?" in part:
-        part = part.rsplit("?", 1)[1]
+    if "?" in part.split("=", 1)[0]:
+        part = part.split("?", 1)[1]
     return parse_qsl(part, keep_blank_values=True)
+
+
+def _unwrap(text: str) -> str:
+    """A whole URL pasted encoded, once or more (`https%253A%252F%252F...`): decode whole
+    layers while no `?`, `#`, `&` or `=` of its own shows yet."""
+    for _ in range(5):
+        if "%" not in text or re.search(r"[?#&=]", text):
+            break
+        decoded = unquote(text)
+        if decoded == text:
+            break
+        text = decoded
+    return text
+
+
+def _sections(outer: str) -> tuple[Any, list[tuple[str, str]]]:
+    """(urlsplit parts or None, [(where, key=value text)]) of a URL, a bare `?query`/`#fragment`
+    or a pasted query string."""
+    if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", outer):
+        parts = urlsplit(outer)
+        return parts, [("query", parts.query), ("fragment", parts.fragment)]
+    if outer.startswith("#"):
+        return None, [("fragment", outer.lstrip("#"))]
+    return None, [("query", outer.lstrip("?&"))]
+
+
+def _candidates(where: str, part: str, depth: int = 0) -> list[tuple[str, str, str]]:
+    """Every (where, key, decoded value) of a section, and those of a URL or query string that
+    sits inside a value (`next=%2Fauth%2Ffailure%3Ferror%3D...`), in order."""
+    out: list[tuple[str, str, str]] = []
+    for key, value in _pairs(part):
+        k = key.strip().casefold()
+        v = _decode(value).strip()
+        out.append((where, k, v))
+        if depth < _NESTING and "=" in v and k not in _SECRET_KEYS:
+            inner = v.split("#", 1)
+            out += _candidates(where, inner[0], depth + 1)
+            if len(inner) > 1:
+                out += _candidates("fragment" if where == "query" else where, inner[1], depth + 1)
+    return out
+
+
+def _best(cands: list[tuple[str, str, str]], keys: tuple[str, ...]) -> tuple[str, str] | None:
+    """The (where, value) of the most specific key present (non-empty), first one on a tie."""
+    ranked = [(keys.index(k), i, where, v) for i, (where, k, v) in enumerate(cands) if k in keys and v]
+    return (min(ranked)[2], min(ranked)[3]) if ranked else None
 
 
 def parse_error_url(text: str) -> UrlError:
@@ -106,47 +157,47 @@ def parse_error_url(text: str) -> UrlError:
     raw = (text or "").strip()
     if not raw:
         return UrlError(NONE)
-    # A whole URL pasted encoded (https%3A%2F%2F...): undo that layer first.
-    outer = raw
-    for _ in range(3):
-        if re.search(r"%3[fF]|%23|%26|%3[dD]", outer) and not re.search(r"[?#&=]", outer):
-            outer = unquote(outer)
-        else:
-            break
-    parts = urlsplit(outer) if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", outer) else None
-    sections = ([("query", parts.query), ("fragment", parts.fragment)] if parts
-                else [("query", outer.lstrip("?#&"))])
-    found: dict[str, tuple[str, str]] = {}
-    for where, part in sections:
-        for key, value in _pairs(part):
-            k = key.strip().casefold()
-            if k in _ERROR_KEYS and "error" not in found:
-                found["error"] = (where, _decode(value).strip())
-            elif k in _DESCRIPTION_KEYS and "description" not in found:
-                found["description"] = (where, _decode(value).strip())
+    outer = _unwrap(raw)
+    parts, sections = _sections(outer)
+    cands = [c for where, part in sections for c in _candidates(where, part)]
     shown = _redacted(parts, sections) if parts else _redacted_query(outer)
-    error = found.get("error", (None, None))[1] or None
-    description = found.get("description", (None, None))[1] or None
-    where = (found.get("error") or found.get("description") or (None,))[0]
+    found_error = _best(cands, _ERROR_KEYS)
+    found_description = _best(cands, _DESCRIPTION_KEYS)
+    error = found_error[1] if found_error else None
+    description = found_description[1] if found_description else None
+    where = (found_error or found_description or (None,))[0]
     kind = _kind_of(error) or _kind_of(description)
-    if kind is None and not found:
+    if kind is None:
+        # A less specific key may still name one of the two kinds (`type=...&reason=oauth_app_blocked`).
+        kind = next((kd for _, k, v in cands if k in _ERROR_KEYS + _DESCRIPTION_KEYS for kd in [_kind_of(v)] if kd),
+                    None)
+    if kind is None and not found_error and not found_description:
         # No error field at all: the operator may have pasted the page's words or a bare code.
+        # What is kept is the shown (redacted) text, never the raw paste.
         kind = _kind_of(_decode(outer))
         if kind is not None:
-            error, where = _decode(outer), "text"
+            error, where = (_decode(shown) if "=" in outer else _decode(outer)), "text"
     return UrlError(kind or OTHER, error, description, where, shown)
 
 
-def _redact_pairs(part: str) -> str:
+def _redact_pairs(part: str, depth: int = 0) -> str:
     prefix = ""
-    if "?" in part and "=" in part.rsplit("?", 1)[1]:
-        prefix, part = part.rsplit("?", 1)
+    if "=" in part and "?" in part.split("=", 1)[0]:
+        prefix, part = part.split("?", 1)
         prefix += "?"
     if "=" not in part:
         return prefix + part
-    pairs = [(k, _REMOVED if k.strip().casefold() in _SECRET_KEYS else _decode(v))
-             for k, v in parse_qsl(part, keep_blank_values=True)]
-    return prefix + urlencode(pairs, safe="[]/:")
+    pairs = []
+    for k, v in parse_qsl(part, keep_blank_values=True):
+        if k.strip().casefold() in _SECRET_KEYS:
+            v = _REMOVED
+        else:
+            v = _decode(v)
+            if depth < _NESTING and "=" in v:       # a URL inside a value: its secrets go too
+                head, _, frag = v.partition("#")
+                v = _redact_pairs(head, depth + 1) + (f"#{_redact_pairs(frag, depth + 1)}" if frag else "")
+        pairs.append((k, v))
+    return prefix + urlencode(pairs, safe="[]/:?#=")
 
 
 def _redacted(parts: Any, sections: list[tuple[str, str]]) -> str:
@@ -156,7 +207,10 @@ def _redacted(parts: Any, sections: list[tuple[str, str]]) -> str:
 
 
 def _redacted_query(text: str) -> str:
-    return _redact_pairs(text.lstrip("?#&")) if "=" in text else text[:500]
+    if "=" not in text:
+        return text[:500]
+    lead = text[:1] if text[:1] in "?#" else ""
+    return lead + _redact_pairs(text.lstrip("?#&"))
 
 
 def meaning(url: UrlError, lang: str) -> str:
@@ -228,7 +282,7 @@ def queries(username: str, since: datetime) -> dict[str, str]:
         out.update(permissions.queries(username, prefix="p_"))
         by_user = soql("SELECT Id FROM User WHERE Username = {}", username)
         out["history"] = soql(
-            "SELECT Status, LoginUrl, Application, LoginType, COUNT(Id) n, MAX(LoginTime) last FROM LoginHistory "
+            "SELECT Status, LoginUrl, Application, LoginType, COUNT(Id) logins, MAX(LoginTime) lastLogin FROM LoginHistory "
             "WHERE UserId IN ({:literal}) AND LoginTime >= {:literal} GROUP BY Status, LoginUrl, Application, LoginType",
             by_user, soql_datetime(since))
     return out
@@ -276,6 +330,13 @@ def _host(value: str | None) -> str | None:
         v = "//" + v
     host = urlsplit(v).hostname
     return host or None
+
+
+def _found_name(facts: SiaFacts) -> str:
+    """The username as Salesforce spells it (the operator may have typed another case:
+    SOQL's `=` on a string compares case-insensitively), else as given."""
+    user = facts.grants.user if facts.grants is not None else None
+    return str((user or {}).get("Username") or facts.username)
 
 
 # ------------------------------------------------------------------ checks
@@ -345,7 +406,7 @@ def target_org(conn: Any, facts: SiaFacts, lang: str = "en") -> list:
         "expected_login_host": "test.salesforce.com" if sandbox else "login.salesforce.com",
         "aimed_at": aimed_at, "wrong_host": why,
         "restricted_domain_logins": [{"login_url": g.get("LoginUrl"), "application": g.get("Application"),
-                                      "n": g.get("n"), "last": g.get("last")} for g in refused],
+                                      "n": g.get("logins"), "last": g.get("lastLogin")} for g in refused],
     }
     if facts.username:
         grants = facts.grants
@@ -366,11 +427,11 @@ def target_org(conn: Any, facts: SiaFacts, lang: str = "en") -> list:
                         summary=msg(lang, "org_wrong_host", aimed_at=aimed_at, kind=kind, host=host,
                                     why=msg(lang, f"why_{why}")))]
     if refused:
-        n = sum(int(g.get("n") or 0) for g in refused)
-        last = max(str(g.get("last") or "") for g in refused)
+        n = sum(int(g.get("logins") or 0) for g in refused)
+        last = max(str(g.get("lastLogin") or "") for g in refused)
         urls = ", ".join(sorted({str(g.get("LoginUrl") or "?") for g in refused}))
         return [finding("target-org", "fail", lang, cause="RESTRICTED_DOMAIN", evidence=evidence,
-                        summary=msg(lang, "org_refused_logins", n=n, username=facts.username, last=last,
+                        summary=msg(lang, "org_refused_logins", n=n, username=_found_name(facts), last=last,
                                     login_urls=urls))]
     if facts.username and facts.grants is not None and facts.grants.user is None:
         return [finding("target-org", "pass", lang, evidence=evidence,
@@ -404,8 +465,8 @@ def user_api_enabled(conn: Any, facts: SiaFacts, lang: str = "en") -> list:
     if not grants.enabled:
         return [finding("user-api-enabled", "fail", lang, cause="API_NOT_ENABLED_FOR_USER", evidence=evidence,
                         edition=facts.edition, summary=msg(lang, "api_disabled", profile=grants.profile,
-                                                           username=facts.username))]
-    summary = msg(lang, "api_enabled", username=facts.username, via=", ".join(grants.via))
+                                                           username=_found_name(facts)))]
+    summary = msg(lang, "api_enabled", username=_found_name(facts), via=", ".join(grants.via))
     if grants.user.get("IsActive") is False:
         summary += msg(lang, "user_inactive_note")
     return [finding("user-api-enabled", "pass", lang, evidence=evidence, summary=summary)]
@@ -440,8 +501,8 @@ def oauth_usage(conn: Any, facts: SiaFacts, lang: str = "en") -> list:
         key = "usage_installed_only" if apps else "usage_none"
         return [finding("toutapp-oauth-usage", "pass", lang, evidence=evidence, summary=msg(lang, key, app=app))]
     if facts.username:
-        user_part = (msg(lang, "usage_user_has", username=facts.username, last=evidence["user_last_used"]) if mine
-                     else msg(lang, "usage_user_none", username=facts.username))
+        user_part = (msg(lang, "usage_user_has", username=_found_name(facts), last=evidence["user_last_used"])
+                     if mine else msg(lang, "usage_user_none", username=_found_name(facts)))
     else:
         user_part = ""
     return [finding("toutapp-oauth-usage", "pass", lang, evidence=evidence,
