@@ -8,66 +8,29 @@ is covered without kernels in test_checks_marketo.py (EXPECTED is shared).
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import textwrap
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
-import yaml
 
+import runbook_harness as H
 from sfdoctor import runbooks
 from test_checks_marketo import EXPECTED
-from test_runbook_security_token import SESSION_ID, _secrets_in
 
 pytestmark = pytest.mark.notebook
 
 RUNBOOK = "marketo-sync-setup"
-SFDOCTOR = str(Path(sys.executable).with_name("sfdoctor"))
-SCENARIOS = Path(__file__).resolve().parents[1] / "lib" / "sfdoctor" / "demo" / "scenarios"
 JA = "marketo-sync-failed"
 FAULT_BASE = "marketo-healthy"     # nothing fails there, so a fault can only make the run inconclusive
-
-FAULTS = {
-    "faults-503": '- {match: "POST /services/data/*/composite", status: 503, times: 2}',
-    "faults-limit": '- {match: "POST /services/data/*/composite", error: REQUEST_LIMIT_EXCEEDED}',
-    "faults-hang": '- {match: "POST /services/data/*/composite", delay: 60s}',
-}
-
-
-def _fault_scenario(tmp: Path, name: str, faults: str) -> str:
-    base = (SCENARIOS / f"{FAULT_BASE}.yml").read_text(encoding="utf-8")
-    path = tmp / f"{name}.yml"
-    path.write_text(base + "\nfaults:\n" + textwrap.indent(faults, "  ") + "\n", encoding="utf-8")
-    return f"demo:{path}"
-
-
-def _run(job: tuple[str, str, list[str], Path]) -> tuple[str, dict]:
-    key, org, extra, out = job
-    env = {k: v for k, v in os.environ.items() if k != "SFDOCTOR_DEMO_URL"}
-    done = subprocess.run([SFDOCTOR, "run", RUNBOOK, "--org", org, "--out", str(out), *extra],
-                          capture_output=True, text=True, timeout=300, env=env)
-    folders = sorted(p for p in out.glob(f"*/{RUNBOOK}/*") if p.is_dir())
-    result = {"exit": done.returncode, "stderr": done.stderr[-2000:], "folders": [str(p) for p in folders],
-              "output": done.stdout + done.stderr}
-    if folders:
-        result["findings"] = json.loads((folders[-1] / "findings.json").read_text(encoding="utf-8"))
-    return key, result
+FAULTS = H.REST_COMPOSITE_FAULTS   # Salesforce's reads are REST composites
 
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory) -> dict[str, dict]:
     tmp = tmp_path_factory.mktemp("mkto")
-    jobs = [(name, f"demo:{name}", [], tmp / name) for name in sorted(EXPECTED)]
-    jobs.append(("ja", f"demo:{JA}", ["--lang", "ja"], tmp / "ja"))
-    jobs.append(("default", "demo", [], tmp / "default"))
-    for name, faults in FAULTS.items():
-        extra = ["--cell-timeout", "5"] if name == "faults-hang" else []
-        jobs.append((name, _fault_scenario(tmp, name, faults), extra, tmp / name))
-    with ThreadPoolExecutor(max_workers=max(2, min(4, 2 * (os.cpu_count() or 1)))) as pool:
-        return dict(pool.map(_run, jobs))
+    jobs = H.scenario_jobs(RUNBOOK, tmp, sorted(EXPECTED))
+    jobs.append(H.Job("ja", RUNBOOK, f"demo:{JA}", tmp / "ja", ("--lang", "ja")))
+    jobs.append(H.Job("default", RUNBOOK, "demo", tmp / "default"))
+    jobs += H.fault_jobs(RUNBOOK, tmp, FAULTS, FAULT_BASE)
+    return H.run_all(jobs, most=4)
 
 
 def test_cli_scenarios_reach_every_cause_code():
@@ -78,13 +41,7 @@ def test_cli_scenarios_reach_every_cause_code():
 @pytest.mark.parametrize("scenario", sorted(EXPECTED))
 def test_every_scenario_through_the_cli(runs, scenario):
     roots, warns, _ = EXPECTED[scenario]
-    r = runs[scenario]
-    assert r["exit"] == (1 if roots else 0), r["stderr"]
-    f = r["findings"]
-    assert (f["root_causes"], f["warnings"]) == (roots, warns)
-    assert f["outcome"] == ("problems_found" if roots else "healthy")
-    folder = Path(r["folders"][-1])
-    assert (folder / "report.html").is_file() and (folder / "report.ipynb").is_file()
+    f = H.assert_verdict(runs[scenario], roots, warns)
     assert f["api_calls"] <= 6                    # Salesforce only: Marketo's calls are in evidence
     mk = next(c for c in f["checks"] if c["id"] == "marketo-api-access")
     if mk["status"] in ("pass", "fail"):
@@ -106,7 +63,7 @@ def test_japanese_run(runs):
     checks = {c["id"]: c for c in f["checks"]}
     assert checks["sync-user-login"]["title"] == "同期ユーザーがパスワード + セキュリティトークンでログインできる"
     assert "ページレイアウト" in checks["marketo-fields"]["fix"]          # Professional Edition's path
-    html = (Path(r["folders"][-1]) / "report.html").read_text(encoding="utf-8")
+    html = (H.report_folder(r) / "report.html").read_text(encoding="utf-8")
     assert "最近の Salesforce のリードが Marketo に届いている" in html
 
 
@@ -118,13 +75,7 @@ def test_transient_503s_recovered_give_the_same_result(runs):
 
 @pytest.mark.parametrize("name", ["faults-limit", "faults-hang"])
 def test_api_limit_and_hanging_endpoint_are_inconclusive_with_a_report(runs, name):
-    r = runs[name]
-    assert r["exit"] == 3, r["stderr"]
-    f = r["findings"]
-    assert f["outcome"] in ("inconclusive", "error")
-    assert any(c["status"] == "error" for c in f["checks"])
-    folder = Path(r["folders"][-1])
-    assert (folder / "report.html").is_file() and (folder / "findings.json").is_file()
+    f = H.assert_inconclusive_with_report(runs[name])
     if name == "faults-limit":
         errors = json.dumps([c for c in f["checks"] if c["status"] == "error"])
         assert "REQUEST_LIMIT_EXCEEDED" in errors
@@ -135,21 +86,18 @@ def test_no_secret_in_any_artifact(runs, scenario):
     """Canaries: every password, token, password+token, Marketo and demo-app client secret of
     the world (Marketo's default secret included); none in any file, the index or the output."""
     from sfdoctor.demo.scenario import load_scenario
-    from sfdoctor.demo.store import DEMO_CLIENT_SECRET
 
-    world = yaml.safe_load((SCENARIOS / f"{scenario}.yml").read_text(encoding="utf-8"))
-    secrets = _secrets_in(world, {DEMO_CLIENT_SECRET, load_scenario(scenario).marketo.client_secret})
+    secrets = H.secrets_in(scenario, {load_scenario(scenario).marketo.client_secret})
     assert len(secrets) >= 3
-    r = runs[scenario]
-    out = Path(r["folders"][-1]).parents[2]
-    texts = {"output": r["output"]}
-    texts.update({str(p.relative_to(out)): p.read_text(encoding="utf-8", errors="replace")
-                  for p in out.rglob("*") if p.is_file()})
-    assert any(name.endswith("report.html") for name in texts) and "index.jsonl" in texts
-    for name, text in texts.items():
-        leaked = sorted(s for s in secrets if s in text)
-        assert not leaked, f"{scenario}: {name} holds {len(leaked)} secret value(s)"
-        assert not SESSION_ID.search(text), f"{scenario}: {name} holds a session id"
+    H.assert_no_secret_in_artifacts(runs[scenario], secrets)
+
+
+def test_plain_papermill_runs_the_notebook(tmp_path):
+    assert "MARKETO_API_ACCESS_DENIED" in H.run_plain_papermill(RUNBOOK, "demo:marketo-api-denied", tmp_path)
+
+
+def test_notebook_shape():
+    H.assert_notebook_shape(RUNBOOK)
 
 
 @pytest.mark.parametrize("text", [
@@ -159,8 +107,4 @@ def test_no_secret_in_any_artifact(runs, scenario):
     "Salesforce同期を開始 できない",
 ])
 def test_diagnose_sends_marketo_texts_here_first(text):
-    done = subprocess.run([SFDOCTOR, "diagnose", text, "--json"], capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
-    ranked = json.loads(done.stdout)
-    first = ranked[0] if isinstance(ranked, list) else ranked["matches"][0]
-    assert (first.get("id") or first.get("runbook")) == RUNBOOK
+    H.assert_diagnosed_here_first(RUNBOOK, text)

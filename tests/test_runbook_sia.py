@@ -7,34 +7,18 @@ kernel and report folder). The check logic per scenario is in test_checks_sia.py
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import textwrap
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
-import yaml
 
+import runbook_harness as H
 from sfdoctor import runbooks
 from test_checks_sia import EXPECTED
-from test_runbook_security_token import SESSION_ID, _secrets_in
 
 pytestmark = pytest.mark.notebook
 
 RUNBOOK = "sia-auth-failure"
-SFDOCTOR = str(Path(sys.executable).with_name("sfdoctor"))
-SCENARIOS = Path(__file__).resolve().parents[1] / "lib" / "sfdoctor" / "demo" / "scenarios"
-
-FAULTS = {
-    # transient 503s on the one composite request, recovered by the client's retries
-    "faults-503": '- {match: "POST /services/data/*/composite", status: 503, times: 2}',
-    # the daily API allowance is gone
-    "faults-limit": '- {match: "POST /services/data/*/composite", error: REQUEST_LIMIT_EXCEEDED}',
-    # the REST endpoint hangs longer than the cell timeout
-    "faults-hang": '- {match: "POST /services/data/*/composite", delay: 60s}',
-}
+# The one composite request is a REST composite: the standard faults.
+FAULTS = H.REST_COMPOSITE_FAULTS
 # Faults land on a world whose URL alone explains nothing (another error type: a warning), so
 # the run must end inconclusive; a URL that says OAUTH_APP_BLOCKED is a finding of its own
 # (findings.md: a fail explains the symptom), checked in faults-limit-blocked.
@@ -43,39 +27,17 @@ CLI_SCENARIOS = sorted(EXPECTED)
 JA = "sia-sandbox"
 
 
-def _fault_scenario(tmp: Path, name: str, faults: str, base: str = FAULT_BASE) -> str:
-    text = (SCENARIOS / f"{base}.yml").read_text(encoding="utf-8")
-    path = tmp / f"{name}.yml"
-    path.write_text(text + "\nfaults:\n" + textwrap.indent(faults, "  ") + "\n", encoding="utf-8")
-    return f"demo:{path}"
-
-
-def _run(job: tuple[str, str, list[str], Path]) -> tuple[str, dict]:
-    key, org, extra, out = job
-    env = {k: v for k, v in os.environ.items() if k != "SFDOCTOR_DEMO_URL"}
-    done = subprocess.run([SFDOCTOR, "run", RUNBOOK, "--org", org, "--out", str(out), *extra],
-                          capture_output=True, text=True, timeout=300, env=env)
-    folders = sorted(p for p in out.glob(f"*/{RUNBOOK}/*") if p.is_dir())
-    result = {"exit": done.returncode, "stderr": done.stderr[-2000:], "folders": [str(p) for p in folders],
-              "output": done.stdout + done.stderr}
-    if folders:
-        result["findings"] = json.loads((folders[-1] / "findings.json").read_text(encoding="utf-8"))
-    return key, result
-
-
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory) -> dict[str, dict]:
     tmp = tmp_path_factory.mktemp("sia")
-    jobs = [(name, f"demo:{name}", ["--lang", "ja"] if name == JA else [], tmp / name) for name in CLI_SCENARIOS]
-    for name, faults in FAULTS.items():
-        extra = ["--cell-timeout", "5"] if name == "faults-hang" else []
-        jobs.append((name, _fault_scenario(tmp, name, faults), extra, tmp / name))
-    jobs.append(("faults-limit-blocked", _fault_scenario(tmp, "faults-limit-blocked", FAULTS["faults-limit"],
-                                                         base="sia-oauth-blocked"), [], tmp / "faults-limit-blocked"))
+    jobs = H.scenario_jobs(RUNBOOK, tmp, CLI_SCENARIOS, ja=JA) + H.fault_jobs(RUNBOOK, tmp, FAULTS, FAULT_BASE)
+    jobs.append(H.Job("faults-limit-blocked", RUNBOOK, H.fault_scenario(tmp, "faults-limit-blocked",
+                                                                        FAULTS["faults-limit"], "sia-oauth-blocked"),
+                      tmp / "faults-limit-blocked"))
     # the operator's answer given as a parameter overrides the demo operator's
-    jobs.append(("param-answer", "demo:sia-healthy", ["-p", "oauth_usage_button=unblock"], tmp / "param-answer"))
-    with ThreadPoolExecutor(max_workers=max(2, min(6, 2 * (os.cpu_count() or 1)))) as pool:
-        return dict(pool.map(_run, jobs))
+    jobs.append(H.Job("param-answer", RUNBOOK, "demo:sia-healthy", tmp / "param-answer",
+                      ("-p", "oauth_usage_button=unblock")))
+    return H.run_all(jobs)
 
 
 def test_cli_scenarios_reach_every_cause_code():
@@ -86,16 +48,10 @@ def test_cli_scenarios_reach_every_cause_code():
 @pytest.mark.parametrize("scenario", CLI_SCENARIOS)
 def test_every_scenario_through_the_cli(runs, scenario):
     roots, warns, extra = EXPECTED[scenario]
-    r = runs[scenario]
-    assert r["exit"] == (1 if roots else 0), r["stderr"]
-    f = r["findings"]
-    assert (f["root_causes"], f["warnings"]) == (roots, warns)
-    assert f["outcome"] == ("problems_found" if roots else "healthy")
+    f = H.assert_verdict(runs[scenario], roots, warns)
     by_id = {c["id"]: c for c in f["checks"]}
     for cid, (status, _) in extra.items():
         assert by_id[cid]["status"] == status
-    folder = Path(r["folders"][-1])
-    assert (folder / "report.html").is_file() and (folder / "report.ipynb").is_file()
     assert f["api_calls"] == 2      # sfdoctor's OAuth sign-in + one composite read
 
 
@@ -116,7 +72,7 @@ def test_unrecognized_error_is_shown_verbatim_in_the_report(runs):
     r = runs["sia-unrecognized"]
     check = {c["id"]: c for c in r["findings"]["checks"]}["error-url"]
     assert check["evidence"]["error"] == "HANDSHAKE_NOT_COMPLETED"
-    html = (Path(r["folders"][-1]) / "report.html").read_text(encoding="utf-8")
+    html = (H.report_folder(r) / "report.html").read_text(encoding="utf-8")
     assert "HANDSHAKE_NOT_COMPLETED" in html
 
 
@@ -138,13 +94,7 @@ def test_transient_503s_recovered_give_the_same_result(runs):
 
 @pytest.mark.parametrize("name", ["faults-limit", "faults-hang"])
 def test_api_limit_and_hanging_endpoint_are_inconclusive_with_a_report(runs, name):
-    r = runs[name]
-    assert r["exit"] == 3, r["stderr"]
-    f = r["findings"]
-    assert f["outcome"] in ("inconclusive", "error")
-    assert any(c["status"] == "error" for c in f["checks"])
-    folder = Path(r["folders"][-1])
-    assert (folder / "report.html").is_file() and (folder / "findings.json").is_file()
+    f = H.assert_inconclusive_with_report(runs[name])
     if name == "faults-limit":
         errors = [c for c in f["checks"] if c["status"] == "error"]
         assert {c["id"] for c in errors} == {"user-api-enabled", "toutapp-oauth-usage"}
@@ -162,50 +112,17 @@ def test_api_limit_with_a_blocked_url_still_reports_the_block(runs):
 def test_no_secret_in_any_artifact(runs, scenario):
     """Canaries are the world's own secrets (passwords, tokens, password+token, the demo app's
     secret); none may appear in any file of the run, the index or the command's output."""
-    from sfdoctor.demo.store import DEMO_CLIENT_SECRET
-
-    world = yaml.safe_load((SCENARIOS / f"{scenario}.yml").read_text(encoding="utf-8"))
-    secrets = _secrets_in(world, {DEMO_CLIENT_SECRET})
+    secrets = H.secrets_in(scenario)
     assert len(secrets) >= 3
-    r = runs[scenario]
-    out = Path(r["folders"][-1]).parents[2]
-    texts = {"output": r["output"]}
-    texts.update({str(p.relative_to(out)): p.read_text(encoding="utf-8", errors="replace")
-                  for p in out.rglob("*") if p.is_file()})
-    assert any(name.endswith("report.html") for name in texts) and "index.jsonl" in texts
-    for name, text in texts.items():
-        leaked = sorted(s for s in secrets if s in text)
-        assert not leaked, f"{scenario}: {name} holds {len(leaked)} secret value(s)"
-        assert not SESSION_ID.search(text), f"{scenario}: {name} holds a session id"
+    H.assert_no_secret_in_artifacts(runs[scenario], secrets)
 
 
 def test_plain_papermill_runs_the_notebook(tmp_path):
-    import papermill
-
-    notebook = Path(__file__).resolve().parents[1] / "notebooks" / f"{RUNBOOK}.ipynb"
-    env_before = os.environ.pop("SFDOCTOR_DEMO_URL", None)
-    try:
-        papermill.execute_notebook(str(notebook), str(tmp_path / "out.ipynb"),
-                                   parameters={"org": "demo:sia-api-disabled"}, progress_bar=False)
-    finally:
-        if env_before is not None:
-            os.environ["SFDOCTOR_DEMO_URL"] = env_before
-    text = (tmp_path / "out.ipynb").read_text(encoding="utf-8")
-    assert "API_NOT_ENABLED_FOR_USER" in text
+    assert "API_NOT_ENABLED_FOR_USER" in H.run_plain_papermill(RUNBOOK, "demo:sia-api-disabled", tmp_path)
 
 
 def test_notebook_shape():
-    import nbformat
-
-    nb = nbformat.read(Path(__file__).resolve().parents[1] / "notebooks" / f"{RUNBOOK}.ipynb", as_version=4)
-    tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
-    assert len(tagged) == 1
-    src = tagged[0].source
-    assert 'org = "demo"' in src and 'lang = "en"' in src
-    assert {p.name for p in runbooks.load(RUNBOOK).parameters} <= {
-        line.split("=")[0].strip() for line in src.splitlines() if "=" in line}
-    assert [c for c in nb.cells if "skip-execution" in c.metadata.get("tags", [])]
-    assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code")
+    H.assert_notebook_shape(RUNBOOK)
 
 
 @pytest.mark.parametrize("text", [
@@ -217,8 +134,4 @@ def test_notebook_shape():
     "https://example.invalid/cb#error=login+error+restricted+domain",
 ])
 def test_diagnose_sends_these_texts_here_first(text):
-    done = subprocess.run([SFDOCTOR, "diagnose", "--json", text], capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
-    ranked = json.loads(done.stdout)
-    assert ranked[0]["runbook"] == RUNBOOK
-    assert all(m["score"] < ranked[0]["score"] for m in ranked[1:])
+    H.assert_diagnosed_here_first(RUNBOOK, text)
