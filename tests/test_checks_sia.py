@@ -237,3 +237,151 @@ def test_check_ids_are_registered_and_declared():
     spec = runbooks.load(RUNBOOK)
     assert [s.check_id for s in sia.STEPS] == list(spec.checks)
     assert _base.finding_for(RUNBOOK, "error-url", "skip", "ja").title == spec.texts("ja").title("error-url")
+
+
+# ------------------------------------------------------------------ adversarial worlds (outside review)
+# Scenario files under tests/scenarios/sia/ differ from the built-in ones in everything
+# incidental (My Domain, sandbox name, edition, Japanese names, where API Enabled comes from,
+# the URL's shape). Each expectation was written from the seed and causes.md BEFORE the run.
+ADVERSARIAL_DIR = __import__("pathlib").Path(__file__).parent / "scenarios" / "sia"
+# file -> (root causes, warnings, {check id: (status, evidence subset)}, strings in no finding)
+ADVERSARIAL = {
+    "pe-permset-fragment-blocked": (
+        ["OAUTH_APP_BLOCKED"], [],
+        {"error-url": ("fail", {"error": "OAUTH_APP_BLOCKED", "found_in": "fragment"}),
+         "target-org": ("skip", {}),
+         "user-api-enabled": ("pass", {"from_profile": False, "permission_sets": ["API 連携"], "profile": "営業担当"}),
+         "toutapp-oauth-usage": ("pass", {"tokens": 1, "user_has_token": True}),
+         "toutapp-block": ("fail", {"url_says_blocked": True, "operator_answer": "unblock"})}, []),
+    "unlimited-permset-unassigned": (
+        ["API_NOT_ENABLED_FOR_USER"], ["UNRECOGNIZED_ERROR"],
+        {"error-url": ("warn", {"error": "API_CURRENTLY_DISABLED"}),
+         "user-api-enabled": ("fail", {"from_profile": False, "permission_sets": [], "profile": "Branch Staff"}),
+         "toutapp-oauth-usage": ("pass", {"tokens": 1, "user_has_token": False}),
+         "toutapp-block": ("pass", {"operator_answer": "block"})}, []),
+    "developer-inactive-user": (
+        [], ["UNRECOGNIZED_ERROR"],
+        {"error-url": ("warn", {"error": "inactive_user"}),
+         "user-api-enabled": ("pass", {"active": False, "from_profile": True}),
+         "toutapp-oauth-usage": ("pass", {"tokens": 0, "connected_app_installed": False}),
+         "toutapp-block": ("pass", {"operator_answer": "not_listed"})}, []),
+    "sandbox-staging-unlimited": (
+        ["RESTRICTED_DOMAIN", "SANDBOX_NOT_CONFIGURED"], [],
+        {"error-url": ("fail", {"error": "Login Error Restricted Domain"}),
+         "target-org": ("fail", {"sandbox": True, "edition": "Unlimited Edition", "aimed_at": None,
+                                 "my_domain_host": "shinsei-mfg--staging.sandbox.my.salesforce.com"}),
+         "user-api-enabled": ("skip", {}), "toutapp-block": ("skip", {})}, []),
+    "prod-test-host-double-encoded": (
+        ["RESTRICTED_DOMAIN"], [],
+        {"error-url": ("fail", {"error": "LOGIN_ERROR_RESTRICTED_DOMAIN", "found_in": "query",
+                                "url": "https://app.toutapp.com/auth/failure?error=LOGIN_ERROR_RESTRICTED_DOMAIN"}),
+         "target-org": ("fail", {"aimed_at": "test.salesforce.com", "wrong_host": "sandbox_host", "sandbox": False})},
+        []),
+    "type-param-before-error": (
+        ["OAUTH_APP_BLOCKED"], [],
+        {"error-url": ("fail", {"error": "OAUTH_APP_BLOCKED"}),
+         "toutapp-oauth-usage": ("pass", {"app": "ToutApp", "tokens": 1, "users": 1, "use_count": 12}),
+         "toutapp-block": ("fail", {"url_says_blocked": True})}, []),
+    "code-state-no-error": (
+        [], ["UNRECOGNIZED_ERROR"],
+        {"error-url": ("warn", {"error": None, "error_description": None}),
+         "user-api-enabled": ("pass", {"from_profile": True}),
+         "toutapp-oauth-usage": ("pass", {"tokens": 0, "connected_app_installed": True}),
+         "toutapp-block": ("pass", {"operator_answer": "block"})},
+        ["aPrx7SECRETcodeVALUE", "c2VjcmV0U1RBVEU"]),
+    "description-only-newer-app-name": (
+        ["OAUTH_APP_BLOCKED"], [],
+        {"error-url": ("fail", {"error": None, "error_description": "OAuth app blocked"}),
+         "toutapp-oauth-usage": ("pass", {"app": "Sales Insight Actions", "tokens": 0, "connected_app_installed": True}),
+         "toutapp-block": ("fail", {"operator_answer": "unblock"})}, []),
+    "username-case-zero-tokens": (
+        ["API_NOT_ENABLED_FOR_USER"], ["UNRECOGNIZED_ERROR"],
+        {"error-url": ("warn", {"error": "OAUTH_APP_ACCESS_DENIED"}),
+         "user-api-enabled": ("fail", {"username": "haruka.ogawa@kobe-denki.example"}),
+         "toutapp-oauth-usage": ("pass", {"tokens": 0, "user_has_token": False, "connected_app_installed": True})},
+        []),
+    "mixed-case-user-with-token": (
+        ["OAUTH_APP_BLOCKED"], [],
+        {"error-url": ("fail", {"found_in": "fragment"}),
+         "user-api-enabled": ("pass", {"username": "takumi.ito@sakura-hd.example",
+                                       "permission_sets": ["API 連携 (Sales Insight)"]}),
+         "toutapp-oauth-usage": ("pass", {"user_has_token": True, "tokens": 1})},
+        ["STATEsecret987"]),
+    "nested-next-param-secret": (
+        ["OAUTH_APP_BLOCKED"], [],
+        {"error-url": ("fail", {"error": "OAUTH_APP_BLOCKED", "found_in": "query"}),
+         "toutapp-block": ("fail", {"operator_answer": "unblock"})},
+        ["SECRETCODE123"]),
+    "restricted-history-old-domain": (
+        ["RESTRICTED_DOMAIN"], [],
+        {"error-url": ("fail", {"error": None, "error_description": "Login error: restricted domain"}),
+         "target-org": ("fail", {"aimed_at": "tsubame-air-old.my.salesforce.com", "wrong_host": "other_domain",
+                                 "edition": "Unlimited Edition"})}, []),
+    "developer-healthy-no-url": (
+        [], [],
+        {"error-url": ("skip", {}), "target-org": ("pass", {"edition": "Developer Edition"}),
+         "user-api-enabled": ("pass", {"from_profile": False, "permission_sets": ["SIA 接続"]}),
+         "toutapp-oauth-usage": ("pass", {"user_has_token": True}),
+         "toutapp-block": ("pass", {"operator_answer": "block"})}, []),
+    "lightning-host-no-history": (
+        ["RESTRICTED_DOMAIN"], [],
+        {"error-url": ("fail", {"error": "login_error_restricted_domain"}),
+         "target-org": ("pass", {"aimed_at": "momiji-foods.lightning.force.com", "wrong_host": None,
+                                 "restricted_domain_logins": []})}, []),
+}
+
+
+def test_every_adversarial_file_has_an_expectation():
+    assert sorted(p.stem for p in ADVERSARIAL_DIR.glob("*.yml")) == sorted(ADVERSARIAL)
+
+
+@pytest.mark.parametrize("name", sorted(ADVERSARIAL))
+def test_adversarial_scenario(name):
+    roots, warns, extra, absent = ADVERSARIAL[name]
+    conn, _, found = run_checks(f"demo:{ADVERSARIAL_DIR / (name + '.yml')}")
+    assert findings.root_causes(found) == roots, [(f.id, f.status, f.cause) for f in found]
+    assert findings.warnings(found) == warns
+    by_id = {f.id: f for f in found}
+    for cid, (status, evidence) in extra.items():
+        assert by_id[cid].status == status, by_id[cid]
+        for k, v in evidence.items():
+            assert by_id[cid].evidence.get(k) == v, (cid, k, by_id[cid].evidence)
+    stats = conn.counter.snapshot()
+    assert stats["total"] - stats["logins"] == 1
+    text = json.dumps([f.to_json() for f in found], ensure_ascii=False)
+    for secret in [*conn.secrets, *absent]:
+        assert secret not in text
+    for f in found:                                  # the same texts in Japanese exist for every finding
+        if f.cause:
+            assert f.cause in runbooks.load(RUNBOOK).causes
+
+
+def test_adversarial_japanese_run_names_the_sandbox_and_the_permission_set():
+    _, _, found = run_checks(f"demo:{ADVERSARIAL_DIR / 'sandbox-staging-unlimited.yml'}", lang="ja")
+    org = {f.id: f for f in found}["target-org"]
+    assert "Sandbox" in org.summary and "shinsei-mfg--staging" in org.summary
+    _, _, found = run_checks(f"demo:{ADVERSARIAL_DIR / 'pe-permset-fragment-blocked.yml'}", lang="ja")
+    user = {f.id: f for f in found}["user-api-enabled"]
+    assert "API 連携" in user.summary and "API の有効化" in user.summary
+
+
+@pytest.mark.parametrize("text, kind, error, where", [
+    ("https://t.example/f?type=production&reason=connect&error=OAUTH_APP_BLOCKED", sia.BLOCKED, "OAUTH_APP_BLOCKED",
+     "query"),
+    ("https://t.example/f?error=1&type=oauth_app_blocked", sia.BLOCKED, "1", "query"),   # kind from a weaker key
+    ("https://t.example/login?next=%2Ff%3Ferror%3DLOGIN_ERROR_RESTRICTED_DOMAIN", sia.RESTRICTED,
+     "LOGIN_ERROR_RESTRICTED_DOMAIN", "query"),
+    ("https://t.example/login?next=%2Ff%23error%3Doauth_app_blocked", sia.BLOCKED, "oauth_app_blocked", "fragment"),
+    ("https%25253A%25252F%25252Ft.example%25252Ff%25253Ferror%25253DWho_Knows", sia.OTHER, "Who_Knows", "query"),
+    ("#error=Login+error+restricted+domain", sia.RESTRICTED, "Login error restricted domain", "fragment"),
+    ("HTTPS://T.EXAMPLE/F?ERROR_DESCRIPTION=OAUTH%20APP%20BLOCKED", sia.BLOCKED, None, "query"),
+])
+def test_parse_error_url_adversarial_shapes(text, kind, error, where):
+    got = sia.parse_error_url(text)
+    assert (got.kind, got.error, got.where) == (kind, error, where)
+
+
+def test_secrets_inside_nested_values_are_removed_from_the_shown_url():
+    got = sia.parse_error_url("https://t.example/login?next=%2Fcb%3Fcode%3DNESTEDcode42%26error%3DX&state=S7ate")
+    assert got.error == "X"
+    assert "NESTEDcode42" not in json.dumps(got.evidence()) and "S7ate" not in json.dumps(got.evidence())
