@@ -61,6 +61,10 @@ class McApiError(Exception):
         self.code = code
 
 
+class PackageRefused(McApiError):
+    """`/v2/token` refused the installed package: sfdoctor's own access, not Data Cloud's sign-in."""
+
+
 @dataclass(frozen=True, repr=False)
 class Package:
     """The installed package sfdoctor reads the account with. Its repr hides the secret."""
@@ -121,7 +125,11 @@ def package(conn: Any) -> Package:
         if not (info.get("subdomain") and info.get("client_id") and info.get("client_secret")):
             raise OrgConfigError("the demo world has no Marketing Cloud installed package",
                                  hint="give the scenario a marketing_cloud: section")
-        pkg = Package(str(info["subdomain"]), str(info["client_id"]), str(info["client_secret"]),
+        # The operator may play a stale orgs-file entry (mc_client_id / mc_client_secret), as
+        # probe_password plays a mistaken password.
+        operator = getattr(conn, "operator", None) or {}
+        pkg = Package(str(info["subdomain"]), str(operator.get("mc_client_id") or info["client_id"]),
+                      str(operator.get("mc_client_secret") or info["client_secret"]),
                       str(info["account_id"]) if info.get("account_id") else None)
     else:
         from .credentials import read_ref
@@ -187,7 +195,10 @@ def get_token(conn: Any, pkg: Package) -> Token:
     if resp.status_code != 200 or not isinstance(data, dict) or not data.get("access_token"):
         code = str(data.get("error")) if isinstance(data, dict) and data.get("error") else None
         text = str(data.get("error_description") or "") if isinstance(data, dict) else ""
-        raise McApiError(f"Marketing Cloud refused the installed package's token request: HTTP {resp.status_code}"
+        # 400/401/403 with an OAuth error: the package's credentials or grant are refused (a
+        # 5xx or a body without one is Marketing Cloud failing to answer: a plain McApiError).
+        refused = resp.status_code in (400, 401, 403) and code is not None
+        raise (PackageRefused if refused else McApiError)(f"Marketing Cloud refused the installed package's token request: HTTP {resp.status_code}"
                          + (f" {code}" if code else "") + (f": {' '.join(text.split())[:200]}" if text else ""),
                          status=resp.status_code, code=code)
     token = str(data["access_token"])

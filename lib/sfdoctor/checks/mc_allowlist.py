@@ -14,6 +14,7 @@ skipped and a line `start,end,description` is one range. Anything else is a one-
 """
 from __future__ import annotations
 
+import csv
 import html
 import ipaddress
 import re
@@ -68,6 +69,9 @@ def parse_entry(entry: str, *, where: str = "entry") -> Span | None:
     if not raw or raw.startswith("#"):
         return None
     m = _RANGE.match(raw)
+    if m and _address(m.group(1)) is not None and _address(m.group(2)) is None \
+            and re.match(r"^\S+\s+to\s", raw, re.IGNORECASE):
+        m = None   # "192.0.2.7 to be removed": one address and a description that starts with "to"
     if m:
         start, end, rest = _address(m.group(1)), _address(m.group(2)), (m.group(3) or "")
         if start is None or end is None:
@@ -84,7 +88,8 @@ def parse_entry(entry: str, *, where: str = "entry") -> Span | None:
         if start is None:
             raise AllowlistError(f"{where} {raw!r}: not an IP address, range (a.b.c.d - e.f.g.h) or CIDR")
         end = start
-        if tokens and re.fullmatch(r"[-\u2010-\u2015~]|to", tokens[0], re.IGNORECASE):
+        if tokens and (re.fullmatch(r"[-\u2010-\u2015~]", tokens[0])
+                       or (tokens[0].lower() == "to" and len(tokens) == 1)):
             raise AllowlistError(f"{where} {raw!r}: the range has no valid end address")
         if tokens and _address(tokens[0]) is not None:   # "start end" as a table row shows it
             end = _address(tokens.pop(0))  # type: ignore[assignment]
@@ -100,7 +105,7 @@ def parse_entries(entries: Iterable[str] | str, *, name: str = "entry") -> list[
     """Every entry of a list (or of a text: split at newlines and commas) as Spans."""
     # A list item may itself hold several entries (a pasted block): split every item too.
     items = [part for item in ([entries] if isinstance(entries, str) else entries)
-             for part in re.split(r"[,\n]", str(item))]
+             for part in split_entries(str(item))]
     spans = []
     for i, item in enumerate(items, 1):
         span = parse_entry(str(item), where=f"{name} {i}")
@@ -109,13 +114,52 @@ def parse_entries(entries: Iterable[str] | str, *, name: str = "entry") -> list[
     return spans
 
 
+def _starts_with_address(text: str) -> bool:
+    first = text.split(None, 1)[0] if text.split() else ""
+    if "/" in first:
+        try:
+            ipaddress.ip_network(first, strict=False)
+            return True
+        except ValueError:
+            return False
+    return _address(first) is not None
+
+
+def split_entries(text: str) -> list[str]:
+    """A pasted block as entries: one per line, and at commas that start a new address.
+
+    A comma followed by words ("Data Cloud, Tokyo region") stays in the description, as
+    Setup lets descriptions hold commas; "192.0.2.1, 192.0.2.2" is two entries (pure).
+    """
+    out: list[str] = []
+    for line in str(text).split("\n"):
+        parts = line.split(",")
+        merged = [parts[0]]
+        for part in parts[1:]:
+            if _starts_with_address(part) or not part.strip() or not merged[-1].strip():
+                merged.append(part)
+            else:
+                merged[-1] += "," + part
+        out.extend(merged)
+    return out
+
+
+def validate_allowlist_entries(values: list[str]) -> None:
+    """Raise ValueError (one line naming the bad entry) unless every entry parses (pure).
+
+    For a pre-kernel parameter check: `ip_allowlist` and `data_cloud_ips` take the same
+    entries, so a typo exits as bad input before any notebook starts.
+    """
+    parse_entries(list(values or []), name="entry")
+
+
 def parse_file_text(text: str, *, name: str = "file") -> list[Span]:
     """An exported or saved allowlist: lines, a header skipped, `start,end,description` rows."""
     spans = []
     for n, line in enumerate(text.splitlines(), 1):
         if not line.strip() or not re.search(r"\d", line):
             continue   # blank, or a header such as "Start IP,End IP,Description"
-        fields = [f.strip().strip('"') for f in line.split(",")]
+        fields = [f.strip() for f in next(csv.reader([line], skipinitialspace=True), [])]
         if len(fields) >= 2 and _address(fields[0]) and _address(fields[1]) and (
                 len(fields) == 2 or not _ADDRESSY.match(fields[2] or "x")):
             # a table row: start, end[, description] (two bare addresses read as a range too)

@@ -242,6 +242,15 @@ def _policy(facts: Facts) -> tuple[int | str, bool | None]:
     return mu.parse_expires_in(facts.password_expires_in), mu.parse_choice(facts.exclude_api_users)
 
 
+def _exempt(facts: Facts, row: dict[str, Any] | None) -> bool | None:
+    """Whether the policy spares this user's password from expiry (None: not known)."""
+    try:
+        expires_in, exclude = _policy(facts)
+    except ValueError:
+        expires_in, exclude = mu.UNKNOWN, None   # the policy check says what is wrong with the answer
+    return mu.exempt_from_expiry(row.get("IsAPIUser") if row else None, expires_in, exclude)
+
+
 def _user_evidence(user: dict[str, Any] | None) -> dict[str, Any]:
     if user is None:
         return {}
@@ -257,13 +266,17 @@ def user(conn: Any, facts: Facts, lang: str = "en") -> list:
     """The integration user as Marketing Cloud holds it: active, unlocked, no password change pending."""
     if not facts.mc_username:
         return [finding("mc-user", "manual", lang, summary=msg(lang, "no_username"))]
-    row = load_user(conn, facts)
+    from sfdoctor import mcloud
+
     try:
-        expires_in, exclude = _policy(facts)
-    except ValueError:
-        expires_in, exclude = mu.UNKNOWN, None   # the policy check says what is wrong with the answer
-    exempt = mu.exempt_from_expiry(row.get("IsAPIUser") if row else None, expires_in, exclude)
-    verdict = mu.user_verdict(row, exempt=exempt)
+        row = load_user(conn, facts)
+    except mcloud.PackageRefused as exc:
+        # sfdoctor's own access, not Data Cloud's: an error (inconclusive), never a cause.
+        return [finding("mc-user", "error", lang,
+                        evidence={"username": facts.mc_username, "which": "installed_package",
+                                  "http_status": exc.status, "code": exc.code},
+                        summary=msg(lang, "package_refused", status=exc.status or "?", code=exc.code or "-"))]
+    verdict = mu.user_verdict(row, exempt=_exempt(facts, row))
     evidence = {"username": facts.mc_username, **_user_evidence(row)}
     if verdict.which:
         evidence["which"] = verdict.which
@@ -287,7 +300,8 @@ def _try(conn: Any, facts: Facts, password: str, source_ip: str | None, where: s
 
 
 def _login_finding(cid: str, lang: str, facts: Facts, result: Any, where: str, attempts: int) -> Any:
-    verdict = mu.login_verdict(result.reason, facts.user if facts.user_read else {})
+    user = facts.user if facts.user_read else {}
+    verdict = mu.login_verdict(result.reason, user, exempt=_exempt(facts, user))
     evidence = {"username": facts.mc_username, "source_ip": result.source_ip, "from": where,
                 "answer": result.reason, "data_cloud_message": result.message or None,
                 "login_attempts": attempts}
@@ -295,6 +309,8 @@ def _login_finding(cid: str, lang: str, facts: Facts, result: Any, where: str, a
         evidence["which"] = verdict.which
     key = {"OK": "login_ok", "IP_NOT_ALLOWLISTED": "login_ip_refused", "PASSWORD_EXPIRED": "login_expired",
            "LOCKED": "login_locked", "INACTIVE": "login_inactive"}.get(result.reason, "login_invalid")
+    if verdict.which == "must_change_password":
+        key = "login_forced_change"
     summary = msg(lang, key, username=facts.mc_username, ip=result.source_ip or "?",
                   message=result.message or "-")
     if result.reason == "IP_NOT_ALLOWLISTED" and facts.ip_allowlist_enabled == "off":
@@ -335,8 +351,7 @@ def login(conn: Any, facts: Facts, lang: str = "en") -> list:
                         summary=msg(lang, "login_skipped", reason=msg(lang, "skip_no_password",
                                                                        username=facts.mc_username)))]
     load_lists(facts)
-    uncovered = [r.address for r in facts.rows if r.uncovered]
-    dc_ip = str((uncovered or facts.data_cloud or [None])[0].start) if (uncovered or facts.data_cloud) else None
+    dc_ip = data_cloud_source(facts)
     first = _try(conn, facts, password, dc_ip, "data_cloud")
     out = [_login_finding("mc-login", lang, facts, first, "data_cloud", 1)]
     own_ip = str((getattr(conn, "info", None) or {}).get("client_ip") or "")
@@ -347,6 +362,16 @@ def login(conn: Any, facts: Facts, lang: str = "en") -> list:
         out.append(finding("mc-login-here", "skip", lang, evidence={"login_attempts": 1, "source_ip": own_ip or None},
                            summary=msg(lang, "login_here_skipped", ip=own_ip or "?")))
     return out
+
+
+def data_cloud_source(facts: Facts) -> str | None:
+    """The Data Cloud address the login comes from: the first one no allowlist range covers
+    (Data Cloud may call from any of its addresses, and a partly covered block must be tried
+    where it is refused), else the first Data Cloud address; None lets the stand-in choose."""
+    for row in facts.rows:
+        if row.uncovered:
+            return str(row.uncovered[0][0])
+    return str(facts.data_cloud[0].start) if facts.data_cloud else None
 
 
 def _allowlisted(ip: str, facts: Facts) -> bool:
@@ -362,11 +387,15 @@ def _web_login(facts: Facts, lang: str) -> Any:
     verdict = mu.WEB_LOGIN_VERDICTS.get(facts.web_login_result, mu.Verdict("manual"))
     if verdict.which == "wrong_password" and facts.user_read and facts.user is None:
         verdict = mu.Verdict("fail", "MC_CREDENTIALS_INVALID", "wrong_password_or_username")
+    if facts.user_read:
+        verdict = mu.not_expired_if_exempt(verdict, facts.user, _exempt(facts, facts.user))
     evidence = {"username": facts.mc_username, "web_login_result": facts.web_login_result, "login_attempts": 0,
                 "answered_by": "operator"}
     if verdict.which:
         evidence["which"] = verdict.which
     key = {"manual": "web_login_ask", "pass": "web_login_ok"}.get(verdict.status, "web_login_" + facts.web_login_result)
+    if verdict.which == "must_change_password":
+        key = "web_login_forced_change"
     return finding("mc-login", verdict.status, lang, cause=verdict.cause, evidence=evidence,
                    summary=msg(lang, key, username=facts.mc_username))
 

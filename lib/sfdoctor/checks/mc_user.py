@@ -101,13 +101,25 @@ def user_verdict(user: dict[str, Any] | None, *, exempt: bool | None) -> Verdict
     return Verdict("pass")
 
 
-def login_verdict(reason: str, user: dict[str, Any] | None = None) -> Verdict:
-    """A login's answer -> verdict; a wrong password for a user AccountUser does not know is `unknown_user`."""
+def login_verdict(reason: str, user: dict[str, Any] | None = None, *, exempt: bool | None = None) -> Verdict:
+    """A login's answer -> verdict; a wrong password for a user AccountUser does not know is `unknown_user`.
+
+    A login asked for a new password (PASSWORD_EXPIRED) of an API user the policy exempts from
+    expiry: that password cannot have expired, so an admin reset it (as in `user_verdict`).
+    """
     verdict = LOGIN_VERDICTS.get(reason)
     if verdict is None:
         return Verdict("fail", "MC_CREDENTIALS_INVALID", "other")
     if verdict.which == "wrong_password" and user is None:
         return Verdict("fail", "MC_CREDENTIALS_INVALID", "wrong_password_or_username")
+    return not_expired_if_exempt(verdict, user, exempt)
+
+
+def not_expired_if_exempt(verdict: Verdict, user: dict[str, Any] | None, exempt: bool | None) -> Verdict:
+    """MC_PASSWORD_EXPIRED becomes a forced change (MC_CREDENTIALS_INVALID, must_change_password)
+    for an API user exempt from expiry: however old, its password does not expire."""
+    if verdict.cause == "MC_PASSWORD_EXPIRED" and exempt is True and (user or {}).get("IsAPIUser") is True:
+        return Verdict("fail", "MC_CREDENTIALS_INVALID", "must_change_password")
     return verdict
 
 

@@ -30,7 +30,8 @@ of real output, I = inferred; keep these honest when extending):
   response in Accenture's sfmc-devtools test resources (S). Dates are Marketing Cloud
   *system time*: US Central Standard Time (UTC-6, no daylight saving), written without a
   zone (V, Marketing Cloud date docs). Checks must convert them.
-* ``MustChangePassword`` is true when the password is older than the account policy's
+* ``MustChangePassword`` is true when the user's ``must_change_password`` says an admin reset
+  it, or when the password is older than the account policy's
   ``expire_days`` and the user is not an API user exempted by ``exclude_api_users`` (the
   World's ``mc_password_expired``, the same rule its user login applies): I — the API
   exposes no password age, and this is the flag an expired password would raise.
@@ -347,7 +348,10 @@ def account_users(world: Any) -> list[dict[str, Any]]:
 
 
 def _must_change_password(world: Any, user: Any, mc: Any, now: datetime) -> bool:
-    """The World's own expiry rule when it has one (one rule for login and Retrieve)."""
+    """An admin's reset (``must_change_password``), or the World's own expiry rule when it has
+    one (one rule for login and Retrieve)."""
+    if getattr(user, "must_change_password", False):
+        return True
     rule = getattr(world, "mc_password_expired", None)
     if callable(rule):
         return bool(rule(user.username))

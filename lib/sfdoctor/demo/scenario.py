@@ -405,6 +405,7 @@ class McUser(_Model):
     password_changed_at: TimeRef = Field(default_factory=lambda: parse_time("-10d"))
     active: bool = True
     locked: bool = False
+    must_change_password: bool = False   # an admin reset the password: a new one is due at the next login
     email: str | None = None
     name: str | None = None
 

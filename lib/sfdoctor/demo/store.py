@@ -797,7 +797,7 @@ class World:
         Reasons, in the order checked: IP_NOT_ALLOWLISTED (the allowlist is on and `source_ip`,
         e.g. a Data Cloud egress address, is outside it), INVALID_CREDENTIALS (unknown user or
         wrong password), INACTIVE, LOCKED, PASSWORD_EXPIRED (older than the policy allows and the
-        user is not an exempt API user), OK.
+        user is not an exempt API user, or an admin reset it: must_change_password), OK.
         """
         mc = self.scenario.marketing_cloud
         ip = source_ip or self.client_ip
@@ -812,7 +812,8 @@ class World:
             return False, "LOCKED"
         if password != user.password:
             return False, "INVALID_CREDENTIALS"
-        if self.mc_password_expired(username):
+        # An admin's reset asks for a new password as expiry does: the login cannot tell them apart.
+        if user.must_change_password or self.mc_password_expired(username):
             return False, "PASSWORD_EXPIRED"
         return True, "OK"
 
