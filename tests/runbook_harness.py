@@ -176,6 +176,19 @@ def assert_inconclusive_with_report(result: Mapping[str, Any]) -> dict[str, Any]
     return f
 
 
+def assert_same_verdict(result: Mapping[str, Any], base: Mapping[str, Any], exit_code: int) -> None:
+    """A run whose faults the client recovered from: the same exit code (`exit_code`) and the
+    same root causes and warnings as the run of its base world without faults."""
+    assert result["exit"] == base["exit"] == exit_code, result["stderr"]
+    assert (result["findings"]["root_causes"], result["findings"]["warnings"]) == (
+        base["findings"]["root_causes"], base["findings"]["warnings"])
+
+
+def error_checks(findings: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The checks of a findings.json that ended in error (what a fault broke)."""
+    return [c for c in findings["checks"] if c["status"] == "error"]
+
+
 # ----------------------------------------------------------------------- canaries
 
 SECRET_KEYS = {"password", "security_token", "client_secret", "probe_password", "probe_token"}

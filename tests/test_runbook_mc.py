@@ -98,7 +98,7 @@ def test_transient_503s_recovered_give_the_same_result(runs):
 def test_api_limit_and_hanging_endpoint_are_inconclusive_with_a_report(runs, name):
     f = H.assert_inconclusive_with_report(runs[name])
     if name == "faults-limit":
-        (err,) = [c for c in f["checks"] if c["status"] == "error"]
+        (err,) = H.error_checks(f)
         assert err["id"] == "mc-user" and err["evidence"].get("http_status") == 429
 
 

@@ -86,17 +86,14 @@ def test_a_parameter_answer_is_recorded(runs):
 
 
 def test_transient_503s_recovered_give_the_same_result(runs):
-    r, base = runs["faults-503"], runs[FAULT_BASE]
-    assert r["exit"] == base["exit"] == 0, r["stderr"]
-    assert (r["findings"]["root_causes"], r["findings"]["warnings"]) == (
-        base["findings"]["root_causes"], base["findings"]["warnings"])
+    H.assert_same_verdict(runs["faults-503"], runs[FAULT_BASE], 0)
 
 
 @pytest.mark.parametrize("name", ["faults-limit", "faults-hang"])
 def test_api_limit_and_hanging_endpoint_are_inconclusive_with_a_report(runs, name):
     f = H.assert_inconclusive_with_report(runs[name])
     if name == "faults-limit":
-        errors = [c for c in f["checks"] if c["status"] == "error"]
+        errors = H.error_checks(f)
         assert {c["id"] for c in errors} == {"user-api-enabled", "toutapp-oauth-usage"}
         assert "REQUEST_LIMIT_EXCEEDED" in json.dumps(errors)
 
