@@ -49,9 +49,20 @@ def test_every_run_newest_first_with_position_outcome_causes_and_link(out):
     assert 'data-org="demo:healthy" data-runbook="marketo-sync"' in r[0] and ">-1<" in r[0] and "inconclusive" in r[0]
     second = r[3]   # the 2nd run overall: position -4
     assert ">-4<" in second and "2026-11-21 02:00:00" in second and "problems found" in second
-    assert "SOURCE_IP_UNTRUSTED, PASSWORD_EXPIRED" in second
+    assert "<code>SOURCE_IP_UNTRUSTED</code>, <code>PASSWORD_EXPIRED</code>" in second
     assert '<a href="2026-11-21/security-token-required/demo-token-missing-020000Z/report.html">open</a>' in second
     assert "missing" in r[1] and "<a href" not in r[1]           # the report folder without report.html
+
+
+def test_warnings_follow_the_root_causes_marked_as_warnings(tmp_path):
+    out = tmp_path / "reports"
+    out.mkdir()
+    append_index(out, {"time": "2026-11-20T02:00:00Z", "runbook": "mc-missing-oauth-token", "org": "demo",
+                       "outcome": "problems_found", "root_causes": ["MC_IP_NOT_ALLOWLISTED"],
+                       "warnings": ["MC_USER_NOT_API_USER"], "folder": "x", "exit_code": 1})
+    (row,) = rows(index_page.write(out, "ja").read_text(encoding="utf-8"))
+    assert '<code>MC_IP_NOT_ALLOWLISTED</code>, <code class="warn" title="警告:' in row
+    assert row.index("MC_IP_NOT_ALLOWLISTED") < row.index("MC_USER_NOT_API_USER")
 
 
 def test_changes_since_the_previous_run_of_the_same_runbook_and_org(out):

@@ -50,7 +50,8 @@ TEXTS: dict[str, dict[str, str]] = {
     "pos": {"en": "#", "ja": "#"},
     "date": {"en": "Date (UTC)", "ja": "日時 (UTC)"},
     "outcome": {"en": "Outcome", "ja": "結果"},
-    "causes": {"en": "Causes", "ja": "原因"},
+    "causes": {"en": "Causes (warnings underlined)", "ja": "原因 (警告は下線付き)"},
+    "warning": {"en": "warning: not the failure, but it will bite", "ja": "警告: 今回の原因ではありませんが、いずれ問題になります"},
     "changes": {"en": "Since the previous run", "ja": "前回の実行からの変化"},
     "report": {"en": "Report", "ja": "レポート"},
     "open": {"en": "open", "ja": "開く"},
@@ -99,6 +100,8 @@ th{background:rgba(127,127,127,.11)}
 .charts{display:flex;flex-wrap:wrap;gap:1em} figure{margin:0;padding:.4em .6em;border:1px solid rgba(127,127,127,.38);border-radius:6px}
 figcaption{font-size:.88em} svg{display:block}
 tr[hidden],figure[hidden]{display:none}
+.wide{overflow-x:auto}
+code.warn{opacity:.8;border-bottom:1px dashed currentColor}
 @media print{#filters{display:none}}
 """
 
@@ -151,6 +154,17 @@ def _outcome(outcome: str, lang: str) -> str:
     symbol, bg, fg, border = OUTCOME_STYLE.get(outcome, ("?", "#eaeef2", "#32383f", "1px dotted #6e7781"))
     label = pick(TEXTS[outcome], lang) if outcome in TEXTS else outcome
     return f'<span class="pill" style="background:{bg};color:{fg};border:{border}">{symbol} {_e(label)}</span>'
+
+
+def _cause_cell(entry: Mapping[str, Any], lang: str) -> str:
+    """Root causes as they are, warnings after them marked as such (an index line keeps both lists)."""
+    roots = [str(c) for c in entry.get("root_causes") or []]
+    warns = [str(c) for c in entry.get("warnings") or [] if c not in roots]
+    if not roots and not warns:
+        return '<span class="muted">-</span>'
+    parts = [f"<code>{_e(c)}</code>" for c in roots]
+    parts += [f'<code class="warn" title="{_e(_t("warning", lang))}">{_e(c)}</code>' for c in warns]
+    return ", ".join(parts)
 
 
 def _report_link(out: Path, folder: Any, lang: str) -> str:
@@ -246,13 +260,13 @@ def render(entries: list[dict[str, Any]], lang: str, out: Path, now: datetime | 
         pos = i - n
         ts = _time(e)
         when = ts.strftime("%Y-%m-%d %H:%M:%S") if ts else str(e.get("time", ""))
-        causes = _causes(e)
         rows.append(
             f'<tr data-org="{_e(e.get("org", ""))}" data-runbook="{_e(e.get("runbook", ""))}">'
-            f'<td class="muted">{pos}</td><td>{_e(when)}</td><td><code>{_e(e.get("runbook", ""))}</code></td>'
+            f'<td class="muted">{pos}</td><td>{_report_link(out, e.get("folder"), lang)}</td><td>{_e(when)}</td>'
+            f'<td><code>{_e(e.get("runbook", ""))}</code></td>'
             f'<td><code>{_e(e.get("org", ""))}</code></td><td>{_outcome(str(e.get("outcome", "")), lang)}</td>'
-            f'<td>{_e(", ".join(causes)) if causes else "<span class=muted>-</span>"}</td>'
-            f'<td>{_changes(prev_of.get(i), pos, e, lang)}</td><td>{_report_link(out, e.get("folder"), lang)}</td></tr>')
+            f'<td>{_cause_cell(e, lang)}</td>'
+            f'<td>{_changes(prev_of.get(i), pos, e, lang)}</td></tr>')
 
     by_org: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
     for e in entries:
@@ -264,9 +278,11 @@ def render(entries: list[dict[str, Any]], lang: str, out: Path, now: datetime | 
         return (f'<label>{_e(label)} <select id="f-{name}"><option value="">{_e(_t("all", lang))}</option>'
                 f'{options}</select></label>')
 
-    head = (f'<th>{_e(_t("pos", lang))}</th><th>{_e(_t("date", lang))}</th><th>{_e(_t("runbook", lang))}</th>'
+    # The link to the report stands next to the position, so a narrow window never hides it.
+    head = (f'<th>{_e(_t("pos", lang))}</th><th>{_e(_t("report", lang))}</th><th>{_e(_t("date", lang))}</th>'
+            f'<th>{_e(_t("runbook", lang))}</th>'
             f'<th>{_e(_t("org", lang))}</th><th>{_e(_t("outcome", lang))}</th><th>{_e(_t("causes", lang))}</th>'
-            f'<th>{_e(_t("changes", lang))}</th><th>{_e(_t("report", lang))}</th>')
+            f'<th>{_e(_t("changes", lang))}</th>')
     body = (
         f'<h1>{_e(_t("title", lang))}</h1>'
         f'<p class="muted">{_e(_t("intro", lang, n=n, out=out.name))}</p>'
@@ -274,7 +290,8 @@ def render(entries: list[dict[str, Any]], lang: str, out: Path, now: datetime | 
            f'<div id="filters">{select("org", _t("org", lang), orgs)}{select("runbook", _t("runbook", lang), runbooks)}'
            f'<span><span id="f-count">{n}</span> / {n} {_e(_t("shown", lang))}</span></div>'
            f'<h2>{_e(_t("chart", lang))}</h2><p class="muted">{_e(_t("legend", lang))}</p><div class="charts">{charts}</div>'
-           f'<h2>{_e(_t("runs", lang))}</h2><table id="runs"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>')
+           f'<h2>{_e(_t("runs", lang))}</h2><div class="wide"><table id="runs"><thead><tr>{head}</tr></thead>'
+           f'<tbody>{"".join(rows)}</tbody></table></div>')
         + f'<p class="muted">{_e(_t("generated", lang, now=iso(now or utcnow())))}</p>'
     )
     return (f'<!DOCTYPE html>\n<html lang="{_e(lang)}"><head><meta charset="utf-8">'
