@@ -4,11 +4,10 @@ The checks run as plain functions against the in-process simulator (one per scen
 each cause code's path is exercised quickly; the notebook runs are in
 test_runbook_security_token.py.
 """
-import json
-
 import pytest
 
-from sfdoctor import checks, clients, findings, orgs, runbooks
+import runbook_harness as H
+from sfdoctor import checks, findings, runbooks
 
 RUNBOOK = "security-token-required"
 
@@ -39,12 +38,7 @@ EXPECTED = {
 
 
 def run_checks(org: str, lang: str = "en", **params):
-    spec = runbooks.load(RUNBOOK)
-    conn = clients.connect(orgs.resolve(org, runbook=spec), runbook=spec)
-    facts = checks.Facts.from_params(conn, **params)
-    found = []
-    for step in checks.STEPS:
-        found.extend(step(conn, facts, lang=lang))
+    conn, _, found = H.run_steps(RUNBOOK, org, checks.Facts, checks.STEPS, lang, **params)
     return conn, found
 
 
@@ -54,22 +48,14 @@ def test_scenario_causes(scenario):
     conn, found = run_checks(f"demo:{scenario}")
     assert findings.root_causes(found) == roots, [(f.id, f.status, f.cause) for f in found]
     assert findings.warnings(found) == warns
-    by_id = {f.id: f for f in found}
-    for cid, (status, evidence) in extra.items():
-        assert by_id[cid].status == status, by_id[cid]
-        for k, v in evidence.items():
-            assert by_id[cid].evidence.get(k) == v, (cid, k, by_id[cid].evidence)
+    H.assert_checks_match(found, extra)
     stats = conn.counter.snapshot()
     token = sum(v for k, v in stats["by_endpoint"].items() if "oauth2/token" in k)
     assert stats["logins"] - token <= 2                      # principle 7
     assert stats["total"] - stats["logins"] <= 6             # sfdoctor's own reads
-    text = json.dumps([f.to_json() for f in found])
-    for secret in conn.secrets | {"Sync-pass-1", "BBBBtokenBBBB", "OLDtokenOLD1", "Etl-pass-2025"}:
-        assert secret not in text
-    # every fail/warn/manual with a cause carries a fix; every cause code is declared
-    for f in found:
-        if f.cause:
-            assert f.fix and f.cause in runbooks.load(RUNBOOK).causes
+    # no secret in the findings; every fail/warn/manual with a cause carries a fix; every cause code is declared
+    H.assert_no_secret_and_declared_fixes(
+        RUNBOOK, found, conn.secrets | {"Sync-pass-1", "BBBBtokenBBBB", "OLDtokenOLD1", "Etl-pass-2025"})
 
 
 def test_every_cause_code_is_reached_by_a_scenario():
