@@ -5,13 +5,13 @@ The notebook runs (`sfdoctor run`) are in test_runbook_mc.py.
 """
 from __future__ import annotations
 
-import json
 import textwrap
 from ipaddress import ip_address
 
 import pytest
 
-from sfdoctor import clients, findings, orgs, runbooks
+import runbook_harness as H
+from sfdoctor import findings, orgs, runbooks
 from sfdoctor.checks import mc_allowlist as al
 from sfdoctor.checks import mc_connect as mc
 from sfdoctor.checks import mc_user as mu
@@ -44,12 +44,7 @@ EXPECTED = {
 
 
 def run_checks(org: str, lang: str = "en", **params):
-    spec = runbooks.load(RUNBOOK)
-    conn = clients.connect(orgs.resolve(org, runbook=spec), runbook=spec)
-    facts = mc.Facts.from_params(conn, **params)
-    found = []
-    for step in mc.STEPS:
-        found.extend(step(conn, facts, lang=lang))
+    conn, _, found = H.run_steps(RUNBOOK, org, mc.Facts, mc.STEPS, lang, **params)
     found.append(mc.next_steps(found, lang))
     return conn, found
 
@@ -167,23 +162,15 @@ def test_scenario_causes(scenario):
     conn, found = run_checks(f"demo:{scenario}")
     assert findings.root_causes(found) == roots, [(f.id, f.status, f.cause, f.summary) for f in found]
     assert findings.warnings(found) == warns
-    by_id = {f.id: f for f in found}
-    for cid, (status, evidence) in extra.items():
-        assert by_id[cid].status == status, by_id[cid]
-        for k, v in evidence.items():
-            assert by_id[cid].evidence.get(k) == v, (cid, k, by_id[cid].evidence)
+    H.assert_checks_match(found, extra)
     stats = conn.counter.snapshot()
     # sfdoctor's own sign-in + /v2/token + one Retrieve; the user logins are the simulator's stand-in
     assert stats["total"] == 3, stats
     assert stats["by_endpoint"] == {"POST /services/oauth2/token": 1, "POST /v2/token": 1, "POST /Service.asmx": 1}
     assert sum(1 for f in found if f.id.startswith("mc-login") and f.evidence.get("answer")) <= 2   # principle 7
-    text = json.dumps([f.to_json() for f in found])
     mc_info = conn.info["marketing_cloud"]
-    for secret in conn.secrets | {mc_info["client_secret"]} | {u["password"] for u in mc_info["users"]}:
-        assert secret not in text
-    for f in found:
-        if f.cause:
-            assert f.fix and f.cause in runbooks.load(RUNBOOK).causes
+    H.assert_no_secret_and_declared_fixes(
+        RUNBOOK, found, conn.secrets | {mc_info["client_secret"]} | {u["password"] for u in mc_info["users"]})
 
 
 def test_every_cause_code_is_reached_by_a_scenario():
