@@ -34,6 +34,18 @@ def iso(ts: datetime) -> str:
     return ts.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def parse_iso(text: Any) -> datetime | None:
+    """An `iso()` time read back (index lines, findings.json); None for anything else, a time
+    without a zone included: such a line was not written by sfdoctor."""
+    if not isinstance(text, str):
+        return None
+    try:
+        ts = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return ts if ts.tzinfo else None
+
+
 @dataclass
 class Finding:
     """One check's result. `title`, `summary` and `fix` are already in the run's language."""

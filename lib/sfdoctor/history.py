@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from .errors import BadInput
-from .findings import utcnow
+from .findings import parse_iso, utcnow
 from .runner import INDEX
 
 PRUNED = ".pruned"
@@ -193,17 +193,6 @@ class Prune:
                 "failed": self.failed}
 
 
-def _entry_time(entry: dict[str, Any]) -> datetime | None:
-    text = entry.get("time")
-    if not isinstance(text, str):
-        return None
-    try:
-        ts = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return ts if ts.tzinfo else None
-
-
 def _inside(out: Path, folder: Any) -> Path | None:
     """The report folder an index line names, only if it lies inside the out dir (never `..`)."""
     if not isinstance(folder, str) or not folder.strip():
@@ -254,7 +243,7 @@ def prune(
                 entry = json.loads(raw)
             except json.JSONDecodeError:
                 entry = None
-            ts = _entry_time(entry) if isinstance(entry, dict) else None
+            ts = parse_iso(entry.get("time")) if isinstance(entry, dict) else None
             if not isinstance(entry, dict) or ts is None or ts >= result.cutoff:
                 keep.append(raw)
                 continue

@@ -31,6 +31,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Mapping
 
+from .findings import parse_iso
 from .i18n import pick
 
 INDEX_HTML = "index.html"
@@ -134,14 +135,7 @@ def _e(value: Any) -> str:
 
 
 def _time(entry: Mapping[str, Any]) -> datetime | None:
-    text = entry.get("time")
-    if not isinstance(text, str):
-        return None
-    try:
-        ts = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return ts if ts.tzinfo else None
+    return parse_iso(entry.get("time"))
 
 
 def _causes(entry: Mapping[str, Any]) -> list[str]:

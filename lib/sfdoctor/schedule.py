@@ -37,7 +37,7 @@ import yaml
 from . import project_root
 from .cron import CronError, CronExpr, latest_fire_at_or_before, next_fire_after, parse, zone
 from .errors import BadInput, SfdoctorError
-from .findings import iso, utcnow
+from .findings import iso, parse_iso, utcnow
 from .i18n import LANGS, pick
 from .runner import RunOutcome, notebook_path, validate_params
 
@@ -227,16 +227,6 @@ def _entry(path: Path, i: int, raw: Any, lang: str) -> Entry:
 # --------------------------------------------------------------------------------------
 # What is due
 # --------------------------------------------------------------------------------------
-def _parse_time(text: Any) -> datetime | None:
-    if not isinstance(text, str):
-        return None
-    try:
-        ts = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return ts if ts.tzinfo else None
-
-
 def last_runs(out_dir: str | os.PathLike[str]) -> dict[str, datetime]:
     """Per entry key, the newest slot a scheduled run covered, from the index's `schedule` lines."""
     from .history import list_reports
@@ -247,7 +237,7 @@ def last_runs(out_dir: str | os.PathLike[str]) -> dict[str, datetime]:
         if not isinstance(sched, dict) or not isinstance(sched.get("params"), dict):
             continue
         key = json.dumps([line.get("runbook"), line.get("org"), sched["params"]], sort_keys=True, ensure_ascii=False)
-        slot = _parse_time(sched.get("slot")) or _parse_time(line.get("time"))
+        slot = parse_iso(sched.get("slot")) or parse_iso(line.get("time"))
         if slot is not None and (key not in last or slot > last[key]):
             last[key] = slot
     return last
