@@ -5,7 +5,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from sfdoctor import clients, findings, orgs, runbooks
+import runbook_harness as H
+from sfdoctor import findings, runbooks
 from sfdoctor.checks import _base, sia
 
 RUNBOOK = "sia-auth-failure"
@@ -110,11 +111,7 @@ EXPECTED = {
 
 
 def run_checks(org: str, lang: str = "en", **params):
-    spec = runbooks.load(RUNBOOK)
-    conn = clients.connect(orgs.resolve(org, runbook=spec), runbook=spec)
-    facts = sia.SiaFacts.from_params(conn, **params)
-    found = [f for step in sia.STEPS for f in step(conn, facts, lang=lang)]
-    return conn, facts, found
+    return H.run_steps(RUNBOOK, org, sia.SiaFacts, sia.STEPS, lang, **params)
 
 
 @pytest.mark.parametrize("scenario", sorted(EXPECTED))
@@ -125,18 +122,10 @@ def test_scenario_causes(scenario):
     assert findings.warnings(found) == warns
     by_id = {f.id: f for f in found}
     assert list(by_id) == ["error-url", "target-org", "user-api-enabled", "toutapp-oauth-usage", "toutapp-block"]
-    for cid, (status, evidence) in extra.items():
-        assert by_id[cid].status == status, by_id[cid]
-        for k, v in evidence.items():
-            assert by_id[cid].evidence.get(k) == v, (cid, k, by_id[cid].evidence)
+    H.assert_checks_match(found, extra)
     stats = conn.counter.snapshot()
     assert stats["total"] - stats["logins"] == 1          # one composite request: the whole read
-    text = json.dumps([f.to_json() for f in found])
-    for secret in conn.secrets:
-        assert secret not in text
-    for f in found:
-        if f.cause:
-            assert f.fix and f.cause in runbooks.load(RUNBOOK).causes
+    H.assert_no_secret_and_declared_fixes(RUNBOOK, found, conn.secrets)
 
 
 def test_every_cause_code_is_reached_by_a_scenario():
@@ -341,11 +330,7 @@ def test_adversarial_scenario(name):
     conn, _, found = run_checks(f"demo:{ADVERSARIAL_DIR / (name + '.yml')}")
     assert findings.root_causes(found) == roots, [(f.id, f.status, f.cause) for f in found]
     assert findings.warnings(found) == warns
-    by_id = {f.id: f for f in found}
-    for cid, (status, evidence) in extra.items():
-        assert by_id[cid].status == status, by_id[cid]
-        for k, v in evidence.items():
-            assert by_id[cid].evidence.get(k) == v, (cid, k, by_id[cid].evidence)
+    H.assert_checks_match(found, extra)
     stats = conn.counter.snapshot()
     assert stats["total"] - stats["logins"] == 1
     text = json.dumps([f.to_json() for f in found], ensure_ascii=False)
