@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+import runbook_harness as H
 from sfdoctor import findings, runbooks
 from sfdoctor.checks import fields as F
 from sfdoctor.checks import login_probe
@@ -82,10 +83,7 @@ def test_scenario_causes(scenario):
     assert findings.warnings(found) == warns
     by_id = {f.id: f for f in found}
     assert list(by_id) == [fn.check_id for fn in M.STEPS]
-    for cid, (status, evidence) in extra.items():
-        assert by_id[cid].status == status, by_id[cid]
-        for key, value in evidence.items():
-            assert by_id[cid].evidence.get(key) == value, (cid, key, by_id[cid].evidence)
+    H.assert_checks_match(found, extra)
     stats = run.conn.counter.snapshot()
     soap = sum(n for k, n in stats["by_endpoint"].items() if "/Soap/u/" in k)
     assert soap <= 2                                                     # principle 7
@@ -93,13 +91,7 @@ def test_scenario_causes(scenario):
     assert not any(k.split(" ", 1)[1].startswith(M.MARKETO_PATHS) for k in stats["by_endpoint"])
     if facts.marketo is not None:
         assert facts.marketo.calls <= 3                                  # identity + one lookup
-    text = json.dumps([f.to_json() for f in found], ensure_ascii=False)
-    for secret in _secrets_of(scenario) | run.conn.secrets:
-        assert secret not in text
-    spec = runbooks.load(RUNBOOK)
-    for f in found:
-        if f.cause:
-            assert f.fix and f.cause in spec.causes
+    H.assert_no_secret_and_declared_fixes(RUNBOOK, found, _secrets_of(scenario) | run.conn.secrets)
 
 
 def test_every_cause_code_is_reached_by_a_scenario():
