@@ -118,3 +118,31 @@ def test_a_cause_fix_is_shown_once_then_referred_to(shown, spec):
     assert "see fix for FIXTURE_BROKEN above" in second and "Probe the fixture" in second
     assert "text-align:left" in first  # the card styles itself: JupyterLab has no report.css
     assert all(f.fix for f in run.findings)  # findings.json keeps every fix
+
+
+@pytest.mark.parametrize("runbook, scenario, attempts", [
+    # two SOAP login() probes; sfdoctor's own OAuth token is not one of them
+    ("security-token-required", "token-missing", 2),
+    # from a Data Cloud address, then from this machine: the simulated user logins count,
+    # sfdoctor's own OAuth token and the installed package's /v2/token do not
+    ("mc-missing-oauth-token", "mc-ip-not-allowlisted", 2),
+    # a locked user is read, never tried
+    ("mc-missing-oauth-token", "mc-user-locked", 0),
+])
+def test_login_attempts_count_only_the_credentials_under_diagnosis(runbook, scenario, attempts):
+    from sfdoctor import checks
+    from sfdoctor.checks import mc_connect
+
+    run = RunSession.open(runbook, f"demo:{scenario}", "en", {}, display=False)
+    assert run.connect_error is None
+    if runbook == "mc-missing-oauth-token":
+        mc_connect.run_all(run, mc_connect.Facts.from_params(run.conn))
+    else:
+        facts = checks.Facts.from_params(run.conn) if hasattr(checks.Facts, "from_params") else checks.Facts()
+        for step in checks.STEPS:
+            run.check(step, facts)
+    tried = [f.evidence.get("login_attempts") for f in run.findings if "login_attempts" in f.evidence]
+    assert max(tried) == attempts                                     # what the login checks say
+    assert run.context()["login_attempts"] == attempts                # what the report says
+    assert run.conn.counter.by_endpoint["POST /services/oauth2/token"] == 1   # sfdoctor's own sign-in: made, not counted
+    assert run.conn.counter.snapshot()["probe_logins"] == attempts

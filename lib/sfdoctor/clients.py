@@ -62,14 +62,17 @@ class CallCounter:
     """Requests actually sent, in total and per normalized endpoint (`GET /services/data/vXX/query`).
 
     Retries count (each one costs the customer an API call); the simulator-only
-    `/__sfdoctor/*` endpoints do not. `logins` counts login attempts, which the report states
-    (principle 7). Thread-safe: checks may run concurrently.
+    `/__sfdoctor/*` endpoints do not. `logins` counts every login request (sfdoctor's own
+    token requests too); `probe_logins` only the logins tried with the credentials under
+    diagnosis (sent through a probe session, the simulator's stand-in logins included), which
+    the report states as "login attempts" (principle 7). Thread-safe: checks may run concurrently.
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.total = 0
         self.logins = 0
+        self.probe_logins = 0
         self.by_endpoint: Counter[str] = Counter()
 
     def add(self, method: str, path: str, *, login: bool = False) -> None:
@@ -80,10 +83,16 @@ class CallCounter:
             if login:
                 self.logins += 1
 
+    def add_probe_login(self) -> None:
+        """One login tried with the credentials under diagnosis (counted whatever the endpoint)."""
+        with self._lock:
+            self.probe_logins += 1
+
     def snapshot(self) -> dict[str, Any]:
         """A JSON-native copy for reports."""
         with self._lock:
-            return {"total": self.total, "logins": self.logins, "by_endpoint": dict(self.by_endpoint)}
+            return {"total": self.total, "logins": self.logins, "probe_logins": self.probe_logins,
+                    "by_endpoint": dict(self.by_endpoint)}
 
     def __repr__(self) -> str:
         return f"CallCounter(total={self.total}, logins={self.logins})"
@@ -192,12 +201,13 @@ class SfdoctorAdapter(HTTPAdapter):
 
     def __init__(self, *, route_to: str | None, counter: CallCounter, guard: bool = True,
                  retries: bool = True, timeout: tuple[float, float] | float = DEFAULT_TIMEOUT,
-                 backoff: float = 0.5) -> None:
+                 backoff: float = 0.5, probe: bool = False) -> None:
         super().__init__(max_retries=0)
         self.route_to = route_to.rstrip("/") if route_to else None
         self.counter = counter
         self.guard = guard
         self.retries = retries
+        self.probe = probe   # its logins are attempts with the credentials under diagnosis
         self.timeout = timeout
         self.backoff = backoff
 
@@ -230,6 +240,8 @@ class SfdoctorAdapter(HTTPAdapter):
         for attempt in range(1, tries + 1):
             if counted:
                 self.counter.add(request.method or "GET", path, login=(kind == LOGIN))
+            if self.probe and kind == LOGIN:
+                self.counter.add_probe_login()
             try:
                 response = super().send(outgoing, stream=stream, timeout=timeout, verify=verify,
                                         cert=cert, proxies=proxies)
@@ -263,7 +275,7 @@ class SfdoctorSession(requests.Session):
 
 def make_session(*, route_to: str | None, counter: CallCounter | None = None, guard: bool = True,
                  retries: bool = True, timeout: tuple[float, float] | float = DEFAULT_TIMEOUT,
-                 backoff: float = 0.5) -> SfdoctorSession:
+                 backoff: float = 0.5, probe: bool = False) -> SfdoctorSession:
     """A session for one org. `route_to` is the simulator's base URL for demo orgs, else None.
 
     The adapter is mounted for both schemes: https for the real (or re-routed) hosts, http for
@@ -273,7 +285,7 @@ def make_session(*, route_to: str | None, counter: CallCounter | None = None, gu
     session.counter = counter if counter is not None else CallCounter()
     session.route_to = route_to
     adapter = SfdoctorAdapter(route_to=route_to, counter=session.counter, guard=guard,
-                              retries=retries, timeout=timeout, backoff=backoff)
+                              retries=retries, timeout=timeout, backoff=backoff, probe=probe)
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     session.headers["User-Agent"] = "sfdoctor (read-only diagnostics)"
@@ -361,7 +373,7 @@ def connect(org: OrgRef | str, *, runbook: Any = None, timeout: tuple[float, flo
 def _sessions(route_to: str | None, counter: CallCounter, timeout: Any, backoff: float
               ) -> tuple[SfdoctorSession, SfdoctorSession]:
     session = make_session(route_to=route_to, counter=counter, timeout=timeout, backoff=backoff)
-    probe = make_session(route_to=route_to, counter=counter, retries=False, timeout=timeout)
+    probe = make_session(route_to=route_to, counter=counter, retries=False, timeout=timeout, probe=True)
     return session, probe
 
 

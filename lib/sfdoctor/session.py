@@ -89,7 +89,6 @@ class RunSession:
         self.edition: str | None = None
         self.window: str | None = None
         self.display = True
-        self._own_logins = 0
         # (cause, fix) → title of the check whose card showed that fix in full: a later card
         # with the same cause shows a short reference instead of the same steps again.
         self._fix_shown: dict[tuple[str, str], str] = {}
@@ -124,9 +123,6 @@ class RunSession:
 
             run.org_ref = orgs.resolve(org, runbook=spec)
             run.conn = clients.connect(run.org_ref, runbook=spec)
-            # sfdoctor's own sign-in is not a probe of the tested user's credentials: the
-            # report counts only the attempts the checks make (principle 7).
-            run._own_logins = int(getattr(run.conn.counter, "logins", 0) or 0)
         except Exception as exc:  # any failure to connect is a finding, not a crash (principle 6)
             reason, evidence = describe_exception(exc, run.secrets)
             run.connect_error = reason
@@ -217,11 +213,14 @@ class RunSession:
         if edition is None:
             edition = next((f.evidence.get("edition") for f in self.findings if f.evidence.get("edition")), None)
         counter = getattr(self.conn, "counter", None)
-        logins = getattr(counter, "logins", None)
+        # Logins tried with the credentials under diagnosis (the probe session's, simulated
+        # ones included); sfdoctor's own token requests (Salesforce, an installed package)
+        # are its access, not attempts against the tested user's lockout (principle 7).
+        probes = getattr(counter, "probe_logins", None)
         return {
             "edition": edition,
             "window": self.window,
-            "login_attempts": (logins - self._own_logins) if isinstance(logins, int) else (0 if self.conn is None else None),
+            "login_attempts": probes if isinstance(probes, int) else (0 if self.conn is None else None),
             "api_calls": int(getattr(counter, "total", 0) or 0),
         }
 
