@@ -253,3 +253,143 @@ def test_first_composite_urls_are_reads_built_with_format_soql():
                          "describe_Lead", "describe_Contact"}
     assert len(urls) <= 25
     assert "o%5C%27brien" in urls["sync_user"]                              # quote escaped by format_soql
+
+
+# --------------------------------------------------------------------------- adversarial scenarios
+
+# tests/scenarios/marketo/*.yml: worlds written by an outside reviewer that differ from the
+# built-in ones in everything incidental (My Domain, user names, edition, sandbox, Japanese
+# names). Predicted from the seed and causes.md before they were first run.
+ADVERSARIAL_DIR = Path(__file__).resolve().parent / "scenarios" / "marketo"
+CONTACT_FIELDS = [f"Contact.{n} (missing)" for n in F.REQUIRED_FIELDS]
+
+# scenario -> (root causes, warnings, outcome, {check id: (status, evidence subset)})
+ADVERSARIAL = {
+    "sandbox-enterprise-ticked": ([], [], "healthy", {
+        "org-api-access": ("pass", {"sandbox": True, "edition": "Enterprise Edition", "login_host": "test.salesforce.com"}),
+        "sync-user-login": ("pass", {"login_attempts": 1}),
+        "sandbox-choice": ("pass", {"org_is_sandbox": True, "marketo_sandbox_box": "ticked"})}),
+    "sandbox-unticked": (["SANDBOX_MISMATCH", "SYNC_FAILED"], [], "problems_found", {
+        "sync-user-login": ("pass", {}),
+        "sandbox-choice": ("fail", {"org_is_sandbox": True, "marketo_sandbox_box": "not ticked"}),
+        "sync-recent-leads": ("fail", {"sampled": 2, "arrived": 0})}),
+    "permset-api-enabled": ([], [], "healthy", {
+        "sync-user-api-enabled": ("pass", {"api_enabled_via": ["permission set: Marketo API Access"]})}),
+    "frozen-user": (["SYNC_USER_LOGIN_FAILED", "SYNC_FAILED"], [], "problems_found", {
+        "sync-user-login": ("fail", {"which": "frozen", "login_attempts": 0}),
+        "marketo-fields": ("skip", {"seen_as": "sfdoctor (admin)"})}),
+    "inactive-user": (["SYNC_USER_LOGIN_FAILED"], [], "problems_found", {
+        "sync-user-login": ("fail", {"which": "inactive", "login_attempts": 0}),
+        "sync-status": ("manual", {"status": "not answered"}),
+        "sync-recent-leads": ("manual", {"arrived": 0})}),
+    "locked-user": (["SYNC_USER_LOGIN_FAILED", "SYNC_FAILED"], [], "problems_found", {
+        "sync-user-login": ("fail", {"which": "locked", "login_attempts": 0})}),
+    "password-expired": (["SYNC_USER_LOGIN_FAILED", "SYNC_FAILED"], [], "problems_found", {
+        "sync-user-login": ("fail", {"which": "password_expired", "login_attempts": 1}),
+        "unwanted-fields": ("skip", {})}),
+    "soap-login-disabled": (["SYNC_USER_LOGIN_FAILED", "SYNC_FAILED"], [], "problems_found", {
+        "sync-user-login": ("fail", {"which": "soap_login_disabled", "login_attempts": 1})}),
+    "restricted-ip-marketo-refused": (["SYNC_USER_LOGIN_FAILED", "SYNC_FAILED"], [], "problems_found", {
+        "sync-user-login": ("fail", {"which": "restricted_ip", "login_attempts": 1, "logins_from_other_addresses": [
+            {"source_ip": "192.28.150.3", "latest_status": "Restricted IP", "attempts": 12}]})}),
+    "restricted-ip-marketo-allowed": ([], [], "healthy", {
+        "sync-user-login": ("manual", {"which": "restricted_ip_here_only", "login_attempts": 1}),
+        "sync-recent-leads": ("pass", {"arrived": 1})}),
+    "fields-lead-only": (["MARKETO_FIELDS_MISSING"], [], "problems_found", {
+        "marketo-fields": ("fail", {"seen_as": "sync user", "missing": CONTACT_FIELDS})}),
+    "field-hidden-from-profile": (["MARKETO_FIELDS_MISSING"], [], "problems_found", {
+        "marketo-fields": ("fail", {"missing": ["Contact.mkto71_Acquisition_Program__c (hidden)"]})}),
+    "unwanted-not-existing": ([], [], "healthy", {
+        "unwanted-fields": ("manual", {"not_found": ["Lead.AnnualRevenu (no such field)",
+                                                     "Contact.Secret_Notes__c (no such field)"]})}),
+    "duplicates-case-and-spaces": ([], ["DUPLICATE_RECORDS"], "healthy", {
+        "duplicate-emails": ("warn", {"duplicate_emails": 1}),
+        "sync-recent-leads": ("pass", {"sampled": 3, "arrived": 3})}),
+    "lead-contact-share-email": ([], ["DUPLICATE_RECORDS"], "healthy", {
+        "duplicate-emails": ("warn", {"duplicate_emails": 1})}),
+    "many-recent-leads-partial": (["SYNC_FAILED"], [], "problems_found", {
+        "sync-status": ("pass", {"status": "Last synced"}),
+        "sync-recent-leads": ("fail", {"sampled": 20, "arrived": 13})}),
+    "marketo-secret-stale": (["MARKETO_API_ACCESS_DENIED"], [], "problems_found", {
+        "marketo-api-access": ("fail", {"http_status": 401, "error_description": "Bad client credentials"}),
+        "sync-recent-leads": ("skip", {})}),
+    "marketo-603": (["MARKETO_API_ACCESS_DENIED"], [], "problems_found", {
+        "marketo-api-access": ("fail", {"code": "603"})}),
+    "marketo-606-rate-limit": ([], [], "inconclusive", {
+        "marketo-api-access": ("error", {"code": "606", "exception": "MarketoNotAnswered"}),
+        "sync-recent-leads": ("skip", {})}),
+    "marketo-607-daily-quota": ([], [], "inconclusive", {
+        "marketo-api-access": ("error", {"code": "607"})}),
+    "unknown-sync-user": (["SYNC_USER_LOGIN_FAILED"], [], "problems_found", {
+        "sync-user-login": ("fail", {"which": "unknown_username", "login_attempts": 0}),
+        "sync-user-api-enabled": ("skip", {})}),
+    "trusted-network-no-token": ([], [], "healthy", {
+        "sync-user-login": ("manual", {"which": "token_not_needed_here"})}),
+    "professional-no-api": (["ORG_API_DISABLED", "SYNC_FAILED"], [], "problems_found", {
+        "org-api-access": ("fail", {"sfdoctor_sign_in": "refused"}),
+        "sync-user-login": ("fail", {"which": "api_disabled_for_org"}),
+        "marketo-api-access": ("pass", {}), "duplicate-emails": ("skip", {})}),
+}
+
+
+def _world_secrets(path: Path) -> set[str]:
+    """Every password, token and client secret the world or its operator holds."""
+    world = yaml.safe_load(path.read_text(encoding="utf-8"))
+    out = set()
+    for u in world["salesforce"]["users"]:
+        for key in ("password", "security_token"):
+            if u.get(key):
+                out.add(u[key])
+    mk = world.get("marketo") or {}
+    out.add(mk.get("client_secret") or "mkto-secret")
+    for key in ("probe_password", "probe_token", "marketo_client_secret"):
+        if (world.get("operator") or {}).get(key):
+            out.add(world["operator"][key])
+    return out
+
+
+def test_every_adversarial_scenario_has_a_prediction():
+    assert {p.stem for p in ADVERSARIAL_DIR.glob("*.yml")} == set(ADVERSARIAL)
+    assert len(ADVERSARIAL) >= 10
+
+
+@pytest.mark.parametrize("scenario", sorted(ADVERSARIAL))
+def test_adversarial_scenario(scenario):
+    roots, warns, outcome, extra = ADVERSARIAL[scenario]
+    path = ADVERSARIAL_DIR / f"{scenario}.yml"
+    run, facts, found = run_checks(f"demo:{path}")
+    assert findings.root_causes(found) == roots, [(f.id, f.status, f.cause) for f in found]
+    assert findings.warnings(found) == warns
+    assert findings.outcome(found) == outcome
+    by_id = {f.id: f for f in found}
+    assert list(by_id) == [fn.check_id for fn in M.STEPS]
+    for cid, (status, evidence) in extra.items():
+        assert by_id[cid].status == status, (cid, by_id[cid].summary, by_id[cid].evidence)
+        for key, value in evidence.items():
+            got = by_id[cid].evidence.get(key)
+            if isinstance(value, list) and value and isinstance(value[0], dict):
+                got = [{k: g.get(k) for k in value[0]} for g in got or []]
+            assert got == value, (cid, key, by_id[cid].evidence)
+    stats = run.conn.counter.snapshot()
+    assert sum(n for k, n in stats["by_endpoint"].items() if "/Soap/u/" in k) <= 2       # principle 7
+    assert M.salesforce_calls(run.conn) <= 6
+    if facts.marketo is not None:
+        assert facts.marketo.calls <= 3
+    text = json.dumps([f.to_json() for f in found], ensure_ascii=False)
+    for secret in _world_secrets(path) | run.conn.secrets:
+        assert secret not in text, scenario
+
+
+def test_a_limit_answer_is_worded_in_the_runs_language():
+    _, _, found = run_checks(f"demo:{ADVERSARIAL_DIR / 'marketo-606-rate-limit.yml'}", "ja")
+    f = next(f for f in found if f.id == "marketo-api-access")
+    assert f.status == "error" and "レート制限" in f.summary and "606" in f.summary
+
+
+def test_unknown_unwanted_names():
+    own = {"Lead": ["Id", "AnnualRevenue", "Phone"], "Contact": ["Id", "Phone"]}
+    assert F.unknown_unwanted(["lead.annualrevenue", "AnnualRevenue", "Phone", "Fax", "Lead.Revenu",
+                               "Account.Rating", " "], own) == [
+        "Fax (no such field on Lead or Contact)", "Lead.Revenu (no such field)",
+        "Account.Rating (not checked: only Lead and Contact are read)"]
+    assert F.parse_unwanted(["lead.AnnualRevenue", "CONTACT.Phone"]) == [("Lead", "AnnualRevenue"), ("Contact", "Phone")]

@@ -24,19 +24,49 @@ def field_names(describe_body: Any) -> list[str]:
     return [str(f.get("name")) for f in describe_body.get("fields") or [] if isinstance(f, dict) and f.get("name")]
 
 
+def _split(raw: Any) -> tuple[str | None, str]:
+    """`lead.AnnualRevenue` → ("Lead", "AnnualRevenue") (object names are not case-sensitive
+    in Salesforce); a bare name → (None, name); another object keeps its spelling."""
+    obj, sep, name = str(raw).strip().partition(".")
+    if not sep:
+        return None, obj.strip()
+    canonical = {o.lower(): o for o in OBJECTS}
+    return canonical.get(obj.strip().lower(), obj.strip()), name.strip()
+
+
 def parse_unwanted(entries: list[str]) -> list[tuple[str, str]]:
     """`Lead.AnnualRevenue` → (Lead, AnnualRevenue); a bare `AnnualRevenue` means both objects."""
     out: list[tuple[str, str]] = []
     for raw in entries:
-        text = str(raw).strip()
-        if not text:
+        obj, name = _split(raw)
+        if not name:
             continue
-        obj, sep, name = text.partition(".")
-        pairs = [(obj, name)] if sep else [(o, text) for o in OBJECTS]
+        pairs = [(obj, name)] if obj else [(o, name) for o in OBJECTS]
         for pair in pairs:
             if pair not in out:
                 out.append(pair)
     return out
+
+
+def unknown_unwanted(entries: list[str], own: dict[str, list[str]]) -> list[str]:
+    """Entries of the not-to-sync list that name no Lead/Contact field sfdoctor's own describe
+    knows: most often a typo, which would leave the field that was meant visible to the sync.
+    A bare name counts as unknown only when neither object has it; an object other than Lead
+    and Contact is reported too, since this runbook reads only those two."""
+    names = {o: {n.lower() for n in own.get(o, [])} for o in OBJECTS}
+    out: list[str] = []
+    for raw in entries:
+        obj, name = _split(raw)
+        if not name:
+            continue
+        if obj is None:
+            if not any(name.lower() in names[o] for o in OBJECTS):
+                out.append(f"{name} (no such field on Lead or Contact)")
+        elif obj not in OBJECTS:
+            out.append(f"{obj}.{name} (not checked: only Lead and Contact are read)")
+        elif name.lower() not in names[obj]:
+            out.append(f"{obj}.{name} (no such field)")
+    return list(dict.fromkeys(out))
 
 
 def missing_fields(own: dict[str, list[str]] | None, sync: dict[str, list[str]] | None
@@ -71,4 +101,4 @@ def would_create(sync: dict[str, list[str]]) -> dict[str, list[str]]:
 
 
 __all__ = ["OBJECTS", "REQUIRED_FIELDS", "field_names", "missing_fields", "parse_unwanted",
-           "visible_unwanted", "would_create"]
+           "unknown_unwanted", "visible_unwanted", "would_create"]

@@ -14,7 +14,9 @@ API cost (principle 8), in check order:
                      contact emails, Lead and Contact describe
     sync_user_login  <= 2 SOAP login() attempts; after a successful one, ONE composite as
                      the sync user (Lead and Contact describe), its session used and dropped
-                     (+1 LoginHistory query only when a wrong password and a lock-out must be told apart)
+                     (+1 LoginHistory query only when a wrong password and a lock-out must be told
+                     apart, or when login IP ranges refused this machine and the sync user's logins
+                     from other addresses say whether Marketo gets in)
     duplicates       + at most MAX_PAGES queryMore calls when there are more than 2,000 emails
     Marketo          identity + one leads.json (or describe.json) call: counted apart
 So a run makes 1 OAuth token + <= 2 probes + 1-3 reads on Salesforce (<= 6), and 2 Marketo calls.
@@ -44,6 +46,15 @@ DENIED_CODES = frozenset({"600", "601", "602", "603", "614"})   # Marketo refusi
 
 _texts = RunbookTexts(RUNBOOK)
 spec, finding, msg = _texts.spec, _texts.finding, _texts.msg
+
+
+class MarketoNotAnswered(RuntimeError):
+    """Marketo answered with a limit or outage code: the check could not run (an `error`
+    finding whose evidence carries `code`; the message is in the run's language)."""
+
+    def __init__(self, code: str, message: str):
+        self.code, self.message = code, message
+        super().__init__(message)
 
 
 # --------------------------------------------------------------------------- facts
@@ -406,12 +417,52 @@ def probe(conn: Any, facts: Facts) -> Facts:
         rows = login_probe._probe_row_statuses(conn, facts, len(facts.attempts))
         row_status = rows[0].get("Status") if rows else None
     status, cause, which = _verdict(first, second, bool(creds.token), row_status, _user_state(facts))
+    elsewhere: list[dict[str, Any]] = []
+    if which == "restricted_ip" and facts.user:
+        # Refused from *this* address. Marketo logs in from its own: if the sync user's latest
+        # login from another address succeeded, the ranges admit Marketo and only this machine
+        # is shut out, so the credentials are untested here, not failing (one query).
+        elsewhere = _logins_elsewhere(conn, facts)
+        if elsewhere and elsewhere[0]["latest_status"] == "Success":
+            status, cause, which = "manual", None, "restricted_ip_here_only"
     if status == "pass" and facts.sync_fields_error and "EXPIRED_PASSWORD" in facts.sync_fields_error:
         status, cause, which = "fail", "SYNC_USER_LOGIN_FAILED", "password_expired"
     if cause == "ORG_API_DISABLED":
         facts.api_disabled = "API_DISABLED_FOR_ORG (the sync user's login)"
     facts.login = {"status": status, "cause": cause, "which": which, "row_status": row_status}
+    if elsewhere:
+        facts.login["elsewhere"] = elsewhere
     return facts
+
+
+def _logins_elsewhere(conn: Any, facts: Facts) -> list[dict[str, Any]]:
+    """The sync user's recent logins from addresses other than the one our probe came from,
+    one entry per address (newest first): {source_ip, latest_status, latest_at, attempts}.
+
+    Our probe's own row is the newest one (the simulator writes it at once; a real org may
+    write it a moment later [I], in which case the newest row is someone else's and the
+    result only errs towards keeping the failure). LoginHistory.Status cannot be filtered
+    in SOQL, so the rows are read by UserId and LoginTime and grouped here.
+    """
+    from ._base import composite
+
+    start = facts.started_at - timedelta(days=facts.days)
+    q = soql("SELECT LoginTime, Status, SourceIp FROM LoginHistory WHERE UserId = {} AND LoginTime >= {:literal} "
+             "ORDER BY LoginTime DESC LIMIT 200", facts.user["Id"], iso(start))
+    answer = composite(conn, {"rows": q})["rows"]
+    rows = answer.records if answer.ok else []
+    if not rows:
+        return []
+    ours = rows[0].get("SourceIp")
+    out: dict[str, dict[str, Any]] = {}
+    for r in rows[1:]:
+        ip = r.get("SourceIp")
+        if not ip or ip == ours:
+            continue
+        entry = out.setdefault(ip, {"source_ip": ip, "latest_status": r.get("Status"),
+                                    "latest_at": r.get("LoginTime"), "attempts": 0})
+        entry["attempts"] += 1
+    return list(out.values())[:10]
 
 
 def _describe_as(conn: Any, facts: Facts, session_id: str, instance: str) -> None:
@@ -453,9 +504,12 @@ def sync_user_login(conn: Any, facts: Facts, lang: str = "en") -> list:
         evidence["which"] = which
     if lg.get("row_status"):
         evidence["login_history_status"] = lg["row_status"]
+    if lg.get("elsewhere"):
+        evidence["logins_from_other_addresses"] = lg["elsewhere"]
     fault = facts.attempts[0].fault if facts.attempts else None
     key = f"login_{which}" if which else "login_ok"
-    summary = msg(lang, key, fault=fault or "-", username=facts.sync_username)
+    summary = msg(lang, key, fault=fault or "-", username=facts.sync_username,
+                  elsewhere=", ".join(e["source_ip"] for e in lg.get("elsewhere", [])[:3]))
     return [finding("sync-user-login", lg["status"], lang, cause=lg.get("cause"), edition=facts.edition,
                     evidence=evidence, summary=summary)]
 
@@ -526,10 +580,18 @@ def unwanted_fields(conn: Any, facts: Facts, lang: str = "en") -> list:
     if not unwanted:
         return [finding("unwanted-fields", "manual", lang, evidence=evidence, summary=msg(lang, "unwanted_none_listed", n=total))]
     visible = F.visible_unwanted(facts.sync_fields, unwanted)
+    unknown = F.unknown_unwanted(facts.fields_not_to_sync, facts.own_fields or facts.sync_fields)
+    if unknown:
+        evidence["not_found"] = unknown
     if visible:
         evidence["visible"] = visible
         return [finding("unwanted-fields", "warn", lang, cause="UNWANTED_FIELDS_VISIBLE", edition=facts.edition,
                         evidence=evidence, summary=msg(lang, "unwanted_visible", fields=", ".join(visible), n=total))]
+    if unknown:
+        # Not "hidden": a name that matches no field (a typo, most often) hides nothing.
+        return [finding("unwanted-fields", "manual", lang, evidence=evidence,
+                        summary=msg(lang, "unwanted_not_found", n=total,
+                                    fields=", ".join(u.split(" (", 1)[0] for u in unknown)))]
     return [finding("unwanted-fields", "pass", lang, evidence=evidence, summary=msg(lang, "unwanted_hidden", n=total))]
 
 
@@ -590,8 +652,10 @@ def marketo_api_access(conn: Any, facts: Facts, lang: str = "en") -> list:
     except marketo.MarketoApiError as exc:
         meaning = msg(lang, f"mkto_code_{exc.code}") if f"mkto_code_{exc.code}" in spec().messages else exc.message
         if exc.code not in DENIED_CODES:
-            # Limits, time-outs, outages, bad requests: not an answer about the credentials.
-            raise RuntimeError(f"Marketo answered {exc.code} {exc.message}: {meaning}") from None
+            # 606/607/615 (limits), 604/608/611 (time-outs, outages), bad requests: not an
+            # answer about the credentials, so no cause: the check errors and the run is
+            # inconclusive (exit 3), as a Salesforce REQUEST_LIMIT_EXCEEDED is (findings.md).
+            raise MarketoNotAnswered(exc.code, msg(lang, "mkto_not_an_answer", code=exc.code, meaning=meaning)) from None
         facts.marketo_error = {"code": exc.code, "message": exc.message, "meaning": meaning}
         evidence.update(facts.marketo_error, marketo_api_calls=client.calls)
         return [finding("marketo-api-access", "fail", lang, cause="MARKETO_API_ACCESS_DENIED", evidence=evidence,

@@ -243,6 +243,18 @@ def soap_client_fault(faultstring: str, status: int = 500) -> SimResponse:
     return SimResponse.xml(body, status)
 
 
+# Messages of Marketo's limit and availability codes (reference §6.2: the 606 text is the
+# documented template filled with the documented limits; the others are the table's descriptions).
+_MARKETO_CODE_TEXTS = {
+    "604": "Request timed out",
+    "606": "Max rate limit '100' exceeded with in '20' secs",
+    "607": "Daily quota reached",
+    "608": "API Temporarily Unavailable",
+    "611": "System error",
+    "615": "Concurrent access limit reached",
+}
+
+
 def _marketo_error(status: int, code: str, message: str) -> SimResponse:
     """Marketo's envelope: success false, errors list with the code as a *string* (§6.2)."""
     request_id = f"{uuid.uuid4().hex[:4]}#{uuid.uuid4().hex[:11]}"
@@ -302,6 +314,9 @@ def error_response(kind: str, error: str) -> SimResponse:
         return rest_errors(401, code, "Session expired or invalid", {"WWW-Authenticate": "Token"})
     if code == "SERVER_UNAVAILABLE":
         return status_response(kind, 503)
+    if kind == "marketo" and code.isdigit():
+        # A Marketo response-level code (`error: "606"`): Marketo's HTTP-200 envelope (§6.2).
+        return _marketo_error(200, code, _MARKETO_CODE_TEXTS.get(code, "Error"))
     # Any other code: Salesforce's envelope with a 400 (REST) or a SOAP fault.
     if kind in ("soap", "metadata"):
         return soap_fault(code, code.replace("_", " ").lower())
