@@ -9,6 +9,7 @@ so the unmodified simple-salesforce, zeep and requests talk to it as to Salesfor
 from __future__ import annotations
 
 import textwrap
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator
 from urllib.parse import urlsplit, urlunsplit
@@ -117,15 +118,25 @@ def simulator() -> Iterator[Callable[[str], Simulator]]:
         sim.stop()
 
 
+@contextmanager
+def simulator_on(text: str, folder: Path, name: str = "scenario") -> Iterator[Simulator]:
+    """A Simulator started on scenario `text` (written to folder/<name>.yml) and stopped on
+    leaving: the body of a module-scoped fixture whose world is its own."""
+    path = folder / f"{name}.yml"
+    path.write_text(text, encoding="utf-8")
+    sim = Simulator(str(path))
+    sim.start()
+    try:
+        yield sim
+    finally:
+        sim.stop()
+
+
 @pytest.fixture(scope="module")
 def base_sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Simulator]:
     """One simulator on BASE_SCENARIO for a whole test module (tests that only read)."""
-    path = tmp_path_factory.mktemp("scenario") / "conformance.yml"
-    path.write_text(BASE_SCENARIO, encoding="utf-8")
-    sim = Simulator(str(path))
-    sim.start()
-    yield sim
-    sim.stop()
+    with simulator_on(BASE_SCENARIO, tmp_path_factory.mktemp("scenario"), "conformance") as sim:
+        yield sim
 
 
 @pytest.fixture

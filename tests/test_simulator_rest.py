@@ -10,7 +10,7 @@ from simple_salesforce import Salesforce, SalesforceLogin
 from simple_salesforce.exceptions import (SalesforceExpiredSession, SalesforceMalformedRequest,
                                           SalesforceRefusedRequest, SalesforceResourceNotFound)
 
-from conftest import BASE_SCENARIO, SYNC, routed_session
+from conftest import BASE_SCENARIO, SYNC, routed_session, simulator_on
 from sfdoctor.demo.store import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 
 # 4,500 LoginHistory rows for the sync user: three REST batches (2000 + 2000 + 500).
@@ -22,14 +22,8 @@ BIG = BASE_SCENARIO + """  login_history:
 
 @pytest.fixture(scope="module")
 def big_sim(tmp_path_factory):
-    from sfdoctor.demo.server import Simulator
-
-    path = tmp_path_factory.mktemp("big") / "big.yml"
-    path.write_text(BIG, encoding="utf-8")
-    sim = Simulator(str(path))
-    sim.start()
-    yield sim
-    sim.stop()
+    with simulator_on(BIG, tmp_path_factory.mktemp("big"), "big") as sim:
+        yield sim
 
 
 def admin(sim) -> Salesforce:
