@@ -370,3 +370,40 @@ def test_secrets_inside_nested_values_are_removed_from_the_shown_url():
     got = sia.parse_error_url("https://t.example/login?next=%2Fcb%3Fcode%3DNESTEDcode42%26error%3DX&state=S7ate")
     assert got.error == "X"
     assert "NESTEDcode42" not in json.dumps(got.evidence()) and "S7ate" not in json.dumps(got.evidence())
+
+
+# ------------------------------------------------------------------ end to end: a pasted URL's secrets
+PASTED = ("https://app.toutapp.com/auth/salesforce/failure?error=OAUTH_APP_BLOCKED&code=SECRETCODE123"
+          "&state=STATEVAL456#access_token=00DAT0KEN789")
+
+
+@pytest.fixture(scope="module")
+def cli_runs(tmp_path_factory):
+    import runbook_harness as H
+
+    tmp = tmp_path_factory.mktemp("sia-adv")
+    return H.run_all([
+        H.Job("pasted", RUNBOOK, "demo:sia-oauth-blocked", tmp / "pasted", ("-p", f"error_url={PASTED}", "--json")),
+        H.Job("look-alikes", RUNBOOK, f"demo:{ADVERSARIAL_DIR / 'type-param-before-error.yml'}", tmp / "look-alikes",
+              ("--json",)),
+    ])
+
+
+def test_a_pasted_urls_oauth_values_reach_no_artifact(cli_runs):
+    """error_url is a papermill parameter: the injected cell, metadata.papermill.parameters,
+    findings.json `parameters`, the HTML and the command's output all held it raw before."""
+    import runbook_harness as H
+
+    result = cli_runs["pasted"]
+    f = H.assert_verdict(result, ["OAUTH_APP_BLOCKED"], [])
+    assert "code=[redacted]" in f["parameters"]["error_url"] and "error=OAUTH_APP_BLOCKED" in f["parameters"]["error_url"]
+    H.assert_no_secret_in_artifacts(result, H.secrets_in("sia-oauth-blocked") | {"SECRETCODE123", "STATEVAL456",
+                                                                                  "00DAT0KEN789"})
+
+
+def test_an_adversarial_world_through_the_cli(cli_runs):
+    import runbook_harness as H
+
+    roots, warns, _, _ = ADVERSARIAL["type-param-before-error"]
+    f = H.assert_verdict(cli_runs["look-alikes"], roots, warns)
+    assert f["api_calls"] <= 6

@@ -126,6 +126,37 @@ def test_patterns(text, leak):
     assert leak not in scrub_text(text, SECRETS)
 
 
+# A pasted browser URL (sia-auth-failure's error_url) carries OAuth values nobody told us about.
+_URL = "https://app.toutapp.com/cb?error=OAUTH_APP_BLOCKED&code=URLCODE-c4n4ry&state=URLSTATE-c4n4ry#access_token=URLTOK-c4n4ry&sid=URLSID-c4n4ry"
+
+
+@pytest.mark.parametrize("spelling", [
+    _URL,
+    _URL.replace("&", "&amp;"),                                            # in HTML
+    json.dumps(_URL).replace("&", "\\u0026"),                             # JSON-escaped
+    __import__("urllib.parse").parse.quote(_URL, safe=""),                 # pasted encoded
+    __import__("urllib.parse").parse.quote(__import__("urllib.parse").parse.quote(_URL, safe=""), safe=""),
+    f'error_url = "{_URL}"\n',                                             # papermill's injected cell
+])
+def test_url_oauth_values_are_removed_in_every_spelling(spelling):
+    out = scrub_text(spelling)
+    assert "c4n4ry" not in out, out
+    assert "OAUTH_APP_BLOCKED" in out and "app.toutapp.com" in out        # the rest of the URL stays readable
+
+
+def test_url_pattern_leaves_code_and_prose_alone():
+    for text in ("f(code=1, state=2)", "state=CA is a word", 'cell_type = "code"', "?error=X&state=[redacted]"):
+        assert scrub_text(text) == text
+
+
+def test_url_oauth_values_leave_a_notebook_parameters_and_metadata():
+    nb = new_notebook()
+    nb.metadata["papermill"] = {"parameters": {"org": "demo", "error_url": _URL}}
+    nb.cells = [new_code_cell(f'error_url = "{_URL}"\n', metadata={"tags": ["injected-parameters"]})]
+    clean = json.dumps(scrub_notebook(nb))
+    assert "c4n4ry" not in clean and "OAUTH_APP_BLOCKED" in clean
+
+
 def test_known_values_in_escaped_spellings():
     odd = "p&ss<w>rd \"1\"+"
     for spelling in (odd, "p%26ss%3Cw%3Erd%20%221%22%2B", "p&amp;ss&lt;w&gt;rd &quot;1&quot;+",

@@ -5,7 +5,8 @@ Two nets, both always applied:
   run could have touched (`known_secrets`, `Connection.secrets`), also in their URL-, HTML-
   and JSON-escaped spellings;
 * shapes — Salesforce session ids, `Bearer …`, `Authorization:` headers, `<sessionId>`,
-  `<password>`, and `access_token`/`client_secret`/`password` JSON or form values — for the
+  `<password>`, `access_token`/`client_secret`/`password` JSON or form values, and the OAuth
+  values of a URL's query or fragment (`code=`, `state=`, `access_token=`, `sid=`) — for the
   secrets nobody told us about.
 
 Notebooks get more: papermill leaves every parameter twice (the `injected-parameters` cell
@@ -45,6 +46,19 @@ _JSON_SECRET_HTML = re.compile(
     r"(&quot;(?:" + _SECRET_KEYS + r")&quot;\s*:\s*&quot;).*?(&quot;)", re.IGNORECASE)
 # form bodies and query strings only (after `?`, `&` or at a line start), not `f(password=pw)` in code
 _FORM_SECRET = re.compile(r"((?:^|(?<=[?&]))(?:" + _SECRET_KEYS + r")=)[^&\s\"'<]+", re.IGNORECASE | re.MULTILINE)
+# OAuth values a browser URL carries in its query or fragment (an authorisation code, the CSRF
+# state, tokens, a session id): a pasted failure page's URL is a runbook parameter (papermill
+# writes it into the injected cell and metadata.papermill.parameters, the run into
+# findings.json), so the values go wherever the URL went: raw, HTML-escaped (`&amp;code=`),
+# JSON-escaped (`\u0026code=`) or percent-encoded once or more (`%26code%3D`, `%2526code%253D`).
+_URL_SECRET_KEYS = (r"code|state|access_token|refresh_token|id_token|oauth_token|oauth_verifier|code_verifier"
+                    r"|sid|token|assertion|client_secret")
+_URL_SECRET = re.compile(
+    r"((?:(?<=[?&#])|(?<=&amp;)|(?<=\\u0026))(?:" + _URL_SECRET_KEYS + r")=)[^&#\s\"'<>\\]+", re.IGNORECASE)
+_URL_SECRET_ENCODED = re.compile(
+    r"(%(?:25)*(?:3F|26|23)(?:" + _URL_SECRET_KEYS + r")%(?:25)*3D)(?:(?!%(?:25)*(?:26|23))[^&#\s\"'<>\\])+",
+    re.IGNORECASE)
+_URL_KEY_WORDS = ("code", "state", "token", "sid", "verifier", "assertion", "secret")
 
 _BINARY_MIME = re.compile(r"^(image/(png|jpeg|gif|webp|bmp)|application/(pdf|octet-stream))$")
 
@@ -108,6 +122,9 @@ def _scrub(text: str, prepared: list[str]) -> str:
         text = _JSON_SECRET.sub(lambda m: f"{m.group(1)}{m.group(3)}{REDACTED}{m.group(3)}", text)
         text = _JSON_SECRET_HTML.sub(lambda m: m.group(1) + REDACTED + m.group(2), text)
         text = _FORM_SECRET.sub(lambda m: m.group(1) + REDACTED, text)
+    if ("=" in text or "3d" in lower) and any(word in lower for word in _URL_KEY_WORDS):
+        text = _URL_SECRET.sub(lambda m: m.group(1) + REDACTED, text)
+        text = _URL_SECRET_ENCODED.sub(lambda m: m.group(1) + REDACTED, text)
     return text
 
 
