@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import textwrap
 from ipaddress import ip_address
+from pathlib import Path
 
 import pytest
+import yaml
 
 import runbook_harness as H
 from sfdoctor import findings, orgs, runbooks
@@ -80,6 +82,32 @@ def test_comma_separated_text_and_comments():
     assert [s.label() for s in spans] == ["192.0.2.1", "192.0.2.2", "198.51.100.0/24"]
 
 
+@pytest.mark.parametrize("text, labels, descriptions", [
+    # Setup lets a description hold commas: only a comma followed by an address starts a new entry
+    ("198.18.6.1 - 198.18.6.1 Data Cloud, Tokyo region", ["198.18.6.1"], ["Data Cloud, Tokyo region"]),
+    ("192.0.2.0/24 HQ, 2nd floor, 198.51.100.7", ["192.0.2.0/24", "198.51.100.7"], ["HQ, 2nd floor", ""]),
+    ("10.0.0.0/8, 2001:db8::/32 v6", ["10.0.0.0/8", "2001:db8::/32"], ["", "v6"]),
+    ("192.0.2.7 to be removed", ["192.0.2.7"], ["to be removed"]),     # a description starting with "to"
+])
+def test_descriptions_keep_their_commas(text, labels, descriptions):
+    spans = al.parse_entries([text])
+    assert [s.label() for s in spans] == labels and [s.description for s in spans] == descriptions
+
+
+def test_validate_allowlist_entries_names_the_bad_entry():
+    al.validate_allowlist_entries(["192.0.2.0/24", "198.51.100.1 - 198.51.100.9 Office, east", "2001:db8::1"])
+    al.validate_allowlist_entries([])
+    with pytest.raises(ValueError) as err:
+        al.validate_allowlist_entries(["192.0.2.0/24", "192.0.2.1 - 192.0.2.999"])
+    assert "entry 2" in str(err.value) and "192.0.2.999" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_exported_csv_with_a_quoted_description():
+    text = 'Start IP,End IP,Description\n192.0.2.0,192.0.2.255,"Data Cloud, Tokyo"\n'
+    (span,) = al.parse_file_text(text)
+    assert span.label() == "192.0.2.0/24" and span.description == "Data Cloud, Tokyo"
+
+
 def test_exported_file_with_header_and_rows():
     text = "Start IP Address,End IP Address,Description\n192.0.2.0,192.0.2.255,Office\n\n203.0.113.9\n"
     assert [s.label() for s in al.parse_file_text(text)] == ["192.0.2.0/24", "203.0.113.9"]
@@ -124,6 +152,18 @@ def test_an_exempt_api_user_is_never_expired():
                            exempt=exempt) == mu.Verdict("fail", "MC_CREDENTIALS_INVALID", "must_change_password")
     assert mu.user_verdict({"ActiveFlag": True, "IsLocked": False, "IsAPIUser": False, "MustChangePassword": True},
                            exempt=False).cause == "MC_PASSWORD_EXPIRED"
+
+
+@pytest.mark.parametrize("reason, exempt, is_api, which", [
+    ("PASSWORD_EXPIRED", True, True, "must_change_password"),   # exempt API user: a reset, not expiry
+    ("PASSWORD_EXPIRED", False, True, None),                    # not exempt: expired
+    ("PASSWORD_EXPIRED", True, False, None),                    # an ordinary user is never exempt by the API rule
+    ("PASSWORD_EXPIRED", None, True, None),                     # policy not known: the login's word stands
+])
+def test_a_login_asking_for_a_new_password_respects_the_exemption(reason, exempt, is_api, which):
+    verdict = mu.login_verdict(reason, {"IsAPIUser": is_api}, exempt=exempt)
+    assert verdict.which == which
+    assert verdict.cause == ("MC_CREDENTIALS_INVALID" if which else "MC_PASSWORD_EXPIRED")
 
 
 @pytest.mark.parametrize("is_api, expires, exclude, exempt", [
@@ -176,6 +216,117 @@ def test_scenario_causes(scenario):
 def test_every_cause_code_is_reached_by_a_scenario():
     reached = {c for roots, warns, _ in EXPECTED.values() for c in roots + warns}
     assert set(runbooks.REQUIRED_CAUSES[RUNBOOK]) <= reached
+
+
+# --------------------------------------------------------------------------- outside review: tests/scenarios/mc
+
+ADVERSARIAL_DIR = Path(__file__).parent / "scenarios" / "mc"
+_V4 = lambda a, b, *c: {"start": a, "end": b, "cidrs": list(c)}  # noqa: E731 - a ranges_to_add row
+
+# Written by an outside reviewer, predicted from the seed and causes.md before running:
+# file -> (outcome, root causes, warnings, login attempts, {check id: (status, evidence subset)})
+ADVERSARIAL = {
+    # CIDR blocks pasted, Data Cloud inside one of them
+    "cidr-allowlist-covers": ("healthy", [], [], 1, {
+        "mc-allowlist": ("pass", {"allowlist": ["192.0.2.0/24", "198.18.4.0/24"]}),
+        "mc-login": ("pass", {"source_ip": "198.18.4.17"})}),
+    # an "a - b" range covering the lower half of Data Cloud's /30: the login is tried where it is refused
+    "partial-range": ("problems_found", ["MC_IP_NOT_ALLOWLISTED"], [], 2, {
+        "mc-allowlist": ("fail", {"ranges_to_add": [_V4("203.0.113.42", "203.0.113.43", "203.0.113.42/31")]}),
+        "mc-login": ("fail", {"answer": "IP_NOT_ALLOWLISTED", "source_ip": "203.0.113.42"}),
+        "mc-login-here": ("pass", {"source_ip": "192.0.2.10"})}),
+    # IPv6 block + single address + described range; the IPv6 Data Cloud address is covered
+    "ipv6-mixed": ("problems_found", ["MC_IP_NOT_ALLOWLISTED"], [], 2, {
+        "mc-allowlist": ("fail", {"ranges_to_add": [_V4("192.0.2.200", "192.0.2.200", "192.0.2.200/32")]}),
+        "mc-login": ("fail", {"answer": "IP_NOT_ALLOWLISTED", "source_ip": "192.0.2.200"}),
+        "mc-login-here": ("pass", {"source_ip": "192.0.2.5"})}),
+    "disabled-empty": ("healthy", [], [], 1, {"mc-allowlist": ("pass", {"enabled": "off", "allowlist": []})}),
+    # on, and nothing listed: everything refused, sfdoctor's address too (no second try)
+    "enabled-empty": ("problems_found", ["MC_IP_NOT_ALLOWLISTED"], [], 1, {
+        "mc-allowlist": ("fail", {"ranges_to_add": [_V4("198.18.9.10", "198.18.9.11", "198.18.9.10/31")]}),
+        "mc-login-here": ("skip", {"login_attempts": 1})}),
+    # expire_days null (the operator typed "0"): a 900-day-old password of a non-API user is fine
+    "never-expire-non-api": ("healthy", [], ["MC_USER_NOT_API_USER"], 1, {
+        "mc-user": ("pass", {"MustChangePassword": False}),
+        "mc-password-policy": ("pass", {"user_passwords_expire_in": "never"})}),
+    "api-not-exempt-old": ("problems_found", ["MC_PASSWORD_EXPIRED"], ["MC_API_USERS_NOT_EXEMPT_FROM_EXPIRY"], 1, {
+        "mc-user": ("fail", {"MustChangePassword": True}), "mc-api-user": ("pass", {}),
+        "mc-login": ("fail", {"answer": "PASSWORD_EXPIRED"})}),
+    # an exempt API user's five-year-old password has not expired; descriptions hold commas
+    "exempt-very-old": ("healthy", [], [], 1, {
+        "mc-allowlist": ("pass", {"allowlist": ["192.0.2.31", "198.18.6.1", "198.18.6.2"]}),
+        "mc-user": ("pass", {"MustChangePassword": False})}),
+    "non-api-fresh": ("healthy", [], ["MC_USER_NOT_API_USER", "MC_API_USERS_NOT_EXEMPT_FROM_EXPIRY"], 1, {
+        "mc-login": ("pass", {})}),
+    "locked-non-api": ("problems_found", ["MC_CREDENTIALS_INVALID"], ["MC_USER_NOT_API_USER"], 0, {
+        "mc-user": ("fail", {"which": "locked", "IsLocked": True}), "mc-login": ("skip", {"login_attempts": 0})}),
+    "inactive-api": ("problems_found", ["MC_CREDENTIALS_INVALID"], ["MC_API_USERS_NOT_EXEMPT_FROM_EXPIRY"], 0, {
+        "mc-user": ("fail", {"which": "inactive", "ActiveFlag": False}), "mc-login": ("skip", {})}),
+    # the operator's password is wrong; overlapping ranges cover Data Cloud
+    "wrong-password-operator": ("problems_found", ["MC_CREDENTIALS_INVALID"], ["MC_USER_NOT_API_USER"], 1, {
+        "mc-allowlist": ("pass", {}), "mc-user": ("pass", {}),
+        "mc-login": ("fail", {"which": "wrong_password", "answer": "INVALID_CREDENTIALS"})}),
+    "user-missing": ("problems_found", ["MC_CREDENTIALS_INVALID"], [], 0, {
+        "mc-user": ("fail", {"which": "unknown_user"}), "mc-login": ("skip", {}), "mc-api-user": ("skip", {})}),
+    # sfdoctor's own package is refused: an error naming it, no cause; the login still tells
+    "invalid-client": ("inconclusive", [], [], 1, {
+        "mc-user": ("error", {"which": "installed_package", "http_status": 401, "code": "invalid_client"}),
+        "mc-api-user": ("skip", {}), "mc-login": ("pass", {})}),
+    # an admin's reset of an exempt API user is no expiry, on the wire nor at the login
+    "must-change-exempt": ("problems_found", ["MC_CREDENTIALS_INVALID"], [], 1, {
+        "mc-user": ("fail", {"which": "must_change_password", "MustChangePassword": True}),
+        "mc-login": ("fail", {"which": "must_change_password", "answer": "PASSWORD_EXPIRED"})}),
+    # for a user the policy can expire, a forced change reads as expiry (the wire shows no password age)
+    "must-change-non-api": ("problems_found", ["MC_PASSWORD_EXPIRED"],
+                            ["MC_USER_NOT_API_USER", "MC_API_USERS_NOT_EXEMPT_FROM_EXPIRY"], 1, {
+        "mc-user": ("fail", {"MustChangePassword": True}), "mc-login": ("fail", {"answer": "PASSWORD_EXPIRED"})}),
+}
+
+
+def test_every_adversarial_file_has_a_prediction():
+    assert sorted(p.stem for p in ADVERSARIAL_DIR.glob("*.yml")) == sorted(ADVERSARIAL)
+
+
+@pytest.mark.parametrize("name", sorted(ADVERSARIAL))
+def test_adversarial_scenario(name):
+    outcome, roots, warns, attempts, extra = ADVERSARIAL[name]
+    conn, found = run_checks(f"demo:{ADVERSARIAL_DIR / (name + '.yml')}")
+    assert findings.root_causes(found) == roots, [(f.id, f.status, f.cause, f.summary) for f in found]
+    assert findings.warnings(found) == warns
+    assert findings.outcome(found) == outcome
+    H.assert_checks_match(found, extra)
+    assert conn.counter.probe_logins == attempts                       # the report's "login attempts"
+    assert max(f.evidence.get("login_attempts", 0) for f in found) == attempts
+    own = {"POST /services/oauth2/token": 1, "POST /v2/token": 1}
+    assert conn.counter.snapshot()["by_endpoint"] == (own if name == "invalid-client" else {**own, "POST /Service.asmx": 1})
+    doc = yaml.safe_load((ADVERSARIAL_DIR / f"{name}.yml").read_text(encoding="utf-8"))
+    mcw, op = doc.get("marketing_cloud", {}), doc.get("operator", {})
+    secrets = {mcw.get("client_secret"), op.get("mc_password"), op.get("mc_client_secret")}
+    secrets |= {u.get("password") for u in mcw.get("users", [])}
+    H.assert_no_secret_and_declared_fixes(RUNBOOK, found, conn.secrets | {s for s in secrets if s})
+    for f in found:
+        assert "\n" not in f.summary and "Traceback" not in f.summary
+
+
+def test_invalid_client_says_it_is_sfdoctors_own_access_in_both_languages():
+    org = f"demo:{ADVERSARIAL_DIR / 'invalid-client.yml'}"
+    for lang, words in (("en", ("sfdoctor's own access", "Installed Packages", "not what Data Cloud")),
+                        ("ja", ("sfdoctor 自身のアクセス", "インストール済みパッケージ", "原因でもありません"))):
+        _, found = run_checks(org, lang)
+        user = {f.id: f for f in found}["mc-user"]
+        assert all(w in user.summary for w in words), user.summary
+        assert "nami-PKG-secret" not in user.summary
+
+
+def test_expire_days_zero_is_a_one_line_load_error(write_scenario):
+    """The scenario format says null for "never"; 0 is refused by name, not read as 0 days."""
+    from sfdoctor.demo.scenario import load_scenario
+    from sfdoctor.errors import ScenarioError
+
+    path = write_scenario("runbook: mc-missing-oauth-token\nmarketing_cloud:\n  password_policy: {expire_days: 0}\n")
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(path)
+    assert "marketing_cloud.password_policy.expire_days" in str(err.value) and "\n" not in str(err.value)
 
 
 def test_fix_follows_the_seeds_order():

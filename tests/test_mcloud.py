@@ -73,7 +73,17 @@ def test_wrong_package_secret_is_invalid_client_without_the_secret(conn):
     with pytest.raises(mcloud.McApiError) as err:
         mcloud.get_token(conn, pkg)
     assert err.value.status == 401 and err.value.code == "invalid_client"
+    assert isinstance(err.value, mcloud.PackageRefused)      # sfdoctor's own access, told apart from a failure
     assert "not-the-secret-42" not in str(err.value)
+
+
+def test_the_demo_operator_may_play_a_stale_package_secret(conn, monkeypatch):
+    monkeypatch.setattr(conn, "operator", {**conn.operator, "mc_client_secret": "stale-pkg-secret-9"})
+    pkg = mcloud.package(conn)
+    assert pkg.client_secret == "stale-pkg-secret-9" and "stale-pkg-secret-9" in conn.secrets
+    assert "stale-pkg-secret-9" not in repr(pkg)
+    with pytest.raises(mcloud.PackageRefused):
+        mcloud.get_token(conn, pkg)
 
 
 def test_the_guard_refuses_anything_but_a_retrieve(conn):

@@ -348,6 +348,23 @@ def test_user_login_expired_password(world: Any) -> None:
     assert body["message"] == "Change your expired Marketing Cloud password and try again"
 
 
+def test_an_admins_reset_shows_on_the_wire_and_at_the_login() -> None:
+    """must_change_password: MustChangePassword true even for an exempt API user, and the login
+    asks for a new password as expiry does (from outside, the two cannot be told apart)."""
+    data = json.loads(json.dumps(SCENARIO))
+    data["marketing_cloud"]["password_policy"]["exclude_api_users"] = True
+    data["marketing_cloud"]["users"].append({"username": "reset-robot", "password": "Reset-1", "api_user": True,
+                                             "must_change_password": True, "password_changed_at": "2026-11-19T00:00:00Z"})
+    w = world_on_movable_clock(data, T0)
+    _, rows = retrieve(w, get_token(w), retrieve_msg(props=("UserID", "MustChangePassword"),
+                                                     filt=user_filter("UserID", "equals", "reset-robot")))
+    assert rows == [{"PartnerKey": None, "UserID": "reset-robot", "MustChangePassword": "true"}]
+    _, body = user_login(w, {"username": "reset-robot", "password": "Reset-1", "source_ip": "192.0.2.10"})
+    assert (body["ok"], body["reason"]) == (False, "PASSWORD_EXPIRED")
+    _, body = user_login(w, {"username": "reset-robot", "password": "wrong", "source_ip": "192.0.2.10"})
+    assert body["reason"] == "INVALID_CREDENTIALS"      # the password is checked first
+
+
 def test_user_login_wrong_password_and_success(world: Any) -> None:
     _, body = user_login(world, {"username": "fresh-user", "password": "nope", "source_ip": "192.0.2.10"})
     assert (body["ok"], body["reason"], body["message"]) == (False, "INVALID_CREDENTIALS", "Missing_OAuth_Token")
