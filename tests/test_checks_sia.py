@@ -360,6 +360,10 @@ def test_adversarial_japanese_run_names_the_sandbox_and_the_permission_set():
     ("https%25253A%25252F%25252Ft.example%25252Ff%25253Ferror%25253DWho_Knows", sia.OTHER, "Who_Knows", "query"),
     ("#error=Login+error+restricted+domain", sia.RESTRICTED, "Login error restricted domain", "fragment"),
     ("HTTPS://T.EXAMPLE/F?ERROR_DESCRIPTION=OAUTH%20APP%20BLOCKED", sia.BLOCKED, None, "query"),
+    # Salesforce's own login codes for a refused domain
+    ("https://t.example/f?error=LOGIN_ERROR_ORG_DOMAIN_ONLY", sia.RESTRICTED, "LOGIN_ERROR_ORG_DOMAIN_ONLY", "query"),
+    ("https://t.example/f?error=login_error_global_block_domain", sia.RESTRICTED, "login_error_global_block_domain",
+     "query"),
 ])
 def test_parse_error_url_adversarial_shapes(text, kind, error, where):
     got = sia.parse_error_url(text)

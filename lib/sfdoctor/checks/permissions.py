@@ -88,6 +88,10 @@ def assignments_query(username: str) -> str:
     """The user's permission set assignments whose set grants API Enabled.
 
     The same text security-token-required's org-and-user composite sends (org_info).
+    A permission set GROUP's assignment is a PermissionSetAssignment too: its PermissionSetId
+    is the group's own aggregated permission set (PermissionSet.Type 'Group') and its
+    PermissionSetGroupId names the group [S], so this filter counts a group's API Enabled; the
+    name shown is that aggregated set's label [I] (the demo world has no groups).
     """
     by_user = soql("SELECT Id FROM User WHERE Username = {}", username)
     return soql(

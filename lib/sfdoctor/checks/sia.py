@@ -90,7 +90,9 @@ def _kind_of(text: str | None) -> str | None:
     c = _compact(text)
     if not c:
         return None
-    if "restricteddomain" in c:
+    # Salesforce's own login codes for a domain refusal (LoginHistory "Restricted domain"):
+    # LOGIN_ERROR_ORG_DOMAIN_ONLY, LOGIN_ERROR_GLOBAL_BLOCK_DOMAIN (reference §4.1).
+    if "restricteddomain" in c or "orgdomainonly" in c or "globalblockdomain" in c:
         return RESTRICTED
     if "oauthappblocked" in c or "appisblockedbyadmin" in c or c == "appblocked":
         return BLOCKED
@@ -270,7 +272,21 @@ class SiaFacts:
 
 
 def queries(username: str, since: datetime) -> dict[str, str]:
-    """The SOQL of the run's one composite (pure: tested without a server)."""
+    """The SOQL of the run's one composite (pure: tested without a server).
+
+    Fidelity (checked against Salesforce's object reference; [S] = seen in public client code,
+    [I] = inferred, not confirmed):
+    - Organization: OrganizationType, IsSandbox, InstanceName.
+    - OauthToken: AppName (the app's label), UserId, UseCount, LastUsedDate, CreatedDate; all
+      users' tokens need Customize Application (older docs: Manage Users); `User.Username`
+      through UserId [S]. Whether a block in Connected Apps OAuth Usage deletes the rows (it
+      ends the sessions) is [I]: the tokens are evidence only, never the verdict.
+    - ConnectedApplication: Name, OptionsAllowAdminApprovedUsersOnly.
+    - LoginHistory: Status, LoginUrl, Application, LoginType are groupable, LoginTime
+      filterable, Status not filterable (so grouped, filtered here); the semi-join on UserId
+      [S]; aggregate aliases avoid SOQL's reserved words (LAST, FIRST, ... cannot be aliases).
+    - The composite's subrequests are GET query URLs, allOrNone false (_base.composite).
+    """
     out = {
         "org": "SELECT Id, Name, OrganizationType, IsSandbox, InstanceName FROM Organization LIMIT 1",
         "tokens": soql("SELECT AppName, UserId, User.Username, UseCount, LastUsedDate, CreatedDate FROM OauthToken "
