@@ -369,6 +369,33 @@ def test_connect_demo_refused_login_is_one_line_without_secret(fake, monkeypatch
         clients.connect(OrgRef(name="demo:x", kind="demo", slug="demo-x", scenario_ref="x"))
     line = exc.value.one_line()
     assert "invalid_client" in line and "demo-secret-xyz" not in line and "\n" not in line
+    # typed (still exit 2), with Salesforce's own text, not simple-salesforce's message template
+    assert isinstance(exc.value, clients.OwnLoginRefused) and exc.value.code == "invalid_client"
+    assert "invalid client credentials" in line and "{content}" not in line
+
+
+def test_probe_only_connection_when_the_org_refuses_sfdoctors_login(simulator, monkeypatch):
+    """An edition without API access refuses sfdoctor's own login; `probe_only` still probes."""
+    from simple_salesforce import SalesforceLogin
+    from simple_salesforce.exceptions import SalesforceAuthenticationFailed
+
+    sim = simulator("marketo-org-api-disabled")
+    monkeypatch.setenv("SFDOCTOR_DEMO_URL", sim.url)
+    ref = OrgRef(name="demo:marketo-org-api-disabled", kind="demo", slug="demo-x",
+                 scenario_ref="marketo-org-api-disabled")
+    with pytest.raises(clients.OwnLoginRefused):
+        clients.connect(ref)
+    conn = clients.probe_only(ref)
+    assert conn.sf is None and conn.base_url == sim.url and conn.login_host == "login.salesforce.com"
+    assert conn.operator["probe_username"] == "marketo@hoshino-denki.example"
+    assert {"Mkto-sync-7", "SYNCtokenSYNC"} <= conn.secrets
+    with pytest.raises(SalesforceAuthenticationFailed) as fault:
+        SalesforceLogin(username="marketo@hoshino-denki.example", password="Mkto-sync-7",
+                        security_token="SYNCtokenSYNC", domain="login", session=conn.probe_session)
+    assert fault.value.code == "API_DISABLED_FOR_ORG"
+    assert conn.counter.snapshot()["by_endpoint"] == {"POST /services/Soap/u/XX": 1}
+    with pytest.raises(ReadOnlyViolation):
+        conn.session.post("https://hoshino-denki.my.salesforce.com/services/data/v59.0/sobjects/Lead", json={})
 
 
 def test_connect_demo_unreachable_login_is_inconclusive(fake, monkeypatch):

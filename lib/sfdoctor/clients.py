@@ -294,6 +294,19 @@ def make_session(*, route_to: str | None, counter: CallCounter | None = None, gu
 
 # --------------------------------------------------------------------------- connections
 
+class OwnLoginRefused(OrgConfigError):
+    """The org refused sfdoctor's own API login (`code`: Salesforce's error, e.g. invalid_grant).
+
+    Still an OrgConfigError (exit 2 when nothing else can be done), but typed, so a runbook
+    whose own probes can tell *why* (an edition without API access refuses every API login)
+    can go on with `probe_only(...)` instead of matching words in an error text.
+    """
+
+    def __init__(self, message: str, *, code: str | int | None = None, hint: str | None = None):
+        super().__init__(message, hint=hint)
+        self.code = code
+
+
 @dataclass
 class Connection:
     """Everything a check needs to talk to one org (docs/architecture.md, clients.py).
@@ -421,6 +434,40 @@ def _connect_demo(org_ref: OrgRef, counter: CallCounter, timeout: Any, backoff: 
     )
 
 
+def probe_only(org: OrgRef, *, timeout: tuple[float, float] | float = DEFAULT_TIMEOUT,
+               backoff: float = 0.5) -> Connection:
+    """A Connection without sfdoctor's own sign-in (`sf` is None), for when the org refuses it
+    (`OwnLoginRefused`): the same routed, guarded, counting sessions, so login probes of the
+    credentials under diagnosis and other services' APIs (Marketo) still work and are counted."""
+    counter = CallCounter()
+    info: dict[str, Any] = {}
+    base_url = None
+    if org.is_demo:
+        base_url = _ensure_simulator(org.scenario_ref).rstrip("/")
+        session, probe = _sessions(base_url, counter, timeout, backoff)
+        try:
+            info = session.get(f"{base_url}/__sfdoctor/info").json()
+        except (requests.RequestException, ValueError) as exc:
+            raise Inconclusive(f"the demo simulator at {base_url} did not answer /__sfdoctor/info: "
+                               f"{type(exc).__name__}") from None
+        login_host = _info_get(info, "login_host") or "login.salesforce.com"
+    else:
+        session, probe = _sessions(None, counter, timeout, backoff)
+        login_host = login_host_of(org)
+    from sfdoctor.scrub import known_secrets  # noqa: PLC0415 (scrub reads the scenario and orgs file)
+
+    secrets = set(known_secrets(org))
+    operator = dict(_info_get(info, "operator") or {})
+    for key in ("probe_password", "probe_token"):
+        if operator.get(key):
+            secrets.add(str(operator[key]))
+    return Connection(
+        org_ref=org, sf=None, session=session, probe_session=probe, counter=counter, login_host=login_host,
+        my_domain_host=_info_get(info, "my_domain_host") or org.config.get("my_domain"),
+        is_sandbox=bool(info.get("sandbox", org.config.get("sandbox", False))),
+        operator=operator, info=info, secrets={s for s in secrets if s}, base_url=base_url)
+
+
 def _sf_client_credentials(client_id: str, client_secret: str, my_domain: str, session: requests.Session) -> Any:
     from simple_salesforce import Salesforce
 
@@ -435,7 +482,8 @@ def _login(org_ref: OrgRef, secrets: set[str], do_login: Any) -> Any:
     try:
         return do_login()
     except SalesforceAuthenticationFailed as exc:
-        code, message = exc.code, str(exc.message or "")
+        # `auth_message` is Salesforce's text; `message` is simple-salesforce's class-level template.
+        code, message = exc.code, str(getattr(exc, "auth_message", None) or "")
         for secret in secrets:
             if secret and len(secret) >= 4:
                 message = message.replace(secret, "[redacted]")
@@ -443,9 +491,9 @@ def _login(org_ref: OrgRef, secrets: set[str], do_login: Any) -> Any:
         if isinstance(code, int) and code >= 500:
             raise Inconclusive(f"org '{org_ref.name}': the login endpoint answered HTTP {code}",
                                hint="Salesforce may be unavailable; try again later") from None
-        raise OrgConfigError(
+        raise OwnLoginRefused(
             f"sfdoctor's own login to org '{org_ref.name}' was refused: {code}: {message}",
-            hint="check the connected app and the credentials the orgs file points to",
+            code=code, hint="check the connected app and the credentials the orgs file points to",
         ) from None
     except requests.exceptions.RequestException as exc:
         raise Inconclusive(f"org '{org_ref.name}': could not reach the login endpoint ({type(exc).__name__})",

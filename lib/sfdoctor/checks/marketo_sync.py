@@ -138,44 +138,23 @@ class Facts:
 
 def open_run(org: str, lang: str, params: dict[str, Any]) -> tuple[Any, Facts]:
     """RunSession + Facts. When the org refuses sfdoctor's own sign-in (an edition without
-    API access refuses every API login), the run keeps a probe-only connection: the sync
-    user's login fault then says why (API_DISABLED_FOR_ORG), and Marketo is still checked."""
+    API access refuses every API login: clients.OwnLoginRefused), the run keeps a probe-only
+    connection: the sync user's login fault then says why (API_DISABLED_FOR_ORG), and Marketo
+    is still checked."""
+    from sfdoctor import clients
     from sfdoctor.session import RunSession
 
     run = RunSession.open(RUNBOOK, org, lang, params)
     refused = None
     if run.conn is None and run.org_ref is not None and run.findings:
         evidence = run.findings[0].evidence
-        if evidence.get("exception") == "OrgConfigError" and "refused" in str(evidence.get("reason", "")):
+        if evidence.get("exception") == clients.OwnLoginRefused.__name__:
             refused = str(evidence.get("reason"))
-            run.conn = probe_only_connection(run.org_ref)
+            run.conn = clients.probe_only(run.org_ref)
             run.connect_error = None
     facts = Facts.from_params(run.conn, **params)
     facts.own_refused = refused
     return run, facts
-
-
-def probe_only_connection(org_ref: Any) -> Any:
-    """A clients.Connection without sfdoctor's own sign-in (`sf` is None): login probes and
-    Marketo only. Same routed, guarded, counting sessions as a full connection."""
-    from sfdoctor import clients, scrub
-
-    counter = clients.CallCounter()
-    info: dict[str, Any] = {}
-    base_url = None
-    if org_ref.is_demo:
-        base_url = clients._ensure_simulator(org_ref.scenario_ref).rstrip("/")
-        session, probe = clients._sessions(base_url, counter, clients.DEFAULT_TIMEOUT, 0.5)
-        info = session.get(f"{base_url}/__sfdoctor/info").json()
-        login_host = info.get("login_host") or "login.salesforce.com"
-    else:
-        session, probe = clients._sessions(None, counter, clients.DEFAULT_TIMEOUT, 0.5)
-        login_host = clients.login_host_of(org_ref)
-    return clients.Connection(
-        org_ref=org_ref, sf=None, session=session, probe_session=probe, counter=counter,
-        login_host=login_host, my_domain_host=info.get("my_domain_host") or org_ref.config.get("my_domain"),
-        is_sandbox=bool(info.get("sandbox", org_ref.config.get("sandbox", False))),
-        operator=dict(info.get("operator") or {}), info=info, secrets=scrub.known_secrets(org_ref), base_url=base_url)
 
 
 # --------------------------------------------------------------------------- reading the org
@@ -785,5 +764,5 @@ def run_all(run: Any, facts: Facts) -> None:
         run.check(step, facts)
 
 
-__all__ = ["Facts", "STEPS", "PREFLIGHT", "AFTER_START", "open_run", "run_all", "duplicate_groups",
-           "salesforce_calls", "probe_only_connection"]
+__all__ = ["Facts", "STEPS", "PREFLIGHT", "AFTER_START", "MarketoNotAnswered", "open_run", "run_all",
+           "duplicate_groups", "salesforce_calls"]
