@@ -58,7 +58,7 @@ _URL_SECRET = re.compile(
 _URL_SECRET_ENCODED = re.compile(
     r"(%(?:25)*(?:3F|26|23)(?:" + _URL_SECRET_KEYS + r")%(?:25)*3D)(?:(?!%(?:25)*(?:26|23))[^&#\s\"'<>\\])+",
     re.IGNORECASE)
-_URL_KEY_WORDS = ("code", "state", "token", "sid", "verifier", "assertion", "secret")
+_URL_KEY_WORDS = ("code", "state", "token", "sid", "verifier", "assertion", "secret")  # each key ends in one
 
 _BINARY_MIME = re.compile(r"^(image/(png|jpeg|gif|webp|bmp)|application/(pdf|octet-stream))$")
 
@@ -122,7 +122,7 @@ def _scrub(text: str, prepared: list[str]) -> str:
         text = _JSON_SECRET.sub(lambda m: f"{m.group(1)}{m.group(3)}{REDACTED}{m.group(3)}", text)
         text = _JSON_SECRET_HTML.sub(lambda m: m.group(1) + REDACTED + m.group(2), text)
         text = _FORM_SECRET.sub(lambda m: m.group(1) + REDACTED, text)
-    if ("=" in text or "3d" in lower) and any(word in lower for word in _URL_KEY_WORDS):
+    if any(word + "=" in lower or word + "%" in lower for word in _URL_KEY_WORDS):   # `code=`, `code%3D`
         text = _URL_SECRET.sub(lambda m: m.group(1) + REDACTED, text)
         text = _URL_SECRET_ENCODED.sub(lambda m: m.group(1) + REDACTED, text)
     return text
