@@ -29,6 +29,7 @@ from typing import Any, Callable, Iterable, Mapping, NamedTuple, Sequence
 import yaml
 
 from sfdoctor import clients, orgs, runbooks
+from sfdoctor import findings as sf_findings
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "lib" / "sfdoctor" / "demo" / "scenarios"
@@ -58,6 +59,20 @@ def assert_checks_match(found: Iterable[Any], expected: Mapping[str, tuple[str, 
         assert by_id[cid].status == status, by_id[cid]
         for key, value in evidence.items():
             assert by_id[cid].evidence.get(key) == value, (cid, key, by_id[cid].evidence)
+
+
+def assert_findings(found: Iterable[Any], roots: list[str], warns: list[str],
+                    expected: Mapping[str, tuple[str, Mapping[str, Any]]],
+                    order: Sequence[str] | None = None) -> None:
+    """A scenario's verdict without a kernel: exactly these root causes and warnings in this
+    order, the checks in `order` (when given: every check id once, in the runbook's order),
+    and each named check as assert_checks_match wants it."""
+    found = list(found)
+    assert sf_findings.root_causes(found) == roots, [(f.id, f.status, f.cause, f.summary) for f in found]
+    assert sf_findings.warnings(found) == warns
+    if order is not None:
+        assert [f.id for f in found] == list(order)
+    assert_checks_match(found, expected)
 
 
 def assert_no_secret_and_declared_fixes(runbook: str, found: Iterable[Any], secrets: Iterable[str]) -> None:

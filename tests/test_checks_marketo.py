@@ -79,11 +79,7 @@ def test_every_builtin_marketo_scenario_is_covered():
 def test_scenario_causes(scenario):
     roots, warns, extra = EXPECTED[scenario]
     run, facts, found = run_checks(f"demo:{scenario}")
-    assert findings.root_causes(found) == roots, [(f.id, f.status, f.cause) for f in found]
-    assert findings.warnings(found) == warns
-    by_id = {f.id: f for f in found}
-    assert list(by_id) == [fn.check_id for fn in M.STEPS]
-    H.assert_checks_match(found, extra)
+    H.assert_findings(found, roots, warns, extra, order=[fn.check_id for fn in M.STEPS])
     stats = run.conn.counter.snapshot()
     soap = sum(n for k, n in stats["by_endpoint"].items() if "/Soap/u/" in k)
     assert soap <= 2                                                     # principle 7

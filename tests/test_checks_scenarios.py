@@ -46,9 +46,7 @@ def run_checks(org: str, lang: str = "en", **params):
 def test_scenario_causes(scenario):
     roots, warns, extra = EXPECTED[scenario]
     conn, found = run_checks(f"demo:{scenario}")
-    assert findings.root_causes(found) == roots, [(f.id, f.status, f.cause) for f in found]
-    assert findings.warnings(found) == warns
-    H.assert_checks_match(found, extra)
+    H.assert_findings(found, roots, warns, extra)
     stats = conn.counter.snapshot()
     token = sum(v for k, v in stats["by_endpoint"].items() if "oauth2/token" in k)
     assert stats["logins"] - token <= 2                      # principle 7
