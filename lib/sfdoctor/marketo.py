@@ -13,6 +13,17 @@ counting session (clients.py routes `*.mktorest.com` to the simulator for demo o
   an exception message, a proxy log or a report.
 * Limits (Adobe "Marketo REST API limits"): 100 calls per 20 seconds and 10 concurrent
   calls per instance. `RateLimiter` enforces both, one per Munchkin ID in the process.
+  Why our own ~20 lines and not pyrate-limiter (evaluated: 4.5.1, the current release):
+  its sliding window (InMemoryBucket + SlidingWindowLog) takes no clock argument, only a
+  private class attribute `_clock`; the buckets that do take `clock=` (StateBucket) run
+  GCRA, token-bucket or fixed-window algorithms, and a fixed or token window lets up to
+  200 calls into 20 rolling seconds, which Marketo answers with 606. Its blocking wait
+  sleeps with `time.sleep` imported into `pyrate_limiter.limiter` and times its deadline
+  with `time.monotonic()`, so a test can step time only by patching the library's
+  internals (our tests step an injected clock and sleep, never the wall clock); and each
+  limiter starts a background "Leaker" thread. Non-blocking `try_acquire` plus our own
+  wait would keep our loop anyway. A threading.BoundedSemaphore would fit for the
+  concurrency bound, as it does here.
 * Every request is counted here too (`calls`, `by_endpoint`): the report states Marketo's
   cost apart from Salesforce's (the two have separate daily allowances).
 * Marketo answers errors as HTTP 200 with `{"success": false, "errors": [{"code": "601", ...}]}`:
