@@ -288,7 +288,13 @@ class MarketoClient:
     def leads_by_email(self, emails: list[str], fields: tuple[str, ...] = ("id", "email", "sfdcLeadId",
                                                                            "sfdcContactId", "createdAt")
                        ) -> list[dict[str, Any]]:
-        """Marketo's leads with any of these emails (one call per 300 addresses)."""
+        """Marketo's leads with any of these emails (one call per 300 addresses).
+
+        `filterType=email`, at most 300 `filterValues`, and the lead fields `sfdcLeadId` /
+        `sfdcContactId` (set by the Salesforce sync): S (several independent public clients
+        use exactly these names). Whether Marketo's email filter ignores case: I, so the
+        caller compares the answers case-insensitively itself.
+        """
         out: list[dict[str, Any]] = []
         unique = list(dict.fromkeys(e.strip() for e in emails if e and e.strip()))
         for start in range(0, len(unique), MAX_FILTER_VALUES):

@@ -179,7 +179,24 @@ def _query_url(version: str, q: str) -> str:
 
 
 def urls(conn: Any, facts: Facts) -> dict[str, str]:
-    """The first composite's subrequests (pure: tested without a server)."""
+    """The first composite's subrequests (pure: tested without a server).
+
+    Wire fidelity (V verified in Salesforce's docs, S seen in independent third-party code,
+    I not confirmed):
+    * composite accepts GET subrequests to the Query resource and to every sObject resource,
+      sObject Describe included (REST API guide "Send Multiple Requests Using Composite"): V;
+      at most 25 subrequests: I (from memory; this one has 11).
+    * Organization.IsSandbox, InstanceName: V (sfdx-core's OrganizationInformation type);
+      OrganizationType: S (used by many public selectors); its value "Professional Edition":
+      I (only "Developer Edition" was seen spelled out). A scratch org also has IsSandbox
+      true (V, sfdx-core) and logs in at test.salesforce.com, so the Sandbox box check holds.
+    * UserLogin.IsFrozen / IsPasswordLocked: V (object reference); reading UserLogin needs
+      Manage Users: V.
+    * Profile.PermissionsApiEnabled / PermissionSet.PermissionsApiEnabled and the semi-join
+      `AssigneeId IN (SELECT Id FROM User WHERE Username = ...)`: S (permissions.py).
+    * Lead.IsConverted, Email, CreatedDate filters; LoginHistory filtered on UserId and
+      LoginTime only (Status is not filterable): V (reference §4.1).
+    """
     v = _api_version(conn)
     by_user = soql("SELECT Id FROM User WHERE Username = {}", facts.sync_username)
     end = facts.started_at - GRACE
