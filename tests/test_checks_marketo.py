@@ -272,10 +272,10 @@ ADVERSARIAL = {
     "permset-api-enabled": ([], [], "healthy", {
         "sync-user-api-enabled": ("pass", {"api_enabled_via": ["permission set: Marketo API Access"]})}),
     "frozen-user": (["SYNC_USER_LOGIN_FAILED", "SYNC_FAILED"], [], "problems_found", {
-        "sync-user-login": ("fail", {"which": "frozen", "login_attempts": 0}),
+        "sync-user-login": ("fail", {"which": "frozen", "login_attempts": 0, "signal": "UserLogin.IsFrozen = true"}),
         "marketo-fields": ("skip", {"seen_as": "sfdoctor (admin)"})}),
     "inactive-user": (["SYNC_USER_LOGIN_FAILED"], [], "problems_found", {
-        "sync-user-login": ("fail", {"which": "inactive", "login_attempts": 0}),
+        "sync-user-login": ("fail", {"which": "inactive", "login_attempts": 0, "signal": "User.IsActive = false"}),
         "sync-status": ("manual", {"status": "not answered"}),
         "sync-recent-leads": ("manual", {"arrived": 0})}),
     "locked-user": (["SYNC_USER_LOGIN_FAILED", "SYNC_FAILED"], [], "problems_found", {

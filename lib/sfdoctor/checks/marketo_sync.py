@@ -484,6 +484,11 @@ def _describe_as(conn: Any, facts: Facts, session_id: str, instance: str) -> Non
     facts.sync_fields = {o: F.field_names(a.body) for o, a in answers.items()}
 
 
+# What the org's data said when no login was tried (the summaries name it in place of a fault).
+NO_ATTEMPT_SIGNALS = {"frozen": "UserLogin.IsFrozen = true", "locked": "UserLogin.IsPasswordLocked = true",
+                      "inactive": "User.IsActive = false", "unknown_username": "User WHERE Username: 0 rows"}
+
+
 def sync_user_login(conn: Any, facts: Facts, lang: str = "en") -> list:
     """Log in as the sync user with password + token, as Marketo's "Sync Fields" will."""
     probe(conn, facts)
@@ -502,7 +507,9 @@ def sync_user_login(conn: Any, facts: Facts, lang: str = "en") -> list:
         evidence["login_history_status"] = lg["row_status"]
     if lg.get("elsewhere"):
         evidence["logins_from_other_addresses"] = lg["elsewhere"]
-    fault = facts.attempts[0].fault if facts.attempts else None
+    fault = facts.attempts[0].fault if facts.attempts else NO_ATTEMPT_SIGNALS.get(which or "")
+    if not facts.attempts and fault:
+        evidence["signal"] = fault          # no login was tried: what the org's data said instead
     key = f"login_{which}" if which else "login_ok"
     summary = msg(lang, key, fault=fault or "-", username=facts.sync_username,
                   elsewhere=", ".join(e["source_ip"] for e in lg.get("elsewhere", [])[:3]))
