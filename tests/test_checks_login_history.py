@@ -51,8 +51,8 @@ def test_verdicts():
     assert lh.verdict(lh.History(), None)[0] == "manual"
     assert lh.verdict(lh.History(), "SOAP_LOGIN_DISABLED")[0] == "pass"
     tok = _h({"Status": "Failed: API security token required", "SourceIp": "2.2.2.2", "n": 4,
-              "last": "2026-11-20T08:00:00.000+0000"},
-             {"Status": "Invalid Password", "SourceIp": "2.2.2.2", "n": 9, "last": "2026-11-19T08:00:00.000+0000"})
+              "lastLogin": "2026-11-20T08:00:00.000+0000"},
+             {"Status": "Invalid Password", "SourceIp": "2.2.2.2", "n": 9, "lastLogin": "2026-11-19T08:00:00.000+0000"})
     assert lh.verdict(tok, None)[:2] == ("fail", "TOKEN_MISSING")   # the latest failure wins
     bad = _h({"Status": "Invalid Password", "SourceIp": "2.2.2.2", "n": 1})
     assert lh.verdict(bad, "TOKEN_INVALID")[:2] == ("fail", "TOKEN_INVALID")

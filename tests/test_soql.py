@@ -352,12 +352,19 @@ def test_count_only(cat: FakeCatalog) -> None:
 
 
 def test_group_by_shape_expr_numbering_and_alias(cat: FakeCatalog) -> None:
-    recs = q(cat, "SELECT Status, SourceIp, COUNT(Id), MAX(LoginTime) last, MIN(LoginTime) FROM LoginHistory "
+    recs = q(cat, "SELECT Status, SourceIp, COUNT(Id), MAX(LoginTime) lastLogin, MIN(LoginTime) FROM LoginHistory "
                   "WHERE LoginTime >= LAST_N_DAYS:7 GROUP BY Status, SourceIp ORDER BY COUNT(Id) DESC")
     assert recs[0] == {"attributes": {"type": "AggregateResult"}, "Status": "Failed: API security token required",
-                       "SourceIp": "203.0.113.9", "expr0": 2, "last": "2026-11-20T08:05:00.000+0000",
+                       "SourceIp": "203.0.113.9", "expr0": 2, "lastLogin": "2026-11-20T08:05:00.000+0000",
                        "expr1": "2026-11-20T08:00:00.000+0000"}
     assert [r["Status"] for r in recs] == ["Failed: API security token required", "Success"]
+
+
+@pytest.mark.parametrize("alias", ["last", "FIRST", "with", "Using", "null"])
+def test_keywords_are_refused_as_aliases(cat: FakeCatalog, alias: str) -> None:
+    """Salesforce refuses these keywords as alias names (SOQL reference, Alias Notation)."""
+    e = err(cat, f"SELECT Status, MAX(LoginTime) {alias} FROM LoginHistory GROUP BY Status")
+    assert e.error_code == "MALFORMED_QUERY" and e.message.endswith(f"unexpected token: '{alias}'")
 
 
 def test_aggregate_functions_without_group(cat: FakeCatalog) -> None:
@@ -603,7 +610,7 @@ FAST_PATH_QUERIES = [
     "SELECT Id FROM LoginHistory WHERE UserId IN ('{u3}') AND NOT LoginTime < 2026-11-14T00:00:00Z",
     "SELECT Status, LoginType, COUNT(Id) n, COUNT_DISTINCT(UserId) users FROM LoginHistory "
     "WHERE LoginTime >= 2026-11-11T00:00:00Z AND LoginTime < 2026-11-20T00:00:00Z GROUP BY Status, LoginType",
-    "SELECT Status, SourceIp, Application, LoginType, COUNT(Id) n, MAX(LoginTime) last, MIN(LoginTime) FROM "
+    "SELECT Status, SourceIp, Application, LoginType, COUNT(Id) n, MAX(LoginTime) lastLogin, MIN(LoginTime) FROM "
     "LoginHistory WHERE UserId = '{u1}' AND LoginTime >= 2026-11-11T00:00:00Z GROUP BY Status, SourceIp, "
     "Application, LoginType",
     "SELECT COUNT(Id), MAX(LoginTime) FROM LoginHistory WHERE UserId = '{u2}'",

@@ -101,7 +101,7 @@ def queries(user_id: str | None, start: datetime, end: datetime) -> dict[str, st
     }
     if user_id:
         out["user"] = soql(
-            "SELECT Status, SourceIp, Application, ApiType, LoginType, COUNT(Id) n, MAX(LoginTime) last "
+            "SELECT Status, SourceIp, Application, ApiType, LoginType, COUNT(Id) n, MAX(LoginTime) lastLogin "
             "FROM LoginHistory WHERE UserId = {} AND LoginTime >= {:literal} AND LoginTime < {:literal} "
             "GROUP BY Status, SourceIp, Application, ApiType, LoginType", user_id, t0, t1)
         out["recent"] = soql(
@@ -119,7 +119,7 @@ def group_rows(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "status": status, "category": category(status), "source_ip": r.get("SourceIp") or "",
             "application": r.get("Application") or "", "api_type": r.get("ApiType") or "",
             "login_type": r.get("LoginType") or "", "n": int(r.get("n") or r.get("expr0") or 0),
-            "last": r.get("last"), "users": r.get("users"),
+            "last": r.get("lastLogin"), "users": r.get("users"),
         })
     return sorted(out, key=lambda g: -g["n"])
 

@@ -52,6 +52,9 @@ AGG_FUNCS = {"COUNT", "COUNT_DISTINCT", "MIN", "MAX", "SUM", "AVG"}
 # error is reported at that word, as Salesforce does (`SELECT Id, FROM X` -> 'FROM').
 RESERVED = {"SELECT", "FROM", "WHERE", "GROUP", "ORDER", "HAVING", "LIMIT", "OFFSET", "AND", "OR",
             "NOT", "LIKE", "IN", "BY", "NULLS", "ASC", "DESC"}
+# Keywords Salesforce refuses as alias names ("Alias Notation", SOQL and SOSL Reference).
+ALIAS_RESERVED = {"AND", "ASC", "DESC", "EXCLUDES", "FIRST", "FROM", "GROUP", "HAVING", "IN", "INCLUDES", "LAST",
+                  "LIKE", "LIMIT", "NOT", "NULL", "NULLS", "OR", "SELECT", "USING", "WHERE", "WITH"}
 
 
 # --------------------------------------------------------------------------------------------
@@ -231,7 +234,7 @@ class _ToAst(Transformer):
 
     def aliased_agg(self, c: list) -> AggItem:
         alias = c[1] if len(c) > 1 else None
-        if alias is not None and alias.upper() in RESERVED:
+        if alias is not None and alias.upper() in RESERVED | ALIAS_RESERVED:
             raise _Unexpected(alias)
         return AggItem(c[0], str(alias) if alias is not None else None)
 
