@@ -195,6 +195,24 @@ def test_a_parameter_validator_refuses_a_malformed_value_before_anything_runs(tm
     assert "sfdoctor.MODULE:FUNCTION" in exc.value.one_line()
 
 
+def test_the_mc_allowlist_is_held_to_its_shape_before_any_run():
+    """mc-missing-oauth-token's pasted allowlist: a typo is bad input (exit 2, no folder), and
+    a description may hold commas (its items are split at newlines; the runbook's own parser
+    splits at a comma only where an address follows)."""
+    from sfdoctor.runner import validate_params
+
+    spec = runbooks.load("mc-missing-oauth-token")
+    given = validate_params(spec, {"ip_allowlist": "198.51.100.0 - 198.51.100.255 Head office, Tokyo\n192.0.2.0/24",
+                                   "data_cloud_ips": "203.0.113.40, 203.0.113.41"})
+    assert given == {"ip_allowlist": ["198.51.100.0 - 198.51.100.255 Head office, Tokyo", "192.0.2.0/24"],
+                     "data_cloud_ips": ["203.0.113.40", "203.0.113.41"]}
+    for name, bad in (("ip_allowlist", "192.0.2.1 - 192.0.2.999"), ("data_cloud_ips", "203.0.113.400")):
+        with pytest.raises(BadInput) as exc:
+            validate_params(spec, {name: bad})
+        line = exc.value.one_line()
+        assert name in line and bad in line and "\n" not in line
+
+
 # ------------------------------------------------------------------ diagnose
 @pytest.fixture(scope="module")
 def specs(tmp_path_factory):

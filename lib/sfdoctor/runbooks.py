@@ -299,6 +299,10 @@ def _define_models() -> dict[str, type]:
             # value that raises ValueError (one line) for a malformed one, so that `sfdoctor run`
             # refuses it with exit 2 before any kernel starts, and the form says so at once.
             validator: str | None = None
+            # For type list, how a typed or CLI string becomes items: at newlines and commas
+            # (the default), or at newlines only, for items whose text may hold commas (an
+            # allowlist's descriptions) and whose own parser splits them further.
+            split: Literal["lines_and_commas", "lines"] = "lines_and_commas"
 
             @field_validator("validator")
             @classmethod
@@ -618,7 +622,8 @@ def _convert(param: Parameter, value: Any) -> Any:
     if t == "list":
         if isinstance(value, (list, tuple)):
             return [str(v) for v in value]
-        return [v.strip() for v in re.split(r"[,\n]", str(value)) if v.strip()]
+        separators = r"\n" if getattr(param, "split", "lines_and_commas") == "lines" else r"[,\n]"
+        return [v.strip() for v in re.split(separators, str(value)) if v.strip()]
     if t == "date":
         if isinstance(value, _dt.datetime):
             return value.date()
