@@ -77,7 +77,8 @@ _TEXTS: dict[str, dict[str, str]] = {
     "more": {"en": "show all ({n} characters)", "ja": "全文を表示 ({n} 文字)"},
     "fix_in_summary": {"en": "see fix for {cause} in the summary above", "ja": "{cause} の対処は冒頭の概要を参照"},
     "fix_above": {"en": "see fix for {cause} above (check \u201c{title}\u201d)", "ja": "{cause} の対処は上のチェック「{title}」を参照"},
-    "fix_then": {"en": "warning: after the steps above, not urgent", "ja": "警告: 上の手順の後で (急ぎではありません)"},
+    # Shown in parentheses after the cause code: no brackets of its own.
+    "fix_then": {"en": "warning: after the steps above, not urgent", "ja": "警告: 上の手順の後に。急ぎではありません"},
     "summary_at_top": {"en": "The summary with what to do first is at the top of this report.",
                        "ja": "最初にやることを含む概要は、このレポートの先頭にあります。"},
 }
