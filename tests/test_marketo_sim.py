@@ -429,3 +429,21 @@ def test_over_http_with_builtin_scenario_and_stats() -> None:
         assert stats["GET /rest/v1/leads/describe.json"] == 1
     finally:
         sim.stop()
+
+
+@pytest.mark.parametrize("error,code,message", [
+    ("606", "606", "Max rate limit '100' exceeded with in '20' secs"),
+    ("607", "607", "Daily quota reached"),
+    ("615", "615", "Concurrent access limit reached"),
+    ("REQUEST_LIMIT_EXCEEDED", "607", "Daily quota reached"),
+])
+def test_injected_marketo_error_codes_answer_marketos_envelope(error: str, code: str, message: str) -> None:
+    """A scenario's `faults: [{error: "606"}]` on a Marketo path: HTTP 200, success false, the
+    code as a quoted string (reference §6.2), not Salesforce's 400 envelope."""
+    from sfdoctor.demo import faults
+
+    response = faults.error_response(faults.api_kind(HOST, "/rest/v1/leads.json"), error)
+    data = json.loads(response.body)
+    assert response.status == 200
+    assert data["success"] is False and data["errors"] == [{"code": code, "message": message}]
+    assert re.fullmatch(r"[0-9a-f]{4}#[0-9a-f]{11}", data["requestId"])
