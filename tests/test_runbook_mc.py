@@ -79,11 +79,15 @@ def test_japanese_run(runs):
     assert checks["mc-next-steps"]["title"] == "対処の順序"
 
 
-def test_unparsable_range_is_one_line_in_the_report_not_a_traceback(runs):
+def test_unparsable_range_is_bad_input_in_one_line_before_any_report(runs):
+    """spec/cli.md: a malformed parameter is exit 2, one line, no report folder (the parameter's
+    validator runs before any kernel). A notebook run without the CLI (plain papermill) still
+    meets the same entry in its allowlist check, as an `error` finding: test_checks_mc."""
     r = runs["bad-range"]
-    assert r["exit"] == 3, r["stderr"]
-    (a,) = [c for c in r["findings"]["checks"] if c["id"] == "mc-allowlist"]
-    assert a["status"] == "error" and "192.0.2.999" in a["summary"] and "\n" not in a["summary"]
+    assert r["exit"] == 2, r["stderr"]
+    lines = [line for line in r["stderr"].splitlines() if line.strip()]
+    assert len(lines) == 1 and "ip_allowlist" in lines[0] and "192.0.2.999" in lines[0], lines
+    assert r["folders"] == [] and "findings" not in r
     assert "Traceback" not in r["output"]
 
 
