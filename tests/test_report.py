@@ -82,6 +82,21 @@ def test_header_code_hidden_plots_embedded(page):
     assert "@media print" in page and '<html lang="en">' in page
 
 
+def test_what_we_looked_at_leaves_out_what_the_runbook_never_uses():
+    """The edition where no fix depends on it and none was read, the window where the runbook
+    has no `days`: left out, not "not determined". Where they matter, an unknown one is said."""
+    from sfdoctor import runbooks
+    from sfdoctor.report import looked_at_html
+
+    findings = {"org": "demo", "api_calls": 3, "parameters": {}}
+    mc = looked_at_html(findings, {"edition": None, "window": None}, "en", runbooks.load("mc-missing-oauth-token"))
+    assert "Edition" not in mc and "Time window" not in mc and "API calls" in mc
+    st = looked_at_html(findings, {"edition": None, "window": None}, "en", runbooks.load("security-token-required"))
+    assert "Edition" in st and "Time window" in st and "not determined" in st
+    sia = looked_at_html(findings, {"edition": "Unlimited Edition"}, "en", runbooks.load("sia-auth-failure"))
+    assert "Unlimited Edition" in sia
+
+
 def test_japanese_report():
     spec = load("fixture-probe", FIXTURE_RUNBOOKS)
     f = _findings("healthy")

@@ -419,6 +419,15 @@ def looked_at_html(findings: Mapping[str, Any], context: Mapping[str, Any], lang
         ("looked.run_time", f"{findings.get('started_at', '')} – {findings.get('finished_at', '')}"),
         ("looked.parameters", ", ".join(f"{k}={v}" for k, v in params.items()) or ui("summary.none", lang)),
     ]
+    if spec is not None:
+        # A fact the runbook never uses is left out rather than shown as "not determined":
+        # the edition where no fix depends on it and none was read, the window where the
+        # runbook has no `days` (Marketing Cloud's has neither).
+        by_edition = any(getattr(c, "fix_by_edition", None) for c in spec.causes.values())
+        has_days = any(p.name == "days" for p in spec.parameters)
+        rows = [(k, v) for k, v in rows
+                if not (k == "looked.edition" and not context.get("edition") and not by_edition)
+                and not (k == "looked.window" and not window and not has_days)]
     body = "".join(f"<tr><th>{_e(ui(k, lang))}</th><td>{_e(v)}</td></tr>" for k, v in rows)
     return f'<section class="sfd-looked" id="sfd-looked"><h2>{_e(ui("looked.title", lang))}</h2><table>{body}</table></section>'
 
