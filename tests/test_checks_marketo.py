@@ -389,3 +389,12 @@ def test_unknown_unwanted_names():
         "Fax (no such field on Lead or Contact)", "Lead.Revenu (no such field)",
         "Account.Rating (not checked: only Lead and Contact are read)"]
     assert F.parse_unwanted(["lead.AnnualRevenue", "CONTACT.Phone"]) == [("Lead", "AnnualRevenue"), ("Contact", "Phone")]
+
+
+def test_the_refused_sign_in_of_an_org_without_api_is_counted():
+    """An org without API access refuses sfdoctor's own token request; that request still cost
+    the customer an API call, so the probe-only connection goes on counting from it."""
+    run, facts = M.open_run("demo:marketo-org-api-disabled", "en", {})
+    by = run.conn.counter.snapshot()["by_endpoint"]
+    assert by.get("POST /services/oauth2/token") == 1 and run.conn.sf is None
+    assert facts.own_refused

@@ -305,6 +305,7 @@ class OwnLoginRefused(OrgConfigError):
     def __init__(self, message: str, *, code: str | int | None = None, hint: str | None = None):
         super().__init__(message, hint=hint)
         self.code = code
+        self.counter: CallCounter | None = None  # set by connect(): what the attempt spent
 
 
 @dataclass
@@ -378,9 +379,13 @@ def connect(org: OrgRef | str, *, runbook: Any = None, timeout: tuple[float, flo
     if org_ref.is_demo and org_ref.scenario_ref is None and runbook is not None:
         org_ref = resolve(org_ref.name, runbook=runbook)
     counter = CallCounter()
-    if org_ref.is_demo:
-        return _connect_demo(org_ref, counter, timeout, backoff)
-    return _connect_real(org_ref, counter, timeout, backoff)
+    try:
+        if org_ref.is_demo:
+            return _connect_demo(org_ref, counter, timeout, backoff)
+        return _connect_real(org_ref, counter, timeout, backoff)
+    except OwnLoginRefused as exc:
+        exc.counter = counter  # the refused request cost an API call too: probe_only goes on counting
+        raise
 
 
 def _sessions(route_to: str | None, counter: CallCounter, timeout: Any, backoff: float
@@ -435,11 +440,12 @@ def _connect_demo(org_ref: OrgRef, counter: CallCounter, timeout: Any, backoff: 
 
 
 def probe_only(org: OrgRef, *, timeout: tuple[float, float] | float = DEFAULT_TIMEOUT,
-               backoff: float = 0.5) -> Connection:
+               backoff: float = 0.5, counter: CallCounter | None = None) -> Connection:
     """A Connection without sfdoctor's own sign-in (`sf` is None), for when the org refuses it
     (`OwnLoginRefused`): the same routed, guarded, counting sessions, so login probes of the
-    credentials under diagnosis and other services' APIs (Marketo) still work and are counted."""
-    counter = CallCounter()
+    credentials under diagnosis and other services' APIs (Marketo) still work and are counted.
+    `counter`: the refusal's own (`OwnLoginRefused.counter`), so the refused request is counted."""
+    counter = counter if counter is not None else CallCounter()
     info: dict[str, Any] = {}
     base_url = None
     if org.is_demo:

@@ -84,6 +84,7 @@ class RunSession:
         self.conn: Any = None
         self.org_ref: Any = None
         self.connect_error: str | None = None
+        self.connect_exception: Exception | None = None
         self.findings: list[Finding] = []
         self.started_at = utcnow()
         self.edition: str | None = None
@@ -126,6 +127,7 @@ class RunSession:
         except Exception as exc:  # any failure to connect is a finding, not a crash (principle 6)
             reason, evidence = describe_exception(exc, run.secrets)
             run.connect_error = reason
+            run.connect_exception = exc  # e.g. clients.OwnLoginRefused, which a runbook may go on from
             f = Finding(
                 id="connect",
                 title=run.texts.title("connect"),

@@ -146,12 +146,12 @@ def open_run(org: str, lang: str, params: dict[str, Any]) -> tuple[Any, Facts]:
 
     run = RunSession.open(RUNBOOK, org, lang, params)
     refused = None
-    if run.conn is None and run.org_ref is not None and run.findings:
-        evidence = run.findings[0].evidence
-        if evidence.get("exception") == clients.OwnLoginRefused.__name__:
-            refused = str(evidence.get("reason"))
-            run.conn = clients.probe_only(run.org_ref)
-            run.connect_error = None
+    refusal = run.connect_exception
+    if run.conn is None and run.org_ref is not None and isinstance(refusal, clients.OwnLoginRefused):
+        refused = str(run.findings[0].evidence.get("reason")) if run.findings else str(refusal)
+        # the refused sign-in cost an API call too: the probe-only connection goes on counting
+        run.conn = clients.probe_only(run.org_ref, counter=refusal.counter)
+        run.connect_error = None
     facts = Facts.from_params(run.conn, **params)
     facts.own_refused = refused
     return run, facts
