@@ -7,6 +7,7 @@ from pathlib import Path
 import ipywidgets as widgets
 import pytest
 
+from sfdoctor.errors import BadInput
 from sfdoctor.forms import build_form
 from sfdoctor.runbooks import load
 
@@ -95,3 +96,26 @@ def test_fields_are_wide_enough_for_a_username(spec):
         assert w.layout.width == "100%"
     widths = {w.style.description_width for w in form.fields.values() if not isinstance(w, widgets.Checkbox)}
     assert len(widths) == 1 and widths.pop().endswith("em")  # one label column: inputs line up
+
+
+@pytest.mark.parametrize("runbook", ["security-token-required", "sia-auth-failure", "marketo-sync-setup",
+                                     "mc-missing-oauth-token"])
+@pytest.mark.parametrize("lang", ["en", "ja"])
+def test_every_runbook_has_a_field_per_parameter(runbook, lang):
+    spec = load(runbook)
+    form = build_form(spec, lang, lambda v: None)
+    assert set(form.fields) == {p.name for p in spec.parameters}
+    values = form.values()  # the defaults are valid values
+    assert set(values) == {p.name for p in spec.parameters}
+
+
+def test_a_malformed_allowlist_is_refused_in_the_form_without_running():
+    ran = []
+    form = build_form("mc-missing-oauth-token", "en", ran.append)
+    form.fields["ip_allowlist"].value = "198.51.100.0 - 198.51.100.255 Head office, Tokyo\n192.0.2.1 - 192.0.2.999"
+    with pytest.raises(BadInput) as exc:
+        form.values()
+    assert "192.0.2.999" in exc.value.one_line()
+    assert form.run() is None and ran == []
+    form.fields["ip_allowlist"].value = "198.51.100.0 - 198.51.100.255 Head office, Tokyo\n192.0.2.0/24"
+    assert form.values()["ip_allowlist"] == ["198.51.100.0 - 198.51.100.255 Head office, Tokyo", "192.0.2.0/24"]
