@@ -478,3 +478,28 @@ def test_a_real_account_records_the_operators_web_login(answer, status, cause):
     assert (f.status, f.cause) == (status, cause)
     assert f.evidence["login_attempts"] == 0 and f.evidence["answered_by"] == "operator"
     assert "user" in facts.read_errors          # the package is not configured: said, not raised here
+
+
+# --------------------------------------------------------------------------- principle 7: the scheduler's memory
+
+@pytest.mark.parametrize("org, failed", [("demo:mc-credentials-invalid", True), ("demo:mc-healthy", False),
+                                         ("demo:mc-ip-not-allowlisted", True)])
+def test_the_logins_tried_are_what_the_schedulers_probe_memory_reads(org, failed):
+    """Each login finding lists its own attempt with `ok`, as the Salesforce probes do, so a
+    scheduled run whose login was refused does not try the same password again."""
+    from sfdoctor import schedule
+
+    _, found = run_checks(org)
+    findings = {"checks": [f.to_json() for f in found]}
+    assert schedule.probe_ran(findings) and schedule.probe_failed(findings) is failed
+
+
+def test_the_probe_fingerprint_follows_the_integration_users_password():
+    """Not the Salesforce probe user's: the password Data Cloud holds for the MC user."""
+    from sfdoctor import schedule
+
+    wrong = schedule.probe_fingerprint("demo:mc-credentials-invalid", RUNBOOK, {}, "salt-1")
+    right = schedule.probe_fingerprint("demo:mc-healthy", RUNBOOK, {}, "salt-1")
+    assert wrong and right and wrong != right and wrong.startswith("hmac-sha256:")
+    assert schedule.probe_fingerprint("demo:mc-healthy", RUNBOOK, {}, "salt-2") != right
+    assert schedule.probe_fingerprint("demo:mc-healthy", RUNBOOK, {"mc_username": "nobody-here"}, "salt-1") is None

@@ -266,12 +266,12 @@ PROBING = '- runbook: security-token-required\n  org: demo:token-missing\n  cron
 
 
 def test_demo_fingerprint_follows_the_credentials_and_the_salt():
-    fp = schedule.probe_fingerprint("demo:token-missing", RUNBOOK, "", "salt-1")
+    fp = schedule.probe_fingerprint("demo:token-missing", RUNBOOK, {}, "salt-1")
     assert fp and fp.startswith("hmac-sha256:")
-    assert schedule.probe_fingerprint("demo:token-missing", RUNBOOK, "", "salt-1") == fp
-    assert schedule.probe_fingerprint("demo:token-missing", RUNBOOK, "", "salt-2") != fp
+    assert schedule.probe_fingerprint("demo:token-missing", RUNBOOK, {}, "salt-1") == fp
+    assert schedule.probe_fingerprint("demo:token-missing", RUNBOOK, {}, "salt-2") != fp
     # Another world, other operator credentials: another fingerprint.
-    assert schedule.probe_fingerprint("demo:password-invalid", RUNBOOK, "", "salt-1") not in (None, fp)
+    assert schedule.probe_fingerprint("demo:password-invalid", RUNBOOK, {}, "salt-1") not in (None, fp)
 
 
 def test_failed_probe_is_not_repeated_with_the_same_credentials(tmp_path, monkeypatch):

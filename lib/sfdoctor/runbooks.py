@@ -34,6 +34,9 @@ if TYPE_CHECKING:  # built on first use: see _define_models
 # --------------------------------------------------------------------------------------
 # spec/causes.md, kept in code so a spec that drops or re-levels a stable code fails to load.
 # --------------------------------------------------------------------------------------
+# A function a runbook spec may name: only sfdoctor's own (validators, probe identities).
+_FUNCTION_REF = r"sfdoctor(\.[a-z_][a-z0-9_]*)+:[a-z_][a-z0-9_]*"
+
 REQUIRED_CAUSES: dict[str, dict[str, str]] = {
     "security-token-required": {
         "TOKEN_MISSING": "fail",
@@ -307,7 +310,7 @@ def _define_models() -> dict[str, type]:
             @field_validator("validator")
             @classmethod
             def _validator_ref(cls, v: str | None) -> str | None:
-                if v is not None and not re.fullmatch(r"sfdoctor(\.[a-z_][a-z0-9_]*)+:[a-z_][a-z0-9_]*", v):
+                if v is not None and not re.fullmatch(_FUNCTION_REF, v):
                     raise ValueError(f"{v!r} must read sfdoctor.MODULE:FUNCTION")
                 return v
 
@@ -383,6 +386,18 @@ def _define_models() -> dict[str, type]:
             checks: dict[str, CheckSpec] = Field(default_factory=dict)
             causes: dict[str, CauseSpec] = Field(default_factory=dict)
             messages: dict[str, Text] = Field(default_factory=dict)
+            # Optional: "sfdoctor.MODULE:FUNCTION", `fn(conn, params) -> (username, secret) | None`:
+            # whose credentials the runbook's login probes test, for the scheduler's memory of a
+            # failed probe (principle 7). Without it: the Salesforce user of `username` (or the
+            # demo operator's probe user), password and token.
+            probe_identity: str | None = None
+
+            @field_validator("probe_identity")
+            @classmethod
+            def _identity_ref(cls, v: str | None) -> str | None:
+                if v is not None and not re.fullmatch(_FUNCTION_REF, v):
+                    raise ValueError(f"{v!r} must read sfdoctor.MODULE:FUNCTION")
+                return v
 
             @field_validator("title", "summary")
             @classmethod
@@ -582,14 +597,18 @@ def convert_value(param: Parameter, value: Any) -> Any:
     converted = _convert(param, value)
     ref = getattr(param, "validator", None)
     if ref and converted not in (None, "", []):
-        _validator(ref)(converted)
+        function_ref(ref)(converted)
     return converted
 
 
 @lru_cache(maxsize=None)
-def _validator(ref: str) -> Callable[[Any], Any]:
+def function_ref(ref: str) -> Callable[..., Any]:
+    """The function a spec names as "sfdoctor.MODULE:FUNCTION" (a parameter's validator, the
+    runbook's probe_identity), imported on first use."""
     module, _, name = ref.partition(":")
     return getattr(importlib.import_module(module), name)
+
+
 
 
 def _convert(param: Parameter, value: Any) -> Any:

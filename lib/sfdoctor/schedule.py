@@ -276,20 +276,23 @@ def _probe_parameter(entry: Entry) -> Any:
     return None
 
 
-def probe_fingerprint(org: str, runbook: str, username: str, salt: str) -> str | None:
-    """The fingerprint of the credentials a run of `runbook` on `org` would probe `username` with.
+def probe_fingerprint(org: str, runbook: str, params: Mapping[str, Any], salt: str) -> str | None:
+    """The fingerprint of the credentials a run of `runbook` on `org` with `params` would probe.
 
-    Demo orgs only: the operator's answers come from the simulator's info endpoint, through
-    credentials.probe_credentials as the notebook reads them. None for a real org (its
-    secrets are not read in the scheduling process) or when no credentials are available.
+    Whose credentials: the runbook's `probe_identity` (e.g. Marketing Cloud's integration
+    user), else the Salesforce user of `username` with password and token. Demo orgs only: the
+    operator's answers come from the simulator's info endpoint, read as the notebook reads
+    them. None for a real org (its secrets are not read in the scheduling process) or when no
+    credentials are available.
     """
     import requests
 
     from . import orgs
     from .credentials import fingerprint, probe_credentials
-    from .runbooks import load
+    from .runbooks import function_ref, load
 
-    org_ref = orgs.resolve(org, runbook=load(runbook))
+    spec = load(runbook)
+    org_ref = orgs.resolve(org, runbook=spec)
     if not org_ref.is_demo:
         return None
     from types import SimpleNamespace
@@ -302,11 +305,15 @@ def probe_fingerprint(org: str, runbook: str, username: str, salt: str) -> str |
     except (requests.RequestException, ValueError):
         return None
     operator = dict(info.get("operator") or {})
-    user = username.strip() or str(operator.get("probe_username") or "")
+    conn = SimpleNamespace(org_ref=org_ref, operator=operator, info=info, secrets=set())
+    if getattr(spec, "probe_identity", None):
+        identity = function_ref(spec.probe_identity)(conn, dict(params))
+        return fingerprint(identity[0], identity[1], "", salt) if identity and identity[1] else None
+    user = str(params.get("username") or "").strip() or str(operator.get("probe_username") or "")
     if not user:
         return None
     try:
-        creds = probe_credentials(SimpleNamespace(org_ref=org_ref, operator=operator, info=info), user)
+        creds = probe_credentials(conn, user)
     except SfdoctorError:
         return None
     if not creds.password:
@@ -450,8 +457,7 @@ def _run_entry(p: Plan, out: Path, now: datetime, state: State, lang: str, runne
 
             salt = str(rec.get("salt") or "") if rec else ""
             salt = salt or new_salt()
-            username = str(params.get("username") or "")
-            fp = probe_fingerprint(entry.org, entry.runbook, username, salt)
+            fp = probe_fingerprint(entry.org, entry.runbook, params, salt)
             if rec and rec.get("failed"):
                 if fp is None:
                     say(_t("probe_unknown", lang, label=entry.label, state=state.path))

@@ -290,12 +290,27 @@ def user(conn: Any, facts: Facts, lang: str = "en") -> list:
 
 # --------------------------------------------------------------------------- 3. the user's own login
 
+def probe_identity(conn: Any, params: dict[str, Any]) -> tuple[str, str] | None:
+    """Whose credentials this runbook's login probes test (runbooks/*.yml `probe_identity`): the
+    integration user entered in Data Cloud, with the password Data Cloud holds, read as a run
+    reads them. The scheduler fingerprints them (salted, never stored) so that a login that
+    failed is not tried again with the same password (principle 7)."""
+    from sfdoctor import mcloud
+
+    operator = getattr(conn, "operator", None) or {}
+    username = str(params.get("mc_username") or operator.get("data_cloud_mc_username") or "").strip()
+    if not username:
+        return None
+    password = mcloud.integration_password(conn, username)
+    return (username, password) if password else None
+
+
 def _try(conn: Any, facts: Facts, password: str, source_ip: str | None, where: str) -> Any:
     from sfdoctor import mcloud
 
     result = mcloud.user_login(conn, facts.mc_username, password, source_ip)
     facts.attempts.append({"from": where, "source_ip": result.source_ip if result else source_ip,
-                           "reason": result.reason if result else None})
+                           "reason": result.reason if result else None, "ok": bool(result and result.ok)})
     return result
 
 
@@ -304,7 +319,9 @@ def _login_finding(cid: str, lang: str, facts: Facts, result: Any, where: str, a
     verdict = mu.login_verdict(result.reason, user, exempt=_exempt(facts, user))
     evidence = {"username": facts.mc_username, "source_ip": result.source_ip, "from": where,
                 "answer": result.reason, "data_cloud_message": result.message or None,
-                "login_attempts": attempts}
+                "login_attempts": attempts,
+                # this finding's own attempt, in the shape the scheduler's probe memory reads
+                "attempts": facts.attempts[-1:]}
     if verdict.which:
         evidence["which"] = verdict.which
     key = {"OK": "login_ok", "IP_NOT_ALLOWLISTED": "login_ip_refused", "PASSWORD_EXPIRED": "login_expired",
