@@ -383,3 +383,11 @@ def test_show_notes_entries_finer_than_the_tick(tmp_path, capsys):
     path = write(tmp_path, '- {runbook: security-token-required, org: demo, cron: "*/5 * * * *"}\n')
     assert main(["schedule", "show", "--file", str(path), "--out", str(tmp_path)]) == 0
     assert "fires more often than every 15 minutes" in capsys.readouterr().err
+
+
+def test_marketo_sync_probes_are_remembered_by_the_sync_users_credentials():
+    """marketo-sync-setup probes the sync user (its `username`) with password and token, the
+    Salesforce default: the stale token its world plays gives another fingerprint than the right one."""
+    stale = schedule.probe_fingerprint("demo:marketo-sync-failed", "marketo-sync-setup", {}, "salt-1")
+    right = schedule.probe_fingerprint("demo:marketo-healthy", "marketo-sync-setup", {}, "salt-1")
+    assert stale and right and stale != right
