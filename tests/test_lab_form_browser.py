@@ -161,6 +161,20 @@ def page(browser, lab, request):
             p.screenshot(path=str(lab["root"].parent / f"end-{request.node.name}.png"), full_page=True)
         finally:
             context.close()
+            _shut_kernels_down(lab)
+
+
+def _shut_kernels_down(lab) -> None:
+    """End the test's kernels through the server's REST API (deleting a session shuts its
+    kernel down): one server serves the whole module, and idle kernels would pile up."""
+    def call(method: str, path: str) -> bytes:
+        request = urllib.request.Request(f"{lab['url']}{path}", method=method,
+                                         headers={"Authorization": f"token {lab['token']}"})
+        with urllib.request.urlopen(request, timeout=20) as r:
+            return r.read()
+
+    for session in json.loads(call("GET", "/api/sessions")):
+        call("DELETE", f"/api/sessions/{session['id']}")
 
 
 # --------------------------------------------------------------------------- driving the UI
