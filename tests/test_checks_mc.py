@@ -73,7 +73,7 @@ def test_entries_as_setup_shows_them(text, start, end):
                                   "10.0.0.0/33", "192.0.2.1 - 2001:db8::1"])
 def test_bad_entries_are_one_line_errors(text):
     with pytest.raises(al.AllowlistError) as err:
-        al.parse_entries(["192.0.2.0/24", text], name="ip_allowlist entry")
+        al.parse_entries(["192.0.2.0/24", text], name="ip_allowlist")
     assert "ip_allowlist entry 2" in str(err.value) and "\n" not in str(err.value)
 
 

@@ -274,3 +274,20 @@ def test_diagnose_no_match_and_empty(specs):
     assert runbooks.diagnose("the coffee machine is out of beans", specs) == []
     with pytest.raises(BadInput):
         runbooks.diagnose("   ", specs)
+
+
+def test_a_refused_value_is_said_in_the_runs_language():
+    """Type mismatches and validators speak Japanese in a Japanese run (CLI, form, report)."""
+    from sfdoctor.runner import validate_params
+
+    spec = runbooks.load("mc-missing-oauth-token")
+    with pytest.raises(BadInput) as exc:
+        validate_params(spec, {"ip_allowlist": "192.0.2.1 - 192.0.2.999"}, "ja")
+    assert "パラメータ ip_allowlist" in exc.value.one_line() and "項目 1" in exc.value.one_line()
+    assert "2 つの IP アドレスの範囲ではありません" in exc.value.one_line()
+    with pytest.raises(BadInput) as exc:
+        validate_params(spec, {"probe": "maybe"}, "ja")
+    assert "true か false を指定してください" in exc.value.one_line()
+    with pytest.raises(BadInput) as exc:
+        validate_params(spec, {"probe": "maybe"}, "en")
+    assert "expected true or false, got 'maybe'" in exc.value.one_line()

@@ -4,6 +4,8 @@ The CLI maps `BadInput` to exit 2 and `Inconclusive` to exit 3 (spec/cli.md).
 """
 from __future__ import annotations
 
+from typing import Mapping
+
 
 class SfdoctorError(Exception):
     """Base for errors that carry a one-line message meant for the operator."""
@@ -36,6 +38,26 @@ class OrgConfigError(BadInput):
 
 class ReadOnlyViolation(SfdoctorError):
     """sfdoctor tried a request that could change an org (principle 3)."""
+
+
+class LocalizedValueError(ValueError):
+    """A malformed value, said in every language a person may read it in (str() is the English).
+
+    Parameter conversion, validators and input parsers raise it, so that the CLI's one-line
+    refusal, the form and a report all say it in the run's language.
+    """
+
+    def __init__(self, texts: Mapping[str, str]):
+        self.texts = dict(texts)
+        super().__init__(self.texts["en"])
+
+    def text(self, lang: str) -> str:
+        return self.texts.get(lang) or self.texts["en"]
+
+
+def problem_text(exc: BaseException, lang: str) -> str:
+    """What a ValueError says, in `lang` where it knows more than English."""
+    return exc.text(lang) if isinstance(exc, LocalizedValueError) else str(exc)
 
 
 class Inconclusive(SfdoctorError):

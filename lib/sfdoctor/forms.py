@@ -18,7 +18,7 @@ from typing import Any, Callable
 
 import ipywidgets as widgets
 
-from .errors import BadInput
+from .errors import BadInput, problem_text
 from .runbooks import Parameter, RunbookSpec, convert_value, load, ui
 
 
@@ -130,7 +130,7 @@ class RunbookForm(widgets.VBox):
             try:
                 values[p.name] = convert_value(p, raw)
             except ValueError as exc:
-                problems.append(ui("form.bad_value", self.lang, name=p.name, problem=str(exc)))
+                problems.append(ui("form.bad_value", self.lang, name=p.name, problem=problem_text(exc, self.lang)))
         if problems:
             raise BadInput("; ".join(problems))
         return values

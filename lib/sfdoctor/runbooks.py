@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Callable, Literal
 from urllib.parse import parse_qsl, unquote_plus, urlsplit
 
 from . import project_root
-from .errors import BadInput
+from .errors import BadInput, LocalizedValueError
 from .findings import Finding
 from .i18n import LANGS, check_lang, pick
 
@@ -611,24 +611,39 @@ def function_ref(ref: str) -> Callable[..., Any]:
 
 
 
+# Why a value does not fit its parameter's type, in every language (LocalizedValueError).
+_BAD_VALUE = {
+    "text": {"en": "expected text, got {value!r}", "ja": "文字列を指定してください ({value!r} が指定されました)"},
+    "choice": {"en": "{value!r} is not one of {choices}", "ja": "{value!r} は選択肢 ({choices}) にありません"},
+    "int": {"en": "expected a whole number, got {value!r}", "ja": "整数を指定してください ({value!r} が指定されました)"},
+    "bool": {"en": "expected true or false, got {value!r}", "ja": "true か false を指定してください ({value!r} が指定されました)"},
+    "date": {"en": "expected a date as YYYY-MM-DD, got {value!r}",
+             "ja": "日付を YYYY-MM-DD で指定してください ({value!r} が指定されました)"},
+}
+
+
+def _bad(kind: str, **values: Any) -> LocalizedValueError:
+    return LocalizedValueError({lang: text.format(**values) for lang, text in _BAD_VALUE[kind].items()})
+
+
 def _convert(param: Parameter, value: Any) -> Any:
     t = param.type
     if t in ("str", "choice"):
         if not isinstance(value, (str, int, float)) or isinstance(value, bool):
-            raise ValueError(f"expected text, got {value!r}")
+            raise _bad("text", value=value)
         value = str(value)
         if t == "choice" and value not in param.choices:
-            raise ValueError(f"{value!r} is not one of {', '.join(param.choices)}")
+            raise _bad("choice", value=value, choices=", ".join(param.choices))
         return value
     if t == "int":
         if isinstance(value, bool):
-            raise ValueError(f"expected a whole number, got {value!r}")
+            raise _bad("int", value=value)
         if isinstance(value, int):
             return value
         try:
             return int(str(value).strip())
         except ValueError:
-            raise ValueError(f"expected a whole number, got {value!r}") from None
+            raise _bad("int", value=value) from None
     if t == "bool":
         if isinstance(value, bool):
             return value
@@ -637,7 +652,7 @@ def _convert(param: Parameter, value: Any) -> Any:
             return True
         if s in _FALSE:
             return False
-        raise ValueError(f"expected true or false, got {value!r}")
+        raise _bad("bool", value=value)
     if t == "list":
         if isinstance(value, (list, tuple)):
             return [str(v) for v in value]
@@ -651,7 +666,7 @@ def _convert(param: Parameter, value: Any) -> Any:
         try:
             return _dt.date.fromisoformat(str(value).strip())
         except ValueError:
-            raise ValueError(f"expected a date as YYYY-MM-DD, got {value!r}") from None
+            raise _bad("date", value=value) from None
     raise ValueError(f"unknown type {t}")  # pragma: no cover - the model forbids it
 
 

@@ -35,7 +35,7 @@ skip_slow_optional_imports()
 import nbformat  # noqa: E402
 
 from . import project_root
-from .errors import BadInput
+from .errors import BadInput, problem_text
 from .findings import API_CALLS_METADATA, EXIT_CODES, MIMETYPE, RUN_MIMETYPE, SCHEMA, Finding, RunResult, iso, utcnow
 from .i18n import check_lang
 from ._prewarm import EXEC_LINE as PREWARM_EXEC_LINE
@@ -89,7 +89,7 @@ def validate_params(spec: RunbookSpec, params: Mapping[str, Any], lang: str = "e
         try:
             out[name] = jsonable(convert_value(p, raw))
         except ValueError as exc:
-            raise BadInput(ui("param.bad", lang, name=name, problem=str(exc))) from None
+            raise BadInput(ui("param.bad", lang, name=name, problem=problem_text(exc, lang))) from None
     return out
 
 

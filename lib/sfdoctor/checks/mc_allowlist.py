@@ -19,7 +19,9 @@ import html
 import ipaddress
 import re
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
+
+from ..errors import LocalizedValueError
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -29,8 +31,45 @@ _RANGE = re.compile(r"^([0-9A-Fa-f:.]+)\s*(?:[-\u2010-\u2015~]|\s+to\s+)\s*([0-9
 _ADDRESSY = re.compile(r"^[0-9A-Fa-f:.]+(/\d{1,3})?$")
 
 
-class AllowlistError(ValueError):
-    """An entry that is not an address, a range or a CIDR: one line, naming it."""
+class AllowlistError(LocalizedValueError):
+    """An entry that is not an address, a range or a CIDR: one line, naming it, in en and ja."""
+
+
+# Why an entry is refused; {where} names it ("entry 2" / "項目 2"), {raw} is the entry as typed.
+_PROBLEMS = {
+    "range": {"en": "{where} {raw!r}: not a range of two IP addresses (a.b.c.d - e.f.g.h)",
+              "ja": "{where} {raw!r}: 2 つの IP アドレスの範囲ではありません (a.b.c.d - e.f.g.h)"},
+    "cidr": {"en": "{where} {raw!r}: {first!r} is not a CIDR block (e.g. 203.0.113.0/24)",
+             "ja": "{where} {raw!r}: {first!r} は CIDR ブロックではありません (例: 203.0.113.0/24)"},
+    "address": {"en": "{where} {raw!r}: not an IP address, range (a.b.c.d - e.f.g.h) or CIDR",
+                "ja": "{where} {raw!r}: IP アドレス、範囲 (a.b.c.d - e.f.g.h)、CIDR のいずれでもありません"},
+    "no_end": {"en": "{where} {raw!r}: the range has no valid end address",
+               "ja": "{where} {raw!r}: 範囲の終了アドレスが正しくありません"},
+    "versions": {"en": "{where} {raw!r}: start and end are of different IP versions",
+                 "ja": "{where} {raw!r}: 開始と終了の IP バージョンが異なります"},
+    "order": {"en": "{where} {raw!r}: the end address lies before the start",
+              "ja": "{where} {raw!r}: 終了アドレスが開始アドレスより前にあります"},
+    "unreadable": {"en": "{where} {raw!r}: cannot be read ({reason})", "ja": "{where} {raw!r}: 読み込めません ({reason})"},
+}
+# How an entry's place is named: a list's item, or a file's line (and item on that line).
+_PLACES = {
+    "entry": {"en": "entry {i}", "ja": "項目 {i}"},
+    "named": {"en": "{name} entry {i}", "ja": "{name} の項目 {i}"},
+    "line": {"en": "{name} line {n}", "ja": "{name} の {n} 行目"},
+    "line_item": {"en": "{name} line {n} item {j}", "ja": "{name} の {n} 行目の項目 {j}"},
+}
+
+
+def place(kind: str, **values: Any) -> dict[str, str]:
+    """An entry's place in both languages (for AllowlistError's {where})."""
+    return {lang: text.format(**values) for lang, text in _PLACES[kind].items()}
+
+
+def refusal(problem: str, where: Mapping[str, str] | str, raw: str, **values: Any) -> AllowlistError:
+    """The AllowlistError for `problem` (a _PROBLEMS key) at `where`."""
+    names = {"en": where, "ja": where} if isinstance(where, str) else where
+    return AllowlistError({lang: text.format(where=names.get(lang) or names["en"], raw=raw, **values)
+                           for lang, text in _PROBLEMS[problem].items()})
 
 
 @dataclass(frozen=True)
@@ -63,7 +102,7 @@ def _address(token: str) -> IPAddress | None:
         return None
 
 
-def parse_entry(entry: str, *, where: str = "entry") -> Span | None:
+def parse_entry(entry: str, *, where: Mapping[str, str] | str = "entry") -> Span | None:
     """One entry as a Span; None for an empty line or a `#` comment; AllowlistError otherwise."""
     raw = " ".join(str(entry).split())
     if not raw or raw.startswith("#"):
@@ -75,29 +114,29 @@ def parse_entry(entry: str, *, where: str = "entry") -> Span | None:
     if m:
         start, end, rest = _address(m.group(1)), _address(m.group(2)), (m.group(3) or "")
         if start is None or end is None:
-            raise AllowlistError(f"{where} {raw!r}: not a range of two IP addresses (a.b.c.d - e.f.g.h)")
+            raise refusal("range", where, raw)
     else:
         first, *tokens = raw.split()
         if "/" in first:
             try:
                 net = ipaddress.ip_network(first, strict=False)
             except ValueError:
-                raise AllowlistError(f"{where} {raw!r}: {first!r} is not a CIDR block (e.g. 203.0.113.0/24)") from None
+                raise refusal("cidr", where, raw, first=first) from None
             return Span(net.network_address, net.broadcast_address, raw, " ".join(tokens))
         start = _address(first)
         if start is None:
-            raise AllowlistError(f"{where} {raw!r}: not an IP address, range (a.b.c.d - e.f.g.h) or CIDR")
+            raise refusal("address", where, raw)
         end = start
         if tokens and (re.fullmatch(r"[-\u2010-\u2015~]", tokens[0])
                        or (tokens[0].lower() == "to" and len(tokens) == 1)):
-            raise AllowlistError(f"{where} {raw!r}: the range has no valid end address")
+            raise refusal("no_end", where, raw)
         if tokens and _address(tokens[0]) is not None:   # "start end" as a table row shows it
             end = _address(tokens.pop(0))  # type: ignore[assignment]
         rest = " ".join(tokens)
     if end.version != start.version:
-        raise AllowlistError(f"{where} {raw!r}: start and end are of different IP versions")
+        raise refusal("versions", where, raw)
     if end < start:
-        raise AllowlistError(f"{where} {raw!r}: the end address lies before the start")
+        raise refusal("order", where, raw)
     return Span(start, end, raw, rest)
 
 
@@ -108,7 +147,7 @@ def parse_entries(entries: Iterable[str] | str, *, name: str = "entry") -> list[
              for part in split_entries(str(item))]
     spans = []
     for i, item in enumerate(items, 1):
-        span = parse_entry(str(item), where=f"{name} {i}")
+        span = parse_entry(str(item), where=place("entry", i=i) if name == "entry" else place("named", name=name, i=i))
         if span is not None:
             spans.append(span)
     return spans
@@ -163,11 +202,12 @@ def parse_file_text(text: str, *, name: str = "file") -> list[Span]:
         if len(fields) >= 2 and _address(fields[0]) and _address(fields[1]) and (
                 len(fields) == 2 or not _ADDRESSY.match(fields[2] or "x")):
             # a table row: start, end[, description] (two bare addresses read as a range too)
-            span = parse_entry(f"{fields[0]} - {fields[1]} {' '.join(fields[2:])}", where=f"{name} line {n}")
+            span = parse_entry(f"{fields[0]} - {fields[1]} {' '.join(fields[2:])}", where=place("line", name=name, n=n))
             spans.append(span)  # type: ignore[arg-type]
             continue
         for j, item in enumerate(fields, 1):
-            span = parse_entry(item, where=f"{name} line {n}" + (f" item {j}" if len(fields) > 1 else ""))
+            span = parse_entry(item, where=(place("line_item", name=name, n=n, j=j) if len(fields) > 1
+                                             else place("line", name=name, n=n)))
             if span is not None:
                 spans.append(span)
     return spans

@@ -26,6 +26,7 @@ from typing import Any
 
 from . import mc_allowlist as al
 from . import mc_user as mu
+from ..errors import problem_text
 from ._base import RunbookTexts
 
 RUNBOOK = "mc-missing-oauth-token"
@@ -56,7 +57,7 @@ class Facts:
     allowlist: list[al.Span] | None = None
     data_cloud: list[al.Span] | None = None
     rows: list[al.Row] = field(default_factory=list)
-    input_error: str | None = None
+    input_error: Any = None               # the AllowlistError of a bad entry (said in the run's language)
     user: dict[str, Any] | None = None
     user_read: bool = False
     read_errors: dict[str, str] = field(default_factory=dict)
@@ -144,18 +145,18 @@ def load_lists(facts: Facts) -> None:
     if facts.allowlist is not None or facts.input_error is not None:
         return
     try:
-        spans = al.parse_entries(facts.ip_allowlist, name="ip_allowlist entry")
+        spans = al.parse_entries(facts.ip_allowlist, name="ip_allowlist")
         if facts.ip_allowlist_file:
             path = Path(facts.ip_allowlist_file).expanduser()
             try:
                 text = path.read_text(encoding="utf-8-sig")
             except OSError as exc:
-                raise al.AllowlistError(f"ip_allowlist_file {str(path)!r}: cannot be read "
-                                        f"({exc.strerror or type(exc).__name__})") from None
+                raise al.refusal("unreadable", "ip_allowlist_file", str(path),
+                                 reason=exc.strerror or type(exc).__name__) from None
             spans += al.parse_file_text(text, name=f"{path.name}")
-        dc = al.parse_entries(facts.data_cloud_ips, name="data_cloud_ips entry")
+        dc = al.parse_entries(facts.data_cloud_ips, name="data_cloud_ips")
     except al.AllowlistError as exc:
-        facts.input_error = str(exc)
+        facts.input_error = exc
         return
     facts.allowlist, facts.data_cloud = spans, dc
     facts.rows = al.coverage(dc, spans)
@@ -165,8 +166,9 @@ def allowlist(conn: Any, facts: Facts, lang: str = "en") -> list:
     """MC_IP_NOT_ALLOWLISTED: Data Cloud addresses that no allowlist range covers (no API call)."""
     load_lists(facts)
     if facts.input_error is not None:
-        return [finding("mc-allowlist", "error", lang, evidence={"input_error": facts.input_error},
-                        summary=msg(lang, "input_error", error=facts.input_error))]
+        said = problem_text(facts.input_error, lang)
+        return [finding("mc-allowlist", "error", lang, evidence={"input_error": said},
+                        summary=msg(lang, "input_error", error=said))]
     spans, dc = facts.allowlist or [], facts.data_cloud or []
     evidence: dict[str, Any] = {
         "enabled": facts.ip_allowlist_enabled,
@@ -437,8 +439,9 @@ def password_policy(conn: Any, facts: Facts, lang: str = "en") -> list:
     try:
         expires_in, exclude = _policy(facts)
     except ValueError as exc:
-        return [finding("mc-password-policy", "error", lang, evidence={"input_error": str(exc)},
-                        summary=msg(lang, "input_error", error=str(exc)))]
+        said = problem_text(exc, lang)
+        return [finding("mc-password-policy", "error", lang, evidence={"input_error": said},
+                        summary=msg(lang, "input_error", error=said))]
     verdict = mu.policy_verdict(expires_in, exclude)
     is_api = (facts.user or {}).get("IsAPIUser") if facts.user_read else None
     evidence = {"user_passwords_expire_in": expires_in, "exclude_api_users_from_expiry": facts.exclude_api_users,

@@ -17,6 +17,8 @@ from __future__ import annotations
 import re
 from typing import Any, NamedTuple
 
+from ..errors import LocalizedValueError
+
 NEVER = "never"
 UNKNOWN = "unknown"
 
@@ -60,7 +62,9 @@ def parse_expires_in(value: Any) -> int | str:
     m = re.fullmatch(r"(\d{1,4})\s*(days?|日)?", text)
     if m and int(m.group(1)) > 0:
         return int(m.group(1))
-    raise ValueError(f"password_expires_in {value!r}: give the number of days (e.g. 90), never, or leave it empty")
+    raise LocalizedValueError({
+        "en": f"password_expires_in {value!r}: give the number of days (e.g. 90), never, or leave it empty",
+        "ja": f"password_expires_in {value!r}: 日数 (例: 90)、never (無期限) を指定するか、空欄にしてください"})
 
 
 def parse_choice(value: Any) -> bool | None:
