@@ -71,6 +71,23 @@ def test_usage_error_is_exit_2(capsys):
     assert "--org" in capsys.readouterr().err
 
 
+def test_list_one_runbook_shows_what_run_p_takes(capsys):
+    """`sfdoctor list RUNBOOK`: its parameters with type, default, label and help (never a
+    secret one); --json carries them too; an unknown id is one line, exit 2."""
+    assert main(["list", "fixture-probe", "--lang", "ja"]) == 0
+    err = capsys.readouterr().err
+    assert "パラメータ (-p 名前=値)" in err and "days = 7  [int]" in err and "password" not in err.split("パラメータ")[1]
+    assert main(["list", "fixture-probe", "--json"]) == 0
+    (listed,) = json.loads(capsys.readouterr().out)
+    names = [p["name"] for p in listed["parameters"]]
+    assert "days" in names and "password" not in names
+    assert {"name": "days", "type": "int", "default": 7} == {k: v for k, v in listed["parameters"][names.index("days")].items()
+                                                              if k in ("name", "type", "default")}
+    assert main(["list", "nope"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "unknown runbook 'nope'" in err
+
+
 def test_list_and_diagnose_json(capsys):
     assert main(["list", "--json"]) == 0
     listed = json.loads(capsys.readouterr().out)

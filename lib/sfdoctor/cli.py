@@ -45,11 +45,17 @@ def _out_json(data: Any) -> None:
 # --------------------------------------------------------------------------------------
 def cmd_list(args: argparse.Namespace) -> int:
     from .i18n import pick
-    from .runbooks import all_specs
+    from .runbooks import all_specs, jsonable, load
 
-    specs = all_specs()
+    specs = [load(args.runbook)] if getattr(args, "runbook", None) else all_specs()
+
+    def params(s: Any) -> list[dict[str, Any]]:
+        return [{"name": p.name, "type": p.type, "default": jsonable(p.papermill_default()), "choices": list(p.choices),
+                 "label": p.label, "help": p.help} for p in s.parameters if not p.secret]
+
     if args.json:
-        _out_json([{"id": s.id, "title": s.title, "summary": s.summary, "symptoms": [x.text for x in s.symptoms]} for s in specs])
+        _out_json([{"id": s.id, "title": s.title, "summary": s.summary, "symptoms": [x.text for x in s.symptoms],
+                    "parameters": params(s)} for s in specs])
         return 0
     if not specs:
         _err(T("no runbooks found", "ランブックが見つかりません", args.lang))
@@ -57,6 +63,15 @@ def cmd_list(args: argparse.Namespace) -> int:
         _err(f"{s.id}: {pick(s.title, args.lang)}")
         for sym in s.symptoms[:4]:
             _err(f"    - {sym.text}")
+        if getattr(args, "runbook", None):
+            # One runbook: what `run -p NAME=VALUE` takes, and what each parameter means.
+            _err(T("  parameters (-p NAME=VALUE):", "  パラメータ (-p 名前=値):", args.lang))
+            for p in params(s):
+                kind = p["type"] + (f" ({'|'.join(p['choices'])})" if p["choices"] else "")
+                _err(f"    {p['name']} = {json.dumps(p['default'], ensure_ascii=False)}  [{kind}]  {pick(p['label'], args.lang)}")
+                _err(f"        {pick(p['help'], args.lang)}")
+            attempts = s.login_attempts()
+            _err(T(f"  login attempts per run: at most {attempts}", f"  1 回の実行でのログイン試行: 最大 {attempts} 回", args.lang))
     return 0
 
 
@@ -258,6 +273,8 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--out", default="reports", help=T("reports directory (default: ./reports)", "レポートのディレクトリ (既定: ./reports)"))
 
     sp = sub.add_parser("list", help=T("the runbooks and the symptoms that point to them", "ランブックと、それを指す症状の一覧"))
+    sp.add_argument("runbook", nargs="?", metavar="RUNBOOK",
+                    help=T("one runbook, with its parameters (what `run -p` takes)", "1 つのランブックとそのパラメータ (`run -p` に指定できるもの)"))
     json_opt(sp), lang_opt(sp)
     sp.set_defaults(func=cmd_list)
 
@@ -271,7 +288,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--org", required=True, help=T("demo, demo:NAME, demo:PATH.yml or an org from the orgs file",
                                                      "demo、demo:名前、demo:パス.yml、または組織ファイルの組織名"))
     sp.add_argument("-p", "--param", action="append", metavar="NAME=VALUE",
-                    help=T("a runbook parameter (repeatable); never a secret", "ランブックのパラメータ (複数可)。秘密情報は不可"))
+                    help=T("a runbook parameter (repeatable); never a secret; `sfdoctor list RUNBOOK` lists them",
+                           "ランブックのパラメータ (複数可)。秘密情報は不可。一覧は `sfdoctor list ランブック`"))
     out_opt(sp), json_opt(sp), lang_opt(sp)
     sp.add_argument("--cell-timeout", type=float, default=120, help=T("seconds per cell (default 120)", "セルごとの秒数 (既定 120)"))
     sp.add_argument("--timeout", type=float, default=600, help=T("seconds for the whole run (default 600)", "実行全体の秒数 (既定 600)"))
