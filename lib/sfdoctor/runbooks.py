@@ -37,6 +37,12 @@ if TYPE_CHECKING:  # built on first use: see _define_models
 # A function a runbook spec may name: only sfdoctor's own (validators, probe identities).
 _FUNCTION_REF = r"sfdoctor(\.[a-z_][a-z0-9_]*)+:[a-z_][a-z0-9_]*"
 
+
+def _function_ref_or_none(v: str | None) -> str | None:
+    if v is not None and not re.fullmatch(_FUNCTION_REF, v):
+        raise ValueError(f"{v!r} must read sfdoctor.MODULE:FUNCTION")
+    return v
+
 REQUIRED_CAUSES: dict[str, dict[str, str]] = {
     "security-token-required": {
         "TOKEN_MISSING": "fail",
@@ -310,9 +316,7 @@ def _define_models() -> dict[str, type]:
             @field_validator("validator")
             @classmethod
             def _validator_ref(cls, v: str | None) -> str | None:
-                if v is not None and not re.fullmatch(_FUNCTION_REF, v):
-                    raise ValueError(f"{v!r} must read sfdoctor.MODULE:FUNCTION")
-                return v
+                return _function_ref_or_none(v)
 
             @field_validator("label", "help")
             @classmethod
@@ -395,9 +399,7 @@ def _define_models() -> dict[str, type]:
             @field_validator("probe_identity")
             @classmethod
             def _identity_ref(cls, v: str | None) -> str | None:
-                if v is not None and not re.fullmatch(_FUNCTION_REF, v):
-                    raise ValueError(f"{v!r} must read sfdoctor.MODULE:FUNCTION")
-                return v
+                return _function_ref_or_none(v)
 
             @field_validator("title", "summary")
             @classmethod
