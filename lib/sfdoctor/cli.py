@@ -45,7 +45,8 @@ def _out_json(data: Any) -> None:
 # --------------------------------------------------------------------------------------
 def cmd_list(args: argparse.Namespace) -> int:
     from .i18n import pick
-    from .runbooks import all_specs, jsonable, load
+    from .params import jsonable
+    from .runbooks import all_specs, load
 
     specs = [load(args.runbook)] if getattr(args, "runbook", None) else all_specs()
 
@@ -77,7 +78,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def cmd_diagnose(args: argparse.Namespace) -> int:
     from .i18n import pick
-    from .runbooks import diagnose
+    from .router import diagnose
 
     matches = diagnose(args.text)
     if args.json:
@@ -120,7 +121,7 @@ def _parse_params(pairs: Sequence[str], lang: str) -> dict[str, str]:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from .runner import run_runbook
-    from .runbooks import ui
+    from .ui_texts import ui
 
     params = _parse_params(args.param or [], args.lang)
     outcome = run_runbook(args.runbook, args.org, params, args.out, args.lang,

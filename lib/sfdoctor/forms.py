@@ -19,10 +19,12 @@ from typing import Any, Callable
 import ipywidgets as widgets
 
 from .errors import BadInput, problem_text
-from .runbooks import Parameter, RunbookSpec, convert_value, load, ui
+from .params import convert_value
+from .runbooks import Parameter, RunbookSpec, load
+from .ui_texts import ui
 
 
-# Shown in an emptied secret field once the kernel holds the typed value (runbooks.ui has no key).
+# Shown in an emptied secret field once the kernel holds the typed value (ui_texts.ui has no key).
 _SECRET_HELD = {
     "en": "•••••• entered: held in memory, used once by Run (type again to replace)",
     "ja": "•••••• 入力済み: メモリ上にのみ保持し、実行時に一度だけ使います (再入力で置き換え)",

@@ -18,7 +18,7 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from .findings import MIMETYPE, RUN_MIMETYPE, Finding
-from .runbooks import ui
+from .ui_texts import ui
 
 if TYPE_CHECKING:  # nbformat costs seconds to import (jsonschema): only where reports are written
     import nbformat
@@ -69,7 +69,7 @@ STATUS_STYLE: dict[str, tuple[str, str, str, str, str, str]] = {
     "error": ("\u2298", "#bc4c00", "#fff1e5", "#762c00", "double", "3px"),
 }
 
-# Texts only the report's rendering needs (the engine's shared texts live in runbooks.UI).
+# Texts only the report's rendering needs (the engine's shared texts live in ui_texts.UI).
 _TEXTS: dict[str, dict[str, str]] = {
     "yes": {"en": "yes", "ja": "はい"},
     "no": {"en": "no", "ja": "いいえ"},

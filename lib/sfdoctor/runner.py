@@ -40,7 +40,9 @@ from .findings import API_CALLS_METADATA, EXIT_CODES, MIMETYPE, RUN_MIMETYPE, SC
 from .i18n import check_lang
 from ._prewarm import EXEC_LINE as PREWARM_EXEC_LINE
 from ._prewarm import MODULES_ENV as PREWARM_ENV
-from .runbooks import VALIDATED_SPEC_ENV, convert_value, jsonable, load, spec_json, spec_path, ui
+from .params import convert_value, jsonable
+from .runbooks import VALIDATED_SPEC_ENV, load, spec_json, spec_path
+from .ui_texts import ui
 
 if TYPE_CHECKING:
     from .runbooks import RunbookSpec

@@ -289,7 +289,8 @@ def probe_fingerprint(org: str, runbook: str, params: Mapping[str, Any], salt: s
 
     from . import orgs
     from .credentials import fingerprint, probe_credentials
-    from .runbooks import function_ref, load
+    from .params import function_ref
+    from .runbooks import load
 
     spec = load(runbook)
     org_ref = orgs.resolve(org, runbook=spec)

@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping
 from .findings import API_CALLS_METADATA, MIMETYPE, RUN_MIMETYPE, Finding, RunResult, utcnow
 from .i18n import check_lang
 from .report import CONTEXT_MIMETYPE, finding_card_html, summary_html
-from .runbooks import load, ui
+from .runbooks import load
+from .ui_texts import ui
 
 if TYPE_CHECKING:
     from .runbooks import RunbookSpec

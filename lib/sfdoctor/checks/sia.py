@@ -81,9 +81,9 @@ def _compact(text: str | None) -> str:
 def _decode(value: str) -> str:
     """`+` as space, %-escapes undone until stable (pages often arrive encoded twice):
     the same decoding `sfdoctor diagnose` applies."""
-    from ..runbooks import _decode as decode  # noqa: PLC0415
+    from ..router import decode_url  # noqa: PLC0415
 
-    return decode(value)
+    return decode_url(value)
 
 
 def _kind_of(text: str | None) -> str | None:
