@@ -20,7 +20,7 @@ help:
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
-	$(BIN)/python -m pip install --quiet -e '.[test]' 2>&1 | grep -v '^WARNING: Location' || true
+	$(BIN)/python -m pip install --quiet -e '.[demo,test]' 2>&1 | grep -v '^WARNING: Location' || true
 	@$(BIN)/python -c "import sfdoctor, papermill, simple_salesforce, ipykernel" || { echo "install failed"; exit 1; }
 	@touch $(STAMP)
 

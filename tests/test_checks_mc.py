@@ -206,9 +206,9 @@ def test_scenario_causes(scenario):
     assert stats["total"] == 3, stats
     assert stats["by_endpoint"] == {"POST /services/oauth2/token": 1, "POST /v2/token": 1, "POST /Service.asmx": 1}
     assert sum(1 for f in found if f.id.startswith("mc-login") and f.evidence.get("answer")) <= 2   # principle 7
-    mc_info = conn.info["marketing_cloud"]
+    mc_info = conn.info.marketing_cloud
     H.assert_no_secret_and_declared_fixes(
-        RUNBOOK, found, conn.secrets | {mc_info["client_secret"]} | {u["password"] for u in mc_info["users"]})
+        RUNBOOK, found, conn.secrets | {mc_info.client_secret} | {u.password for u in mc_info.users})
 
 
 def test_every_cause_code_is_reached_by_a_scenario():
@@ -316,8 +316,7 @@ def test_invalid_client_says_it_is_sfdoctors_own_access_in_both_languages():
 
 def test_expire_days_zero_is_a_one_line_load_error(write_scenario):
     """The scenario format says null for "never"; 0 is refused by name, not read as 0 days."""
-    from sfdoctor.demo.scenario import load_scenario
-    from sfdoctor.errors import ScenarioError
+    from sfdoctor.demo.scenario import ScenarioError, load_scenario
 
     path = write_scenario("runbook: mc-missing-oauth-token\nmarketing_cloud:\n  password_policy: {expire_days: 0}\n")
     with pytest.raises(ScenarioError) as err:
@@ -472,7 +471,7 @@ def test_a_real_account_records_the_operators_web_login(answer, status, cause):
     from types import SimpleNamespace
 
     conn = SimpleNamespace(org_ref=orgs.OrgRef(name="prod", kind="real", slug="prod", config={}),
-                           secrets=set(), info={}, operator={}, base_url=None)
+                           secrets=set(), info=None, operator={}, base_url=None)
     facts = mc.Facts(mc_username="dc-integration", web_login_result=answer)
     (f,) = mc.login(conn, facts, lang="en")
     assert (f.status, f.cause) == (status, cause)

@@ -6,6 +6,7 @@ on the server side, not assumed.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import sys
 import threading
@@ -18,6 +19,8 @@ import requests
 
 from sfdoctor import clients
 from sfdoctor.clients import CallCounter, classify, make_session, normalize_path
+from sfdoctor.demo.info import OAuthApp
+from sfdoctor.demo.server import Simulator
 from sfdoctor.errors import Inconclusive, OrgConfigError, ReadOnlyViolation
 from sfdoctor.orgs import OrgRef
 
@@ -336,20 +339,21 @@ def test_counter_is_thread_safe():
 
 # ------------------------------------------------------------------ connect()
 
-def _demo_info(fake: Fake, **extra: Any) -> dict[str, Any]:
-    info = {"my_domain_host": "acme.my.salesforce.com", "login_host": "login.salesforce.com", "sandbox": False,
-            "oauth": {"client_id": "sfdoctor-demo", "client_secret": "demo-secret-xyz"},
-            "operator": {"probe_username": "sync@acme.example", "probe_password": "Sync-pass-1",
-                         "probe_token": "BBBBtokenBBBB"}}
-    info.update(extra)
-    return info
+def _demo_info(fake: Fake) -> dict[str, Any]:
+    """A real simulator's info document, with the demo app's secret and the operator's answers
+    set to values this fake knows."""
+    info = dataclasses.replace(
+        Simulator("token-missing").info(), oauth=OAuthApp("sfdoctor-demo", "demo-secret-xyz"),
+        operator={"probe_username": "sync@acme.example", "probe_password": "Sync-pass-1",
+                  "probe_token": "BBBBtokenBBBB"})
+    return info.to_json()
 
 
 def test_connect_demo_with_a_fake_simulator(fake, monkeypatch):
     fake.plan[("GET", "/__sfdoctor/info")] = [(200, _demo_info(fake))]
     fake.plan[("POST", "/services/oauth2/token")] = [
         (200, {"access_token": SID, "instance_url": "https://acme.my.salesforce.com"})]
-    monkeypatch.setattr(clients, "_ensure_simulator", lambda ref: fake.url)
+    monkeypatch.setattr(clients, "ensure_demo_simulator", lambda ref: fake.url)
     conn = clients.connect(OrgRef(name="demo:x", kind="demo", slug="demo-x", scenario_ref="x"))
     assert conn.my_domain_host == "acme.my.salesforce.com" and conn.is_sandbox is False
     assert conn.instance == "acme.my.salesforce.com"
@@ -360,11 +364,20 @@ def test_connect_demo_with_a_fake_simulator(fake, monkeypatch):
     assert conn.marketo_session is conn.session and conn.probe_session is not conn.session
 
 
+def test_an_info_document_off_contract_is_one_line_inconclusive(fake, monkeypatch):
+    fake.plan[("GET", "/__sfdoctor/info")] = [(200, {"scenario": "x"})]
+    monkeypatch.setattr(clients, "ensure_demo_simulator", lambda ref: fake.url)
+    with pytest.raises(Inconclusive) as exc:
+        clients.connect(OrgRef(name="demo:x", kind="demo", slug="demo-x", scenario_ref="x"))
+    line = exc.value.one_line()
+    assert "info.runbook: missing" in line and "\n" not in line
+
+
 def test_connect_demo_refused_login_is_one_line_without_secret(fake, monkeypatch):
     fake.plan[("GET", "/__sfdoctor/info")] = [(200, _demo_info(fake))]
     fake.plan[("POST", "/services/oauth2/token")] = [
         (400, {"error": "invalid_client", "error_description": "invalid client credentials demo-secret-xyz"})]
-    monkeypatch.setattr(clients, "_ensure_simulator", lambda ref: fake.url)
+    monkeypatch.setattr(clients, "ensure_demo_simulator", lambda ref: fake.url)
     with pytest.raises(OrgConfigError) as exc:
         clients.connect(OrgRef(name="demo:x", kind="demo", slug="demo-x", scenario_ref="x"))
     line = exc.value.one_line()
@@ -401,7 +414,7 @@ def test_probe_only_connection_when_the_org_refuses_sfdoctors_login(simulator, m
 def test_connect_demo_unreachable_login_is_inconclusive(fake, monkeypatch):
     fake.plan[("GET", "/__sfdoctor/info")] = [(200, _demo_info(fake))]
     fake.plan[("POST", "/services/oauth2/token")] = [(503, b"Service Unavailable")]
-    monkeypatch.setattr(clients, "_ensure_simulator", lambda ref: fake.url)
+    monkeypatch.setattr(clients, "ensure_demo_simulator", lambda ref: fake.url)
     with pytest.raises(Inconclusive) as exc:
         clients.connect(OrgRef(name="demo:x", kind="demo", slug="demo-x", scenario_ref="x"))
     assert "503" in exc.value.one_line()
@@ -466,7 +479,7 @@ def test_connect_demo_end_to_end_with_the_real_simulator(simulator, monkeypatch)
 
 def test_connect_resolves_plain_demo_with_the_runbooks_scenario(simulator, monkeypatch):
     sim = simulator("token-missing")
-    monkeypatch.setattr(clients, "_ensure_simulator", lambda ref: (seen.append(ref), sim.url)[1])
+    monkeypatch.setattr(clients, "ensure_demo_simulator", lambda ref: (seen.append(ref), sim.url)[1])
     seen: list = []
 
     class Spec:

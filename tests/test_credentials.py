@@ -1,16 +1,20 @@
 """credentials.py: probe credentials from the demo operator, env vars and the keyring."""
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from sfdoctor.credentials import (ProbeCredentials, fingerprint, new_salt, probe_credentials, read_ref)
+from sfdoctor.demo.info import SalesforceUser
+from sfdoctor.demo.server import Simulator
 from sfdoctor.errors import OrgConfigError
 from sfdoctor.orgs import OrgRef
 
 
 class Conn:
     def __init__(self, org_ref, operator=None, info=None):
-        self.org_ref, self.operator, self.info = org_ref, operator or {}, info or {}
+        self.org_ref, self.operator, self.info = org_ref, operator or {}, info
 
 
 DEMO = OrgRef(name="demo", kind="demo", slug="demo", scenario_ref="token-missing")
@@ -37,8 +41,9 @@ def test_demo_operator_answers():
 
 
 def test_demo_other_user_from_info_or_error():
-    conn = Conn(DEMO, {"probe_username": "sync@acme.example", "probe_password": "p"},
-                {"users": [{"username": "a@x", "password": "apw", "security_token": "atok"}]})
+    info = dataclasses.replace(Simulator("token-missing").info(),
+                               salesforce_users=(SalesforceUser("a@x", "apw", "atok"),))
+    conn = Conn(DEMO, {"probe_username": "sync@acme.example", "probe_password": "p"}, info)
     c = probe_credentials(conn, "a@x")
     assert (c.password, c.token) == ("apw", "atok")
     with pytest.raises(OrgConfigError) as exc:
@@ -50,7 +55,7 @@ def test_demo_against_the_real_simulator(simulator, monkeypatch):
     from sfdoctor import clients, orgs
 
     sim = simulator("token-missing")
-    monkeypatch.setattr(clients, "_ensure_simulator", lambda ref: sim.url)
+    monkeypatch.setattr(clients, "ensure_demo_simulator", lambda ref: sim.url)
     conn = clients.connect(orgs.resolve("demo:token-missing"))
     c = probe_credentials(conn, "sync@acme.example")
     assert (c.password, c.token) == ("Sync-pass-1", "BBBBtokenBBBB")

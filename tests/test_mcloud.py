@@ -58,7 +58,7 @@ def test_faults_and_error_status_raise_with_their_code():
 def test_token_and_retrieve_through_the_guarded_session(conn):
     before = conn.counter.total
     token = mcloud.get_token(conn, mcloud.package(conn))
-    assert token.access_token in conn.secrets and conn.info["marketing_cloud"]["client_secret"] in conn.secrets
+    assert token.access_token in conn.secrets and conn.info.marketing_cloud.client_secret in conn.secrets
     (row,) = mcloud.retrieve_account_users(conn, token, ["DC-Integration"])   # usernames are case-insensitive
     assert row["UserID"] == "dc-integration"
     assert row["ActiveFlag"] is True and row["IsAPIUser"] is False and row["IsLocked"] is False
@@ -69,7 +69,7 @@ def test_token_and_retrieve_through_the_guarded_session(conn):
 
 
 def test_wrong_package_secret_is_invalid_client_without_the_secret(conn):
-    pkg = mcloud.Package(conn.info["marketing_cloud"]["subdomain"], "mc-pkg-expired", "not-the-secret-42")
+    pkg = mcloud.Package(conn.info.marketing_cloud.subdomain, "mc-pkg-expired", "not-the-secret-42")
     with pytest.raises(mcloud.McApiError) as err:
         mcloud.get_token(conn, pkg)
     assert err.value.status == 401 and err.value.code == "invalid_client"
@@ -109,7 +109,7 @@ def test_a_real_org_reads_references_and_offers_no_user_login(monkeypatch):
     ref = orgs.OrgRef(name="prod", kind="real", slug="prod", config={"marketing_cloud": {
         "subdomain": "mcreal", "client_id": "cid", "client_secret_env": "MC_PKG_SECRET",
         "user_password_env": "MC_USER_PW", "account_id": "510000001"}})
-    conn = SimpleNamespace(org_ref=ref, secrets=set(), info={}, operator={}, base_url=None)
+    conn = SimpleNamespace(org_ref=ref, secrets=set(), info=None, operator={}, base_url=None)
     pkg = mcloud.package(conn)
     assert (pkg.subdomain, pkg.client_id, pkg.client_secret, pkg.account_id) == ("mcreal", "cid", "real-secret-1234",
                                                                                  "510000001")

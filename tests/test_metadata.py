@@ -14,7 +14,7 @@ import xml.etree.ElementTree as ET
 def demo_conn(simulator, monkeypatch):
     """sfdoctor's own connection to a running Simulator on the built-in token-missing world."""
     sim = simulator("token-missing")
-    monkeypatch.setattr(clients, "_ensure_simulator", lambda ref: sim.url)
+    monkeypatch.setattr(clients, "ensure_demo_simulator", lambda ref: sim.url)
     conn = clients.connect(orgs.resolve("demo:token-missing"))
     return conn, sim
 

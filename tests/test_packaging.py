@@ -16,8 +16,9 @@ def _name(req: str) -> str:
 
 
 def test_environment_yml_mirrors_pyproject() -> None:
+    """Conda users get the package and its demo world (`make demo`, the default `--org demo`)."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    wanted = {_name(r): r for r in project["dependencies"]}
+    wanted = {_name(r): r for r in project["dependencies"] + project["optional-dependencies"]["demo"]}
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     conda = {_name(d): d for d in env["dependencies"] if isinstance(d, str)}
     conda.pop("python", None)

@@ -6,9 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from sfdoctor.demo.scenario import (BUILTIN_DIR, TimeRef, list_builtin, load_scenario, parse_duration,
-                                    parse_scenario_text, parse_time)
-from sfdoctor.errors import ScenarioError
+from sfdoctor.demo.scenario import (BUILTIN_DIR, ScenarioError, TimeRef, list_builtin, load_scenario,
+                                    parse_duration, parse_scenario_text, parse_time)
 
 NOW = datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)
 

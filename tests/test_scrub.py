@@ -244,7 +244,7 @@ def test_known_secrets_of_a_real_org(monkeypatch):
 
     class Conn:
         secrets = {"00Dxx!access-token-value"}
-        info: dict = {}
+        info = None
     got = known_secrets(ref, Conn())
     assert got == {"real-client-secret", "real-probe-pw", "00Dxx!access-token-value"}
 

@@ -15,11 +15,13 @@ from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceGeneralError, SalesforceRefusedRequest
 
 from conftest import BASE_SCENARIO, SYNC, routed_session
-from sfdoctor.demo import runtime
+from sfdoctor.clients import demo_info
+from sfdoctor.demo import mcloud, runtime
 from sfdoctor.demo.faults import Fault, FaultPlan, api_kind, parse_delay
+from sfdoctor.demo.info import OAuthApp
+from sfdoctor.demo.scenario import ScenarioError
 from sfdoctor.demo.server import Simulator, normalize_path
 from sfdoctor.demo.store import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
-from sfdoctor.errors import ScenarioError
 
 
 def with_faults(faults: str) -> str:
@@ -169,22 +171,28 @@ def test_stats_counts_per_endpoint_and_method(fresh_sim):
 def test_info_fills_operator_from_the_world(simulator, write_scenario):
     sim = simulator(write_scenario(BASE_SCENARIO + "operator:\n  probe_username: sync@acme.example\n"
                                    "  probe_token: OLDtokenOLD\n  fields_not_to_sync: [Lead.AnnualRevenue]\n"))
-    info = requests.get(sim.url + "/__sfdoctor/info", timeout=5).json()
-    assert info["scenario"] == "conformance"
-    assert (info["my_domain_host"], info["login_host"], info["sandbox"]) == ("acme.my.salesforce.com",
-                                                                              "login.salesforce.com", False)
-    assert info["oauth"] == {"client_id": DEMO_CLIENT_ID, "client_secret": DEMO_CLIENT_SECRET}
-    op = info["operator"]
+    with requests.Session() as session:
+        info = demo_info(session, sim.url)       # sfdoctor's one reader of the document
+    assert info.scenario == "conformance"
+    assert (info.my_domain_host, info.login_host, info.sandbox) == ("acme.my.salesforce.com",
+                                                                   "login.salesforce.com", False)
+    assert info.oauth == OAuthApp(DEMO_CLIENT_ID, DEMO_CLIENT_SECRET)
+    op = info.operator
     assert op["probe_username"] == SYNC[0]
     assert op["probe_password"] == SYNC[1]          # the user's real one: the operator knows it
     assert op["probe_token"] == "OLDtokenOLD"       # the scenario plays a stale token
     assert op["fields_not_to_sync"] == ["Lead.AnnualRevenue"]
     assert op["mc_ip_allowlist"] == {"enabled": False, "ranges": []}
-    assert info["marketo"]["munchkin_id"] == "123-ABC-456"
-    assert info["marketing_cloud"]["client_secret"] == "mc-secret"
-    users = {u["username"]: u for u in info["users"]}
-    assert users["sync@acme.example"]["security_token"] == "BBBBtokenBBBB"
-    assert users["admin@acme.example"]["admin"] is True
+    assert info.operator_overrides == {"probe_username": SYNC[0], "probe_token": "OLDtokenOLD",
+                                       "fields_not_to_sync": ["Lead.AnnualRevenue"]}
+    assert info.marketo is not None and info.marketo.munchkin_id == "123-ABC-456"
+    assert info.marketo.host == "123-ABC-456.mktorest.com"
+    mc = info.marketing_cloud
+    assert mc is not None and mc.client_secret == "mc-secret" and mc.account_id == mcloud.DEMO_MID
+    assert (mc.auth_host, mc.rest_host, mc.soap_host) == tuple(
+        f"{mc.subdomain}.{kind}.marketingcloudapis.com" for kind in ("auth", "rest", "soap"))
+    assert info.salesforce_user("SYNC@acme.example").security_token == "BBBBtokenBBBB"
+    assert info.salesforce_user("admin@acme.example").admin is True
 
 
 def test_info_sandbox_hosts(simulator, write_scenario):

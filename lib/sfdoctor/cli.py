@@ -135,9 +135,12 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_demo_list(args: argparse.Namespace) -> int:
-    from .demo.scenario import list_builtin
+    from .clients import demo_package_errors
 
-    scenarios = list_builtin()
+    with demo_package_errors():
+        from .demo.scenario import list_builtin
+
+        scenarios = list_builtin()
     if args.json:
         _out_json([{"name": s.name, "runbook": s.runbook, "description": s.description} for s in scenarios])
         return 0
@@ -148,9 +151,12 @@ def cmd_demo_list(args: argparse.Namespace) -> int:
 
 
 def cmd_demo_serve(args: argparse.Namespace) -> int:
-    from .demo.server import serve_forever
+    from .clients import demo_package_errors
 
-    serve_forever(args.scenario, args.port)
+    with demo_package_errors():
+        from .demo.server import serve_forever
+
+        serve_forever(args.scenario, args.port)
     return 0
 
 

@@ -20,14 +20,17 @@ import threading
 import time
 import xml.etree.ElementTree as ET
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 import requests
 from requests.adapters import HTTPAdapter
 
-from sfdoctor.errors import Inconclusive, OrgConfigError, ReadOnlyViolation
+from sfdoctor.demo.info import PATH as INFO_PATH
+from sfdoctor.demo.info import DemoInfo, InfoFormatError
+from sfdoctor.errors import BadInput, Inconclusive, OrgConfigError, ReadOnlyViolation
 from sfdoctor.orgs import OrgRef, login_host_of, resolve
 
 DEFAULT_TIMEOUT: tuple[float, float] = (5, 30)
@@ -326,7 +329,7 @@ class Connection:
     my_domain_host: str | None
     is_sandbox: bool
     operator: dict[str, Any] = field(default_factory=dict)
-    info: dict[str, Any] = field(default_factory=dict)
+    info: DemoInfo | None = None   # the simulator's info document (demo orgs only)
     secrets: set[str] = field(default_factory=set, repr=False)
     base_url: str | None = None    # the simulator's URL (demo orgs)
     api_version: str = API_VERSION
@@ -357,15 +360,22 @@ def _domain_arg(host: str) -> str:
     return host[: -len(".salesforce.com")]
 
 
-def _info_get(info: Mapping[str, Any], *paths: str) -> Any:
-    """First present value among dotted paths: the info document's layout is the simulator's."""
-    for dotted in paths:
-        node: Any = info
-        for key in dotted.split("."):
-            node = node.get(key) if isinstance(node, Mapping) else None
-        if node not in (None, ""):
-            return node
-    return None
+def demo_info(session: requests.Session, base_url: str) -> DemoInfo:
+    """The demo simulator's info document (demo/info.py), read and checked: the one reader.
+
+    Not an API call of the org: `/__sfdoctor/` paths are never counted."""
+    try:
+        resp = session.get(f"{base_url}{INFO_PATH}", timeout=10)
+        resp.raise_for_status()
+        document = resp.json()
+    except (requests.RequestException, ValueError) as exc:
+        raise Inconclusive(f"the demo simulator at {base_url} did not answer {INFO_PATH}: {type(exc).__name__}",
+                           hint="restart `sfdoctor demo serve` or unset SFDOCTOR_DEMO_URL") from None
+    try:
+        return DemoInfo.from_json(document)
+    except InfoFormatError as exc:
+        raise Inconclusive(f"the demo simulator at {base_url} sent an info document this sfdoctor cannot read "
+                           f"({exc})", hint="serve the demo with this version's `sfdoctor demo serve`") from None
 
 
 def connect(org: OrgRef | str, *, runbook: Any = None, timeout: tuple[float, float] | float = DEFAULT_TIMEOUT,
@@ -395,37 +405,47 @@ def _sessions(route_to: str | None, counter: CallCounter, timeout: Any, backoff:
     return session, probe
 
 
-def _ensure_simulator(scenario_ref: str | None) -> str:
-    """The demo simulator's base URL (demo/runtime.py: `$SFDOCTOR_DEMO_URL` or one started here)."""
-    from sfdoctor.demo.runtime import ensure_simulator
+@contextmanager
+def demo_package_errors() -> Iterator[None]:
+    """sfdoctor's door to its demo package, which imports nothing of sfdoctor: inside it a
+    bad scenario becomes BadInput (exit 2), and a package the `sfdoctor[demo]` extra brings
+    (tornado, lark) that is missing becomes one line saying how to add it."""
+    try:
+        from sfdoctor.demo.scenario import ScenarioError
+    except ModuleNotFoundError as exc:
+        raise BadInput(f"the demo world needs a package that is not installed ({exc.name})",
+                       hint="pip install 'sfdoctor[demo]'") from None
+    try:
+        yield
+    except ModuleNotFoundError as exc:
+        if (exc.name or "sfdoctor").startswith("sfdoctor"):
+            raise
+        raise BadInput(f"the demo world needs a package that is not installed ({exc.name})",
+                       hint="pip install 'sfdoctor[demo]'") from None
+    except ScenarioError as exc:
+        raise BadInput(exc.one_line()) from None
 
-    return ensure_simulator(scenario_ref)
+
+def ensure_demo_simulator(scenario_ref: str | None) -> str:
+    """The demo simulator's base URL (demo/runtime.py: `$SFDOCTOR_DEMO_URL` or one started here)."""
+    with demo_package_errors():
+        from sfdoctor.demo.runtime import ensure_simulator
+
+        return ensure_simulator(scenario_ref).rstrip("/")
 
 
 def _connect_demo(org_ref: OrgRef, counter: CallCounter, timeout: Any, backoff: float) -> Connection:
-    base_url = _ensure_simulator(org_ref.scenario_ref).rstrip("/")
+    base_url = ensure_demo_simulator(org_ref.scenario_ref)
     session, probe = _sessions(base_url, counter, timeout, backoff)
-    try:
-        resp = session.get(f"{base_url}/__sfdoctor/info")
-        resp.raise_for_status()
-        info = resp.json()
-    except (requests.RequestException, ValueError) as exc:
-        raise Inconclusive(f"the demo simulator at {base_url} did not answer /__sfdoctor/info: "
-                           f"{type(exc).__name__}", hint="restart `sfdoctor demo serve` or unset SFDOCTOR_DEMO_URL") from None
-    my_domain = _info_get(info, "my_domain_host", "salesforce.my_domain_host")
-    client_id = _info_get(info, "client_id", "oauth_app.client_id", "oauth.client_id", "demo_app.client_id")
-    client_secret = _info_get(info, "client_secret", "oauth_app.client_secret", "oauth.client_secret",
-                              "demo_app.client_secret")
-    if not (my_domain and client_id and client_secret):
-        raise Inconclusive(f"the demo simulator at {base_url} sent incomplete info",
-                           hint="its /__sfdoctor/info lacks my_domain_host or the demo OAuth app")
+    info = demo_info(session, base_url)
+    client_id, client_secret, my_domain = info.oauth.client_id, info.oauth.client_secret, info.my_domain_host
     secrets = {client_secret}
-    for section in ("marketo", "marketing_cloud"):
-        if _info_get(info, f"{section}.client_secret"):
-            secrets.add(str(_info_get(info, f"{section}.client_secret")))
+    for section in (info.marketo, info.marketing_cloud):
+        if section is not None:
+            secrets.add(section.client_secret)
     sf = _login(org_ref, secrets, lambda: _sf_client_credentials(client_id, client_secret, my_domain, session))
     secrets.add(sf.session_id)
-    operator = dict(_info_get(info, "operator") or {})
+    operator = dict(info.operator)
     for key in ("probe_password", "probe_token"):
         if operator.get(key):
             secrets.add(str(operator[key]))
@@ -433,8 +453,7 @@ def _connect_demo(org_ref: OrgRef, counter: CallCounter, timeout: Any, backoff: 
         secrets.add(str(operator["probe_password"]) + str(operator["probe_token"]))
     return Connection(
         org_ref=org_ref, sf=sf, session=session, probe_session=probe, counter=counter,
-        login_host=_info_get(info, "login_host") or "login.salesforce.com",
-        my_domain_host=my_domain, is_sandbox=bool(_info_get(info, "sandbox")),
+        login_host=info.login_host, my_domain_host=my_domain, is_sandbox=info.sandbox,
         operator=operator, info=info, secrets={s for s in secrets if s}, base_url=base_url,
     )
 
@@ -446,31 +465,27 @@ def probe_only(org: OrgRef, *, timeout: tuple[float, float] | float = DEFAULT_TI
     credentials under diagnosis and other services' APIs (Marketo) still work and are counted.
     `counter`: the refusal's own (`OwnLoginRefused.counter`), so the refused request is counted."""
     counter = counter if counter is not None else CallCounter()
-    info: dict[str, Any] = {}
+    info: DemoInfo | None = None
     base_url = None
     if org.is_demo:
-        base_url = _ensure_simulator(org.scenario_ref).rstrip("/")
+        base_url = ensure_demo_simulator(org.scenario_ref)
         session, probe = _sessions(base_url, counter, timeout, backoff)
-        try:
-            info = session.get(f"{base_url}/__sfdoctor/info").json()
-        except (requests.RequestException, ValueError) as exc:
-            raise Inconclusive(f"the demo simulator at {base_url} did not answer /__sfdoctor/info: "
-                               f"{type(exc).__name__}") from None
-        login_host = _info_get(info, "login_host") or "login.salesforce.com"
+        info = demo_info(session, base_url)
+        login_host = info.login_host
     else:
         session, probe = _sessions(None, counter, timeout, backoff)
         login_host = login_host_of(org)
     from sfdoctor.scrub import known_secrets  # noqa: PLC0415 (scrub reads the scenario and orgs file)
 
     secrets = set(known_secrets(org))
-    operator = dict(_info_get(info, "operator") or {})
+    operator = dict(info.operator) if info is not None else {}
     for key in ("probe_password", "probe_token"):
         if operator.get(key):
             secrets.add(str(operator[key]))
     return Connection(
         org_ref=org, sf=None, session=session, probe_session=probe, counter=counter, login_host=login_host,
-        my_domain_host=_info_get(info, "my_domain_host") or org.config.get("my_domain"),
-        is_sandbox=bool(info.get("sandbox", org.config.get("sandbox", False))),
+        my_domain_host=info.my_domain_host if info is not None else org.config.get("my_domain"),
+        is_sandbox=info.sandbox if info is not None else bool(org.config.get("sandbox", False)),
         operator=operator, info=info, secrets={s for s in secrets if s}, base_url=base_url)
 
 
@@ -549,7 +564,7 @@ def _connect_real(org_ref: OrgRef, counter: CallCounter, timeout: Any, backoff: 
         org_ref=org_ref, sf=sf, session=session, probe_session=probe, counter=counter,
         login_host=login_host, my_domain_host=my_domain or sf.sf_instance,
         is_sandbox=bool(cfg.get("sandbox", login_host.startswith("test."))),
-        operator={}, info={}, secrets={s for s in secrets if s},
+        operator={}, info=None, secrets={s for s in secrets if s},
     )
 
 

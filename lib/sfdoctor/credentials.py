@@ -119,15 +119,14 @@ def probe_credentials(conn: Any, username: str) -> ProbeCredentials:
 def _demo_probe(conn: Any, username: str) -> ProbeCredentials:
     """The demo operator types what the scenario says (spec/scenario-format.md, "The demo operator")."""
     operator: Mapping[str, Any] = getattr(conn, "operator", None) or {}
-    info: Mapping[str, Any] = getattr(conn, "info", None) or {}
     probe_user = operator.get("probe_username")
     if probe_user and username and probe_user.lower() != username.lower():
-        # Another user than the scenario's probe user: the operator knows that user's real
-        # credentials if the info endpoint lists them.
-        for user in list(info.get("users") or []) + _scenario_users(conn):
-            if str(user.get("username", "")).lower() == username.lower():
-                return ProbeCredentials(password=str(user.get("password") or ""),
-                                        token=str(user.get("security_token") or ""))
+        # Another user than the scenario's probe user: the operator knows the real
+        # credentials of every user the info document lists.
+        info = getattr(conn, "info", None)
+        user = info.salesforce_user(username) if info is not None else None
+        if user is not None:
+            return ProbeCredentials(password=user.password, token=user.security_token)
         raise OrgConfigError(f"the demo operator has no credentials for {username}",
                              hint=f"probe {probe_user}, or add operator.probe_username to the scenario")
     if "probe_password" not in operator:
@@ -135,21 +134,6 @@ def _demo_probe(conn: Any, username: str) -> ProbeCredentials:
                              hint="set operator.probe_username in the scenario")
     return ProbeCredentials(password=str(operator.get("probe_password") or ""),
                             token=str(operator.get("probe_token") or ""))
-
-
-def _scenario_users(conn: Any) -> list[Mapping[str, Any]]:
-    """The demo world's users as its scenario defines them (the operator knows them all)."""
-    ref = getattr(getattr(conn, "org_ref", None), "scenario_ref", None)
-    if not ref:
-        return []
-    try:
-        from sfdoctor.demo.scenario import load_scenario
-
-        scenario = load_scenario(ref)
-    except Exception:  # noqa: BLE001 - no scenario to consult: the caller says what is missing
-        return []
-    return [u.model_dump() if hasattr(u, "model_dump") else dict(u)
-            for u in getattr(scenario.salesforce, "users", []) or []]
 
 
 def new_salt() -> str:

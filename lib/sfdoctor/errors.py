@@ -28,10 +28,6 @@ class BadInput(SfdoctorError):
     exit_code = 2
 
 
-class ScenarioError(BadInput):
-    """A scenario file failed to load; the message names file, key path and problem."""
-
-
 class OrgConfigError(BadInput):
     """The orgs file, a credential reference or a key file is missing or wrong."""
 

@@ -120,11 +120,11 @@ def credentials_for(conn: Any) -> MarketoCredentials:
 
     org_ref = getattr(conn, "org_ref", None)
     if org_ref is None or getattr(org_ref, "is_demo", True):
-        info: Mapping[str, Any] = (getattr(conn, "info", None) or {}).get("marketo") or {}
+        demo = getattr(getattr(conn, "info", None), "marketo", None)
         operator: Mapping[str, Any] = getattr(conn, "operator", None) or {}
-        munchkin = str(info.get("munchkin_id") or "")
-        client_id = str(operator.get("marketo_client_id") or info.get("client_id") or "")
-        secret = str(operator.get("marketo_client_secret") or info.get("client_secret") or "")
+        munchkin = demo.munchkin_id if demo is not None else ""
+        client_id = str(operator.get("marketo_client_id") or (demo.client_id if demo is not None else ""))
+        secret = str(operator.get("marketo_client_secret") or (demo.client_secret if demo is not None else ""))
         if not (munchkin and client_id and secret):
             raise OrgConfigError("the demo world gives no Marketo instance or API credentials",
                                  hint="add a marketo: section to the scenario")

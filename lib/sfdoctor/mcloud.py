@@ -30,6 +30,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable
 from xml.sax.saxutils import escape
 
+from .demo.info import MarketingCloudInfo
 from .errors import OrgConfigError
 
 AUTH_HOST = "{subdomain}.auth.marketingcloudapis.com"
@@ -112,6 +113,11 @@ def _is_demo(conn: Any) -> bool:
     return org_ref is None or bool(getattr(org_ref, "is_demo", False))
 
 
+def _demo_account(conn: Any) -> MarketingCloudInfo | None:
+    """The demo world's Marketing Cloud account, from the simulator's info document."""
+    return getattr(getattr(conn, "info", None), "marketing_cloud", None)
+
+
 def _remember(conn: Any, *values: str | None) -> None:
     secrets = getattr(conn, "secrets", None)
     if isinstance(secrets, set):
@@ -121,16 +127,15 @@ def _remember(conn: Any, *values: str | None) -> None:
 def package(conn: Any) -> Package:
     """The installed package's credentials: the simulator's info (demo) or the orgs file."""
     if _is_demo(conn):
-        info = dict((getattr(conn, "info", None) or {}).get("marketing_cloud") or {})
-        if not (info.get("subdomain") and info.get("client_id") and info.get("client_secret")):
+        demo = _demo_account(conn)
+        if demo is None:
             raise OrgConfigError("the demo world has no Marketing Cloud installed package",
                                  hint="give the scenario a marketing_cloud: section")
         # The operator may play a stale orgs-file entry (mc_client_id / mc_client_secret), as
         # probe_password plays a mistaken password.
         operator = getattr(conn, "operator", None) or {}
-        pkg = Package(str(info["subdomain"]), str(operator.get("mc_client_id") or info["client_id"]),
-                      str(operator.get("mc_client_secret") or info["client_secret"]),
-                      str(info["account_id"]) if info.get("account_id") else None)
+        pkg = Package(demo.subdomain, str(operator.get("mc_client_id") or demo.client_id),
+                      str(operator.get("mc_client_secret") or demo.client_secret), str(demo.account_id))
     else:
         from .credentials import read_ref
 
@@ -158,9 +163,10 @@ def integration_password(conn: Any, username: str) -> str | None:
         operator = getattr(conn, "operator", None) or {}
         password = operator.get("mc_password")
         if password is None:
-            for user in ((getattr(conn, "info", None) or {}).get("marketing_cloud") or {}).get("users") or []:
-                if str(user.get("username", "")).lower() == username.lower():
-                    password = user.get("password")
+            demo = _demo_account(conn)
+            for user in demo.users if demo is not None else ():
+                if user.username.lower() == username.lower():
+                    password = user.password
     else:
         from .credentials import read_ref
 

@@ -569,9 +569,9 @@ def run_runbook(
     if home_path:
         env["SFDOCTOR_HOME"] = str(home_path)
     if org_ref.is_demo and org_ref.scenario_ref:
-        from .demo import runtime
+        from .clients import ensure_demo_simulator
 
-        url = runtime.ensure_simulator(org_ref.scenario_ref)  # ScenarioError: exit 2, still no folder
+        url = ensure_demo_simulator(org_ref.scenario_ref)  # a bad scenario: exit 2, still no folder
         env["SFDOCTOR_DEMO_URL"] = url
         if progress:
             progress(ui("progress.simulator", lang, url=url))

@@ -288,6 +288,7 @@ def probe_fingerprint(org: str, runbook: str, params: Mapping[str, Any], salt: s
     import requests
 
     from . import orgs
+    from .clients import demo_info, ensure_demo_simulator
     from .credentials import fingerprint, probe_credentials
     from .params import function_ref
     from .runbooks import load
@@ -298,14 +299,13 @@ def probe_fingerprint(org: str, runbook: str, params: Mapping[str, Any], salt: s
         return None
     from types import SimpleNamespace
 
-    from .demo import runtime
-
-    base = runtime.ensure_simulator(org_ref.scenario_ref).rstrip("/")
+    base = ensure_demo_simulator(org_ref.scenario_ref)
     try:
-        info = requests.get(f"{base}/__sfdoctor/info", timeout=10).json()
-    except (requests.RequestException, ValueError):
+        with requests.Session() as session:
+            info = demo_info(session, base)
+    except SfdoctorError:
         return None
-    operator = dict(info.get("operator") or {})
+    operator = dict(info.operator)
     conn = SimpleNamespace(org_ref=org_ref, operator=operator, info=info, secrets=set())
     if getattr(spec, "probe_identity", None):
         identity = function_ref(spec.probe_identity)(conn, dict(params))

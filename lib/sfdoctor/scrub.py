@@ -333,5 +333,7 @@ def known_secrets(org_ref: Any, conn: Any = None) -> set[str]:
         walk(getattr(org_ref, "config", {}) or {}, f"orgs.{getattr(org_ref, 'name', '?')}")
     if conn is not None:
         out |= set(getattr(conn, "secrets", ()) or ())
-        _collect(getattr(conn, "info", None) or {}, out)
+        info = getattr(conn, "info", None)   # the demo simulator's info document (demo/info.py)
+        if info is not None:
+            _collect(info.to_json(), out)
     return {s for s in out if isinstance(s, str) and len(s) >= MIN_SECRET_LEN}

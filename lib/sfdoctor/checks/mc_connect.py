@@ -373,7 +373,8 @@ def login(conn: Any, facts: Facts, lang: str = "en") -> list:
     dc_ip = data_cloud_source(facts)
     first = _try(conn, facts, password, dc_ip, "data_cloud")
     out = [_login_finding("mc-login", lang, facts, first, "data_cloud", 1)]
-    own_ip = str((getattr(conn, "info", None) or {}).get("client_ip") or "")
+    info = getattr(conn, "info", None)
+    own_ip = info.client_ip if info is not None else ""
     if first.reason == "IP_NOT_ALLOWLISTED" and own_ip and _allowlisted(own_ip, facts):
         second = _try(conn, facts, password, own_ip, "sfdoctor")
         out.append(_login_finding("mc-login-here", lang, facts, second, "sfdoctor", 2))

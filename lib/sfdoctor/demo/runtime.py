@@ -29,7 +29,7 @@ def ensure_simulator(scenario_ref: str | None) -> str:
 
     `$SFDOCTOR_DEMO_URL` wins whatever the scenario: that simulator serves the scenario it
     was started with. Otherwise one Simulator per scenario ref per process, started on
-    first use, stopped at exit. Scenario errors (ScenarioError) propagate unchanged.
+    first use, stopped at exit. A bad scenario raises scenario.ScenarioError.
     """
     external = os.environ.get(ENV_VAR, "").strip()
     if external:

@@ -23,10 +23,19 @@ import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 from pydantic_core import core_schema
 
-from ..errors import ScenarioError
 from .objects import CUSTOM_FIELD_TYPES, RECORD_OBJECTS, standard_objects
 
 BUILTIN_DIR = Path(__file__).parent / "scenarios"
+
+
+class ScenarioError(ValueError):
+    """A scenario failed to load; the message is one line `FILE: key.path: problem`.
+
+    The demo's own error (the demo package imports nothing else of sfdoctor); sfdoctor's door
+    to the demo (`clients.ensure_demo_simulator`) says it as bad input, exit 2."""
+
+    def one_line(self) -> str:
+        return " ".join(str(self).split())
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _REL_RE = re.compile(r"^\s*([+-]?)\s*((?:\d+(?:\.\d+)?[smhdw])+)\s*$")   # -2h, -6d23h, 1h30m

@@ -34,6 +34,8 @@ import tornado.netutil
 import tornado.web
 
 from . import faults as _faults
+from .info import (ConnectedAppState, DataCloudInfo, DemoInfo, IpAllowlist, IpRange, MarketingCloudInfo,
+                   MarketingCloudUser, MarketoInfo, MarketoSync, OAuthApp, PasswordPolicy, SalesforceUser)
 from .wire import SimRequest, SimResponse
 
 __all__ = ["Simulator", "serve_forever", "normalize_path", "DEFAULT_SCENARIO"]
@@ -331,7 +333,7 @@ class Simulator:
             # Demo-world secrets: the simulator binds 127.0.0.1 only, so only loopback
             # clients can ever read them.
             with self.lock:
-                return SimResponse.json(self.info())
+                return SimResponse.json(self.info().to_json())
         if name == "/__sfdoctor/reset" and req.method == "POST":
             with self._stats_lock:
                 self.stats.clear()
@@ -345,52 +347,59 @@ class Simulator:
             snapshot = dict(sorted(self.stats.items()))
         return {"total": sum(snapshot.values()), **snapshot}
 
-    def info(self) -> dict[str, Any]:
-        """What a demo client needs to connect and to play the operator (see module docs)."""
-        from . import store  # noqa: PLC0415
+    def info(self) -> DemoInfo:
+        """The info document (demo/info.py): what a demo client needs to connect, and the
+        world's facts a real operator would know."""
+        from . import mcloud, store  # noqa: PLC0415
 
         world = self.world
         scenario = world.scenario
-        sandbox = bool(world.is_sandbox)
-        data: dict[str, Any] = {
-            "scenario": getattr(scenario, "name", None),
-            "runbook": getattr(scenario, "runbook", None),
-            "description": getattr(scenario, "description", None),
-            "url": self.url,
-            "my_domain_host": world.my_domain_host,
-            "login_host": world.login_host,
-            "sandbox": sandbox,
-            "sandbox_name": world.sandbox_name,
-            "client_ip": str(world.client_ip),
-            "org_id": world.org_id,
-            "oauth": {"client_id": store.DEMO_CLIENT_ID, "client_secret": store.DEMO_CLIENT_SECRET},
-            "operator": operator_answers(world),
-            # What the demo operator knows about every user (a real run reads these from the
-            # environment or the keyring): lets a runbook probe any scenario user.
-            "users": [{"username": u.username, "password": u.password,
-                       "security_token": world.token_for(u.username), "admin": u.admin}
-                      for u in scenario.salesforce.users],
-        }
-        mkto = getattr(scenario, "marketo", None)
-        if mkto is not None:
-            data["marketo"] = {
-                "munchkin_id": mkto.munchkin_id,
-                "identity_host": f"{mkto.munchkin_id}.mktorest.com",
-                "client_id": mkto.client_id,
-                "client_secret": mkto.client_secret,
-            }
-        mc = getattr(scenario, "marketing_cloud", None)
-        if mc is not None:
-            data["marketing_cloud"] = {
-                "subdomain": mc.subdomain,
-                "auth_host": f"{mc.subdomain}.auth.marketingcloudapis.com",
-                "client_id": mc.client_id,
-                "client_secret": mc.client_secret,
-                # What the demo operator knows of each Marketing Cloud user (a real run reads
-                # the integration user's password from the environment or the keyring).
-                "users": [{"username": u.username, "password": u.password} for u in mc.users],
-            }
-        return json.loads(json.dumps(data, default=_jsonable))
+        sf = scenario.salesforce
+        blocked = {a.name: a.blocked for a in sf.connected_apps}
+        blocked.update({t.app: blocked.get(t.app, False) for t in sf.oauth_tokens})
+        mkto = scenario.marketo
+        mc = scenario.marketing_cloud
+        dc = scenario.data_cloud
+        last_synced = world.at(mkto.sync.last_synced_at)
+        return DemoInfo(
+            scenario=scenario.name,
+            runbook=scenario.runbook,
+            description=scenario.description,
+            url=self.url,
+            my_domain_host=world.my_domain_host,
+            login_host=world.login_host,
+            sandbox=bool(world.is_sandbox),
+            sandbox_name=world.sandbox_name,
+            client_ip=str(world.client_ip),
+            org_id=world.org_id,
+            oauth=OAuthApp(store.DEMO_CLIENT_ID, store.DEMO_CLIENT_SECRET),
+            salesforce_users=tuple(SalesforceUser(u.username, u.password, world.token_for(u.username), u.admin)
+                                   for u in sf.users),
+            connected_apps=tuple(ConnectedAppState(name, flag) for name, flag in blocked.items()),
+            marketo=MarketoInfo(
+                munchkin_id=mkto.munchkin_id, host=f"{mkto.munchkin_id}.mktorest.com",
+                client_id=mkto.client_id, client_secret=mkto.client_secret,
+                sync=MarketoSync(mkto.sync.status, _iso(last_synced), mkto.sync.sandbox)),
+            marketing_cloud=MarketingCloudInfo(
+                subdomain=mc.subdomain, account_id=mcloud.DEMO_MID,
+                auth_host=f"{mc.subdomain}{mcloud.AUTH_HOST_SUFFIX}",
+                soap_host=f"{mc.subdomain}{mcloud.SOAP_HOST_SUFFIX}",
+                rest_host=f"{mc.subdomain}{mcloud.REST_HOST_SUFFIX}",
+                client_id=mc.client_id, client_secret=mc.client_secret,
+                users=tuple(MarketingCloudUser(u.username, u.password) for u in mc.users),
+                ip_allowlist=IpAllowlist(mc.ip_allowlist.enabled,
+                                         tuple(IpRange(str(r.start), str(r.end), r.description)
+                                               for r in mc.ip_allowlist.ranges)),
+                password_policy=PasswordPolicy(mc.password_policy.expire_days,
+                                               mc.password_policy.exclude_api_users)),
+            data_cloud=DataCloudInfo(tuple(str(ip) for ip in dc.egress_ips), dc.marketing_cloud_username),
+            operator_overrides=json.loads(json.dumps(_plain(scenario.operator) or {}, default=_jsonable)),
+            operator=json.loads(json.dumps(operator_answers(world), default=_jsonable)),
+        )
+
+
+def _iso(moment: Any) -> str | None:
+    return None if moment is None else _jsonable(moment)
 
 
 def _jsonable(value: Any) -> Any:
