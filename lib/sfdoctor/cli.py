@@ -390,7 +390,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SfdoctorError as exc:
         from .scrub import scrub_text
 
-        _err(f"sfdoctor: {scrub_text(exc.one_line())}")
+        _err(f"sfdoctor: {scrub_text(exc.one_line(lang))}")
         return 3 if exc.exit_code == 3 else 2
     except KeyboardInterrupt:
         _err(T("sfdoctor: interrupted", "sfdoctor: 中断しました", lang))

@@ -15,7 +15,7 @@ What stays here is what the library does not do for us:
 - the two questions the schedule asks, answered in UTC for an aware `now`:
   "the latest slot at or before now" (is an entry due) and "the next one" (`schedule show`);
 - the 5-field rule of spec/cli.md (cronsim also accepts a 6th, seconds, field);
-- time zone names (`zoneinfo`), and errors as one bilingual line naming the field.
+- time zone names (`zoneinfo`), and errors as one line naming the field, in the run's language.
 
 Syntax and meaning are cronsim's (Debian cron's): `minute hour day-of-month month
 day-of-week`, lists, ranges, `*/STEP` and `N/STEP`, JAN-DEC and SUN-SAT in any case,
@@ -36,19 +36,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cronsim import CronSim, CronSimError
 
-from .i18n import pick
+from .errors import LocalizedValueError
+from .i18n import Text
 
 FIELDS = ("minute", "hour", "day-of-month", "month", "day-of-week")
-
-FIELD_NAMES: dict[str, dict[str, str]] = {
-    "expression": {"en": "expression", "ja": "式"},
-    "minute": {"en": "minute", "ja": "分"},
-    "hour": {"en": "hour", "ja": "時"},
-    "day-of-month": {"en": "day-of-month", "ja": "日"},
-    "month": {"en": "month", "ja": "月"},
-    "day-of-week": {"en": "day-of-week", "ja": "曜日"},
-    "tz": {"en": "tz", "ja": "タイムゾーン"},
-}
 
 # What each field allows, for the message that names a bad one.
 ALLOWED: dict[str, str] = {
@@ -56,37 +47,18 @@ ALLOWED: dict[str, str] = {
     "month": "1-12, JAN-DEC", "day-of-week": "0-7, SUN-SAT",
 }
 
-MESSAGES: dict[str, dict[str, str]] = {
-    "not_text": {"en": "must be text like \"0 2 * * *\"", "ja": "\"0 2 * * *\" のような文字列で指定してください"},
-    "fields": {
-        "en": "needs 5 fields (minute hour day-of-month month day-of-week), got {n}",
-        "ja": "5 つのフィールド (分 時 日 月 曜日) が必要ですが {n} 個です",
-    },
-    "bad": {
-        "en": "{part!r} is not valid (use {allowed}, lists 1,2, ranges 1-5 or steps */15)",
-        "ja": "{part!r} は正しくありません ({allowed}、リスト 1,2、範囲 1-5、間隔 */15 で指定してください)",
-    },
-    "never": {
-        "en": "{part!r} never occurs in month(s) {months}, so this never fires",
-        "ja": "{months} 月に {part} 日はないため、一度も実行されません",
-    },
-    "zone": {"en": "unknown time zone {name!r} (use an IANA name like Asia/Tokyo)",
-             "ja": "タイムゾーン {name!r} は不明です (Asia/Tokyo のような IANA 名で指定してください)"},
-}
 
+class CronError(LocalizedValueError):
+    """A bad expression or zone: `field: problem` in the run's language (the caller adds file and entry).
 
-class CronError(ValueError):
-    """A bad expression or zone: which field, and the problem, in either language."""
+    `key` names the problem in texts/cron.toml, `values` fill it.
+    """
 
     def __init__(self, field: str, key: str, **values: object):
         self.field = field
         self.key = key
         self.values = values
-        super().__init__(self.text("en"))
-
-    def text(self, lang: str = "en") -> str:
-        """`field: problem` in `lang` (the caller adds file and entry)."""
-        return f"{pick(FIELD_NAMES[self.field], lang)}: {pick(MESSAGES[self.key], lang).format(**self.values)}"
+        super().__init__("cron.problem", field=Text(f"cron.field.{field}"), problem=Text(f"cron.{key}", **values))
 
 
 @dataclass(frozen=True)

@@ -144,7 +144,7 @@ class RunbookForm(widgets.VBox):
             try:
                 values = self.values()
             except BadInput as exc:
-                print(exc.one_line())  # typed secrets are kept: nothing used them yet
+                print(exc.one_line(self.lang))  # typed secrets are kept: nothing used them yet
                 return None
             self.run_button.disabled = True
             self.run_button.description = ui("form.running", self.lang)

@@ -32,49 +32,10 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from .findings import parse_iso
-from .i18n import pick
+from .i18n import t
 
 INDEX_HTML = "index.html"
 CHART_DAYS = 90   # the chart's window: the last 90 days that have runs, ending at the newest
-
-TEXTS: dict[str, dict[str, str]] = {
-    "title": {"en": "sfdoctor report history", "ja": "sfdoctor レポート履歴"},
-    "intro": {"en": "{n} runs in {out}. Newest first. Each report opens offline.",
-              "ja": "{out} の実行 {n} 件 (新しい順)。各レポートはオフラインで開けます。"},
-    "none": {"en": "No runs yet: `sfdoctor run RUNBOOK --org ORG` adds the first.",
-             "ja": "まだ実行がありません。`sfdoctor run ランブック --org 組織` で最初の実行を追加できます。"},
-    "runs": {"en": "Runs", "ja": "実行"},
-    "org": {"en": "Org", "ja": "組織"},
-    "runbook": {"en": "Runbook", "ja": "ランブック"},
-    "all": {"en": "all", "ja": "すべて"},
-    "shown": {"en": "shown", "ja": "件を表示"},
-    "pos": {"en": "#", "ja": "#"},
-    "date": {"en": "Date (UTC)", "ja": "日時 (UTC)"},
-    "outcome": {"en": "Outcome", "ja": "結果"},
-    "causes": {"en": "Causes (warnings underlined)", "ja": "原因 (警告は下線付き)"},
-    "warning": {"en": "warning: not the failure, but it will bite", "ja": "警告: 今回の原因ではありませんが、いずれ問題になります"},
-    "changes": {"en": "Since the previous run", "ja": "前回の実行からの変化"},
-    "report": {"en": "Report", "ja": "レポート"},
-    "open": {"en": "open", "ja": "開く"},
-    "missing": {"en": "missing", "ja": "ありません"},
-    "first": {"en": "first run", "ja": "初回"},
-    "same": {"en": "no change", "ja": "変化なし"},
-    "new": {"en": "new", "ja": "新規"},
-    "fixed": {"en": "fixed", "ja": "解消"},
-    "unchanged": {"en": "unchanged", "ja": "変化なし"},
-    "diff_hint": {"en": "The same comparison in a terminal: sfdoctor reports diff {a} {b}",
-                  "ja": "端末で同じ比較: sfdoctor reports diff {a} {b}"},
-    "chart": {"en": "Failed runs per day, by org", "ja": "組織ごとの 1 日あたりの失敗した実行"},
-    "chart_org": {"en": "{org}: {failed} of {runs} runs failed, {first} to {last}",
-                  "ja": "{org}: {first} から {last} まで、{runs} 件中 {failed} 件が失敗"},
-    "chart_day": {"en": "{day}: {failed} of {runs} runs failed", "ja": "{day}: {runs} 件中 {failed} 件が失敗"},
-    "legend": {"en": "grey: runs, red: runs with a fail finding", "ja": "灰色: 実行数、赤: 失敗のあった実行"},
-    "generated": {"en": "Written {now} by sfdoctor.", "ja": "{now} に sfdoctor が作成。"},
-    "healthy": {"en": "healthy", "ja": "正常"},
-    "problems_found": {"en": "problems found", "ja": "問題あり"},
-    "inconclusive": {"en": "inconclusive", "ja": "判定不能"},
-    "error": {"en": "run broke", "ja": "実行失敗"},
-}
 
 # outcome: (symbol, pill background, text colour, border)
 OUTCOME_STYLE = {
@@ -126,10 +87,6 @@ JS = """
 CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:"
 
 
-def _t(key: str, lang: str, **values: Any) -> str:
-    return pick(TEXTS[key], lang).format(**values)
-
-
 def _e(value: Any) -> str:
     return html.escape(str(value), quote=True)
 
@@ -146,7 +103,7 @@ def _causes(entry: Mapping[str, Any]) -> list[str]:
 
 def _outcome(outcome: str, lang: str) -> str:
     symbol, bg, fg, border = OUTCOME_STYLE.get(outcome, ("?", "#eaeef2", "#32383f", "1px dotted #6e7781"))
-    label = pick(TEXTS[outcome], lang) if outcome in TEXTS else outcome
+    label = t(f"index_page.short_outcome.{outcome}", lang) if outcome in OUTCOME_STYLE else outcome
     return f'<span class="pill" style="background:{bg};color:{fg};border:{border}">{symbol} {_e(label)}</span>'
 
 
@@ -157,35 +114,35 @@ def _cause_cell(entry: Mapping[str, Any], lang: str) -> str:
     if not roots and not warns:
         return '<span class="muted">-</span>'
     parts = [f"<code>{_e(c)}</code>" for c in roots]
-    parts += [f'<code class="warn" title="{_e(_t("warning", lang))}">{_e(c)}</code>' for c in warns]
+    parts += [f'<code class="warn" title="{_e(t("index_page.warning", lang))}">{_e(c)}</code>' for c in warns]
     return ", ".join(parts)
 
 
 def _report_link(out: Path, folder: Any, lang: str) -> str:
     if not isinstance(folder, str) or not folder:
-        return f'<span class="muted">{_e(_t("missing", lang))}</span>'
+        return f'<span class="muted">{_e(t("index_page.missing", lang))}</span>'
     href = f"{folder.strip('/')}/report.html"
     if not (out / href).is_file():
-        return f'<span class="muted">{_e(_t("missing", lang))}</span>'
-    return f'<a href="{_e(href)}">{_e(_t("open", lang))}</a>'
+        return f'<span class="muted">{_e(t("index_page.missing", lang))}</span>'
+    return f'<a href="{_e(href)}">{_e(t("index_page.open", lang))}</a>'
 
 
 def _changes(prev: tuple[int, Mapping[str, Any]] | None, pos: int, entry: Mapping[str, Any], lang: str) -> str:
     from .history import cause_changes
 
     if prev is None:
-        return f'<span class="muted">{_e(_t("first", lang))}</span>'
+        return f'<span class="muted">{_e(t("index_page.first", lang))}</span>'
     new, fixed, unchanged = cause_changes(_causes(prev[1]), _causes(entry))
     parts = []
     if new:
-        parts.append(f'<span class="new">+ {_e(_t("new", lang))}: {_e(", ".join(new))}</span>')
+        parts.append(f'<span class="new">+ {_e(t("index_page.new", lang))}: {_e(", ".join(new))}</span>')
     if fixed:
-        parts.append(f'<span class="fixed">\u2212 {_e(_t("fixed", lang))}: {_e(", ".join(fixed))}</span>')
+        parts.append(f'<span class="fixed">\u2212 {_e(t("index_page.fixed", lang))}: {_e(", ".join(fixed))}</span>')
     if unchanged:
-        parts.append(f'<span>= {_e(_t("unchanged", lang))}: {_e(", ".join(unchanged))}</span>')
+        parts.append(f'<span>= {_e(t("index_page.unchanged", lang))}: {_e(", ".join(unchanged))}</span>')
     if not (new or fixed):
-        parts.insert(0, f'<span class="muted">{_e(_t("same", lang))}</span>')
-    hint = _t("diff_hint", lang, a=prev[0], b=pos)
+        parts.insert(0, f'<span class="muted">{_e(t("index_page.same", lang))}</span>')
+    hint = t("index_page.diff_hint", lang, a=prev[0], b=pos)
     return f'<span title="{_e(hint)}">' + "<br>".join(parts) + "</span>"
 
 
@@ -218,13 +175,13 @@ def chart_svg(org: str, entries: list[Mapping[str, Any]], lang: str) -> str:
         x = i * width_per
         h_all = round(height * days[d] / top)
         h_fail = round(height * failed[d] / top)
-        tip = _e(_t("chart_day", lang, day=d.isoformat(), failed=failed[d], runs=days[d]))
+        tip = _e(t("index_page.chart_day", lang, day=d.isoformat(), failed=failed[d], runs=days[d]))
         bars.append(f'<g><title>{tip}</title>'
                     f'<rect x="{x}" y="{height - h_all}" width="{width_per - 1}" height="{h_all}" fill="#8c959f" fill-opacity=".45"/>'
                     + (f'<rect class="fail" x="{x}" y="{height - h_fail}" width="{width_per - 1}" height="{h_fail}" fill="#cf222e"/>'
                        if h_fail else "") + "</g>")
     in_window = [d for d in days if d >= first]
-    caption = _t("chart_org", lang, org=org, failed=sum(failed[d] for d in in_window), runs=sum(days[d] for d in in_window),
+    caption = t("index_page.chart_org", lang, org=org, failed=sum(failed[d] for d in in_window), runs=sum(days[d] for d in in_window),
                  first=first.isoformat(), last=last.isoformat())
     w = span * width_per
     return (f'<figure data-org="{_e(org)}"><svg xmlns="http://www.w3.org/2000/svg" role="img" width="{max(w, 40)}" '
@@ -269,29 +226,29 @@ def render(entries: list[dict[str, Any]], lang: str, out: Path, now: datetime | 
 
     def select(name: str, label: str, values: list[str]) -> str:
         options = "".join(f'<option value="{_e(v)}">{_e(v)}</option>' for v in values)
-        return (f'<label>{_e(label)} <select id="f-{name}"><option value="">{_e(_t("all", lang))}</option>'
+        return (f'<label>{_e(label)} <select id="f-{name}"><option value="">{_e(t("index_page.all", lang))}</option>'
                 f'{options}</select></label>')
 
     # The link to the report stands next to the position, so a narrow window never hides it.
-    head = (f'<th>{_e(_t("pos", lang))}</th><th>{_e(_t("report", lang))}</th><th>{_e(_t("date", lang))}</th>'
-            f'<th>{_e(_t("runbook", lang))}</th>'
-            f'<th>{_e(_t("org", lang))}</th><th>{_e(_t("outcome", lang))}</th><th>{_e(_t("causes", lang))}</th>'
-            f'<th>{_e(_t("changes", lang))}</th>')
+    head = (f'<th>{_e(t("index_page.pos", lang))}</th><th>{_e(t("index_page.report", lang))}</th><th>{_e(t("index_page.date", lang))}</th>'
+            f'<th>{_e(t("index_page.runbook", lang))}</th>'
+            f'<th>{_e(t("index_page.org", lang))}</th><th>{_e(t("index_page.outcome", lang))}</th><th>{_e(t("index_page.causes", lang))}</th>'
+            f'<th>{_e(t("index_page.changes", lang))}</th>')
     body = (
-        f'<h1>{_e(_t("title", lang))}</h1>'
-        f'<p class="muted">{_e(_t("intro", lang, n=n, out=out.name))}</p>'
-        + (f'<p>{_e(_t("none", lang))}</p>' if not entries else
-           f'<div id="filters">{select("org", _t("org", lang), orgs)}{select("runbook", _t("runbook", lang), runbooks)}'
-           f'<span><span id="f-count">{n}</span> / {n} {_e(_t("shown", lang))}</span></div>'
-           f'<h2>{_e(_t("chart", lang))}</h2><p class="muted">{_e(_t("legend", lang))}</p><div class="charts">{charts}</div>'
-           f'<h2>{_e(_t("runs", lang))}</h2><div class="wide"><table id="runs"><thead><tr>{head}</tr></thead>'
+        f'<h1>{_e(t("index_page.title", lang))}</h1>'
+        f'<p class="muted">{_e(t("index_page.intro", lang, n=n, out=out.name))}</p>'
+        + (f'<p>{_e(t("index_page.none", lang))}</p>' if not entries else
+           f'<div id="filters">{select("org", t("index_page.org", lang), orgs)}{select("runbook", t("index_page.runbook", lang), runbooks)}'
+           f'<span><span id="f-count">{n}</span> / {n} {_e(t("index_page.shown", lang))}</span></div>'
+           f'<h2>{_e(t("index_page.chart", lang))}</h2><p class="muted">{_e(t("index_page.legend", lang))}</p><div class="charts">{charts}</div>'
+           f'<h2>{_e(t("index_page.runs", lang))}</h2><div class="wide"><table id="runs"><thead><tr>{head}</tr></thead>'
            f'<tbody>{"".join(rows)}</tbody></table></div>')
-        + f'<p class="muted">{_e(_t("generated", lang, now=iso(now or utcnow())))}</p>'
+        + f'<p class="muted">{_e(t("index_page.generated", lang, now=iso(now or utcnow())))}</p>'
     )
     return (f'<!DOCTYPE html>\n<html lang="{_e(lang)}"><head><meta charset="utf-8">'
             f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f'<title>{_e(_t("title", lang))}</title><style>{CSS}</style></head>'
+            f'<title>{_e(t("index_page.title", lang))}</title><style>{CSS}</style></head>'
             f'<body>{body}<script>{JS}</script></body></html>\n')
 
 

@@ -18,6 +18,7 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from .findings import MIMETYPE, RUN_MIMETYPE, Finding
+from .i18n import t
 from .ui_texts import ui
 
 if TYPE_CHECKING:  # nbformat costs seconds to import (jsonschema): only where reports are written
@@ -68,26 +69,6 @@ STATUS_STYLE: dict[str, tuple[str, str, str, str, str, str]] = {
     "skip": ("\u2013", "#6e7781", "#eaeef2", "#32383f", "dotted", "1px"),
     "error": ("\u2298", "#bc4c00", "#fff1e5", "#762c00", "double", "3px"),
 }
-
-# Texts only the report's rendering needs (the engine's shared texts live in ui_texts.UI).
-_TEXTS: dict[str, dict[str, str]] = {
-    "yes": {"en": "yes", "ja": "はい"},
-    "no": {"en": "no", "ja": "いいえ"},
-    "empty": {"en": "none", "ja": "なし"},
-    "more": {"en": "show all ({n} characters)", "ja": "全文を表示 ({n} 文字)"},
-    "fix_in_summary": {"en": "see fix for {cause} in the summary above", "ja": "{cause} の対処は冒頭の概要を参照"},
-    "fix_above": {"en": "see fix for {cause} above (check \u201c{title}\u201d)", "ja": "{cause} の対処は上のチェック「{title}」を参照"},
-    # Shown in parentheses after the cause code: no brackets of its own.
-    "fix_then": {"en": "warning: after the steps above, not urgent", "ja": "警告: 上の手順の後に。急ぎではありません"},
-    "summary_at_top": {"en": "The summary with what to do first is at the top of this report.",
-                       "ja": "最初にやることを含む概要は、このレポートの先頭にあります。"},
-}
-
-
-def _t(key: str, lang: str, **values: Any) -> str:
-    text = _TEXTS[key]
-    return (text.get(lang) or text["en"]).format(**values)
-
 
 _CARD_BOX = (f"font-family:{_FONT};line-height:1.45;text-align:left;border:1px solid {_LINE};border-radius:6px;"
              "padding:.5em .8em;margin:.5em 0;break-inside:avoid;page-break-inside:avoid;")
@@ -161,7 +142,7 @@ def _string_html(value: str, lang: str, limit: int, *, cell: bool = False) -> st
     return (f'<details class="{cls}" style="margin:0;">'
             f'<summary title="{_e(value)}" style="cursor:pointer;">{_text_html(head)} '
             f'<span class="sfd-more" style="{_MUTED}font-size:.85em;white-space:nowrap;">… '
-            f'<span class="sfd-more-label">{_e(_t("more", lang, n=len(value)))}</span></span></summary>'
+            f'<span class="sfd-more-label">{_e(t("report.more", lang, n=len(value)))}</span></span></summary>'
             f'<span class="sfd-rest">{_text_html(rest)}</span></details>')
 
 
@@ -174,7 +155,7 @@ def evidence_value_html(value: Any, lang: str, *, depth: int = 0, limit: int = _
     if value is None:
         return f'<span style="{_MUTED}">—</span>'
     if isinstance(value, bool):
-        return f'<span style="white-space:nowrap;">{_e(_t("yes" if value else "no", lang))}</span>'
+        return f'<span style="white-space:nowrap;">{_e(t("report.yes" if value else "report.no", lang))}</span>'
     if isinstance(value, (int, float)):
         return _e(value)
     if isinstance(value, str):
@@ -183,12 +164,12 @@ def evidence_value_html(value: Any, lang: str, *, depth: int = 0, limit: int = _
         return f'<span style="{_CODE}">{_e(json.dumps(value, ensure_ascii=False, default=str))}</span>'
     if isinstance(value, Mapping):
         if not value:
-            return f'<span style="{_MUTED}">{_e(_t("empty", lang))}</span>'
+            return f'<span style="{_MUTED}">{_e(t("report.empty", lang))}</span>'
         return _kv_table(value, lang, depth=depth + 1)
     if isinstance(value, (list, tuple, set, frozenset)):
         items = list(value)
         if not items:
-            return f'<span style="{_MUTED}">{_e(_t("empty", lang))}</span>'
+            return f'<span style="{_MUTED}">{_e(t("report.empty", lang))}</span>'
         if all(_is_scalar(v) for v in items):
             return ", ".join(evidence_value_html(v, lang, depth=depth + 1, limit=limit, cell=cell) for v in items)
         if all(isinstance(v, Mapping) for v in items):
@@ -252,11 +233,11 @@ def fix_block_html(d: Mapping[str, Any], lang: str, *, shown_above: str | None =
         return ""
     label = f'<strong class="sfd-fix-label">{_e(ui("checks.fix", lang))}:</strong> '
     if cause and in_summary:
-        ref = _t("fix_in_summary", lang, cause=cause)
+        ref = t("report.fix_in_summary", lang, cause=cause)
         return (f'<div class="sfd-fix sfd-fix-ref" style="margin-top:.35em;">{label}'
                 f'<a href="#{_fix_anchor(cause)}">{_e(ref)}</a></div>')
     if cause and shown_above:
-        ref = _t("fix_above", lang, cause=cause, title=shown_above)
+        ref = t("report.fix_above", lang, cause=cause, title=shown_above)
         return f'<div class="sfd-fix sfd-fix-ref" style="margin-top:.35em;">{label}{_e(ref)}</div>'
     return f'<div class="sfd-fix" style="{_FIX_BOX}">{label}{_fix_html(fix)}</div>'
 
@@ -341,7 +322,7 @@ def summary_html(findings: Mapping[str, Any], lang: str, spec: RunbookSpec | Non
         blocks = []
         for cause, (fix, level) in fixes.items():
             color = STATUS_STYLE["fail" if level == "fail" else "warn"]
-            note = f' <span style="{_MUTED}font-size:.9em;">({_e(_t("fix_then", lang))})</span>' if level == "warn" else ""
+            note = f' <span style="{_MUTED}font-size:.9em;">({_e(t("report.fix_then", lang))})</span>' if level == "warn" else ""
             blocks.append(
                 f'<li id="{_fix_anchor(cause)}" class="sfd-first-{level}" style="border-left:3px {color[4]} {color[1]};'
                 f'padding:.15em 0 .2em .8em;margin:.45em 0;break-inside:avoid;page-break-inside:avoid;">'
@@ -495,7 +476,7 @@ def _printable_notebook(
                         data["text/html"] = finding_card_html(card, lang, fix_in_summary=_in_summary(card, fixes))
                     elif RUN_MIMETYPE in data:
                         data["text/html"] = (f'<p class="sfd-summary-pointer" style="font-family:{_FONT};">'
-                                             f'<a href="#sfd-summary">{_e(_t("summary_at_top", lang))}</a></p>')
+                                             f'<a href="#sfd-summary">{_e(t("report.summary_at_top", lang))}</a></p>')
                 for mime in (*_DROP_MIMES, MIMETYPE, RUN_MIMETYPE, CONTEXT_MIMETYPE):
                     data.pop(mime, None)
                 if not data:

@@ -38,7 +38,7 @@ from . import project_root
 from .cron import CronError, CronExpr, latest_fire_at_or_before, next_fire_after, parse, zone
 from .errors import BadInput, SfdoctorError
 from .findings import iso, parse_iso, utcnow
-from .i18n import LANGS, pick
+from .i18n import LANGS, t
 from .runner import RunOutcome, notebook_path, validate_params
 
 STATE = ".schedule-state.json"
@@ -52,52 +52,6 @@ SEVERITY = {0: 0, 1: 1, 3: 2, 2: 3}
 
 Progress = Callable[[str], None]
 Runner = Callable[..., RunOutcome]
-
-MESSAGES: dict[str, dict[str, str]] = {
-    "not_found": {"en": "{file}: no such schedule file", "ja": "{file}: スケジュールファイルがありません"},
-    "unreadable": {"en": "{file}: cannot read: {reason}", "ja": "{file}: 読み込めません: {reason}"},
-    "yaml": {"en": "{file}: {where}not valid YAML ({problem})", "ja": "{file}: {where}YAML として正しくありません ({problem})"},
-    "yaml_line": {"en": "line {line}: ", "ja": "{line} 行目: "},
-    "not_list": {"en": "{file}: the schedule must be a list of entries (- runbook: ...)",
-                 "ja": "{file}: スケジュールは項目のリスト (- runbook: ...) にしてください"},
-    "entry": {"en": "{file}: [{i}]{key}: {problem}", "ja": "{file}: [{i}]{key}: {problem}"},
-    "not_mapping": {"en": "an entry must be a mapping with runbook, org and cron",
-                    "ja": "各項目は runbook、org、cron を持つマッピングにしてください"},
-    "unknown_key": {"en": "unknown key (known: {known})", "ja": "不明なキーです (使えるキー: {known})"},
-    "missing": {"en": "missing (every entry needs runbook, org and cron)",
-                "ja": "ありません (各項目に runbook、org、cron が必要です)"},
-    "not_text": {"en": "must be text", "ja": "文字列で指定してください"},
-    "params_mapping": {"en": "must be a mapping like {{days: 7}}", "ja": "{{days: 7}} のようなマッピングにしてください"},
-    "lang": {"en": "must be one of {langs}", "ja": "{langs} のいずれかにしてください"},
-    "duplicate": {"en": "same runbook, org and params as entry [{j}]; their runs could not be told apart",
-                  "ja": "項目 [{j}] とランブック・組織・パラメータが同じため、実行を区別できません"},
-    "busy": {"en": "another `schedule run-due` is still running on {out}; skipped, nothing started",
-             "ja": "{out} で別の `schedule run-due` が実行中のため、スキップしました (何も開始しません)"},
-    "waiting": {"en": "another `schedule run-due` is running on {out}; waiting up to {wait:g} s for it to finish",
-                "ja": "{out} で別の `schedule run-due` が実行中のため、終わるまで最大 {wait:g} 秒待ちます"},
-    "entries": {"en": "{n} entries in {file}, now {now}", "ja": "{file} の項目 {n} 件、現在 {now}"},
-    "never": {"en": "never", "ja": "未実行"},
-    "due": {"en": "{label}: due (slot {slot}, last run {last})", "ja": "{label}: 実行します (予定 {slot}、前回 {last})"},
-    "not_due": {"en": "{label}: not due (last run {last}, next {next})", "ja": "{label}: 実行時刻ではありません (前回 {last}、次回 {next})"},
-    "no_slot": {"en": "{label}: not due (no scheduled time yet)", "ja": "{label}: 実行時刻ではありません (予定時刻がまだありません)"},
-    "exit": {"en": "{label}: exit {code}", "ja": "{label}: 終了コード {code}"},
-    "failed": {"en": "{label}: could not run: {reason}", "ja": "{label}: 実行できませんでした: {reason}"},
-    "done": {"en": "ran {ran} of {n} entries, exit {code}", "ja": "{n} 件中 {ran} 件を実行、終了コード {code}"},
-    "probe_same": {
-        "en": "{label}: probe off (probe=false): the last probe failed with these same credentials; change them to probe again",
-        "ja": "{label}: テストログインを省略 (probe=false): 前回同じ認証情報で失敗しています。認証情報を変えると再び試します",
-    },
-    "probe_unknown": {
-        "en": "{label}: probe off (probe=false): the last probe failed and the credentials of a real org are not read here; remove its entry from {state} to probe again",
-        "ja": "{label}: テストログインを省略 (probe=false): 前回失敗しており、実組織の認証情報はここでは読みません。再び試すには {state} からこの項目を削除してください",
-    },
-    "state_bad": {"en": "{state}: unreadable, starting afresh ({reason})", "ja": "{state}: 読めないため新しく作ります ({reason})"},
-}
-
-
-def _t(_msg: str, lang: str, **values: Any) -> str:
-    return pick(MESSAGES[_msg], lang).format(**values)
-
 
 def _stderr(line: str) -> None:
     print(f"sfdoctor: {line}", file=sys.stderr, flush=True)
@@ -147,26 +101,26 @@ def load_schedule(file: str | os.PathLike[str] | None = None, lang: str = "en") 
     """
     path = Path(file) if file else default_file()
     if not path.is_file():
-        raise BadInput(_t("not_found", lang, file=path))
+        raise BadInput(t("schedule.not_found", lang, file=path))
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise BadInput(_t("unreadable", lang, file=path, reason=exc.strerror or type(exc).__name__)) from None
+        raise BadInput(t("schedule.unreadable", lang, file=path, reason=exc.strerror or type(exc).__name__)) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = _t("yaml_line", lang, line=mark.line + 1) if mark else ""
+        where = t("schedule.yaml_line", lang, line=mark.line + 1) if mark else ""
         problem = " ".join(str(getattr(exc, "problem", None) or exc).split())
-        raise BadInput(_t("yaml", lang, file=path, where=where, problem=problem)) from None
+        raise BadInput(t("schedule.yaml", lang, file=path, where=where, problem=problem)) from None
     if data is None:
         data = []
     if not isinstance(data, list):
-        raise BadInput(_t("not_list", lang, file=path))
+        raise BadInput(t("schedule.not_list", lang, file=path))
     entries: list[Entry] = []
     seen: dict[str, int] = {}
     for i, raw in enumerate(data):
         entry = _entry(path, i, raw, lang)
         if entry.key in seen:
-            raise BadInput(_t("entry", lang, file=path, i=i, key="", problem=_t("duplicate", lang, j=seen[entry.key])))
+            raise BadInput(t("schedule.entry", lang, file=path, i=i, key="", problem=t("schedule.duplicate", lang, j=seen[entry.key])))
         seen[entry.key] = i
         entries.append(entry)
     return entries
@@ -174,19 +128,19 @@ def load_schedule(file: str | os.PathLike[str] | None = None, lang: str = "en") 
 
 def _entry(path: Path, i: int, raw: Any, lang: str) -> Entry:
     def bad(key: str | None, problem: str) -> BadInput:
-        return BadInput(_t("entry", lang, file=path, i=i, key=f".{key}" if key else "", problem=problem))
+        return BadInput(t("schedule.entry", lang, file=path, i=i, key=f".{key}" if key else "", problem=problem))
 
     if not isinstance(raw, dict):
-        raise bad(None, _t("not_mapping", lang))
+        raise bad(None, t("schedule.not_mapping", lang))
     for key in raw:
         if key not in KEYS:
-            raise bad(str(key), _t("unknown_key", lang, known=", ".join(KEYS)))
+            raise bad(str(key), t("schedule.unknown_key", lang, known=", ".join(KEYS)))
     for key in REQUIRED:
         if key not in raw or raw[key] in (None, ""):
-            raise bad(key, _t("missing", lang))
+            raise bad(key, t("schedule.missing", lang))
     for key in ("runbook", "org", "cron", "tz"):
         if key in raw and raw[key] is not None and not isinstance(raw[key], str):
-            raise bad(key, _t("not_text", lang))
+            raise bad(key, t("schedule.not_text", lang))
 
     from . import orgs
     from .runbooks import load
@@ -195,11 +149,11 @@ def _entry(path: Path, i: int, raw: Any, lang: str) -> Entry:
         spec = load(raw["runbook"])
         notebook_path(spec)   # a runbook without its notebook cannot run either: say so now
     except SfdoctorError as exc:
-        raise bad("runbook", exc.one_line()) from None
+        raise bad("runbook", exc.one_line(lang)) from None
     try:
         orgs.resolve(raw["org"], runbook=spec)   # configuration only: no network
     except SfdoctorError as exc:
-        raise bad("org", exc.one_line()) from None
+        raise bad("org", exc.one_line(lang)) from None
     try:
         expr = parse(raw["cron"])
     except CronError as exc:
@@ -211,16 +165,16 @@ def _entry(path: Path, i: int, raw: Any, lang: str) -> Entry:
         raise bad("tz", exc.text(lang)) from None
     entry_lang = raw.get("lang")
     if entry_lang is not None and entry_lang not in LANGS:
-        raise bad("lang", _t("lang", lang, langs=", ".join(LANGS)))
+        raise bad("lang", t("schedule.lang", lang, langs=", ".join(LANGS)))
     params = raw.get("params")
     if params is None:
         params = {}
     if not isinstance(params, dict):
-        raise bad("params", _t("params_mapping", lang))
+        raise bad("params", t("schedule.params_mapping", lang))
     try:
         given = validate_params(spec, {str(k): v for k, v in params.items()}, lang)
     except SfdoctorError as exc:
-        raise bad("params", exc.one_line()) from None
+        raise bad("params", exc.one_line(lang)) from None
     return Entry(index=i, runbook=spec.id, org=raw["org"].strip(), cron=expr, tz=tz, params=given, lang=entry_lang)
 
 
@@ -352,7 +306,7 @@ class State:
                 self.entries = dict(data.get("entries") or {})
             except (OSError, ValueError, AttributeError) as exc:
                 if progress:
-                    progress(_t("state_bad", lang, state=self.path, reason=type(exc).__name__))
+                    progress(t("schedule.state_bad", lang, state=self.path, reason=type(exc).__name__))
 
     def get(self, key: str) -> dict[str, Any] | None:
         rec = self.entries.get(key)
@@ -412,30 +366,30 @@ def run_due(
         try:
             if wait <= 0:
                 raise
-            say(_t("waiting", lang, out=out, wait=wait))
+            say(t("schedule.waiting", lang, out=out, wait=wait))
             lock.acquire(timeout=wait)
         except Timeout:
-            say(_t("busy", lang, out=out))
+            say(t("schedule.busy", lang, out=out))
             return 0
         if now_given is None:
             now = utcnow()   # the wait took time: slots that came meanwhile count
     try:
-        say(_t("entries", lang, n=len(entries), file=path, now=iso(now)))
+        say(t("schedule.entries", lang, n=len(entries), file=path, now=iso(now)))
         state = State(out, progress, lang)
         code, ran = 0, 0
         for p in plan(entries, out, now):
-            last = iso(p.last) if p.last else _t("never", lang)
+            last = iso(p.last) if p.last else t("schedule.never", lang)
             if p.slot is None:
-                say(_t("no_slot", lang, label=p.entry.label))
+                say(t("schedule.no_slot", lang, label=p.entry.label))
                 continue
             if not p.due:
-                say(_t("not_due", lang, label=p.entry.label, last=last, next=iso(p.next) if p.next else "-"))
+                say(t("schedule.not_due", lang, label=p.entry.label, last=last, next=iso(p.next) if p.next else "-"))
                 continue
-            say(_t("due", lang, label=p.entry.label, slot=iso(p.slot), last=last))
+            say(t("schedule.due", lang, label=p.entry.label, slot=iso(p.slot), last=last))
             result = _run_entry(p, out, now, state, lang, runner, progress)
-            say(_t("exit", lang, label=p.entry.label, code=result))
+            say(t("schedule.exit", lang, label=p.entry.label, code=result))
             code, ran = worst(code, result), ran + 1
-        say(_t("done", lang, ran=ran, n=len(entries), code=code))
+        say(t("schedule.done", lang, ran=ran, n=len(entries), code=code))
         return code
     finally:
         lock.release()
@@ -461,22 +415,22 @@ def _run_entry(p: Plan, out: Path, now: datetime, state: State, lang: str, runne
             fp = probe_fingerprint(entry.org, entry.runbook, params, salt)
             if rec and rec.get("failed"):
                 if fp is None:
-                    say(_t("probe_unknown", lang, label=entry.label, state=state.path))
+                    say(t("schedule.probe_unknown", lang, label=entry.label, state=state.path))
                     params["probe"], probing = False, False
                 elif rec.get("fingerprint") == fp:
-                    say(_t("probe_same", lang, label=entry.label))
+                    say(t("schedule.probe_same", lang, label=entry.label))
                     params["probe"], probing = False, False
         outcome = runner(entry.runbook, entry.org, params, out, entry.lang or lang, progress=progress,
                          index_extra={"schedule": {"params": entry.params, "slot": iso(p.slot)}})  # type: ignore[arg-type]
     except SfdoctorError as exc:
         from .scrub import scrub_text
 
-        say(_t("failed", lang, label=entry.label, reason=scrub_text(exc.one_line())))
+        say(t("schedule.failed", lang, label=entry.label, reason=scrub_text(exc.one_line(lang))))
         return 3 if exc.exit_code == 3 else 2
     except Exception as exc:  # one entry's bug must not stop the others; still one line
         from .scrub import scrub_text
 
-        say(_t("failed", lang, label=entry.label,
+        say(t("schedule.failed", lang, label=entry.label,
                reason=scrub_text(f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}")))
         return 3
     if probing and probe_ran(outcome.findings):
