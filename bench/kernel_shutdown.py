@@ -4,15 +4,15 @@
     .venv/bin/python bench/kernel_shutdown.py 100 --control   # the same, shutdown request on the
                                                             # control channel (jupyter_client's default)
 
-Each cycle is what `sfdoctor run` does with its kernel: start it early (runner.EarlyKernel, with
+Each cycle is what `sfdoctor run` does with its kernel: start it early (kernel.EarlyKernel, with
 the runner's environment and import head start), execute a small parameterised notebook through
-papermill (runner.execute_notebook), and let nbclient stop the kernel. The kernel process's return
+papermill (kernel.execute_notebook), and let nbclient stop the kernel. The kernel process's return
 code then says how it ended: 0 by itself, -15 terminated (jupyter_client's SIGTERM after 2.5 s),
 -9 killed. The figures printed are the counts and the cycle times; nothing is asserted.
 
 `--control` puts back jupyter_client's own shutdown request on the control channel, which
 ipykernel handles in its control thread: there, its final stdout flush can wait on an IOPub
-thread that the main thread has already closed (see runner._quiet_kernel_manager).
+thread that the main thread has already closed (see kernel.quiet_kernel_manager).
 """
 from __future__ import annotations
 
@@ -28,8 +28,7 @@ import nbformat
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "lib"))
 
-from sfdoctor import runner  # noqa: E402
-from sfdoctor._prewarm import MODULES_ENV  # noqa: E402
+from sfdoctor import kernel, runner  # noqa: E402
 
 CELL = "import sys\nprint('simple_salesforce' in sys.modules, x)"
 
@@ -47,7 +46,7 @@ def use_control_channel() -> None:
     """Give the runner's kernel manager jupyter_client's own shutdown request back."""
     from jupyter_client import AsyncKernelManager
 
-    manager = runner._quiet_kernel_manager()
+    manager = kernel.quiet_kernel_manager()
     manager._async_request_shutdown = AsyncKernelManager._async_request_shutdown
     manager.request_shutdown = AsyncKernelManager._async_request_shutdown
 
@@ -59,7 +58,7 @@ def main() -> int:
     args = parser.parse_args()
     if args.control:
         use_control_channel()
-    env = {MODULES_ENV: ",".join(runner.PREWARM_MODULES)}
+    env = {kernel.PREWARM_ENV: ",".join(runner.PREWARM_MODULES)}
     ended = {"by itself": 0, "terminated": 0, "killed": 0, "other": 0}
     times: list[float] = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -67,9 +66,9 @@ def main() -> int:
         tiny_notebook(src)
         for i in range(1, args.cycles + 1):
             start = time.perf_counter()
-            kernel = runner.EarlyKernel(env)
-            process = kernel.km.provisioner.process
-            nb, error = runner.execute_notebook(src, {"x": i}, cell_timeout=60, kernel=kernel)
+            early = kernel.EarlyKernel(env)
+            process = early.km.provisioner.process
+            nb, error = kernel.execute_notebook(src, {"x": i}, cell_timeout=60, kernel=early)
             times.append(time.perf_counter() - start)
             if error is not None or f"True {i}" not in str(nb.cells[-1].outputs):
                 print(f"cycle {i}: the notebook failed: {error!r}", file=sys.stderr)

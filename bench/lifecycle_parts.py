@@ -6,7 +6,7 @@ Each sample is a new Python process that imports sfdoctor.runner and runs
 security-token-required against `demo:token-missing` (simulator included), as `sfdoctor run`
 does. The variants switch off, in that process only, the early kernel start
 (runner.EarlyKernel: the kernel boots while papermill is imported) and the kernel's import
-head start (sfdoctor._prewarm). Medians are printed with each variant's cost against the full
+head start (kernel.prewarm). Medians are printed with each variant's cost against the full
 arrangement; nothing is asserted.
 """
 from __future__ import annotations

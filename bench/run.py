@@ -27,7 +27,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "lib"))
 
 from sfdoctor.demo.server import Simulator  # noqa: E402
-from sfdoctor.runner import EarlyKernel, execute_notebook, run_runbook  # noqa: E402
+from sfdoctor.kernel import EarlyKernel, execute_notebook  # noqa: E402
+from sfdoctor.runner import run_runbook  # noqa: E402
 
 RUNBOOK = "security-token-required"
 REPEAT = int(os.environ.get("BENCH_REPEAT", "3"))
@@ -48,7 +49,7 @@ def floor_notebook(path: Path) -> None:
 
 
 def time_floor(src: Path, scenario: str) -> float:
-    """papermill's floor, executed exactly as the runner executes a runbook (runner.execute_notebook:
+    """papermill's floor, executed exactly as the runner executes a runbook (kernel.execute_notebook:
     same engine, kernel manager, early kernel start, shutdown and papermill options), with the
     parameters a run injects; the time includes the kernel's exit."""
     start = time.perf_counter()

@@ -28,6 +28,9 @@ def test_environment_yml_mirrors_pyproject() -> None:
         lower = re.search(r">=\s*([\d.]+)", req)
         if lower:
             assert lower.group(1) in conda[name], f"{name}: pyproject says {req}, environment.yml says {conda[name]}"
+        upper = re.search(r"<\s*([\d.]+)", req)
+        if upper:
+            assert f"<{upper.group(1)}" in conda[name], f"{name}: pyproject says {req}, environment.yml says {conda[name]}"
 
 
 def _notebooks() -> list[Path]:
