@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from sfdoctor.errors import BadInput
-from sfdoctor.history import diff, list_reports, resolve_report
-from sfdoctor.runner import append_index
+from sfdoctor.history import diff, resolve_report
+from sfdoctor.report_index import append_index
 
 
 def _report(out: Path, name: str, outcome: str, causes: list[str], warnings: list[str], statuses: dict[str, str]) -> None:
@@ -29,14 +29,6 @@ def out(tmp_path):
     _report(tmp_path, "b", "problems_found", ["SOURCE_IP_UNTRUSTED"], ["SOAP_LOGIN_RETIRING", "NETWORK_ACCESS_UNAVAILABLE"],
             {"probe": "pass", "ip": "fail"})
     return tmp_path
-
-
-def test_list_skips_damaged_lines(out):
-    with open(out / "index.jsonl", "a", encoding="utf-8") as fh:
-        fh.write('{"half a line\n')
-    entries = list_reports(out)
-    assert [e["time"] for e in entries] == ["a", "b"]
-    assert list_reports(out / "nothing-here") == []
 
 
 def test_diff_by_position_and_by_folder(out):
@@ -69,13 +61,6 @@ def test_diff_refuses_two_different_runbooks_or_orgs(out):
         diff("-2", "-1", out)
     with pytest.raises(BadInput, match="同じランブック・同じ組織"):
         diff("-2", "-1", out, "ja")
-
-
-def test_cause_changes_keeps_order():
-    from sfdoctor.history import cause_changes
-
-    assert cause_changes(["A", "B", "C"], ["C", "D", "B"]) == (["D"], ["A"], ["C", "B"])
-    assert cause_changes([], ["A"]) == (["A"], [], [])
 
 
 def test_diff_cli_text_and_json(out, capsys):

@@ -13,7 +13,7 @@ import pytest
 
 from sfdoctor import index_page
 from sfdoctor.cli import main
-from sfdoctor.runner import append_index
+from sfdoctor.report_index import append_index
 
 
 def add(out: Path, time: str, org: str, outcome: str, causes: list[str], runbook: str = "security-token-required",
@@ -108,8 +108,6 @@ def test_empty_history(tmp_path):
 def test_written_under_the_index_lock_and_atomically(out, monkeypatch):
     import contextlib
 
-    from sfdoctor import history
-
     held: list[bool] = []
     state = {"locked": False}
 
@@ -120,7 +118,7 @@ def test_written_under_the_index_lock_and_atomically(out, monkeypatch):
         state["locked"] = False
 
     real = index_page.render
-    monkeypatch.setattr(history, "index_lock", lock)
+    monkeypatch.setattr(index_page, "index_lock", lock)
     monkeypatch.setattr(index_page, "render", lambda *a, **k: (held.append(state["locked"]), real(*a, **k))[1])
     index_page.write(out, "en")
     assert held == [True]

@@ -98,7 +98,7 @@ def test_report_opens_complete_offline(tmp_path, lang, browser):
 def _history(tmp_path: Path, lang: str) -> Path:
     """A reports folder as runs leave it: real report pages, an index, the history page."""
     from sfdoctor import index_page
-    from sfdoctor.runner import append_index
+    from sfdoctor.report_index import append_index
 
     out = tmp_path / f"reports-{lang}"
     runs = [("2026-11-20T02:00:00Z", "demo:token-missing", "problems_found", ["FIXTURE_BROKEN", "TOKEN_MISSING"]),

@@ -14,7 +14,7 @@ import nbformat
 import pytest
 
 from sfdoctor.errors import BadInput
-from sfdoctor.runner import append_index, make_report_folder, run_runbook, validate_params
+from sfdoctor.runner import make_report_folder, run_runbook, validate_params
 from sfdoctor.runbooks import load
 
 HOME = Path(__file__).parent / "fixtures" / "home"
@@ -121,12 +121,6 @@ def _folder_worker(out: str) -> str:
     return str(make_report_folder(Path(out), "fixture-probe", "demo-x", NOW))
 
 
-def _index_worker(args: tuple[str, int]) -> None:
-    out, n = args
-    for i in range(25):
-        append_index(Path(out), {"worker": n, "i": i, "pad": "x" * 500})
-
-
 def test_same_second_gets_suffixes_across_processes(tmp_path):
     with multiprocessing.get_context("spawn").Pool(4) as pool:
         folders = pool.map(_folder_worker, [str(tmp_path)] * 8)
@@ -134,15 +128,6 @@ def test_same_second_gets_suffixes_across_processes(tmp_path):
     assert len(set(names)) == 8
     assert "demo-x-010203Z" in names and "demo-x-010203Z-2" in names and "demo-x-010203Z-8" in names
     assert all(Path(f).parent == tmp_path / "2026-11-23" / "fixture-probe" for f in folders)
-
-
-def test_index_lines_survive_concurrent_processes(tmp_path):
-    with multiprocessing.get_context("spawn").Pool(4) as pool:
-        pool.map(_index_worker, [(str(tmp_path), n) for n in range(4)])
-    lines = (tmp_path / "index.jsonl").read_text(encoding="utf-8").splitlines()
-    assert len(lines) == 100
-    seen = {(e["worker"], e["i"]) for e in map(json.loads, lines)}
-    assert len(seen) == 100
 
 
 def test_broken_run_keeps_the_api_calls_its_findings_reported():

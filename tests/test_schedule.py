@@ -19,7 +19,8 @@ from sfdoctor.cli import main
 from sfdoctor.cron import next_fire_after
 from sfdoctor.errors import BadInput
 from sfdoctor.findings import iso
-from sfdoctor.runner import RunOutcome, append_index
+from sfdoctor.report_index import append_index
+from sfdoctor.runner import RunOutcome
 
 UTC = timezone.utc
 RUNBOOK = "security-token-required"

@@ -161,7 +161,7 @@ def cmd_demo_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_reports_list(args: argparse.Namespace) -> int:
-    from .history import list_reports
+    from .report_index import list_reports
 
     entries = list_reports(args.out)
     if args.json:

@@ -7,12 +7,12 @@ it compares two runs of ONE runbook on ONE org (anything else would list every c
 one runbook as "fixed").
 
 Retention (`prune`): the index and the folders change together under the index's lock
-(`index.jsonl.lock`, the one `runner.append_index` takes), so a run finishing meanwhile
+(`report_index.index_lock`, the one a run's append takes), so a run finishing meanwhile
 waits and loses no line. A folder is first renamed out of the report tree into
 `OUT/.pruned/` (one atomic rename: the report is there whole or not at all), and only
 then deleted; its index line goes only if the rename worked. A leftover in `.pruned/`
-(a delete that failed) is retried by the next prune. The index is rewritten atomically
-(temporary file, then `os.replace`), damaged lines kept as they were.
+(a delete that failed) is retried by the next prune. The index is rewritten whole
+(`report_index.rewrite_index`), damaged lines kept as they were.
 """
 from __future__ import annotations
 
@@ -24,41 +24,16 @@ import shutil
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 
 from .errors import BadInput
 from .findings import parse_iso, utcnow
-from .runner import INDEX
+from .index_page import write_locked as write_index_page
+from .report_index import INDEX, causes, cause_changes, index_lock, list_reports, read_lines, rewrite_index
 
 PRUNED = ".pruned"
 _UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _DURATION = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$", re.IGNORECASE)
-
-
-def index_lock(out_dir: str | os.PathLike[str]) -> Any:
-    """The index's lock, the same file `runner.append_index` locks (60 s, as it waits)."""
-    from filelock import FileLock
-
-    return FileLock(str(Path(out_dir) / INDEX) + ".lock", timeout=60)
-
-
-def list_reports(out_dir: str | os.PathLike[str] = "reports") -> list[dict[str, Any]]:
-    """Every run in the index, oldest first; a damaged line is skipped, not fatal."""
-    path = Path(out_dir) / INDEX
-    if not path.is_file():
-        return []
-    entries = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        line = line.strip()
-        if not line:
-            continue
-        try:
-            entry = json.loads(line)
-        except json.JSONDecodeError:
-            continue  # a half-written line from a crashed writer must not hide the others
-        if isinstance(entry, dict):
-            entries.append(entry)
-    return entries
 
 
 def resolve_report(ref: str, out_dir: str | os.PathLike[str] = "reports") -> Path:
@@ -121,17 +96,6 @@ class Diff:
         }
 
 
-def _causes(findings: dict[str, Any]) -> list[str]:
-    """Root causes, then warnings, once each (an index line carries the same two lists)."""
-    return list(dict.fromkeys([*(findings.get("root_causes") or []), *(findings.get("warnings") or [])]))
-
-
-def cause_changes(before: Iterable[str], after: Iterable[str]) -> tuple[list[str], list[str], list[str]]:
-    """(new, fixed, unchanged) from one run's causes to the next: what `diff` and the index page show."""
-    a, b = list(before), list(after)
-    return [c for c in b if c not in a], [c for c in a if c not in b], [c for c in b if c in a]
-
-
 def diff(a: str | os.PathLike[str], b: str | os.PathLike[str], out_dir: str | os.PathLike[str] = "reports",
          lang: str = "en") -> Diff:
     """Compare two reports (folders or index positions such as -2 and -1) of one runbook and org."""
@@ -144,7 +108,7 @@ def diff(a: str | os.PathLike[str], b: str | os.PathLike[str], out_dir: str | os
                            hint="`sfdoctor reports list` から 2 つ選んでください")
         raise BadInput(f"A is {ka[0]} on {ka[1]}, B is {kb[0]} on {kb[1]}: a diff compares two runs of one runbook on one org",
                        hint="pick both from `sfdoctor reports list`")
-    ca, cb = _causes(da), _causes(db)
+    ca, cb = causes(da), causes(db)
     new, fixed, unchanged = cause_changes(ca, cb)
     status_a = {c.get("id"): c.get("status") for c in da.get("checks", [])}
     changes = [
@@ -232,11 +196,10 @@ def prune(
     """
     out = Path(out_dir).resolve()
     result = Prune(cutoff=(now or utcnow()) - older_than, dry_run=dry_run)
-    path = out / INDEX
-    if not path.is_file():
+    if not (out / INDEX).is_file():
         return result
     with index_lock(out):
-        lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+        lines = read_lines(out)
         keep: list[str] = []
         for raw in lines:
             try:
@@ -268,18 +231,11 @@ def prune(
             result.removed.append(entry)
         result.kept = len(keep) - (len(result.removed) if dry_run else 0)
         if not dry_run and len(keep) != len(lines):
-            tmp = path.with_name(f".{path.name}.tmp")
-            with open(tmp, "w", encoding="utf-8") as fh:
-                fh.writelines(line if line.endswith("\n") else line + "\n" for line in keep)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
+            rewrite_index(out, keep)
         if not dry_run:
             _empty_trash(out, rmtree, result)
             if result.removed:
-                from .index_page import write_locked
-
-                write_locked(out, None)
+                write_index_page(out, None)
     return result
 
 

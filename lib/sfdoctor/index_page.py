@@ -17,7 +17,7 @@ per org, a small chart of runs and failed runs per day.
 When it is written: after every run (`runner.run_runbook` calls `refresh` right after
 appending the index line), after a prune, and by `sfdoctor reports index`. Always under
 the index's lock (so it matches the index it was built from) and atomically (temporary
-file, then `os.replace`: a reader never sees half a page). Its language is the run's, or
+file, then `os.replace`: a reader never sees half a page; see report_index). Its language is the run's, or
 `--lang`; a prune keeps the page's current language.
 """
 from __future__ import annotations
@@ -33,6 +33,7 @@ from typing import Any, Mapping
 
 from .findings import parse_iso
 from .i18n import t
+from .report_index import cause_changes, causes, index_lock, list_reports, write_atomic
 
 INDEX_HTML = "index.html"
 CHART_DAYS = 90   # the chart's window: the last 90 days that have runs, ending at the newest
@@ -95,12 +96,6 @@ def _time(entry: Mapping[str, Any]) -> datetime | None:
     return parse_iso(entry.get("time"))
 
 
-def _causes(entry: Mapping[str, Any]) -> list[str]:
-    from .history import _causes as causes
-
-    return causes(dict(entry))
-
-
 def _outcome(outcome: str, lang: str) -> str:
     symbol, bg, fg, border = OUTCOME_STYLE.get(outcome, ("?", "#eaeef2", "#32383f", "1px dotted #6e7781"))
     label = t(f"index_page.short_outcome.{outcome}", lang) if outcome in OUTCOME_STYLE else outcome
@@ -128,11 +123,9 @@ def _report_link(out: Path, folder: Any, lang: str) -> str:
 
 
 def _changes(prev: tuple[int, Mapping[str, Any]] | None, pos: int, entry: Mapping[str, Any], lang: str) -> str:
-    from .history import cause_changes
-
     if prev is None:
         return f'<span class="muted">{_e(t("index_page.first", lang))}</span>'
-    new, fixed, unchanged = cause_changes(_causes(prev[1]), _causes(entry))
+    new, fixed, unchanged = cause_changes(causes(prev[1]), causes(entry))
     parts = []
     if new:
         parts.append(f'<span class="new">+ {_e(t("index_page.new", lang))}: {_e(", ".join(new))}</span>')
@@ -191,7 +184,7 @@ def chart_svg(org: str, entries: list[Mapping[str, Any]], lang: str) -> str:
 
 
 def render(entries: list[dict[str, Any]], lang: str, out: Path, now: datetime | None = None) -> str:
-    """The whole page for the index `entries` (oldest first, as `history.list_reports` gives them)."""
+    """The whole page for the index `entries` (oldest first, as `report_index.list_reports` gives them)."""
     from .findings import iso, utcnow
 
     n = len(entries)
@@ -267,22 +260,15 @@ def page_lang(out_dir: str | os.PathLike[str]) -> str:
 
 def write_locked(out_dir: str | os.PathLike[str], lang: str | None) -> Path:
     """Rebuild the page from the index; the caller holds the index lock."""
-    from .history import list_reports
-
     out = Path(out_dir).resolve()
     lang = lang or page_lang(out)
-    text = render(list_reports(out), lang, out)
     path = out / INDEX_HTML
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    write_atomic(path, render(list_reports(out), lang, out))
     return path
 
 
 def write(out_dir: str | os.PathLike[str], lang: str | None = None) -> Path:
     """Rebuild `OUT/index.html` under the index lock (`sfdoctor reports index`)."""
-    from .history import index_lock
-
     out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
     with index_lock(out):

@@ -38,13 +38,13 @@ from .findings import API_CALLS_METADATA, EXIT_CODES, MIMETYPE, RUN_MIMETYPE, SC
 from .i18n import check_lang
 from .kernel import PREWARM_ENV, EarlyKernel, execute_notebook
 from .params import convert_value, jsonable
+from .report_index import append_index, write_atomic
 from .runbooks import VALIDATED_SPEC_ENV, load, spec_json, spec_path
 from .ui_texts import ui
 
 if TYPE_CHECKING:
     from .runbooks import RunbookSpec
 
-INDEX = "index.jsonl"
 # What every runbook's first code cell imports, imported by its kernel ahead (see kernel.prewarm).
 PREWARM_MODULES = ("sfdoctor.session", "sfdoctor.clients", "simple_salesforce", "sfdoctor.checks")
 SKIP_TAG = "skip-execution"
@@ -103,7 +103,7 @@ def notebook_path(spec: RunbookSpec, home: str | os.PathLike[str] | None = None)
 
 
 # --------------------------------------------------------------------------------------
-# Report folder and index
+# Report folder
 # --------------------------------------------------------------------------------------
 def make_report_folder(out_dir: Path, runbook: str, slug: str, now: datetime) -> Path:
     """`OUT/YYYY-MM-DD/RUNBOOK/SLUG-HHMMSSZ[-N]/`, created atomically: never an existing one."""
@@ -118,27 +118,6 @@ def make_report_folder(out_dir: Path, runbook: str, slug: str, now: datetime) ->
             continue
         return folder
     raise RuntimeError(f"no free report folder name under {base}")  # pragma: no cover
-
-
-def append_index(out_dir: Path, entry: Mapping[str, Any]) -> None:
-    """Append one JSON line to `OUT/index.jsonl` under a lock, so concurrent runs lose none."""
-    from filelock import FileLock
-
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / INDEX
-    line = json.dumps(dict(entry), ensure_ascii=False, sort_keys=False) + "\n"
-    with FileLock(str(path) + ".lock", timeout=60):
-        with open(path, "a", encoding="utf-8") as fh:
-            fh.write(line)
-            fh.flush()
-            os.fsync(fh.fileno())
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def _executable_cells(nb: nbformat.NotebookNode) -> int:
@@ -342,9 +321,9 @@ def run_runbook(
 
     html = export_html(nb, findings, lang, spec=spec, context=context_from_notebook(nb))
     html = scrub.scrub_html(html, secrets)
-    _write_atomic(folder / "report.ipynb", nbformat.writes(nb))
-    _write_atomic(folder / "report.html", html)
-    _write_atomic(folder / "findings.json", json.dumps(findings, ensure_ascii=False, indent=2) + "\n")
+    write_atomic(folder / "report.ipynb", nbformat.writes(nb))
+    write_atomic(folder / "report.html", html)
+    write_atomic(folder / "findings.json", json.dumps(findings, ensure_ascii=False, indent=2) + "\n")
 
     exit_code = EXIT_CODES[findings["outcome"]]
     out_root = Path(out_dir).resolve()

@@ -39,6 +39,7 @@ from .cron import CronError, CronExpr, latest_fire_at_or_before, next_fire_after
 from .errors import BadInput, SfdoctorError
 from .findings import iso, parse_iso, utcnow
 from .i18n import LANGS, t
+from .report_index import write_atomic
 from .runner import RunOutcome, notebook_path, validate_params
 
 STATE = ".schedule-state.json"
@@ -183,7 +184,7 @@ def _entry(path: Path, i: int, raw: Any, lang: str) -> Entry:
 # --------------------------------------------------------------------------------------
 def last_runs(out_dir: str | os.PathLike[str]) -> dict[str, datetime]:
     """Per entry key, the newest slot a scheduled run covered, from the index's `schedule` lines."""
-    from .history import list_reports
+    from .report_index import list_reports
 
     last: dict[str, datetime] = {}
     for line in list_reports(out_dir):
@@ -316,10 +317,7 @@ class State:
         self.entries[entry.key] = {"runbook": entry.runbook, "org": entry.org, "salt": salt,
                                    "fingerprint": fp, "failed": failed, "updated": iso(now)}
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(f".{self.path.name}.tmp")
-        tmp.write_text(json.dumps({"version": 1, "entries": self.entries}, indent=2, ensure_ascii=False) + "\n",
-                       encoding="utf-8")
-        os.replace(tmp, self.path)
+        write_atomic(self.path, json.dumps({"version": 1, "entries": self.entries}, indent=2, ensure_ascii=False) + "\n")
 
 
 # --------------------------------------------------------------------------------------
