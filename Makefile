@@ -4,23 +4,30 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The set of versions the suite last passed with (see `make lock`); pip installs exactly these.
+LOCK := requirements/lock.txt
+# The extras a working checkout installs (all of them are in the lock).
+EXTRAS := demo,test
+# The lock's maker, pinned like everything else: uv's resolver writes a file plain pip reads.
+UV_VERSION := 0.13.9
 NODE_STAMP := tests/node/node_modules/.installed
 export PYTHONDONTWRITEBYTECODE := 1
 # Never let a user-level SFDOCTOR_DEMO_URL leak into tests or the demo.
 unexport SFDOCTOR_DEMO_URL
 
-.PHONY: help setup demo test lab bench clean system-deps bytecode
+.PHONY: help setup demo test lab bench clean system-deps bytecode lock
 
 help:
 	@echo "make demo   - set up .venv, list the demo scenarios, run a runbook against the demo world"
 	@echo "make test   - set up .venv (and chromium, jsforce), run the whole test suite"
 	@echo "make lab    - open JupyterLab on notebooks/"
 	@echo "make bench  - run the benchmarks in bench/ (figures and ratios)"
+	@echo "make lock   - re-resolve $(LOCK) after a dependency change (UPGRADE=1: every package to its newest allowed), then run the suite"
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCK)
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
-	$(BIN)/python -m pip install --quiet -e '.[demo,test]' 2>&1 | grep -v '^WARNING: Location' || true
+	$(BIN)/python -m pip install --quiet -c $(LOCK) -e '.[$(EXTRAS)]' 2>&1 | grep -v '^WARNING: Location' || true
 	@$(BIN)/python -c "import sfdoctor, papermill, simple_salesforce, ipykernel" || { echo "install failed"; exit 1; }
 	@touch $(STAMP)
 
@@ -67,6 +74,19 @@ lab: $(STAMP)
 
 bench: $(STAMP) bytecode
 	$(BIN)/python bench/run.py
+
+# Re-resolve the lock from pyproject.toml (every extra, every platform, Python 3.11 and up),
+# keeping the versions already locked unless UPGRADE=1; then install it and run the suite,
+# which must pass before the new lock is committed.
+lock:
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet 'uv==$(UV_VERSION)' 2>&1 | grep -v '^WARNING: Location' || true
+	@grep -v '^#' $(LOCK) > $(LOCK).new 2>/dev/null || true
+	$(BIN)/uv pip compile pyproject.toml --all-extras --universal --python-version 3.11 --native-tls \
+	  --no-header --annotation-style line $(if $(UPGRADE),--upgrade) --quiet -o $(LOCK).new
+	@{ echo "# The versions sfdoctor's suite last passed with: made by \`make lock\` (uv $(UV_VERSION)), installed by make."; \
+	   cat $(LOCK).new; } > $(LOCK) && rm -f $(LOCK).new
+	$(MAKE) test
 
 clean:
 	rm -rf $(VENV) tests/node/node_modules .pytest_cache

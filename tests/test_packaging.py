@@ -56,3 +56,66 @@ def test_notebooks_are_committed_clean() -> None:
 def test_every_notebook_has_a_runbook_spec() -> None:
     for path in _notebooks():
         assert (ROOT / "runbooks" / f"{path.stem}.yml").exists(), f"{path.name} has no runbooks/{path.stem}.yml"
+
+
+# ------------------------------------------------------------------ the lock
+LOCK = ROOT / "requirements" / "lock.txt"
+
+
+def _locked() -> list:
+    """The lock's pins as packaging Requirements (`name==version ; marker`)."""
+    from packaging.requirements import Requirement
+
+    pins = []
+    for line in LOCK.read_text(encoding="utf-8").splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            pins.append(Requirement(line))
+    return pins
+
+
+def _declared() -> list[str]:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    return [*project["dependencies"], *(r for extra in project.get("optional-dependencies", {}).values() for r in extra)]
+
+
+def test_the_lock_pins_every_declared_dependency_within_its_range() -> None:
+    """A dependency added to or re-ranged in pyproject.toml without `make lock` fails here."""
+    from packaging.requirements import Requirement
+
+    pins: dict[str, list] = {}
+    for pin in _locked():
+        spec = str(pin.specifier)
+        assert spec.startswith("==") and "," not in spec, f"{LOCK.name}: {pin} is not one exact version"
+        pins.setdefault(_name(pin.name), []).append(pin)
+    for text in _declared():
+        req = Requirement(text)
+        locked = pins.get(_name(req.name))
+        assert locked, f"{req.name} is declared in pyproject.toml but not in {LOCK.name}: run `make lock`"
+        for pin in locked:
+            version = str(pin.specifier).removeprefix("==")
+            assert req.specifier.contains(version, prereleases=True), (
+                f"{LOCK.name} pins {pin}, pyproject.toml asks {text}: run `make lock`")
+
+
+def test_a_make_built_environment_holds_the_locked_versions() -> None:
+    """`make` installs exactly the lock; an environment not built by make (conda) is not held to it."""
+    import sys
+    from importlib.metadata import PackageNotFoundError, version
+
+    import pytest
+
+    if Path(sys.prefix).resolve() != (ROOT / ".venv").resolve():
+        pytest.skip("not the checkout's .venv: installed some other way than `make`")
+    drift = []
+    for pin in _locked():
+        if pin.marker is not None and not pin.marker.evaluate():
+            continue
+        want = str(pin.specifier).removeprefix("==")
+        try:
+            have = version(pin.name)
+        except PackageNotFoundError:
+            have = None
+        if have != want:
+            drift.append(f"{pin.name} {have or 'missing'} (lock: {want})")
+    assert not drift, f"the .venv differs from {LOCK.name}: {', '.join(drift)}; run `make setup`"
