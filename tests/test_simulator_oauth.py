@@ -160,7 +160,8 @@ def test_jwt_bearer_refusals(base_sim, rsa_pem, claims, expected):
 
 @pytest.mark.parametrize("data, expected", [
     ({}, ("invalid_request", "grant type is missing")),
-    ({"grant_type": "authorization_code"}, ("unsupported_grant_type", "grant type not supported")),
+    ({"grant_type": "urn:example:unknown"}, ("unsupported_grant_type", "grant type not supported")),
+    ({"grant_type": "authorization_code"}, ("invalid_client_id", "client identifier invalid")),
 ])
 def test_malformed_token_requests(base_sim, data, expected):
     resp = token_post(base_sim, data)

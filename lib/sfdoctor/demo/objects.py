@@ -25,6 +25,7 @@ KEY_PREFIXES: dict[str, str] = {
     "LoginIpRange": "0Li",       # [I]
     "OauthToken": "0CQ",
     "ConnectedApplication": "0H4",
+    "SetupEntityAccess": "0J0",
     "Lead": "00Q",
     "Contact": "003",
     "Account": "001",
@@ -146,7 +147,11 @@ def standard_objects() -> dict[str, ObjectSchema]:
             _f("EndAddress", "string"), _f("Description", "string"), *_audit()]),
         _obj("OauthToken", "OAuth Token", [
             _id(), _f("AppName", "string"), _ref("UserId", "User", "User", "User ID"), _f("UseCount", "int"),
-            _f("LastUsedDate", "datetime"), _f("CreatedDate", "datetime")]),
+            _f("LastUsedDate", "datetime"), _f("CreatedDate", "datetime"), _f("AccessToken", "string"),
+            _f("RequestToken", "string"), _f("DeleteToken", "string"), _f("AppMenuItemId", "reference")]),
+        _obj("SetupEntityAccess", "Setup Entity Access", [
+            _id(), _ref("ParentId", "PermissionSet", "Parent", "Parent ID"), _f("SetupEntityId", "reference"),
+            _f("SetupEntityType", "picklist"), _f("SystemModstamp", "datetime")]),
         _obj("ConnectedApplication", "Connected App", [
             _id(), _f("Name", "string"), _f("OptionsAllowAdminApprovedUsersOnly", "boolean",
                                             "Admin approved users are pre-authorized"),

@@ -197,6 +197,27 @@ class IpRange(_Model):
         return end
 
 
+Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+_WINDOW_RE = re.compile(r"^([01]\d|2[0-4]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)$")
+
+
+def _login_window(value: Any) -> str:
+    """`08:00-18:00` (the org's time zone, end exclusive) or `none` (no login that day)."""
+    text = str(value).strip().lower()
+    if text == "none" or value is False:
+        return "none"
+    m = _WINDOW_RE.match(text.replace(" ", ""))
+    if not m:
+        raise ValueError(f"login hours {value!r} must read HH:MM-HH:MM (for example 08:00-18:00) or none")
+    start, end = int(m[1]) * 60 + int(m[2]), int(m[3]) * 60 + int(m[4])
+    if start >= end or end > 24 * 60:
+        raise ValueError(f"login hours {value!r}: the end must come after the start, on the same day")
+    return text.replace(" ", "")
+
+
+LoginWindow = Annotated[str, BeforeValidator(_login_window)]
+
+
 class Profile(_Model):
     """A profile. `view_setup`/`modify_all_data` default to True only for System Administrator."""
 
@@ -209,6 +230,8 @@ class Profile(_Model):
     user_license: str = "Salesforce"
     max_login_attempts: int = Field(10, ge=1)   # Setup > Password Policies: Maximum invalid login attempts
     login_ip_ranges: list[IpRange] = []
+    login_hours: dict[Weekday, LoginWindow] = {}   # Profile.loginHours: a day's window, or `none`
+    approve_uninstalled_apps: bool | None = None   # "Approve Uninstalled Connected Apps" (default: admin only)
 
     @property
     def is_admin_profile(self) -> bool:
@@ -225,6 +248,7 @@ class PermissionSet(_Model):
     name: str
     label: str | None = None
     api_enabled: bool = False   # a permission set grants nothing unless it says so
+    approve_uninstalled_apps: bool = False
 
 
 class User(_Model):
@@ -252,18 +276,50 @@ class User(_Model):
         return v.strip()
 
 
+OAUTH_FLOWS = ("client_credentials", "jwt_bearer", "refresh_token", "web_server", "password")
+_REFRESH_POLICY_RE = re.compile(r"^(until_revoked|immediately|(unused\s+)?\d+[hdw])$")
+
+
 class ConnectedApp(_Model):
+    """A connected app or External Client App (oauth-connection-failure reads every key)."""
+
     name: str
+    kind: Literal["connected_app", "external_client_app"] = "connected_app"
+    consumer_key: str | None = None     # default: derived from the name (World.consumer_key_for)
+    consumer_secret: str | None = None  # default: derived from the name
+    installed: bool = True
     blocked: bool = False
     admin_approved_only: bool = False
+    profiles: list[str] = []
+    permission_sets: list[str] = []
+    run_as: str | None = None
+    flows: list[Literal[OAUTH_FLOWS]] = ["client_credentials", "jwt_bearer", "refresh_token",  # type: ignore[valid-type]
+                                         "web_server"]
+    callback_urls: list[str] = []
+    refresh_token_policy: str = "until_revoked"
+    ip_relaxation: Literal["enforce", "relax_with_activation", "relax"] = "enforce"
+    certificate: str | None = None
+
+    @field_validator("refresh_token_policy")
+    @classmethod
+    def _refresh_policy(cls, v: str) -> str:
+        text = " ".join(str(v).split()).lower()
+        if not _REFRESH_POLICY_RE.match(text):
+            raise ValueError(f"refresh_token_policy {v!r} must be until_revoked, immediately, a span such as 90d "
+                             "(expires that long after issue) or unused 90d (after that long unused)")
+        return text
 
 
 class OauthTokenSpec(_Model):
+    """A user's OAuth grant to an app; `created` is when it was issued (the refresh token's age)."""
+
     app: str
     username: str
     use_count: int = Field(1, ge=0)
     last_used: TimeRef | None = None
     created: TimeRef | None = None
+    refresh_token: str | None = None   # the refresh token the integration holds (refresh_token flow)
+    revoked: bool = False              # revoked by an admin or the user: no row in OauthToken
 
 
 class LoginHistoryLine(_Model):
@@ -319,6 +375,7 @@ class Salesforce(_Model):
     api_enabled: bool = True
     network_access: bool = True
     soap_login_disabled: bool = False
+    password_flow_blocked: bool = True   # OauthOidcSettings.blockOAuthUnPwFlow (new orgs since Summer '23)
     trusted_ip_ranges: list[IpRange] = []
     profiles: list[Profile] = Field([], validate_default=True)
     permission_sets: list[PermissionSet] = []
@@ -586,9 +643,27 @@ def _check(s: Scenario) -> tuple[tuple, str] | None:
         if line.count > 1 and line.every is None:
             return ("salesforce", "login_history", i, "every"), "required when count is more than 1 (e.g. every: 30m)"
     apps = [a.name for a in sf.connected_apps]
+    keys: dict[str, int] = {}
     for i, a in enumerate(sf.connected_apps):
         if apps.index(a.name) != i:
             return ("salesforce", "connected_apps", i, "name"), f"connected app {a.name!r} is defined twice"
+        if a.consumer_key:
+            if a.consumer_key in keys:
+                return ("salesforce", "connected_apps", i, "consumer_key"), \
+                    f"consumer key also used by connected_apps[{keys[a.consumer_key]}]"
+            keys[a.consumer_key] = i
+        for j, prof in enumerate(a.profiles):
+            if prof not in profile_names:
+                return ("salesforce", "connected_apps", i, "profiles", j), \
+                    f"profile {prof!r} does not exist (known: {', '.join(profile_names)})"
+        for j, ps in enumerate(a.permission_sets):
+            if ps not in ps_names:
+                return ("salesforce", "connected_apps", i, "permission_sets", j), \
+                    f"permission set {ps!r} does not exist (known: {', '.join(ps_names) or 'none'})"
+        if a.run_as and a.run_as.lower() not in users:
+            return ("salesforce", "connected_apps", i, "run_as"), f"user {a.run_as!r} does not exist"
+        if a.certificate and "BEGIN CERTIFICATE" not in a.certificate and "BEGIN PUBLIC KEY" not in a.certificate:
+            return ("salesforce", "connected_apps", i, "certificate"), "must be a PEM certificate (or public key)"
     std = standard_objects()
     for obj, spec in sf.objects.items():
         if obj not in RECORD_OBJECTS and not obj.endswith("__c"):

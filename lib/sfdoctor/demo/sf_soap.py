@@ -52,6 +52,7 @@ LOGIN_FAULTS: dict[str, tuple[str, str]] = {
     "INACTIVE": ("INVALID_LOGIN", INVALID_LOGIN_MESSAGE),
     "WRONG_HOST": ("INVALID_LOGIN", INVALID_LOGIN_MESSAGE),                                # [I] sandbox vs production host
     "RESTRICTED_IP": ("LOGIN_DURING_RESTRICTED_DOMAIN", "cannot log in from current domain"),  # [S]
+    "RESTRICTED_TIME": ("LOGIN_DURING_RESTRICTED_TIME", "cannot log in during restricted time"),  # [V] §1.4
     "API_DISABLED_FOR_ORG": ("API_DISABLED_FOR_ORG", "API is not enabled for this Organization or Partner"),  # [S]
     "API_DISABLED_FOR_USER": ("API_CURRENTLY_DISABLED", "API is disabled for this User"),  # [S]
     # [S] OpenFn/adaptors#1715 quotes the full Salesforce text for orgs with SOAP login() off.
@@ -312,6 +313,13 @@ def _read_metadata(world: Any, operation: ET.Element) -> SimResponse:
     for name in full_names:
         if type_name == "SecuritySettings" and name == "Security":
             records.append(f'<records xsi:type="SecuritySettings">{security_settings_xml(world)}</records>')
+            continue
+        # Connected apps, External Client Apps, profiles' login hours and the OAuth flow settings.
+        from .oauth_apps import metadata_record  # noqa: PLC0415
+
+        record = metadata_record(world, type_name, name)
+        if record is not None:
+            records.append(record)
         # Any other type or name: Salesforce leaves the record out (a name that does not exist
         # reads as nothing) [I]; the demo world models only SecuritySettings.
     return _metadata_envelope(f"<readMetadataResponse><result>{''.join(records)}</result></readMetadataResponse>")

@@ -45,6 +45,8 @@ STATUS = {
     "FROZEN": "User is Frozen",
     "INACTIVE": "User is Inactive",
     "RESTRICTED_IP": "Restricted IP",
+    "RESTRICTED_TIME": "Restricted Time",          # EventLogFile LOGIN_ERROR_RESTRICTED_TIME: "Restricted time"
+    "PASSWORD_FLOW_BLOCKED": "Username-Password Flow Disabled",   # [S] reference §4.1
     "API_DISABLED_FOR_ORG": "Failed: OAuth API access disabled",   # EventLogFile LOGIN_OAUTH_API_DISABLED; [I] for SOAP
     "API_DISABLED_FOR_USER": "Failed: API access disabled",        # [I] no capture found
 }
@@ -164,6 +166,7 @@ class World:
         self._db = sqlite3.connect(db_path, check_same_thread=False)
         self._cache = _Cache()
         self._api_calls = 0
+        self._codes: dict[str, tuple[str, str, str]] = {}
         sf = scenario.salesforce
         self.client_ip: str = scenario.client_ip
         self.is_sandbox: bool = sf.sandbox_name is not None
@@ -271,9 +274,10 @@ class World:
             login_sub_type TEXT, source_ip TEXT, login_url TEXT, status TEXT, application TEXT, api_type TEXT,
             api_version TEXT, browser TEXT, platform TEXT, country_iso TEXT, tls_protocol TEXT);
         CREATE TABLE oauth_tokens(id TEXT PRIMARY KEY, app TEXT, user_id TEXT, use_count INT,
-            last_used REAL, created REAL);
+            last_used REAL, created REAL, refresh_token TEXT, revoked INT DEFAULT 0);
         CREATE TABLE connected_apps(id TEXT PRIMARY KEY, name TEXT UNIQUE, blocked INT, admin_approved_only INT,
-            created REAL);
+            created REAL, kind TEXT DEFAULT 'connected_app', installed INT DEFAULT 1);
+        CREATE TABLE setup_entity_access(id TEXT PRIMARY KEY, parent_id TEXT, entity_id TEXT);
         CREATE TABLE records(id TEXT PRIMARY KEY, sobject TEXT, data TEXT);
         CREATE TABLE sessions(sid TEXT PRIMARY KEY, user_id TEXT, created REAL, last_used REAL);
         """)
@@ -332,15 +336,22 @@ class World:
         names = list(dict.fromkeys([*declared, *(t.app for t in sf.oauth_tokens), DEMO_APP_NAME]))
         for name in names:
             a = declared.get(name)
-            db.execute("INSERT INTO connected_apps VALUES (?,?,?,?,?)",
-                       (self.new_id("ConnectedApplication"), name, bool(a and a.blocked),
-                        a.admin_approved_only if a else name == DEMO_APP_NAME, ep - 200 * 86400))
+            app_id = self.new_id("ConnectedApplication")
+            db.execute("INSERT INTO connected_apps VALUES (?,?,?,?,?,?,?)",
+                       (app_id, name, bool(a and a.blocked),
+                        a.admin_approved_only if a else name == DEMO_APP_NAME, ep - 200 * 86400,
+                        a.kind if a else "connected_app", a.installed if a else True))
+            # Profiles and permission sets assigned to the app: SetupEntityAccess rows whose parent
+            # is the permission set (a profile's own set for a profile).
+            for parent in ([owned_ps[p] for p in a.profiles] + [ps_ids[p] for p in a.permission_sets]) if a else []:
+                db.execute("INSERT INTO setup_entity_access VALUES (?,?,?)",
+                           (self.new_id("SetupEntityAccess"), parent, app_id))
         for t in sf.oauth_tokens:
             last_used = self.at(t.last_used) or (self.epoch - timedelta(days=1))
             created = self.at(t.created) or (last_used - timedelta(days=60))
-            db.execute("INSERT INTO oauth_tokens VALUES (?,?,?,?,?,?)",
+            db.execute("INSERT INTO oauth_tokens VALUES (?,?,?,?,?,?,?,?)",
                        (self.new_id("OauthToken"), t.app, self._user_ids[t.username.lower()], t.use_count,
-                        last_used.timestamp(), created.timestamp()))
+                        last_used.timestamp(), created.timestamp(), t.refresh_token, t.revoked))
         db.executemany("INSERT INTO login_history_runs VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                        self._history_runs())
         db.execute("""UPDATE users SET last_login = (SELECT MAX(login_time + step * (count - 1))
@@ -532,15 +543,26 @@ class World:
             return [{"Id": r[0], "ProfileId": r[1], "StartAddress": r[2], "EndAddress": r[3], "Description": r[4],
                      **audit} for r in q("SELECT * FROM login_ip_ranges")]
         if sobject == "OauthToken":
+            # A revoked grant has no row (revoking deletes the token); the refresh token itself is
+            # never served (AccessToken / RequestToken stay null, as for another user's token).
             return [{"Id": r[0], "AppName": r[1], "UserId": r[2], "UseCount": r[3], "LastUsedDate": ts(r[4]),
-                     "CreatedDate": ts(r[5])} for r in q("SELECT * FROM oauth_tokens")]
+                     "CreatedDate": ts(r[5]), "AccessToken": None, "RequestToken": None, "DeleteToken": None,
+                     "AppMenuItemId": None}
+                    for r in q("SELECT id, app, user_id, use_count, last_used, created FROM oauth_tokens "
+                               "WHERE NOT revoked")]
+        if sobject == "SetupEntityAccess":
+            return [{"Id": r[0], "ParentId": r[1], "SetupEntityId": r[2], "SetupEntityType": "ConnectedApplication",
+                     "SystemModstamp": created} for r in q("SELECT * FROM setup_entity_access")]
         if sobject == "ConnectedApplication":
             return [{"Id": r[0], "Name": r[1], "OptionsAllowAdminApprovedUsersOnly": bool(r[2]),
                      "OptionsHasSessionLevelPolicy": False, "OptionsRefreshTokenValidityMetric": False,
                      "RefreshTokenValidityPeriod": None, "MobileSessionTimeout": None, "PinLength": None,
                      "StartUrl": None, "MobileStartUrl": None, "CreatedDate": ts(r[3]),
                      "LastModifiedDate": ts(r[3]), "SystemModstamp": ts(r[3])}
-                    for r in q("SELECT id, name, admin_approved_only, created FROM connected_apps")]
+                    # Installed connected apps only: an uninstalled one is seen through its users'
+                    # OauthToken rows, an External Client App not at all [I].
+                    for r in q("SELECT id, name, admin_approved_only, created FROM connected_apps "
+                               "WHERE installed AND kind = 'connected_app'")]
         schema = self.schemas[sobject]
         out = []
         for (data,) in q("SELECT data FROM records WHERE sobject = ?", (sobject,)):
@@ -582,6 +604,14 @@ class World:
         d.update(ProfileName=prof[0] if prof else None, IsAdmin=bool(r[8]), OrganizationId=self.org_id,
                  IsFrozen=bool(r[10]), IsPasswordLocked=bool(r[11]), PasswordExpired=bool(r[12]))
         return d
+
+    def _login_hours_allow(self, profile_id: str) -> bool:
+        """The profile's login hours (scenario `login_hours`) admit a login now."""
+        from .oauth_apps import login_hours_allow  # noqa: PLC0415
+
+        name = self._db.execute("SELECT name FROM profiles WHERE id = ?", (profile_id,)).fetchone()
+        profile = self.scenario.salesforce.profile(name[0]) if name else None
+        return profile is None or login_hours_allow(dict(profile.login_hours), self.now())
 
     def _api_enabled_for(self, user_id: str) -> bool:
         """API Enabled comes from the profile (its owned permission set) or any assigned permission set."""
@@ -651,6 +681,8 @@ class World:
                 reason, counted = "INVALID_PASSWORD", True
             elif ranges and not ip_in_ranges(ip, ranges):
                 reason = "RESTRICTED_IP"
+            elif not self._login_hours_allow(profile_id):
+                reason = "RESTRICTED_TIME"
             elif given == password or given == password + token:
                 trusted = bool(ranges) or (self.network_access and ip_in_ranges(
                     ip, self.scenario.salesforce.trusted_ip_ranges))
@@ -747,6 +779,24 @@ class World:
                 self._db.execute("UPDATE sessions SET last_used = ? WHERE sid = ?", (now, sid))
             return user
 
+    def issue_code(self, client_id: str, redirect_uri: str, user_id: str) -> str:
+        """A one-time authorization code (web-server flow), bound to the app and callback."""
+        code = "aPrx" + secrets.token_urlsafe(40)
+        with self._lock:
+            self._codes[code] = (client_id, redirect_uri, user_id)
+        return code
+
+    def redeem_code(self, code: str, client_id: str, redirect_uri: str) -> dict | str | None:
+        """The user of an unused code for this app; "REDIRECT_MISMATCH" when the callback differs
+        from the one the code was issued for; None for an unknown or used code."""
+        with self._lock:
+            held = self._codes.pop(code, None)
+        if held is None or held[0] != client_id:
+            return None
+        if held[1] != redirect_uri:
+            return "REDIRECT_MISMATCH"
+        return self.user(held[2])
+
     def revoke_session(self, sid: str) -> bool:
         """End a session (logout / revoke); True when it existed."""
         with self._lock:
@@ -779,6 +829,46 @@ class World:
             r = self._db.execute("SELECT id, name, blocked, admin_approved_only FROM connected_apps "
                                  "WHERE name = ? COLLATE NOCASE", (name,)).fetchone()
         return {"Id": r[0], "Name": r[1], "blocked": bool(r[2]), "admin_approved_only": bool(r[3])} if r else None
+
+    def setup_ids(self, profiles: list[str], permission_sets: list[str]) -> list[str]:
+        """Ids of profiles (by name) and permission sets (by label), in that order."""
+        with self._lock:
+            out = [r[0] for n in profiles for r in self._db.execute("SELECT id FROM profiles WHERE name = ?", (n,))]
+            out += [r[0] for n in permission_sets
+                    for r in self._db.execute("SELECT id FROM permission_sets WHERE label = ? AND profile_id IS NULL",
+                                              (n,))]
+        return out
+
+    def has_grant(self, app_name: str, user_id: str) -> bool:
+        """The user approved the app before (an unrevoked OAuth grant exists)."""
+        with self._lock:
+            return self._db.execute("SELECT 1 FROM oauth_tokens WHERE app = ? COLLATE NOCASE AND user_id = ? "
+                                    "AND NOT revoked", (app_name, user_id)).fetchone() is not None
+
+    def grant_by_refresh_token(self, app_name: str, refresh_token: str) -> dict | None:
+        """The unrevoked grant a refresh token belongs to: user_id, created, last_used."""
+        if not refresh_token:
+            return None
+        with self._lock:
+            r = self._db.execute("SELECT user_id, created, last_used FROM oauth_tokens WHERE app = ? COLLATE NOCASE "
+                                 "AND refresh_token = ? AND NOT revoked", (app_name, refresh_token)).fetchone()
+        return {"user_id": r[0], "created": _ts(r[1]), "last_used": _ts(r[2])} if r else None
+
+    def record_app_login(self, user_id: str, *, app_name: str, sub_type: str, host: str, status: str,
+                         source_ip: str | None = None) -> None:
+        """A LoginHistory row for an OAuth sign-in through an app (Remote Access 2.0); a success
+        also counts as a use of the user's grant."""
+        now = self.now()
+        with self._lock:
+            self._append_history(user_id, now, login_type="Remote Access 2.0", sub_type=sub_type,
+                                 source_ip=source_ip or self.client_ip, login_url=_bare_host(host), status=status,
+                                 application=app_name, api_type="N/A", api_version="N/A")
+            if status == "Success":
+                self._db.execute("UPDATE users SET last_login = ? WHERE id = ?", (now.timestamp(), user_id))
+                self._db.execute("UPDATE oauth_tokens SET use_count = use_count + 1, last_used = ? WHERE app = ? "
+                                 "COLLATE NOCASE AND user_id = ? AND NOT revoked", (now.timestamp(), app_name, user_id))
+                self._invalidate("User", "OauthToken")
+            self._db.commit()
 
     def oauth_usage(self) -> list[dict]:
         """Setup > Connected Apps OAuth Usage: per app, its users, use count and Block state."""
