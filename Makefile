@@ -64,6 +64,8 @@ demo: $(STAMP) bytecode
 	  rc=$$?; if [ $$rc -gt 1 ]; then exit $$rc; fi
 	$(BIN)/sfdoctor run marketo-sync-setup --org demo:marketo-sync-failed --out reports; \
 	  rc=$$?; if [ $$rc -gt 1 ]; then exit $$rc; fi
+	$(BIN)/sfdoctor run oauth-connection-failure --org demo:oauth-not-approved --out reports; \
+	  rc=$$?; if [ $$rc -gt 1 ]; then exit $$rc; fi
 	$(BIN)/sfdoctor reports list
 
 test: $(STAMP) bytecode system-deps $(NODE_STAMP)

@@ -18,6 +18,7 @@ from __future__ import annotations
 from . import ip_ranges, login_history, login_probe, org_info, soap_login, token_reset
 from . import marketo_sync  # noqa: F401  (marketo-sync-setup: its own STEPS/run_all/Facts; sets its check ids)
 from . import permissions, sia  # noqa: F401 (sia-auth-failure: sia.STEPS, sia.run_all; ids registered there)
+from . import oauth  # noqa: F401 (oauth-connection-failure: oauth.STEPS, oauth.run_all; ids registered there)
 from . import mc_connect  # noqa: F401 (mc-missing-oauth-token: mc_connect.STEPS, mc_connect.run_all; ids registered there)
 from ._base import Facts
 

@@ -448,6 +448,16 @@ def operator_answers(world: Any) -> dict[str, Any]:
     sf_apps.update({t.app: sf_apps.get(t.app, False) for t in scenario.salesforce.oauth_tokens})
     sia_app = next((n for n in ("ToutApp", "Sales Insight Actions", "Marketo Sales Connect") if n in sf_apps), None)
     answers["oauth_usage_button"] = ("unblock" if sf_apps[sia_app] else "block") if sia_app else "not_listed"
+    # oauth-connection-failure: the app the operator names, its Connected Apps OAuth Usage button,
+    # and its consumer key and secret as the orgs file's [orgs.NAME.oauth_app] would give them.
+    from .oauth_apps import app_by_key, app_by_name, consumer_key_for, consumer_secret_for  # noqa: PLC0415
+
+    named = str(given.get("oauth_app") or "")
+    app = (app_by_name(world, named) or app_by_key(world, named)) if named else None
+    if app is not None:
+        answers["oauth_usage_button"] = "unblock" if app.blocked else ("block" if app.installed else "not_listed")
+        answers["oauth_consumer_key"] = consumer_key_for(app)
+        answers["oauth_consumer_secret"] = consumer_secret_for(app)
 
     mkto = getattr(scenario, "marketo", None)
     if mkto is not None and getattr(mkto, "sync", None) is not None:
