@@ -319,6 +319,37 @@ def test_leads_post_with_method_get_override(world: Any) -> None:
     assert [r["email"] for r in data["result"]] == ["ken@example.jp"]
 
 
+def test_leads_post_with_method_get_in_the_form_body(world: Any) -> None:
+    """marketorestpython and node-marketo put `_method=GET` in the form body, not the URL
+    (docs/simulator.md); `fields` comes twice, as requests encodes a list."""
+    token = get_token(world)
+    body = urlencode([("_method", "GET"), ("filterType", "email"), ("filterValues", "ken@example.jp,aiko@example.jp"),
+                      ("fields", "email"), ("fields", "sfdcLeadId")]).encode()
+    data = rest(world, "/rest/v1/leads.json", token, method="POST", body=body,
+                headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"})
+    assert data["success"] is True
+    assert sorted((r["email"], set(r)) for r in data["result"])[0] == ("aiko@example.jp", {"id", "email", "sfdcLeadId"})
+    assert len(data["result"]) == 2
+    # a JSON body is a write, never a disguised read
+    assert error_code(rest(world, "/rest/v1/leads.json", token, method="POST", body=b'{"_method": "GET"}',
+                           headers={"Content-Type": "application/json"}))[0] == "605"
+
+
+def test_repeated_list_parameters_all_count(world: Any) -> None:
+    """Adobe's OpenAPI declares `fields` and `filterValues` arrays: `fields=a&fields=b` asks
+    for both, as `fields=a,b` does; a repeated single-valued parameter keeps its first."""
+    token = get_token(world)
+    req = SimRequest(method="GET", path="/rest/v1/leads.json",
+                     query={"filterType": ["email", "id"], "filterValues": ["ken@example.jp", "aiko@example.jp,mio@example.jp"],
+                            "fields": ["email", "lastName,sfdcLeadId"]},
+                     headers={"authorization": f"Bearer {token}"}, body=b"", host=HOST, base_url=f"https://{HOST}",
+                     direct=False)
+    status, data = call(world, req)
+    assert status == 200 and data["success"] is True
+    assert sorted(r["email"] for r in data["result"]) == ["aiko@example.jp", "ken@example.jp", "mio@example.jp"]
+    assert all(set(r) == {"id", "email", "lastName", "sfdcLeadId"} for r in data["result"])
+
+
 def test_lead_by_id(world: Any) -> None:
     token = get_token(world)
     ken = rest(world, "/rest/v1/leads.json", token, {"filterType": "email", "filterValues": "ken@example.jp"})
@@ -393,7 +424,7 @@ def test_last_seven_days_lists_only_days_with_calls(world: Any) -> None:
 
 def test_not_marketo_paths_or_hosts_are_left_to_others(world: Any) -> None:
     assert marketo.handle(request("GET", "/services/data/"), world) is None
-    assert marketo.handle(request("POST", "/v2/token", host="mc7xk2abcd.auth.marketingcloudapis.com"), world) is None
+    assert marketo.handle(request("POST", "/v2/token", host="mc7xk2abcd0q1w2e3r4t5y6u7i8p.auth.marketingcloudapis.com"), world) is None
     assert marketo.handle(request("GET", "/rest/v1/leads.json", host="acme.my.salesforce.com"), world) is None
 
 

@@ -20,7 +20,7 @@ from sfdoctor.demo import mcloud
 from sfdoctor.demo.store import World
 from sfdoctor.demo.wire import SimRequest, SimResponse
 
-SUB = "mc7xk2abcd"
+SUB = "mc7xk2abcd0q1w2e3r4t5y6u7i8p"
 AUTH = f"{SUB}.auth.marketingcloudapis.com"
 SOAP = f"{SUB}.soap.marketingcloudapis.com"
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)
@@ -383,6 +383,47 @@ def test_user_login_bad_request(world: Any) -> None:
 
 # --------------------------------------------------------------------------- dispatch
 
+# --------------------------------------------------------------------------- REST host
+
+REST = f"{SUB}.rest.marketingcloudapis.com"
+NOT_AUTHORIZED = {"documentation": "https://developer.salesforce.com/docs/atlas.en-us.mc-apis.meta/mc-apis/"
+                                   "error-handling.htm", "errorcode": 0, "message": "Not Authorized"}
+
+
+def rest_get(world: Any, path: str, token: str | None, host: str = REST) -> tuple[int, Any]:
+    headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
+    resp = answer(world, request("GET", path, host=host, headers=headers))
+    return resp.status, json.loads(resp.body)
+
+
+@pytest.mark.parametrize("token", [None, "", "eyJub3QiOiJpc3N1ZWQifQ.bm90.aXNzdWVk"])
+def test_rest_without_a_known_token_is_401_not_authorized(world: Any, token: str | None) -> None:
+    """Any path on the REST host: a missing or made-up token is 401, errorcode 0 (reference §5.1)."""
+    for path in ("/platform/v1/tokenContext", "/data/v1/customobjectdata/key/x/rowset", "/"):
+        assert rest_get(world, path, token) == (401, NOT_AUTHORIZED)
+
+
+def test_rest_token_expired_or_of_another_tenant_is_401(world: Any) -> None:
+    token = get_token(world)
+    assert rest_get(world, "/platform/v1/tokenContext", token,
+                    host="mcotherzzzz0000000000000000x.rest.marketingcloudapis.com") == (401, NOT_AUTHORIZED)
+    world.test_clock.advance(minutes=21)
+    assert rest_get(world, "/platform/v1/tokenContext", token) == (401, NOT_AUTHORIZED)
+
+
+def test_rest_token_context_names_the_account(world: Any) -> None:
+    token = get_token(world)
+    status, body = rest_get(world, "/platform/v1/tokenContext", token)
+    assert status == 200
+    assert body["enterprise"]["id"] == body["organization"]["id"] == mcloud.DEMO_MID
+    assert isinstance(body["user"]["id"], int)
+    assert rest_get(world, "/platform/v1/tokencontext/", token)[0] == 200      # paths are not case-sensitive
+    assert rest_get(world, "/platform/v1/nothing", token)[0] == 404
+    direct = "127.0.0.1:8765"
+    status, body = post_token(world, CREDS, host=direct)
+    assert rest_get(world, "/platform/v1/tokenContext", body["access_token"], host=direct)[0] == 200
+
+
 def test_other_paths_and_hosts_are_left_to_others(world: Any) -> None:
     assert mcloud.handle(request("GET", "/services/data/", host="acme.my.salesforce.com"), world) is None
     assert mcloud.handle(request("GET", "/identity/oauth/token", host="123-ABC-456.mktorest.com"), world) is None
@@ -390,6 +431,7 @@ def test_other_paths_and_hosts_are_left_to_others(world: Any) -> None:
     assert mcloud.handle(request("POST", "/v2/token", host=SOAP), world) is None
     assert mcloud.handle(request("POST", "/Service.asmx", host=AUTH), world) is None
     assert mcloud.handle(request("POST", "/v2/token", host="acme.my.salesforce.com"), world) is None
+    assert mcloud.handle(request("POST", "/v2/token", host=f"{SUB}.rest.marketingcloudapis.com"), world) is not None
 
 
 # --------------------------------------------------------------------------- rule consistency

@@ -63,6 +63,8 @@ def error_of(text: str, source: str = "token.yml") -> str:
     ("marketo: {sync: {status: Broken}}",
      "token.yml: marketo.sync.status: input should be 'Last synced', 'Sync in progress' or 'Failed'"),
     ("faults: [{match: 'get /x'}]", "token.yml: faults[0].match: match 'get /x' must be 'METHOD PATH-GLOB'"),
+    ("marketing_cloud: {subdomain: mc7xk2abcd}",
+     "token.yml: marketing_cloud.subdomain: subdomain 'mc7xk2abcd' must be 28 characters starting with mc"),
     ("salesforce: {sandbox: UAT}", "token.yml: salesforce.sandbox: sandbox name 'UAT' must be"),
     ("salesforce: {sandbox: 5}", "token.yml: salesforce.sandbox: expected false, true or the sandbox's name (e.g. uat), got 5"),
     ("- 1", "token.yml: (top): expected a mapping"),
@@ -153,6 +155,14 @@ def test_all_builtin_scenarios_load_with_runbook_and_description() -> None:
         assert s.runbook and s.description, s.name
     assert load_scenario("marketo-sync-failed").salesforce.edition == "Professional Edition"
     assert "OAUTH_APP_BLOCKED" in load_scenario("sia-oauth-blocked").operator["error_url"]
+
+
+def test_every_marketing_cloud_subdomain_is_a_tenant_subdomain() -> None:
+    """28 characters starting with mc ("Tenant-Specific API Endpoints"), as Marketing Cloud
+    clients require before they send anything: every built-in world, and the default."""
+    subdomains = {s.name: s.marketing_cloud.subdomain for s in list_builtin()}
+    assert all(len(sub) == 28 and sub.startswith("mc") for sub in subdomains.values()), subdomains
+    assert len(parse_scenario_text("name: x\n").marketing_cloud.subdomain) == 28
 
 
 def test_time_ref_serialises_as_written() -> None:

@@ -122,6 +122,32 @@ def test_query_all_and_tooling_query(base_sim):
     assert "/tooling/sobjects/Profile/" in tooling["records"][0]["attributes"]["url"]
 
 
+def test_query_columns_metadata(base_sim):
+    """`query?q=...&columns=true` (what `sf data query` asks before printing) answers the
+    columns, in the shape of the Salesforce CLI's own exemplars, not the rows."""
+    s = routed_session(base_sim)
+    auth = {"Authorization": f"Bearer {bearer(base_sim)}"}
+    url = "https://acme.my.salesforce.com/services/data/v59.0/query"
+    soql = "SELECT Id, Username, Profile.Name, (SELECT AppName FROM OauthTokens) FROM User"
+    body = s.get(url, params={"q": soql, "columns": "true"}, headers=auth).json()
+    assert (body["entityName"], body["keyPrefix"], body["idSelected"], body["groupBy"]) == ("User", "005", True, False)
+    ident, username, profile, history = body["columnMetadata"]
+    assert set(ident) == {"aggregate", "apexType", "booleanType", "columnName", "custom", "displayName",
+                          "foreignKeyName", "insertable", "joinColumns", "numberType", "textType", "updatable"}
+    assert (ident["columnName"], ident["apexType"], ident["insertable"], ident["textType"]) == ("Id", "Id", False, False)
+    assert (username["apexType"], username["textType"], username["updatable"]) == ("String", True, True)
+    assert (profile["columnName"], profile["foreignKeyName"], profile["apexType"]) == ("Profile", "ProfileId", None)
+    assert [j["columnName"] for j in profile["joinColumns"]] == ["Name"]
+    assert history["aggregate"] is True and [j["columnName"] for j in history["joinColumns"]] == ["AppName"]
+    agg = s.get(url, params={"q": "SELECT Status, COUNT(Id) FROM LoginHistory GROUP BY Status", "columns": "true"},
+                headers=auth).json()
+    assert agg["groupBy"] is True and agg["idSelected"] is False
+    assert [(c["columnName"], c["displayName"], c["aggregate"], c["numberType"]) for c in agg["columnMetadata"]] == [
+        ("Status", "Status", False, False), ("expr0", "count(Id)", True, True)]
+    bad = s.get(url, params={"q": "SELECT Nope FROM User", "columns": "true"}, headers=auth)
+    assert bad.status_code == 400 and bad.json()[0]["errorCode"] == "INVALID_FIELD"
+
+
 def test_setup_objects_are_queryable(base_sim):
     sf = admin(base_sim)
     for soql in ["SELECT Id, Name, IsSandbox FROM Organization",

@@ -168,6 +168,34 @@ def test_stats_counts_per_endpoint_and_method(fresh_sim):
     assert not any(k.startswith("GET /__sfdoctor") for k in stats)
 
 
+def test_a_doubled_slash_after_the_host_is_the_same_resource(base_sim):
+    """The Salesforce CLI keeps a trailing slash on the instance URL and so asks for
+    `//services/data/...`; Salesforce serves it (docs/simulator.md). Marketo keeps its paths."""
+    s = routed_session(base_sim)
+    token = s.post("https://acme.my.salesforce.com/services/oauth2/token", data={
+        "grant_type": "client_credentials", "client_id": DEMO_CLIENT_ID, "client_secret": DEMO_CLIENT_SECRET}).json()
+    auth = {"Authorization": f"Bearer {token['access_token']}"}
+    before = base_sim.stats_snapshot().get("GET /services/data/vXX.X/query", 0)
+    one = s.get("https://acme.my.salesforce.com/services/data/v59.0/query", params={"q": "SELECT Id FROM User"},
+                headers=auth)
+    two = s.get("https://acme.my.salesforce.com//services/data/v59.0/query", params={"q": "SELECT Id FROM User"},
+                headers=auth)
+    assert one.status_code == two.status_code == 200 and one.json()["totalSize"] == two.json()["totalSize"]
+    assert s.get("https://acme.my.salesforce.com//services/data/v59.0", headers=auth).status_code == 200
+    assert base_sim.stats_snapshot()["GET /services/data/vXX.X/query"] == before + 2
+    mkto = s.get("https://123-ABC-456.mktorest.com//rest/v1/leads/describe.json")
+    assert mkto.json()["errors"][0]["code"] in ("600", "610")
+
+
+def test_the_request_log_masks_secrets_or_leaves_the_query_out(write_scenario):
+    plain = Simulator(write_scenario(BASE_SCENARIO))
+    uri = "/identity/oauth/token?grant_type=client_credentials&client_id=mkto-client&client_secret=mkto-secret"
+    assert plain.log_line(200, "GET", "123-ABC-456.mktorest.com", uri) == \
+        "200 GET 123-ABC-456.mktorest.com/identity/oauth/token"
+    masked = Simulator(write_scenario(BASE_SCENARIO), log_mask=lambda line: line.replace("mkto-secret", "***"))
+    assert masked.log_line(200, "GET", "h", uri).endswith("client_id=mkto-client&client_secret=***")
+
+
 def test_info_fills_operator_from_the_world(simulator, write_scenario):
     sim = simulator(write_scenario(BASE_SCENARIO + "operator:\n  probe_username: sync@acme.example\n"
                                    "  probe_token: OLDtokenOLD\n  fields_not_to_sync: [Lead.AnnualRevenue]\n"))
@@ -216,7 +244,7 @@ def test_marketo_and_mcloud_are_dispatched_by_host(base_sim):
     resp = s.get("https://123-ABC-456.mktorest.com/identity/oauth/token",
                  params={"grant_type": "client_credentials", "client_id": "mkto-client", "client_secret": "mkto-secret"})
     assert resp.status_code == 200 and resp.json()["token_type"] == "bearer"
-    resp = s.post("https://mc7xk2abcd.auth.marketingcloudapis.com/v2/token",
+    resp = s.post("https://mc7xk2abcd0q1w2e3r4t5y6u7i8p.auth.marketingcloudapis.com/v2/token",
                   json={"grant_type": "client_credentials", "client_id": "mc-client", "client_secret": "mc-secret"})
     assert resp.status_code == 200 and "access_token" in resp.json()
 
@@ -245,6 +273,29 @@ def test_bad_scenario_fails_at_construction(write_scenario):
     with pytest.raises(ScenarioError) as info:
         Simulator(write_scenario("salesforce:\n  userz: []\n"))
     assert "salesforce.userz: unknown key" in str(info.value)
+
+
+def test_demo_serve_logs_requests_masked_as_reports_are():
+    """`sfdoctor demo serve` logs every request; Marketo's identity call carries its secret in
+    the query string, which the log masks with sfdoctor's report scrubber."""
+    proc = subprocess.Popen([sys.executable, "-m", "sfdoctor.cli", "demo", "serve", "--scenario", "marketo-sync-failed"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        url = proc.stdout.readline().strip()
+        info = requests.get(url + "/__sfdoctor/info", timeout=10).json()
+        secret = info["marketo"]["client_secret"]
+        resp = requests.get(url + "/identity/oauth/token", timeout=10, params={
+            "grant_type": "client_credentials", "client_id": info["marketo"]["client_id"], "client_secret": secret},
+            headers={"Host": info["marketo"]["host"]})
+        assert resp.status_code == 200
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(15) == 0
+        log = proc.stderr.read()
+        assert "GET " + info["marketo"]["host"] + "/identity/oauth/token?" in log
+        assert "client_secret=[redacted]" in log and secret not in log
+    finally:
+        if proc.poll() is None:
+            proc.kill()
 
 
 def test_serve_forever_prints_url_and_exits_on_ctrl_c(write_scenario):

@@ -154,9 +154,14 @@ def cmd_demo_serve(args: argparse.Namespace) -> int:
     from .clients import demo_package_errors
 
     with demo_package_errors():
-        from .demo.server import serve_forever
+        from .demo.server import DEFAULT_SCENARIO, serve_forever
+        from .orgs import resolve
+        from .scrub import known_secrets, scrub_text
 
-        serve_forever(args.scenario, args.port)
+        # Each request's log line is masked as reports are: the world's secrets wherever they
+        # appear, and secret-bearing parameters (`client_secret=`, `access_token=`, ...).
+        secrets = known_secrets(resolve(f"demo:{args.scenario or DEFAULT_SCENARIO}"))
+        serve_forever(args.scenario, args.port, log_mask=lambda line: scrub_text(line, secrets))
     return 0
 
 

@@ -143,7 +143,8 @@ def package(conn: Any) -> Package:
         where = f"orgs.{conn.org_ref.name}.marketing_cloud"
         if not cfg.get("subdomain"):
             raise OrgConfigError(f"{where}.subdomain is not set",
-                                 hint="the tenant subdomain of the installed package's URLs (e.g. mc7xk2abcd)")
+                                 hint="the tenant subdomain of the installed package's URLs "
+                                      "(28 characters starting with mc, e.g. mc7xk2abcd0q1w2e3r4t5y6u7i8p)")
         client_id = read_ref(cfg, "client_id", where=where)
         secret = read_ref(cfg, "client_secret", where=where)
         pkg = Package(str(cfg["subdomain"]), str(client_id), str(secret),

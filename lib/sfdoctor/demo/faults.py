@@ -262,7 +262,7 @@ def _marketo_error(status: int, code: str, message: str) -> SimResponse:
         {"requestId": request_id, "success": False, "errors": [{"code": code, "message": message}]}, status)
 
 
-def _mcloud_error(status: int, message: str, errorcode: int = 0) -> SimResponse:
+def mcloud_error(status: int, message: str, errorcode: int = 0) -> SimResponse:
     """Marketing Cloud REST error shape (§5.1)."""
     return SimResponse.json({
         "documentation": "https://developer.salesforce.com/docs/atlas.en-us.mc-apis.meta/mc-apis/error-handling.htm",
@@ -286,7 +286,7 @@ def status_response(kind: str, status: int) -> SimResponse:
         code, msg = ("608", "API Temporarily Unavailable") if status in (502, 503, 504) else ("611", "System error")
         return _marketo_error(status, code, msg)
     if kind == "mcloud":
-        return _mcloud_error(status, reason)
+        return mcloud_error(status, reason)
     code, message = _REST_STATUS_ERRORS.get(status, ("UNKNOWN_EXCEPTION", reason))
     return rest_errors(status, code, message.format(error_id=_error_id()))
 
@@ -306,7 +306,7 @@ def error_response(kind: str, error: str) -> SimResponse:
         if kind == "marketo":
             return _marketo_error(200, "607", "Daily quota reached")
         if kind == "mcloud":
-            return _mcloud_error(429, "Rate limit exceeded")  # [I]
+            return mcloud_error(429, "Rate limit exceeded")  # [I]
         return rest_errors(403, code, "TotalRequests Limit exceeded.")  # §3.1 [V]
     if code == "INVALID_SESSION_ID":
         if kind in ("soap", "metadata"):
@@ -334,7 +334,7 @@ def not_found_response(kind: str, method: str, path: str) -> SimResponse:
     if kind == "marketo":
         return _marketo_error(200, "610", "Requested resource not found")
     if kind == "mcloud":
-        return _mcloud_error(404, "Not Found")
+        return mcloud_error(404, "Not Found")
     if kind == "sim":
         return SimResponse.json({"error": "not_found", "path": path}, 404)
     return rest_errors(404, "NOT_FOUND", "The requested resource does not exist")

@@ -24,6 +24,10 @@ Fidelity notes (V verified, S third-party copy of real output, I inferred):
   601); 600 "Access token not specified" is S. The ``access_token`` query parameter is
   ignored (Adobe removed that support in 2026: V), so a call that carries only it gets 600,
   as a token-less call does (the exact post-removal answer is I).
+* ``_method=GET`` turns a form-encoded POST into a read, in the URL or in the body (Adobe
+  "Leads"; marketorestpython and node-marketo send it in the body): V. Repeated ``fields`` /
+  ``filterValues`` parameters all count, each comma-separated (Adobe's OpenAPI arrays): V.
+  See docs/simulator.md.
 * Which codes count against the daily quota (the starred ones do not): V.
 * 7xx/1xxx texts for bad lead queries (701 blank parameter, 1003 bad filterType, 1006
   unknown field): codes V from the error-code table, message wording I.
@@ -281,20 +285,43 @@ def _authenticate(req: SimRequest, world: Any, munchkin: str) -> str:
     return info.api_user
 
 
-def _effective(req: SimRequest) -> tuple[str, dict[str, str]]:
-    """Method and parameters, honouring Marketo's ``POST ...?_method=GET`` for long queries."""
-    params = {k: v[0] for k, v in req.query.items() if v}
+Params = dict[str, list[str]]
+
+
+def _effective(req: SimRequest) -> tuple[str, Params]:
+    """Method and parameters, honouring Marketo's POST with ``_method=GET`` for long queries.
+
+    Adobe ("Leads"): change the GET to POST, add ``_method=GET`` and put the query string in
+    the body. Clients put ``_method`` in the URL or, as marketorestpython and node-marketo
+    do, in the form-encoded body; either way the parameters are the URL's and the body's.
+    Every value of a repeated parameter is kept (``fields=a&fields=b``)."""
+    params: Params = {k: list(v) for k, v in req.query.items() if v}
     method = req.method.upper()
-    if method == "POST" and params.get("_method", "").upper() == "GET":
-        body = {k: v[0] for k, v in parse_qs(req.text()).items() if v}
-        params = {**body, **params}
-        method = "GET"
+    if method == "POST" and "json" not in req.headers.get("content-type", "").lower():
+        body = parse_qs(req.text())
+        override = (params.get("_method") or body.get("_method") or [""])[0]
+        if override.upper() == "GET":
+            for name, values in body.items():
+                params.setdefault(name, []).extend(values)
+            method = "GET"
     params.pop("_method", None)
     params.pop("access_token", None)
     return method, params
 
 
-def _route(method: str, path: str, params: dict[str, str], world: Any) -> tuple[list[Any], dict[str, Any]]:
+def _first(params: Params, name: str, default: str = "") -> str:
+    """A single-valued parameter: its first value (the URL's before the body's)."""
+    values = params.get(name)
+    return values[0] if values else default
+
+
+def _listed(params: Params, name: str) -> list[str]:
+    """A list parameter: every value of a repeated parameter, each split at commas (Adobe's
+    OpenAPI declares `fields` and `filterValues` as arrays of comma-separated strings)."""
+    return [piece.strip() for value in params.get(name, []) for piece in value.split(",") if piece.strip()]
+
+
+def _route(method: str, path: str, params: Params, world: Any) -> tuple[list[Any], dict[str, Any]]:
     routes = {
         "/rest/v1/leads.json": lambda: get_leads(params, world),
         "/rest/v1/leads/describe.json": lambda: (describe(), {}),
@@ -377,10 +404,10 @@ def _world_time(world: Any, value: Any) -> datetime | None:
     return _aware(at(value) if callable(at) else value)
 
 
-def get_leads(params: dict[str, str], world: Any) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+def get_leads(params: Params, world: Any) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """``leads.json``: filter on one searchable field, choose fields, page by token."""
-    filter_type = params.get("filterType", "")
-    values = [v.strip() for v in params.get("filterValues", "").split(",") if v.strip()]
+    filter_type = _first(params, "filterType")
+    values = _listed(params, "filterValues")
     if not filter_type:
         raise MarketoError("701", "filterType cannot be blank")
     if filter_type not in SEARCHABLE:
@@ -391,7 +418,7 @@ def get_leads(params: dict[str, str], world: Any) -> tuple[list[dict[str, Any]],
         raise MarketoError("1003", f"Too many filterValues: at most {MAX_FILTER_VALUES}")
     fields = _fields(params)
     batch = _batch_size(params)
-    offset = _decode_page(params.get("nextPageToken"))
+    offset = _decode_page(_first(params, "nextPageToken") or None)
     wanted = {v.lower() for v in values}
     matches = [r for r in marketo_leads(world) if str(r.get(filter_type) or "").lower() in wanted]
     page = matches[offset: offset + batch]
@@ -401,14 +428,14 @@ def get_leads(params: dict[str, str], world: Any) -> tuple[list[dict[str, Any]],
     return [_project(r, fields) for r in page], extra
 
 
-def get_lead(lead_id: int, params: dict[str, str], world: Any) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+def get_lead(lead_id: int, params: Params, world: Any) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """``lead/{id}.json``: one lead, or an empty result when there is none."""
     fields = _fields(params)
     return [_project(r, fields) for r in marketo_leads(world) if r["id"] == lead_id], {}
 
 
-def _fields(params: dict[str, str]) -> list[str]:
-    requested = [f.strip() for f in params.get("fields", "").split(",") if f.strip()]
+def _fields(params: Params) -> list[str]:
+    requested = _listed(params, "fields")
     if not requested:
         return list(DEFAULT_LEAD_FIELDS)
     lower = {n.lower(): n for n in LEAD_FIELD_NAMES}
@@ -420,8 +447,8 @@ def _fields(params: dict[str, str]) -> list[str]:
     return out if "id" in out else ["id", *out]
 
 
-def _batch_size(params: dict[str, str]) -> int:
-    raw = params.get("batchSize")
+def _batch_size(params: Params) -> int:
+    raw = _first(params, "batchSize") or None
     if raw is None:
         return MAX_BATCH_SIZE
     if not raw.isdigit() or not 1 <= int(raw) <= MAX_BATCH_SIZE:

@@ -1,6 +1,6 @@
 """Marketing Cloud Engagement as the mc-missing-oauth-token runbook meets it.
 
-Three endpoints, because the runbook needs exactly three things from Marketing Cloud:
+The endpoints the runbook and Marketing Cloud's clients (sfmc-sdk) need:
 
 * ``POST /v2/token`` on ``{subdomain}.auth.marketingcloudapis.com`` — the installed
   package's client-credentials token (reference §5.1, verified shapes). sfdoctor reads the
@@ -9,6 +9,9 @@ Three endpoints, because the runbook needs exactly three things from Marketing C
   ``Retrieve`` of ``AccountUser`` (reference §9), authenticated by that token in the SOAP
   header (``<fueloauth>``). This is how the runbook sees whether the integration user is
   active, locked, an API user, and must change its password.
+* ``{subdomain}.rest.marketingcloudapis.com`` — the REST host: every path first checks the
+  bearer token (401 "Not Authorized", errorcode 0, as "Handle Errors in REST API" says), and
+  ``GET /platform/v1/tokenContext`` answers the account (MID) the token acts for.
 * ``POST /__sfdoctor/mc/user-login`` — **simulator only**. Real Marketing Cloud exposes no
   API that logs in *as a user* with a password and tells why it failed; Data Cloud does
   that internally when it connects, and shows "Missing_OAuth_Token". In a real org this
@@ -54,6 +57,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable
 from xml.sax.saxutils import escape
 
+from .faults import mcloud_error
 from .wire import SimRequest, SimResponse
 
 AUTH_HOST_SUFFIX = ".auth.marketingcloudapis.com"
@@ -61,6 +65,8 @@ SOAP_HOST_SUFFIX = ".soap.marketingcloudapis.com"
 REST_HOST_SUFFIX = ".rest.marketingcloudapis.com"
 
 TOKEN_PATH = "/v2/token"
+TOKEN_CONTEXT_PATH = "/platform/v1/tokencontext"   # compared case-insensitively, as TOKEN_PATH is not
+REST_PREFIXES = ("/platform/",)                    # REST paths served when reached directly
 SOAP_PATH = "/service.asmx"          # compared case-insensitively: IIS paths are
 USER_LOGIN_PATH = "/__sfdoctor/mc/user-login"
 
@@ -85,6 +91,7 @@ SYSTEM_TZ = timezone(timedelta(hours=-6))
 # The account's MID. The scenario format has no key for it, so the demo account has one.
 DEMO_MID = 510000001
 ACCOUNT_USER_ID_BASE = 700300000
+PACKAGE_API_USER_ID = ACCOUNT_USER_ID_BASE   # the installed package's own API user [I]
 
 NS_SOAP = "http://schemas.xmlsoap.org/soap/envelope/"
 NS_PARTNER = "http://exacttarget.com/wsdl/partnerAPI"
@@ -139,6 +146,8 @@ def handle(req: SimRequest, world: Any) -> SimResponse | None:
         return token(req, world)
     if path.lower() == SOAP_PATH and kind in ("soap", "direct"):
         return soap(req, world)
+    if kind == "rest" or (kind == "direct" and path.startswith(REST_PREFIXES)):
+        return rest(req, world)
     return None
 
 
@@ -232,6 +241,33 @@ def _new_access_token() -> str:
         return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
     header = b64(b'{"alg":"HS256","kid":"4","ver":"1","typ":"JWT"}')
     return f"{header}.{b64(secrets.token_bytes(48))}.{b64(secrets.token_bytes(32))}"
+
+
+# --------------------------------------------------------------------------- REST
+
+def rest(req: SimRequest, world: Any) -> SimResponse:
+    """The REST host: the bearer token first (401 "Not Authorized", errorcode 0, for a missing,
+    unknown, other tenant's or expired token: "Handle Errors in REST API"), then the one
+    resource served, ``GET /platform/v1/tokenContext``; any other path is 404."""
+    mc = _mc(world)
+    auth = req.headers.get("authorization", "")
+    scheme, _, value = auth.partition(" ")
+    tok = _tokens(world).get(value.strip()) if scheme.lower() == "bearer" else None
+    if tok is None or tok.subdomain != _host_subdomain(req, mc) or _now(world) >= tok.expires_at:
+        return mcloud_error(401, "Not Authorized")
+    path = req.path.rstrip("/").lower()
+    if path == TOKEN_CONTEXT_PATH:
+        if req.method != "GET":
+            return mcloud_error(405, "Method Not Allowed")   # body: I
+        return SimResponse.json(token_context())
+    return mcloud_error(404, "Not Found")                      # body: I
+
+
+def token_context() -> dict[str, Any]:
+    """Who the token acts for ("Get Token Context"): the account's MID as enterprise and
+    organization (the demo account is one business unit), and the package's API user [I]."""
+    return {"enterprise": {"id": DEMO_MID}, "organization": {"id": DEMO_MID},
+            "user": {"id": PACKAGE_API_USER_ID}}
 
 
 # --------------------------------------------------------------------------- SOAP

@@ -481,12 +481,22 @@ def _default_mc_users() -> list[McUser]:
 
 
 class MarketingCloud(_Model):
-    subdomain: str = "mc7xk2abcd"
+    subdomain: str = "mc7xk2abcd0q1w2e3r4t5y6u7i8p"
     client_id: str = "mc-client"
     client_secret: str = "mc-secret"
     ip_allowlist: IpAllowlist = Field(default_factory=IpAllowlist)
     password_policy: PasswordPolicy = Field(default_factory=PasswordPolicy)
     users: list[McUser] = Field(default_factory=_default_mc_users)
+
+    @field_validator("subdomain")
+    @classmethod
+    def _tenant_subdomain(cls, v: str) -> str:
+        # "Tenant-Specific API Endpoints": a 28-character string that begins with "mc";
+        # Marketing Cloud clients (sfmc-sdk) refuse any other before sending a request.
+        if not re.fullmatch(r"mc[a-z0-9-]{26}", v):
+            raise ValueError(f"subdomain {v!r} must be 28 characters starting with mc "
+                             f"(lower-case letters, digits, hyphens), as Marketing Cloud assigns them")
+        return v
 
     def user(self, username: str) -> McUser | None:
         return next((u for u in self.users if u.username.lower() == username.lower()), None)

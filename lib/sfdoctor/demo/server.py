@@ -49,6 +49,9 @@ _HANDLER_MODULES = ("sf_soap", "sf_oauth", "sf_rest", "marketo", "mcloud")
 
 _LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]", "::1")
 
+_SALESFORCE_SUFFIXES = (".salesforce.com", ".force.com")
+_SLASHES_RE = re.compile(r"/{2,}")
+
 _VERSION_RE = re.compile(r"^v?\d+\.\d+$")
 _LOCATOR_RE = re.compile(r"^01g[A-Za-z0-9]{12,15}-\d+$")
 _SFID_RE = re.compile(r"^(?=[A-Za-z0-9]*\d)[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?$")
@@ -151,11 +154,12 @@ class Simulator:
     """
 
     def __init__(self, scenario_ref: str | None = None, *, port: int = 0, verbose: bool = False,
-                 world: Any | None = None):
+                 world: Any | None = None, log_mask: Callable[[str], str] | None = None):
         self.scenario_ref = scenario_ref
         self.world = world if world is not None else _load_world(scenario_ref)
         self.lock = threading.RLock()
         self.verbose = verbose
+        self.log_mask = log_mask
         self.port = port
         self.url: str | None = None
         self.faults = _faults.FaultPlan(self._scenario_faults())
@@ -250,9 +254,17 @@ class Simulator:
 
     def _log(self, handler: tornado.web.RequestHandler) -> None:
         if self.verbose:
-            r = handler.request
-            print(f"{handler.get_status()} {r.method} {r.headers.get('Host')}{r.uri}",
+            print(self.log_line(handler.get_status(), handler.request.method or "GET",
+                                handler.request.headers.get("Host", ""), handler.request.uri or "/"),
                   file=sys.stderr, flush=True)
+
+    def log_line(self, status: int, method: str, host: str, uri: str) -> str:
+        """One request as `sfdoctor demo serve` logs it. A client may send a secret in the
+        query string (Marketo's identity call does), so the line goes through `log_mask`
+        (the CLI passes sfdoctor's report scrubber); without one the query string is left out."""
+        if self.log_mask is None:
+            return f"{status} {method} {host}{uri.split('?', 1)[0]}"
+        return self.log_mask(f"{status} {method} {host}{uri}")
 
     # ------------------------------------------------------------------ requests
     def _scenario_faults(self) -> list[Any]:
@@ -270,6 +282,10 @@ class Simulator:
         base_url = f"http://{host}" if direct else f"https://{host}"
         decoded = {k: [v.decode("utf-8", "replace") if isinstance(v, bytes) else v for v in vs]
                    for k, vs in query.items()}
+        if "//" in path and (direct or hostname.lower().endswith(_SALESFORCE_SUFFIXES)):
+            # Salesforce serves `//services/data/...` (the CLI's trailing-slash instance URL)
+            # as `/services/data/...`: docs/simulator.md.
+            path = _SLASHES_RE.sub("/", path)
         return SimRequest(method=method.upper(), path=path, query=decoded, headers=headers, body=body,
                           host=host, base_url=base_url, direct=direct)
 
@@ -476,9 +492,11 @@ def operator_answers(world: Any) -> dict[str, Any]:
     return answers
 
 
-def serve_forever(scenario_ref: str | None = None, port: int = 0, *, verbose: bool = True) -> None:
-    """`sfdoctor demo serve`: run in the foreground until Ctrl-C, printing the URL first."""
-    sim = Simulator(scenario_ref, port=port, verbose=verbose)
+def serve_forever(scenario_ref: str | None = None, port: int = 0, *, verbose: bool = True,
+                  log_mask: Callable[[str], str] | None = None) -> None:
+    """`sfdoctor demo serve`: run in the foreground until Ctrl-C, printing the URL first.
+    `log_mask` masks secrets in each request's log line (see `Simulator.log_line`)."""
+    sim = Simulator(scenario_ref, port=port, verbose=verbose, log_mask=log_mask)
     url = sim.start()
     name = getattr(sim.world.scenario, "name", scenario_ref)
     print(f"sfdoctor demo simulator ({name}) listening on {url}", file=sys.stderr, flush=True)

@@ -255,6 +255,8 @@ def _query(ctx: _Ctx, query: dict[str, list[str]], tooling: bool) -> SimResponse
     soql = (query.get("q") or [""])[0]
     if not soql.strip():
         return rest_errors(400, "MALFORMED_QUERY", "A query string has to be specified")  # [I]
+    if (query.get("columns") or [""])[0].lower() == "true":
+        return _query_columns(ctx, soql, tooling)
     try:
         result = _run_soql(ctx, soql, tooling)
     except SoqlError as exc:
@@ -265,6 +267,48 @@ def _query(ctx: _Ctx, query: dict[str, list[str]], tooling: bool) -> SimResponse
     cursor = _Cursor(records=list(result.records), total_size=result.total_size, user_id=ctx.user_id,
                      tooling=tooling, batch=_batch_size(ctx.req), extra={"entityTypeName": entity})
     return SimResponse.json(_page(ctx, cursor, 0, None))
+
+
+# What a column's value is in Apex (`apexType` of the column metadata).
+_APEX_TYPES = {
+    "id": "Id", "reference": "Id", "boolean": "Boolean", "int": "Integer", "double": "Double",
+    "percent": "Double", "currency": "Decimal", "date": "Date", "datetime": "Datetime",
+}
+_NUMBER_TYPES = ("int", "double", "percent", "currency")
+_NUMBER_FUNCTIONS = ("COUNT", "COUNT_DISTINCT", "SUM", "AVG")
+
+
+def _query_columns(ctx: _Ctx, soql: str, tooling: bool) -> SimResponse:
+    """`query?q=...&columns=true`: the query's column metadata instead of its rows, as the
+    Salesforce CLI's `sf data query` asks for it before printing a table (shape: the
+    CLI's own test exemplars, salesforcecli/plugin-data queryFields.exemplars.ts [S])."""
+    from . import soql as engine  # noqa: PLC0415
+
+    try:
+        described = engine.describe_columns(soql, ctx.catalog(), api_version=ctx.version, tooling=tooling)
+    except engine.SoqlError as exc:
+        return rest_errors(exc.status, exc.error_code, exc.message)
+    return SimResponse.json({
+        "columnMetadata": [_column_json(c) for c in described.columns],
+        "entityName": described.sobject, "groupBy": described.group_by,
+        "idSelected": described.id_selected, "keyPrefix": described.key_prefix,
+    })
+
+
+def _column_json(column: Any) -> dict[str, Any]:
+    f = column.field
+    writable = (f is not None and (column.sobject in _WRITABLE or str(column.sobject).endswith("__c"))
+                and f.name not in _SYSTEM_FIELDS)
+    text_like = f is not None and f.type in ("string", "textarea", "email", "phone", "url", "picklist")
+    return {
+        "aggregate": column.aggregate, "apexType": _APEX_TYPES.get(f.type, "String") if f is not None else None,
+        "booleanType": f is not None and f.type == "boolean", "columnName": column.name,
+        "custom": f is not None and f.custom, "displayName": column.display,
+        "foreignKeyName": column.foreign_key, "insertable": writable,
+        "joinColumns": [_column_json(j) for j in column.joins],
+        "numberType": (f is not None and f.type in _NUMBER_TYPES) or column.function in _NUMBER_FUNCTIONS,
+        "textType": text_like, "updatable": writable,
+    }
 
 
 def _page(ctx: _Ctx, cursor: _Cursor, start: int, locator: str | None) -> dict[str, Any]:
@@ -367,6 +411,10 @@ def _plural(label: str) -> str:
     return label + "s"
 
 
+# Fields the platform sets: never createable or updateable through the API.
+_SYSTEM_FIELDS = ("Id", "CreatedDate", "LastModifiedDate", "SystemModstamp", "CreatedById",
+                  "LastModifiedById", "IsDeleted")
+
 _SOAP_TYPES = {
     "id": "tns:ID", "reference": "tns:ID", "boolean": "xsd:boolean", "int": "xsd:int",
     "double": "xsd:double", "currency": "xsd:double", "percent": "xsd:double", "date": "xsd:date",
@@ -377,8 +425,7 @@ _SOAP_TYPES = {
 def _field_describe(f: Any, writable: bool) -> dict[str, Any]:
     text_like = f.type in ("string", "textarea", "email", "phone", "url", "picklist", "id", "reference")
     length = {"id": 18, "reference": 18, "textarea": 32768}.get(f.type, 255 if text_like else 0)
-    system = f.name in ("Id", "CreatedDate", "LastModifiedDate", "SystemModstamp", "CreatedById",
-                        "LastModifiedById", "IsDeleted")
+    system = f.name in _SYSTEM_FIELDS
     return {
         "aggregatable": f.type not in ("textarea",), "autoNumber": False, "byteLength": length * 3 if text_like else 0,
         "calculated": False, "caseSensitive": False, "createable": writable and not system,

@@ -18,7 +18,8 @@ Design for speed (a scenario may hold 200,000 LoginHistory rows):
   * ORDER BY sorts precomputed keys; under a LIMIT well below the row count on unordered data
     it takes the first rows with `heapq.nsmallest/nlargest` (same order as the stable sort).
 
-Public API: ``execute``, ``QueryResult``, ``SoqlError``.
+Public API: ``execute``, ``QueryResult``, ``SoqlError``; ``describe_columns`` (a query's
+columns without its rows, for ``query?q=...&columns=true``).
 """
 from __future__ import annotations
 
@@ -40,7 +41,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedTok
 
 from sfdoctor.demo.schema import Catalog, FieldSchema, ObjectSchema
 
-__all__ = ["execute", "QueryResult", "SoqlError"]
+__all__ = ["execute", "QueryResult", "SoqlError", "describe_columns", "QueryColumns", "Column"]
 
 WSDL_HINT = "Please reference your WSDL or the describe call for the appropriate names."
 STRINGISH = {"string", "picklist", "multipicklist", "email", "phone", "textarea", "url", "combobox",
@@ -1418,6 +1419,72 @@ def _run_aggregate(ctx: _Ctx, q: Query, schema: ObjectSchema) -> QueryResult:
 
 # --------------------------------------------------------------------------------------------
 # Entry point
+
+
+@dataclass(frozen=True)
+class Column:
+    """One SELECT-list column as a query's column metadata describes it."""
+
+    name: str                        # field, parent or child relationship, alias or exprN
+    display: str                     # the field's name, or `avg(Amount)` for a function
+    sobject: str | None              # the object the field belongs to (None: not a field)
+    field: FieldSchema | None        # None for relationships, subqueries and functions
+    aggregate: bool = False          # a child subquery or an aggregate function
+    function: str | None = None      # COUNT, SUM, ... for an aggregate function
+    foreign_key: str | None = None   # a parent relationship's reference field, e.g. OwnerId
+    joins: tuple["Column", ...] = ()
+
+
+@dataclass(frozen=True)
+class QueryColumns:
+    sobject: str
+    key_prefix: str
+    group_by: bool
+    id_selected: bool
+    columns: tuple[Column, ...]
+
+
+def describe_columns(soql: str, catalog: Catalog, *, api_version: str = "59.0",
+                     tooling: bool = False) -> QueryColumns:
+    """The columns a query would return, checked as `execute` checks them (same errors), with
+    parent relationships nested (`Owner` joins `Name`), child subqueries as aggregate columns
+    joining their fields, and unaliased aggregate functions named expr0, expr1, ..."""
+    q = _parse(soql)
+    ctx = _Ctx(soql, catalog, api_version, tooling)
+    schema = _describe(ctx, q.sobject, q.sobject_pos)
+    columns: list[Column] = []
+    expr_n = 0
+    for item in q.items:
+        if isinstance(item, SubQuery):
+            low = item.query.sobject.lower()
+            rel = next((c for c in schema.child_relationships if c.name.lower() == low), None)
+            if rel is None:
+                _compile_child(ctx, schema, item.query)   # raises Salesforce's error for it
+                continue
+            child = _describe(ctx, rel.child_sobject, item.query.sobject_pos)
+            joins = tuple(_field_column(ctx, child, i) for i in item.query.items if isinstance(i, FieldRef))
+            columns.append(Column(rel.name, rel.name, None, None, aggregate=True, joins=joins))
+        elif isinstance(item, AggItem):
+            call = item.call
+            name = item.alias or f"expr{expr_n}"
+            expr_n += 0 if item.alias else 1
+            arg = ".".join(call.arg.path) if call.arg else ""
+            columns.append(Column(name, f"{call.func.lower()}({arg})", None, None, aggregate=True, function=call.func))
+        else:
+            columns.append(_field_column(ctx, schema, item))
+    id_selected = any(isinstance(i, FieldRef) and [p.lower() for p in i.path] in (["id"], [schema.name.lower(), "id"])
+                      for i in q.items)
+    return QueryColumns(schema.name, schema.key_prefix, bool(q.group_by), id_selected, tuple(columns))
+
+
+def _field_column(ctx: _Ctx, schema: ObjectSchema, ref: FieldRef) -> Column:
+    """`Owner.Profile.Name` -> Owner joining Profile joining Name (the field's own column)."""
+    res = _resolve(ctx, schema, ref)
+    owners = [schema.name] + [targets[0] for _rel, _fs, targets in res.hops]
+    column = Column(res.field.name, res.field.name, owners[-1], res.field)
+    for (rel_name, ref_field, _targets), owner in zip(reversed(res.hops), reversed(owners[:-1])):
+        column = Column(rel_name, rel_name, owner, None, foreign_key=ref_field.name, joins=(column,))
+    return column
 
 
 def execute(soql: str, catalog: Catalog, *, api_version: str = "59.0", tooling: bool = False) -> QueryResult:
