@@ -5,6 +5,8 @@ test. `write_scenario(yaml_text)` writes a scenario file into the test's tmp_pat
 `routed_session(sim)` is a `requests.Session` whose https:// requests go to the simulator
 with the original Host header kept — what sfdoctor's clients.py does for the demo org —
 so the unmodified simple-salesforce, zeep and requests talk to it as to Salesforce.
+`tls_proxy(sim)` goes further for clients that cannot take an adapter (other processes,
+other languages): real HTTPS to the real host names through a local proxy to the simulator.
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from sfdoctor.demo.server import Simulator
+from tls_proxy import TlsProxy
 
 # The shared runbook-test helpers assert; let pytest show their values as in a test module.
 pytest.register_assert_rewrite("runbook_harness")
@@ -116,6 +119,25 @@ def simulator() -> Iterator[Callable[[str], Simulator]]:
     yield start
     for sim in started:
         sim.stop()
+
+
+@pytest.fixture
+def tls_proxy() -> Iterator[Callable[..., TlsProxy]]:
+    """tls_proxy(sim_or_url, resolves=None) -> a started TlsProxy (tests/tls_proxy.py) that
+    terminates HTTPS for the real host names and forwards to that simulator; stopped after
+    the test. Give a client `proxy.env()` (HTTPS_PROXY, CA bundle variables)."""
+    started: list[TlsProxy] = []
+
+    def start(sim_or_url: Simulator | str, resolves: Callable[[str], bool] | None = None) -> TlsProxy:
+        url = sim_or_url if isinstance(sim_or_url, str) else sim_or_url.url
+        assert url, "simulator not started"
+        proxy = TlsProxy(url, resolves=resolves).start()
+        started.append(proxy)
+        return proxy
+
+    yield start
+    for proxy in started:
+        proxy.stop()
 
 
 @contextmanager
