@@ -8,6 +8,8 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import os
+import subprocess
 import sys
 import threading
 import time
@@ -369,8 +371,26 @@ def test_an_info_document_off_contract_is_one_line_inconclusive(fake, monkeypatc
     monkeypatch.setattr(clients, "ensure_demo_simulator", lambda ref: fake.url)
     with pytest.raises(Inconclusive) as exc:
         clients.connect(OrgRef(name="demo:x", kind="demo", slug="demo-x", scenario_ref="x"))
-    line = exc.value.one_line()
+    line = exc.value.one_line("en")
     assert "info.runbook: missing" in line and "\n" not in line
+    assert "info.runbook: missing" in exc.value.one_line("ja") and "sfdoctor demo serve" in exc.value.one_line("ja")
+
+
+def test_a_missing_demo_extra_is_one_line_saying_how_to_add_it():
+    """Without the `sfdoctor[demo]` extra (here: lark and tornado hidden), the demo world's
+    door says what to install instead of a traceback."""
+    code = ("import sys\n"
+            "sys.modules['lark'] = None; sys.modules['tornado'] = None\n"
+            "from sfdoctor import clients\n"
+            "from sfdoctor.errors import BadInput\n"
+            "try:\n"
+            "    clients.ensure_demo_simulator('token-missing')\n"
+            "except BadInput as exc:\n"
+            "    print(exc.one_line('en'))\n")
+    env = {k: v for k, v in os.environ.items() if k != "SFDOCTOR_DEMO_URL"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "not installed" in out.stdout and "pip install 'sfdoctor[demo]'" in out.stdout
 
 
 def test_connect_demo_refused_login_is_one_line_without_secret(fake, monkeypatch):

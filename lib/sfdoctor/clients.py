@@ -31,6 +31,7 @@ from requests.adapters import HTTPAdapter
 from sfdoctor.demo.info import PATH as INFO_PATH
 from sfdoctor.demo.info import DemoInfo, InfoFormatError
 from sfdoctor.errors import BadInput, Inconclusive, OrgConfigError, ReadOnlyViolation
+from sfdoctor.i18n import Text
 from sfdoctor.orgs import OrgRef, login_host_of, resolve
 
 DEFAULT_TIMEOUT: tuple[float, float] = (5, 30)
@@ -374,8 +375,8 @@ def demo_info(session: requests.Session, base_url: str) -> DemoInfo:
     try:
         return DemoInfo.from_json(document)
     except InfoFormatError as exc:
-        raise Inconclusive(f"the demo simulator at {base_url} sent an info document this sfdoctor cannot read "
-                           f"({exc})", hint="serve the demo with this version's `sfdoctor demo serve`") from None
+        raise Inconclusive(Text("demo.info_unreadable", url=base_url, problem=str(exc)),
+                           hint=Text("demo.info_unreadable_hint")) from None
 
 
 def connect(org: OrgRef | str, *, runbook: Any = None, timeout: tuple[float, float] | float = DEFAULT_TIMEOUT,
@@ -413,15 +414,13 @@ def demo_package_errors() -> Iterator[None]:
     try:
         from sfdoctor.demo.scenario import ScenarioError
     except ModuleNotFoundError as exc:
-        raise BadInput(f"the demo world needs a package that is not installed ({exc.name})",
-                       hint="pip install 'sfdoctor[demo]'") from None
+        raise BadInput(Text("demo.extra_missing", package=exc.name), hint=Text("demo.extra_hint")) from None
     try:
         yield
     except ModuleNotFoundError as exc:
         if (exc.name or "sfdoctor").startswith("sfdoctor"):
             raise
-        raise BadInput(f"the demo world needs a package that is not installed ({exc.name})",
-                       hint="pip install 'sfdoctor[demo]'") from None
+        raise BadInput(Text("demo.extra_missing", package=exc.name), hint=Text("demo.extra_hint")) from None
     except ScenarioError as exc:
         raise BadInput(exc.one_line()) from None
 
