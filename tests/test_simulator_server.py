@@ -289,7 +289,7 @@ def test_demo_serve_logs_requests_masked_as_reports_are():
             headers={"Host": info["marketo"]["host"]})
         assert resp.status_code == 200
         proc.send_signal(signal.SIGINT)
-        assert proc.wait(15) == 0
+        assert proc.wait(60) == 0
         log = proc.stderr.read()
         assert "GET " + info["marketo"]["host"] + "/identity/oauth/token?" in log
         assert "client_secret=[redacted]" in log and secret not in log
@@ -307,7 +307,7 @@ def test_serve_forever_prints_url_and_exits_on_ctrl_c(write_scenario):
         assert url.startswith("http://127.0.0.1:")
         assert requests.get(url + "/__sfdoctor/info", timeout=5).json()["scenario"] == "conformance"
         proc.send_signal(signal.SIGINT)
-        assert proc.wait(10) == 0
+        assert proc.wait(60) == 0
         assert url in proc.stderr.read()
     finally:
         if proc.poll() is None:
