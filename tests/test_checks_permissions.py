@@ -1,6 +1,7 @@
 """API Enabled from the profile or any permission set (checks/permissions.py)."""
 import pytest
 
+from sfdoctor.errors import CheckError
 from sfdoctor import clients, orgs
 from sfdoctor.checks import _base, org_info, permissions
 from sfdoctor.checks.permissions import ApiGrants
@@ -71,7 +72,7 @@ def test_queries_fit_in_a_callers_composite(conn):
 def test_an_unreadable_answer_is_an_error_not_a_missing_grant():
     answers = {"user": _base.SubResult(200, {"records": [{"Id": "005x", "Profile": {"Name": "P"}}]}),
                "apiperms": _base.SubResult(403, [{"errorCode": "INSUFFICIENT_ACCESS", "message": "no"}])}
-    with pytest.raises(RuntimeError, match="INSUFFICIENT_ACCESS"):
+    with pytest.raises(CheckError, match="INSUFFICIENT_ACCESS"):
         permissions.from_answers(answers)
 
 

@@ -5,7 +5,11 @@ from pathlib import Path
 
 import pytest
 
+from simple_salesforce.exceptions import SalesforceExpiredSession
+
 from sfdoctor import session as session_mod
+from sfdoctor.errors import CheckError
+from sfdoctor.marketo import MarketoApiError
 from sfdoctor.findings import API_CALLS_METADATA, MIMETYPE, RUN_MIMETYPE
 from sfdoctor.report import CONTEXT_MIMETYPE
 from sfdoctor.runbooks import load
@@ -60,18 +64,12 @@ def test_check_records_times_and_displays(shown, spec):
     assert "hunter22" not in repr(shown)
 
 
-class _HTTPError(Exception):
-    def __init__(self):
-        super().__init__("Expired session for https://acme.my.salesforce.com with token hunter22")
-        self.status = 401
-        self.content = [{"errorCode": "INVALID_SESSION_ID", "message": "Session expired or invalid"}]
-
-
 def test_exception_becomes_error_finding_without_secret(shown, spec):
     run = RunSession.open(spec, "demo", "en", {"password": "hunter22"}, connect=False)
 
     def broken(conn, *, lang):
-        raise _HTTPError()
+        raise SalesforceExpiredSession("https://acme.my.salesforce.com/?token=hunter22", 401, "query",
+                                       [{"errorCode": "INVALID_SESSION_ID", "message": "Session expired or invalid"}])
 
     found = run.check(broken, check_id="probe")
     f = found[0]
@@ -86,12 +84,25 @@ def test_timeout_is_named():
     assert evidence["timeout"] is True and "30 s" in reason
 
 
+@pytest.mark.parametrize("exc, evidence", [
+    (CheckError("LoginHistory could not be read: REQUEST_LIMIT_EXCEEDED"),
+     {"exception": "CheckError", "reason": "LoginHistory could not be read: REQUEST_LIMIT_EXCEEDED"}),
+    (CheckError("Marketo is busy", code="606"), {"exception": "CheckError", "code": "606", "reason": "Marketo is busy"}),
+    (MarketoApiError("607", "Daily quota reached", "/rest/v1/leads.json"),
+     {"exception": "MarketoApiError", "code": "607", "reason": "Daily quota reached"}),
+    (ValueError("bad value"), {"exception": "ValueError", "reason": "bad value"}),
+])
+def test_error_types_table_says_status_code_and_words(exc, evidence):
+    """One table maps an exception's type to what it says; a type not in it says its words only."""
+    assert describe_exception(exc)[1] == evidence
+
+
 def test_failed_connection_still_finishes_inconclusive(shown, spec, monkeypatch, tmp_path):
     monkeypatch.setenv("SFDOCTOR_ORGS", str(tmp_path / "none.toml"))
     run = RunSession.open(spec, "no-such-org", "en", {})
     assert run.conn is None and run.connect_error
     assert run.findings[0].id == "connect" and run.findings[0].status == "error"
-    later = run.check(_passing, spec)
+    later = run.check(_passing, spec, check_id="probe")
     assert later[0].status == "skip"
     result = run.finish()
     assert result.outcome == "inconclusive" and result.exit_code == 3

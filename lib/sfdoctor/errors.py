@@ -94,6 +94,22 @@ def problem_text(exc: BaseException, lang: str) -> str:
     return exc.text(lang) if isinstance(exc, SfdoctorError) else str(exc)
 
 
+class CheckError(Exception):
+    """A check could not run: what it could not read, and why, in one line.
+
+    Checks raise it (never a bare RuntimeError) when the data a verdict needs could not be
+    read; `RunSession.check` turns it into an `error` finding through its one table of error
+    types (session.ERROR_TYPES). `code` is the API's own error code when one was given
+    (Marketo's `606`, Salesforce's `REQUEST_LIMIT_EXCEEDED`), `http_status` the status.
+    """
+
+    def __init__(self, reason: str, *, code: str | None = None, http_status: int | None = None):
+        super().__init__(reason)
+        self.reason = reason
+        self.code = code
+        self.http_status = http_status
+
+
 class Inconclusive(SfdoctorError):
     """The run could not finish its checks (network, limits, kernel): exit 3."""
 

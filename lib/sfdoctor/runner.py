@@ -299,8 +299,8 @@ def run_runbook(
         if ex.error is None:  # finished without calling run.finish(): the notebook is broken
             ex.run_broke, ex.reason = True, ui("error.no_results", lang)
         defaults = {p.name: p.papermill_default() for p in spec.parameters if not p.secret}
-        error_check = Finding(
-            id="run", title=spec.texts(lang).title("run"), status="error",
+        error_check = spec.finding(
+            "run", "error", lang,
             evidence={"reason": ex.reason, "timeout": ex.timeout,
                       **({"exception": type(ex.error).__name__} if ex.error else {})},
             summary=ui("error.run_broke", lang, reason=ex.reason),

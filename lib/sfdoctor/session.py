@@ -13,8 +13,10 @@ report, as principle 6 asks.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any, Callable, Mapping, NamedTuple
 
+from .errors import CheckError, SfdoctorError
 from .findings import API_CALLS_METADATA, MIMETYPE, RUN_MIMETYPE, Finding, RunResult, utcnow
 from .i18n import check_lang
 from .report import CONTEXT_MIMETYPE, finding_card_html, summary_html
@@ -36,26 +38,83 @@ def _display(bundle: dict[str, Any], metadata: dict[str, Any] | None = None) -> 
     display(bundle, raw=True, metadata=metadata or {})
 
 
+class Said(NamedTuple):
+    """What an exception tells an operator: HTTP status, the API's error code, a timeout, words."""
+
+    http_status: int | None = None
+    code: str | int | None = None
+    timeout: bool = False
+    message: str | None = None
+
+
+def _salesforce_code(content: Any) -> str | None:
+    """The `errorCode` of a Salesforce REST error body (a list of {errorCode, message})."""
+    if isinstance(content, list) and content and isinstance(content[0], dict):
+        return content[0].get("errorCode")
+    return None
+
+
+def _said_by_requests(exc: Any) -> Said:
+    response = exc.response
+    return Said(http_status=response.status_code if response is not None else None)
+
+
+@lru_cache(maxsize=1)
+def error_types() -> tuple[tuple[type[BaseException], Callable[[Any], Said]], ...]:
+    """The ONE table from an exception type to what it says, most specific type first (as
+    simple-salesforce maps HTTP statuses to its exception classes). Built on first use: it
+    names requests' and simple-salesforce's types, which a kernel's first cell need not import.
+    A type not listed says only its words (`str(exc)`)."""
+    import requests
+    import urllib3.exceptions
+    from simple_salesforce.exceptions import SalesforceAuthenticationFailed, SalesforceError
+
+    from .clients import OwnLoginRefused
+    from .marketo import MarketoApiError, MarketoIdentityError
+    from .mcloud import McApiError
+    from .metadata import MetadataError
+
+    return (
+        (CheckError, lambda e: Said(e.http_status, e.code, message=e.reason)),
+        (OwnLoginRefused, lambda e: Said(code=e.code, message=e.message)),
+        (MetadataError, lambda e: Said(e.status, e.code, message=e.message)),
+        (SfdoctorError, lambda e: Said(message=e.message)),
+        (McApiError, lambda e: Said(e.status, e.code, message=e.message)),
+        (MarketoApiError, lambda e: Said(code=e.code, message=e.message)),
+        (MarketoIdentityError, lambda e: Said(http_status=e.status)),
+        # simple-salesforce's class message (its template) names the kind of refusal
+        # without the URL or the response body.
+        (SalesforceAuthenticationFailed, lambda e: Said(code=e.code, message=e.message)),
+        (SalesforceError, lambda e: Said(e.status, _salesforce_code(e.content), message=e.message)),
+        (requests.Timeout, lambda e: Said(timeout=True)),
+        (requests.RequestException, _said_by_requests),
+        (urllib3.exceptions.TimeoutError, lambda e: Said(timeout=True)),
+        (TimeoutError, lambda e: Said(timeout=True)),
+    )
+
+
+def what_it_says(exc: BaseException) -> Said:
+    """The first row of `error_types()` that `exc` is an instance of."""
+    for kind, said in error_types():
+        if isinstance(exc, kind):
+            return said(exc)
+    return Said()
+
+
 def describe_exception(exc: BaseException, secrets: set[str] | frozenset[str] = frozenset()) -> tuple[str, dict[str, Any]]:
     """A one-line reason and JSON-native evidence for an exception, free of secrets.
 
-    Names what an operator can act on: the HTTP status, Salesforce's error code, a timeout.
+    Names what an operator can act on: the HTTP status, the API's error code, a timeout.
     """
+    said = what_it_says(exc)
     evidence: dict[str, Any] = {"exception": type(exc).__name__}
-    status = getattr(exc, "status", None) or getattr(getattr(exc, "response", None), "status_code", None)
-    if isinstance(status, int):
-        evidence["http_status"] = status
-    code = getattr(exc, "code", None)
-    content = getattr(exc, "content", None)
-    if not code and isinstance(content, list) and content and isinstance(content[0], dict):
-        code = content[0].get("errorCode")
-    if isinstance(code, (str, int)) and code != "":
-        evidence["code"] = code
-    import requests  # local: keeps `import sfdoctor.session` light for the kernel's first cell
-
-    if isinstance(exc, (TimeoutError, requests.Timeout)) or "timeout" in type(exc).__name__.lower():
+    if isinstance(said.http_status, int):
+        evidence["http_status"] = said.http_status
+    if isinstance(said.code, (str, int)) and said.code != "":
+        evidence["code"] = said.code
+    if said.timeout:
         evidence["timeout"] = True
-    message = getattr(exc, "message", None) if isinstance(getattr(exc, "message", None), str) else str(exc)
+    message = said.message if isinstance(said.message, str) else str(exc)
     reason = " ".join((message or type(exc).__name__).split())
     reason = _scrub(reason, secrets)
     if len(reason) > _MAX_REASON:
@@ -129,15 +188,9 @@ class RunSession:
             reason, evidence = describe_exception(exc, run.secrets)
             run.connect_error = reason
             run.connect_exception = exc  # e.g. clients.OwnLoginRefused, which a runbook may go on from
-            f = Finding(
-                id="connect",
-                title=run.texts.title("connect"),
-                status="error",
-                evidence=evidence,
-                summary=ui("error.connect", run.lang, reason=reason),
-                duration_ms=int((time.perf_counter() - t0) * 1000),
-            )
-            run._record([f])
+            run._record([spec.finding("connect", "error", run.lang, evidence=evidence,
+                                      summary=ui("error.connect", run.lang, reason=reason),
+                                      duration_ms=int((time.perf_counter() - t0) * 1000))])
         return run
 
     @property
@@ -229,11 +282,7 @@ class RunSession:
 
     # ------------------------------------------------------------------ internals
     def _engine_finding(self, cid: str, status: str, evidence: dict[str, Any], summary: str, ms: int) -> Finding:
-        try:
-            title = self.texts.title(cid)
-        except KeyError:
-            title = cid.replace("-", " ").capitalize()
-        return Finding(id=cid, title=title, status=status, evidence=evidence, summary=summary, duration_ms=ms)
+        return self.spec.finding(cid, status, self.lang, evidence=evidence, summary=summary, duration_ms=ms)
 
     def _record(self, found: list[Finding]) -> None:
         secrets = self.secrets

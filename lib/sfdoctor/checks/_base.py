@@ -14,6 +14,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import quote
 
+from ..errors import CheckError
 from ..findings import iso
 
 RUNBOOK = "security-token-required"
@@ -132,7 +133,7 @@ def composite_once(conn: Any, read_errors: dict[str, str], key: str, queries: di
     same reason raised again instead of spending another API call (API limit, timeout...).
     Without the `first` answer (the Organization row) nothing is trustworthy: that raises too."""
     if key in read_errors:
-        raise RuntimeError(read_errors[key])
+        raise CheckError(read_errors[key])
     try:
         answers = composite(conn, queries)
     except Exception as exc:
@@ -140,7 +141,7 @@ def composite_once(conn: Any, read_errors: dict[str, str], key: str, queries: di
         raise
     if first in answers and not answers[first].ok:
         read_errors[key] = f"Organization could not be read: {answers[first].error}"
-        raise RuntimeError(read_errors[key])
+        raise CheckError(read_errors[key])
     return answers
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ipaddress
 from typing import Any, Iterable
 
+from ..errors import CheckError
 from ._base import Facts, finding, msg
 from .login_history import INVALID_PASSWORD, RESTRICTED_IP, TOKEN_REQUIRED, load as load_history
 from .org_info import load as load_org
@@ -98,7 +99,7 @@ def load_security(conn: Any, facts: Facts) -> dict[str, Any]:
         from sfdoctor.metadata import read_metadata
 
         if "security" in facts.read_errors:
-            raise RuntimeError(facts.read_errors["security"])
+            raise CheckError(facts.read_errors["security"])
         try:
             records = read_metadata(conn, "SecuritySettings", ["Security"])
         except Exception as exc:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from ..errors import CheckError
 from ._base import Facts, composite, finding, msg, soql, soql_datetime
 from .org_info import load as load_org, skip_unless_user
 
@@ -129,7 +130,7 @@ def load(conn: Any, facts: Facts) -> History:
     if facts.history is not None:
         return facts.history
     if "history" in facts.read_errors:
-        raise RuntimeError(facts.read_errors["history"])
+        raise CheckError(facts.read_errors["history"])
     load_org(conn, facts)
     user_id = (facts.user or {}).get("Id")
     start, end = facts.window_start, facts.started_at
@@ -141,7 +142,7 @@ def load(conn: Any, facts: Facts) -> History:
     for ref, ans in answers.items():
         if not ans.ok:
             facts.read_errors["history"] = f"LoginHistory ({ref}) could not be read: {ans.error}"
-            raise RuntimeError(facts.read_errors["history"])
+            raise CheckError(facts.read_errors["history"])
     h = History(window_start=soql_datetime(start), window_end=soql_datetime(end))
     h.org_groups = group_rows(answers["org"].records)
     h.complete = answers["org"].done

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from ..errors import CheckError
 from ._base import Facts, composite, finding, msg, soql
 from .org_info import load as load_org, user_state
 
@@ -140,7 +141,7 @@ def _login(conn: Any, kind: str, username: str, password: str, token: str,
     except SalesforceAuthenticationFailed as exc:
         if isinstance(exc.code, int) and exc.code >= 500:
             # Not an answer about the credentials (503, a proxy's error page): the check errors.
-            raise RuntimeError(f"the {kind} probe login answered HTTP {exc.code}") from None
+            raise CheckError(f"the {kind} probe login answered HTTP {exc.code}") from None
         code = exc.code if isinstance(exc.code, str) else f"HTTP {exc.code}"
         message = " ".join(str(getattr(exc, "auth_message", None) or "").split())[:300]
         for secret in (password, token, password + token):

@@ -28,6 +28,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import quote
 
+from ..errors import CheckError
 from ..findings import iso
 from . import fields as F
 from . import login_probe, permissions
@@ -48,13 +49,13 @@ _texts = RunbookTexts(RUNBOOK)
 spec, finding, msg = _texts.spec, _texts.finding, _texts.msg
 
 
-class MarketoNotAnswered(RuntimeError):
+class MarketoNotAnswered(CheckError):
     """Marketo answered with a limit or outage code: the check could not run (an `error`
     finding whose evidence carries `code`; the message is in the run's language)."""
 
     def __init__(self, code: str, message: str):
-        self.code, self.message = code, message
-        super().__init__(message)
+        super().__init__(message, code=code)
+        self.message = message
 
 
 # --------------------------------------------------------------------------- facts
@@ -229,10 +230,10 @@ def load(conn: Any, facts: Facts) -> Facts:
     if facts.org is not None:
         return facts
     if "org" in facts.read_errors:
-        raise RuntimeError(facts.read_errors["org"])
+        raise CheckError(facts.read_errors["org"])
     if getattr(conn, "sf", None) is None:
         facts.read_errors["org"] = f"sfdoctor could not sign in to the org: {facts.own_refused or 'no connection'}"
-        raise RuntimeError(facts.read_errors["org"])
+        raise CheckError(facts.read_errors["org"])
     try:
         answers = composite_get(conn.sf, urls(conn, facts))
     except Exception as exc:
@@ -240,17 +241,17 @@ def load(conn: Any, facts: Facts) -> Facts:
         if code == "API_DISABLED_FOR_ORG":
             facts.api_disabled = "API_DISABLED_FOR_ORG (sfdoctor's REST request)"
         facts.read_errors["org"] = f"the org could not be read: {type(exc).__name__}: {code or exc}"[:300]
-        raise RuntimeError(facts.read_errors["org"]) from None
+        raise CheckError(facts.read_errors["org"]) from None
     org = answers["org"]
     if not org.ok:
         if "API_DISABLED_FOR_ORG" in org.error:
             facts.api_disabled = "API_DISABLED_FOR_ORG (sfdoctor's REST request)"
         facts.read_errors["org"] = f"Organization could not be read: {org.error}"
-        raise RuntimeError(facts.read_errors["org"])
+        raise CheckError(facts.read_errors["org"])
     facts.org = {k: v for k, v in (org.records[0] if org.records else {}).items() if k != "attributes"}
     try:
         facts.grants = permissions.from_answers(answers, prefix="sync_")
-    except RuntimeError as exc:
+    except CheckError as exc:
         facts.read_errors["user"] = str(exc)
     for ref in ("userlogin", "recent", "lead_emails", "contact_emails"):
         if not answers[ref].ok:
@@ -287,7 +288,7 @@ def _org_or_skip(check_id: str, conn: Any, facts: Facts, lang: str) -> list | No
                         summary=msg(lang, "skip_no_api"))]
     try:
         load(conn, facts)
-    except RuntimeError:
+    except CheckError:
         if facts.api_disabled:
             return [finding(check_id, "skip", lang, evidence={"reason": "the org has no API access"},
                             summary=msg(lang, "skip_no_api"))]
@@ -307,7 +308,7 @@ def org_api_access(conn: Any, facts: Facts, lang: str = "en") -> list:
     """The org answers API calls at all (Professional edition needs the API add-on)."""
     try:
         load(conn, facts)
-    except RuntimeError:
+    except CheckError:
         if not facts.api_disabled and facts.own_refused:
             probe(conn, facts)        # the sync user's login fault tells why we were refused
         if not facts.api_disabled:
@@ -376,7 +377,7 @@ def probe(conn: Any, facts: Facts) -> Facts:
     if getattr(conn, "sf", None) is not None and facts.org is None and "org" not in facts.read_errors:
         try:
             load(conn, facts)
-        except RuntimeError:
+        except CheckError:
             pass
     if facts.grants is not None and facts.user is None:
         facts.login = {"status": "fail", "cause": "SYNC_USER_LOGIN_FAILED", "which": "unknown_username"}
@@ -526,7 +527,7 @@ def sync_user_api_enabled(conn: Any, facts: Facts, lang: str = "en") -> list:
         return [finding("sync-user-api-enabled", "skip", lang, evidence={"reason": "no sync username"},
                         summary=msg(lang, "login_skip_no_username"))]
     if facts.grants is None:
-        raise RuntimeError(facts.read_errors.get("user", "the sync user could not be read"))
+        raise CheckError(facts.read_errors.get("user", "the sync user could not be read"))
     if facts.user is None:
         return [finding("sync-user-api-enabled", "skip", lang, evidence={"reason": "user not found"},
                         summary=msg(lang, "user_unknown", username=facts.sync_username))]
@@ -551,7 +552,7 @@ def marketo_fields(conn: Any, facts: Facts, lang: str = "en") -> list:
         return skipped
     probe(conn, facts)
     if facts.own_fields is None:
-        raise RuntimeError(f"Lead/Contact describe could not be read: {facts.read_errors.get('describe')}")
+        raise CheckError(f"Lead/Contact describe could not be read: {facts.read_errors.get('describe')}")
     missing, as_sync_user = F.missing_fields(facts.own_fields, facts.sync_fields)
     evidence: dict[str, Any] = {"required": [f"{o}.{n}" for o in F.OBJECTS for n in F.REQUIRED_FIELDS],
                                 "seen_as": "sync user" if as_sync_user else "sfdoctor (admin)"}
@@ -633,7 +634,7 @@ def marketo_api_access(conn: Any, facts: Facts, lang: str = "en") -> list:
     if facts.org is None and getattr(conn, "sf", None) is not None and not facts.api_disabled:
         try:
             load(conn, facts)          # the sample of recent leads comes from the org
-        except RuntimeError:
+        except CheckError:
             pass
     evidence: dict[str, Any] = {"munchkin_id": creds.munchkin_id, "client_id": creds.client_id}
     try:
@@ -689,7 +690,7 @@ def sync_recent_leads(conn: Any, facts: Facts, lang: str = "en") -> list:
     if skipped:
         return skipped
     if "recent" in facts.read_errors:
-        raise RuntimeError(f"recent leads could not be read: {facts.read_errors['recent']}")
+        raise CheckError(f"recent leads could not be read: {facts.read_errors['recent']}")
     evidence: dict[str, Any] = {"window_days": facts.days, "sampled": len(facts.recent_leads),
                                 "grace_minutes": int(GRACE.total_seconds() // 60)}
     if not facts.recent_leads:
@@ -752,7 +753,7 @@ def duplicates(conn: Any, facts: Facts, lang: str = "en") -> list:
         return skipped
     for ref in ("lead_emails", "contact_emails"):
         if ref in facts.read_errors:
-            raise RuntimeError(f"{ref} could not be read: {facts.read_errors[ref]}")
+            raise CheckError(f"{ref} could not be read: {facts.read_errors[ref]}")
     groups = duplicate_groups(facts.emails)
     evidence: dict[str, Any] = {"records_read": {o: len(r) for o, r in facts.emails.items()},
                                 "complete": facts.emails_complete}

@@ -26,7 +26,7 @@ from typing import Any
 
 from . import mc_allowlist as al
 from . import mc_user as mu
-from ..errors import problem_text
+from ..errors import CheckError, problem_text
 from ._base import RunbookTexts
 
 RUNBOOK = "mc-missing-oauth-token"
@@ -225,7 +225,7 @@ def load_user(conn: Any, facts: Facts) -> dict[str, Any] | None:
     if facts.user_read:
         return facts.user
     if "user" in facts.read_errors:
-        raise RuntimeError(facts.read_errors["user"])
+        raise CheckError(facts.read_errors["user"])
     from sfdoctor import mcloud
 
     try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..errors import CheckError
 from . import permissions
 from ._base import Facts, composite_once, finding, msg, soql
 
@@ -70,7 +71,7 @@ def _plain(record: dict[str, Any]) -> dict[str, Any]:
 def user_missing(facts: Facts) -> bool:
     """True when the user does not exist; raises when it could not be read (the check errors)."""
     if "user" in facts.read_errors:
-        raise RuntimeError(f"User could not be read: {facts.read_errors['user']}")
+        raise CheckError(f"User could not be read: {facts.read_errors['user']}")
     return facts.user is None
 
 
@@ -124,7 +125,7 @@ def user_status(conn: Any, facts: Facts, lang: str = "en") -> list:
                         summary=msg(lang, "no_username"))]
     load(conn, facts)
     if "user" in facts.read_errors:
-        raise RuntimeError(f"User could not be read: {facts.read_errors['user']}")
+        raise CheckError(f"User could not be read: {facts.read_errors['user']}")
     edition = facts.edition
     if facts.user is None:
         return [finding("user-status", "fail", lang, cause="PASSWORD_INVALID", edition=edition,

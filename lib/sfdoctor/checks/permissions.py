@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from ..errors import CheckError
 from ._base import SubResult, composite, soql
 
 USER_REF = "user"
@@ -109,13 +110,13 @@ def queries(username: str, prefix: str = "") -> dict[str, str]:
 def from_answers(answers: Mapping[str, SubResult], prefix: str = "") -> ApiGrants:
     """The grants from a composite's answers to `queries(...)`.
 
-    Raises RuntimeError when either subrequest failed: "no grant" must never be concluded
+    Raises CheckError when either subrequest failed: "no grant" must never be concluded
     from an answer that could not be read (a missing permission, an API limit).
     """
     user, perms = answers[prefix + USER_REF], answers[prefix + PERMS_REF]
     for name, sub in (("User", user), ("PermissionSetAssignment", perms)):
         if not sub.ok:
-            raise RuntimeError(f"{name} could not be read: {sub.error}")
+            raise CheckError(f"{name} could not be read: {sub.error}")
     users = user.records
     return ApiGrants.from_records(users[0] if users else None, perms.records)
 

@@ -23,6 +23,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
+from ..errors import CheckError
 from . import permissions
 from ._base import RunbookTexts, SubResult, composite_once, soql, soql_datetime
 
@@ -325,7 +326,7 @@ def load(conn: Any, facts: SiaFacts) -> SiaFacts:
     if facts.username:
         try:
             facts.grants = permissions.from_answers(answers, prefix="p_")
-        except RuntimeError as exc:
+        except CheckError as exc:
             facts.read_errors["user"] = str(exc)
     facts.loaded = True
     return facts
@@ -468,7 +469,7 @@ def user_api_enabled(conn: Any, facts: SiaFacts, lang: str = "en") -> list:
                         summary=msg(lang, "no_username"))]
     load(conn, facts)
     if "user" in facts.read_errors:
-        raise RuntimeError(facts.read_errors["user"])
+        raise CheckError(facts.read_errors["user"])
     grants = facts.grants
     assert grants is not None
     if grants.user is None:
@@ -497,7 +498,7 @@ def oauth_usage(conn: Any, facts: SiaFacts, lang: str = "en") -> list:
     load(conn, facts)
     for ref in ("tokens", "apps"):
         if ref in facts.read_errors:
-            raise RuntimeError(f"{'OauthToken' if ref == 'tokens' else 'ConnectedApplication'} could not be read: "
+            raise CheckError(f"{'OauthToken' if ref == 'tokens' else 'ConnectedApplication'} could not be read: "
                                f"{facts.read_errors[ref]}")
     tokens, apps = facts.tokens, facts.apps
     app = (apps[0].get("Name") if apps else None) or (tokens[0].get("AppName") if tokens else None) or APP_NAMES[0]

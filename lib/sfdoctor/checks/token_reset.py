@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..errors import CheckError
 from ._base import Facts, finding, msg
 from .ip_ranges import load_security, trusted_ranges
 from .org_info import load as load_org, skip_unless_user
@@ -30,7 +31,7 @@ def reset_link_ip_ranges(conn: Any, facts: Facts, lang: str = "en") -> list:
     if skipped:
         return skipped
     if facts.profile_ranges is None:
-        raise RuntimeError(f"LoginIpRange could not be read: {facts.read_errors.get('ipranges', 'unknown')}")
+        raise CheckError(f"LoginIpRange could not be read: {facts.read_errors.get('ipranges', 'unknown')}")
     profile = facts.user.get("Profile.Name")
     ranges = [f"{r.get('StartAddress')}-{r.get('EndAddress')}" for r in facts.profile_ranges]
     evidence = {"profile": profile, "login_ip_ranges": ranges[:20], "edition": facts.edition}
