@@ -56,16 +56,12 @@ $(NODE_STAMP): tests/node/package.json
 
 demo: $(STAMP) bytecode
 	$(BIN)/sfdoctor demo list
-	$(BIN)/sfdoctor run security-token-required --org demo:token-missing --out reports; \
-	  rc=$$?; if [ $$rc -gt 1 ]; then exit $$rc; fi
-	$(BIN)/sfdoctor run sia-auth-failure --org demo:sia-oauth-blocked --out reports; \
-	  rc=$$?; if [ $$rc -gt 1 ]; then exit $$rc; fi
-	$(BIN)/sfdoctor run mc-missing-oauth-token --org demo:mc-ip-not-allowlisted --out reports; \
-	  rc=$$?; if [ $$rc -gt 1 ]; then exit $$rc; fi
-	$(BIN)/sfdoctor run marketo-sync-setup --org demo:marketo-sync-failed --out reports; \
-	  rc=$$?; if [ $$rc -gt 1 ]; then exit $$rc; fi
-	$(BIN)/sfdoctor run oauth-connection-failure --org demo:oauth-not-approved --out reports; \
-	  rc=$$?; if [ $$rc -gt 1 ]; then exit $$rc; fi
+	@for run in $$($(BIN)/python -c "from sfdoctor import runbooks; \
+	    print(*(f'{s.id}:{s.default_scenario}' for s in runbooks.all_specs() if s.default_scenario))"); do \
+	  echo "$(BIN)/sfdoctor run $${run%%:*} --org demo:$${run#*:} --out reports"; \
+	  $(BIN)/sfdoctor run $${run%%:*} --org demo:$${run#*:} --out reports; \
+	  rc=$$?; if [ $$rc -gt 1 ]; then exit $$rc; fi; \
+	done
 	$(BIN)/sfdoctor reports list
 
 test: $(STAMP) bytecode system-deps $(NODE_STAMP)

@@ -26,7 +26,7 @@ def write_spec(tmp_path: Path, data: dict, name: str | None = None) -> Path:
 def minimal_sia() -> dict:
     """A spec for a real runbook id: every cause of spec/causes.md must be there."""
     causes = {code: {"level": level, "title": {"en": code, "ja": code}, "fix": {"en": "do it", "ja": "やる"}}
-              for code, level in runbooks.REQUIRED_CAUSES["sia-auth-failure"].items()}
+              for code, level in runbooks.load("sia-auth-failure").stable_causes().items()}
     return {"id": "sia-auth-failure", "title": {"en": "SIA", "ja": "SIA"}, "summary": {"en": "s", "ja": "s"},
             "symptoms": [{"text": "We were unable to authenticate your request"},
                          {"text": "リクエストを認証できませんでした"}],

@@ -1,6 +1,7 @@
 """IP-range math of security-token-required (pure: no server)."""
 from sfdoctor.checks import ip_ranges as ipr
-from sfdoctor.checks._base import Facts
+from sfdoctor.runbook_checks import security_token_required as sectoken
+from sfdoctor.runbook_checks.security_token_required import Facts
 from sfdoctor.checks.login_history import History, group_rows
 
 
@@ -74,6 +75,6 @@ def test_relevant_ips_only_token_related_failures_plus_given_source():
         {"Status": "Restricted IP", "SourceIp": "203.0.113.8", "n": 1},
         {"Status": "Success", "SourceIp": "198.51.100.20", "n": 9},
     )
-    assert ipr.relevant_ips(f) == {"192.0.2.200": 0, "203.0.113.7": 5, "203.0.113.8": 1}
+    assert sectoken.relevant_ips(f) == {"192.0.2.200": 0, "203.0.113.7": 5, "203.0.113.8": 1}
     f.probe_verdict = "TOKEN_INVALID"   # then "Invalid Password" rows are token failures too
-    assert "203.0.113.99" in ipr.relevant_ips(f)
+    assert "203.0.113.99" in sectoken.relevant_ips(f)

@@ -5,7 +5,8 @@ import pytest
 
 from sfdoctor.checks import login_history as lh
 from sfdoctor.checks import org_info, soap_login
-from sfdoctor.checks._base import Facts
+from sfdoctor.runbook_checks import security_token_required as sectoken
+from sfdoctor.runbook_checks.security_token_required import Facts
 from datetime import datetime, timezone, timedelta
 
 
@@ -94,21 +95,21 @@ def test_figure_and_table():
     f.history.recent = [{"time": "2026-11-20T09:10:00.000+0000", "status": "Failed: API security token required",
                          "category": lh.TOKEN_REQUIRED}]
     for lang in ("en", "ja"):
-        assert lh.failures_figure(f, lang) is not None
-        svg = lh.failures_svg(f, lang)
+        assert sectoken.failures_figure(f, lang) is not None
+        svg = sectoken.failures_svg(f, lang)
         assert svg.startswith("<svg") and svg.count("<rect") == 2 and "Failed: API security token required" in svg
-        df = lh.table(f, lang)
+        df = sectoken.table(f, lang)
         assert len(df) == 1 and df.iloc[0, -2] == 5
-        html = lh.table_html(f, lang, failures_only=True)
+        html = sectoken.table_html(f, lang, failures_only=True)
         assert html.count("<tr>") == 2 and "<td>5</td>" in html
 
 
 def test_no_failures_no_plot():
     f = Facts()
-    assert lh.failures_svg(f) is None and lh.failures_figure(f) is None
+    assert sectoken.failures_svg(f) is None and sectoken.failures_figure(f) is None
     f.history = _h({"Status": "Success", "n": 1})
     f.history.recent = [{"time": "2026-11-20T09:10:00.000+0000", "status": "Success", "category": lh.SUCCESS}]
-    assert lh.failures_svg(f) is None
+    assert sectoken.failures_svg(f) is None
 
 
 def test_soap_groups():

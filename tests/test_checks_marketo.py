@@ -14,7 +14,7 @@ import runbook_harness as H
 from sfdoctor import findings, runbooks
 from sfdoctor.checks import fields as F
 from sfdoctor.checks import login_probe
-from sfdoctor.checks import marketo_sync as M
+from sfdoctor.runbook_checks import marketo_sync_setup as M
 
 RUNBOOK = "marketo-sync-setup"
 SCENARIOS = Path(__file__).resolve().parents[1] / "lib" / "sfdoctor" / "demo" / "scenarios"
@@ -92,7 +92,7 @@ def test_scenario_causes(scenario):
 
 def test_every_cause_code_is_reached_by_a_scenario():
     reached = {c for roots, warns, _ in EXPECTED.values() for c in roots + warns}
-    assert reached == set(runbooks.REQUIRED_CAUSES[RUNBOOK])
+    assert reached == set(runbooks.load(RUNBOOK).stable_causes())
 
 
 def test_healthy_run_costs_four_salesforce_calls_and_two_marketo_calls():

@@ -6,7 +6,7 @@ import pytest
 
 import runbook_harness as H
 from sfdoctor import findings, runbooks
-from sfdoctor.checks import oauth
+from sfdoctor.runbook_checks import oauth_connection_failure as oauth
 
 RUNBOOK = "oauth-connection-failure"
 
@@ -97,7 +97,7 @@ EXPECTED: dict[str, tuple[list[str], list[str], dict]] = {
 
 def test_scenarios_reach_every_cause_code():
     reached = {c for roots, warns, _ in EXPECTED.values() for c in roots + warns}
-    assert reached == set(runbooks.REQUIRED_CAUSES[RUNBOOK])
+    assert reached == set(runbooks.load(RUNBOOK).stable_causes())
 
 
 @pytest.mark.parametrize("scenario", sorted(EXPECTED))

@@ -3,7 +3,7 @@ import pytest
 
 from sfdoctor.errors import CheckError
 from sfdoctor import clients, orgs
-from sfdoctor.checks import _base, org_info, permissions
+from sfdoctor.checks import org_info, permissions, query
 from sfdoctor.checks.permissions import ApiGrants
 
 SCENARIO = """
@@ -64,14 +64,14 @@ def test_unknown_user_has_no_grants(conn):
 
 def test_queries_fit_in_a_callers_composite(conn):
     qs = {"org": "SELECT Id FROM Organization LIMIT 1", **permissions.queries("viaps@acme.example", prefix="p_")}
-    answers = _base.composite(conn, qs)
+    answers = query.composite(conn, qs)
     assert answers["org"].ok
     assert permissions.from_answers(answers, prefix="p_").permission_sets == ["API Access"]
 
 
 def test_an_unreadable_answer_is_an_error_not_a_missing_grant():
-    answers = {"user": _base.SubResult(200, {"records": [{"Id": "005x", "Profile": {"Name": "P"}}]}),
-               "apiperms": _base.SubResult(403, [{"errorCode": "INSUFFICIENT_ACCESS", "message": "no"}])}
+    answers = {"user": query.SubResult(200, {"records": [{"Id": "005x", "Profile": {"Name": "P"}}]}),
+               "apiperms": query.SubResult(403, [{"errorCode": "INSUFFICIENT_ACCESS", "message": "no"}])}
     with pytest.raises(CheckError, match="INSUFFICIENT_ACCESS"):
         permissions.from_answers(answers)
 

@@ -7,7 +7,8 @@ test_runbook_security_token.py.
 import pytest
 
 import runbook_harness as H
-from sfdoctor import checks, findings, runbooks
+from sfdoctor import findings, runbooks
+from sfdoctor.runbook_checks import security_token_required as sectoken
 
 RUNBOOK = "security-token-required"
 
@@ -38,7 +39,7 @@ EXPECTED = {
 
 
 def run_checks(org: str, lang: str = "en", **params):
-    conn, _, found = H.run_steps(RUNBOOK, org, checks.Facts, checks.STEPS, lang, **params)
+    conn, _, found = H.run_steps(RUNBOOK, org, sectoken.Facts, sectoken.STEPS, lang, **params)
     return conn, found
 
 
@@ -61,7 +62,7 @@ def test_every_cause_code_is_reached_by_a_scenario():
     for roots, warns, extra in EXPECTED.values():
         reached |= set(roots) | set(warns)
     reached.add("PROFILE_POSSIBLY_CORRUPTED")   # manual, asserted in profile-corrupted
-    required = set(runbooks.REQUIRED_CAUSES[RUNBOOK])
+    required = set(runbooks.load(RUNBOOK).stable_causes())
     assert required <= reached
 
 

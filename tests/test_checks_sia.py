@@ -8,7 +8,8 @@ import pytest
 import runbook_harness as H
 from sfdoctor.errors import CheckError
 from sfdoctor import findings, runbooks
-from sfdoctor.checks import _base, sia
+from sfdoctor.checks import query
+from sfdoctor.runbook_checks import sia_auth_failure as sia
 
 RUNBOOK = "sia-auth-failure"
 
@@ -128,7 +129,7 @@ def test_scenario_causes(scenario):
 
 def test_every_cause_code_is_reached_by_a_scenario():
     reached = {c for roots, warns, _ in EXPECTED.values() for c in roots + warns}
-    assert reached == set(runbooks.REQUIRED_CAUSES[RUNBOOK])
+    assert reached == set(runbooks.load(RUNBOOK).stable_causes())
 
 
 def test_japanese_texts():
@@ -206,6 +207,7 @@ def test_unknown_user_is_skipped_with_a_reason():
 def test_a_failed_read_errors_every_check_that_needs_it_once():
     class Broken:
         operator: dict = {}
+        api_version = "59.0"
 
         class sf:  # noqa: N801 - stands in for simple_salesforce.Salesforce
             @staticmethod
@@ -223,7 +225,7 @@ def test_a_failed_read_errors_every_check_that_needs_it_once():
 def test_check_ids_are_registered_and_declared():
     spec = runbooks.load(RUNBOOK)
     assert [s.check_id for s in sia.STEPS] == list(spec.checks)
-    assert _base.finding_for(RUNBOOK, "error-url", "skip", "ja").title == spec.texts("ja").title("error-url")
+    assert sia.RUNBOOK.finding("skip", "ja", check_id="error-url").title == spec.texts("ja").title("error-url")
 
 
 # ------------------------------------------------------------------ adversarial worlds (outside review)

@@ -21,7 +21,7 @@ def specs(tmp_path_factory):
         "symptoms": [{"text": "API security token required"}, {"text": "セキュリティトークンが必要です"},
                      {"text": "LOGIN_MUST_USE_SECURITY_TOKEN"}],
         "causes": {code: {"level": level, "title": {"en": code, "ja": code}, "fix": {"en": "f", "ja": "f"}}
-                   for code, level in runbooks.REQUIRED_CAUSES["security-token-required"].items()},
+                   for code, level in runbooks.load("security-token-required").stable_causes().items()},
     }
     write_spec(tmp, token)
     return runbooks.all_specs(tmp / "runbooks")

@@ -39,7 +39,7 @@ def runs(tmp_path_factory) -> dict[str, dict]:
 
 def test_cli_scenarios_reach_every_cause_code():
     reached = {c for name in CLI_SCENARIOS for c in EXPECTED[name][0] + EXPECTED[name][1]}
-    assert reached | {"PROFILE_POSSIBLY_CORRUPTED"} >= set(runbooks.REQUIRED_CAUSES[RUNBOOK])
+    assert reached | {"PROFILE_POSSIBLY_CORRUPTED"} >= set(runbooks.load(RUNBOOK).stable_causes())
 
 
 @pytest.mark.parametrize("scenario", CLI_SCENARIOS)

@@ -141,17 +141,13 @@ def test_a_cause_fix_is_shown_once_then_referred_to(shown, spec):
     ("mc-missing-oauth-token", "mc-user-locked", 0),
 ])
 def test_login_attempts_count_only_the_credentials_under_diagnosis(runbook, scenario, attempts):
-    from sfdoctor import checks
-    from sfdoctor.checks import mc_connect
+    from sfdoctor import registry
+
 
     run = RunSession.open(runbook, f"demo:{scenario}", "en", {}, display=False)
     assert run.connect_error is None
-    if runbook == "mc-missing-oauth-token":
-        mc_connect.run_all(run, mc_connect.Facts.from_params(run.conn))
-    else:
-        facts = checks.Facts.from_params(run.conn) if hasattr(checks.Facts, "from_params") else checks.Facts()
-        for step in checks.STEPS:
-            run.check(step, facts)
+    book = registry.get(runbook)
+    book.run_all(run, book.facts.from_params(run.conn))
     tried = [f.evidence.get("login_attempts") for f in run.findings if "login_attempts" in f.evidence]
     assert max(tried) == attempts                                     # what the login checks say
     assert run.context()["login_attempts"] == attempts                # what the report says

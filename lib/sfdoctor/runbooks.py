@@ -30,9 +30,6 @@ from .ui_texts import ENGINE_CHECKS
 if TYPE_CHECKING:  # built on first use: see _define_models
     from pydantic import BaseModel  # noqa: F401
 
-# --------------------------------------------------------------------------------------
-# spec/causes.md, kept in code so a spec that drops or re-levels a stable code fails to load.
-# --------------------------------------------------------------------------------------
 # A function a runbook spec may name: only sfdoctor's own (validators, probe identities).
 _FUNCTION_REF = r"sfdoctor(\.[a-z_][a-z0-9_]*)+:[a-z_][a-z0-9_]*"
 
@@ -41,61 +38,6 @@ def _function_ref_or_none(v: str | None) -> str | None:
     if v is not None and not re.fullmatch(_FUNCTION_REF, v):
         raise ValueError(f"{v!r} must read sfdoctor.MODULE:FUNCTION")
     return v
-
-REQUIRED_CAUSES: dict[str, dict[str, str]] = {
-    "security-token-required": {
-        "TOKEN_MISSING": "fail",
-        "TOKEN_INVALID": "fail",
-        "PASSWORD_INVALID": "fail",
-        "SOURCE_IP_UNTRUSTED": "fail",
-        "RESET_HIDDEN_BY_LOGIN_IP_RANGES": "warn",
-        "NETWORK_ACCESS_UNAVAILABLE": "warn",
-        "PROFILE_POSSIBLY_CORRUPTED": "manual",
-        "SOAP_LOGIN_DISABLED": "fail",
-        "SOAP_LOGIN_RETIRING": "warn",
-    },
-    "sia-auth-failure": {
-        "RESTRICTED_DOMAIN": "fail",
-        "SANDBOX_NOT_CONFIGURED": "fail",
-        "OAUTH_APP_BLOCKED": "fail",
-        "API_NOT_ENABLED_FOR_USER": "fail",
-        "UNRECOGNIZED_ERROR": "warn",
-    },
-    "marketo-sync-setup": {
-        "SYNC_USER_LOGIN_FAILED": "fail",
-        "ORG_API_DISABLED": "fail",
-        "SYNC_USER_API_NOT_ENABLED": "fail",
-        "SANDBOX_MISMATCH": "fail",
-        "MARKETO_FIELDS_MISSING": "fail",
-        "MARKETO_API_ACCESS_DENIED": "fail",
-        "SYNC_FAILED": "fail",
-        "UNWANTED_FIELDS_VISIBLE": "warn",
-        "DUPLICATE_RECORDS": "warn",
-    },
-    "oauth-connection-failure": {
-        "APP_NOT_FOUND": "fail",
-        "CLIENT_SECRET_INVALID": "fail",
-        "WRONG_HOST_FOR_FLOW": "fail",
-        "NO_RUN_AS_USER": "fail",
-        "USER_NOT_APPROVED": "fail",
-        "APP_BLOCKED": "fail",
-        "UNINSTALLED_APP_BLOCKED": "fail",
-        "USER_CANNOT_LOG_IN": "fail",
-        "IP_OR_HOURS_RESTRICTED": "fail",
-        "REFRESH_TOKEN_EXPIRED": "fail",
-        "PASSWORD_FLOW_BLOCKED": "fail",
-        "PASSWORD_OR_TOKEN_REFUSED": "fail",
-        "REDIRECT_URI_MISMATCH": "fail",
-        "UNRECOGNIZED_ERROR": "warn",
-    },
-    "mc-missing-oauth-token": {
-        "MC_IP_NOT_ALLOWLISTED": "fail",
-        "MC_PASSWORD_EXPIRED": "fail",
-        "MC_CREDENTIALS_INVALID": "fail",
-        "MC_USER_NOT_API_USER": "warn",
-        "MC_API_USERS_NOT_EXEMPT_FROM_EXPIRY": "warn",
-    },
-}
 
 ParamType = Literal["str", "int", "bool", "choice", "list", "date"]
 Edition = Literal["enterprise", "professional"]
@@ -154,6 +96,10 @@ class _SpecUse:
                 return p
         known = ", ".join(p.name for p in self.parameters) or "none"
         raise BadInput(f"runbook {self.id} has no parameter {name!r}", hint=f"known parameters: {known}")
+
+    def stable_causes(self) -> dict[str, str]:
+        """The codes spec/causes.md makes stable API (`stable: true`), with their levels."""
+        return {code: c.level for code, c in self.causes.items() if c.stable}
 
     def login_attempts(self) -> int:
         """The most login attempts per tested user one run makes (principle 7: at most two)."""
@@ -283,6 +229,7 @@ def _define_models() -> dict[str, type]:
 
         class CauseSpec(_Strict):
             level: Literal["fail", "warn", "manual"]
+            stable: bool = False        # a code of spec/causes.md: stable API, never renamed or dropped
             title: Text
             fix: Text
             fix_by_edition: dict[Edition, Text] = Field(default_factory=dict)
@@ -351,13 +298,6 @@ def _define_models() -> dict[str, type]:
                 for code in self.causes:
                     if not re.fullmatch(r"[A-Z][A-Z0-9_]*", code):
                         raise ValueError(f"causes: {code!r} must be UPPER_SNAKE_CASE")
-                required = REQUIRED_CAUSES.get(self.id, {})
-                missing = [c for c in required if c not in self.causes]
-                if missing:
-                    raise ValueError(f"causes: missing {', '.join(missing)} (spec/causes.md)")
-                for code, level in required.items():
-                    if self.causes[code].level != level:
-                        raise ValueError(f"causes.{code}.level: is {self.causes[code].level}, spec/causes.md says {level}")
                 return self
 
         for cls in (Symptom, Parameter, CheckSpec, CauseSpec, RunbookSpec):

@@ -32,7 +32,7 @@ skip_slow_optional_imports()
 
 import nbformat  # noqa: E402
 
-from . import project_root
+from . import project_root, registry
 from .errors import BadInput, problem_text
 from .findings import API_CALLS_METADATA, EXIT_CODES, MIMETYPE, RUN_MIMETYPE, SCHEMA, Finding, RunResult, iso, utcnow
 from .i18n import check_lang
@@ -45,8 +45,9 @@ from .ui_texts import ui
 if TYPE_CHECKING:
     from .runbooks import RunbookSpec
 
-# What every runbook's first code cell imports, imported by its kernel ahead (see kernel.prewarm).
-PREWARM_MODULES = ("sfdoctor.session", "sfdoctor.clients", "simple_salesforce", "sfdoctor.checks")
+# What every runbook's first code cell imports, imported by its kernel ahead (see kernel.prewarm);
+# the runbook's own module joins them (registry.module_name).
+PREWARM_MODULES = ("sfdoctor.session", "sfdoctor.clients", "simple_salesforce")
 SKIP_TAG = "skip-execution"
 
 Progress = Callable[[str], None]
@@ -287,7 +288,8 @@ def run_runbook(
         handed = Path(tmp) / "spec.json"
         handed.write_text(spec_json(spec, spec_path(spec.id, home_path / "runbooks" if home_path else None)),
                           encoding="utf-8")
-        kernel_env = {**env, VALIDATED_SPEC_ENV: str(handed), PREWARM_ENV: ",".join(PREWARM_MODULES)}
+        kernel_env = {**env, VALIDATED_SPEC_ENV: str(handed),
+                      PREWARM_ENV: ",".join((*PREWARM_MODULES, registry.module_name(spec.id)))}
         ex = _execute(src, pm_params, lang, cell_timeout, total_timeout, kernel_env, progress)
     if ex.reason and progress:
         progress(ui("progress.broke", lang, reason=scrub.scrub_text(ex.reason, secrets)))

@@ -11,10 +11,6 @@ from __future__ import annotations
 import ipaddress
 from typing import Any, Iterable
 
-from ..errors import CheckError
-from ._base import Facts, finding, msg
-from .login_history import INVALID_PASSWORD, RESTRICTED_IP, TOKEN_REQUIRED, load as load_history
-from .org_info import load as load_org
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -93,22 +89,6 @@ def classify(ips: Iterable[str], trusted: list[dict[str, Any]], profile: list[di
     return out
 
 
-def load_security(conn: Any, facts: Facts) -> dict[str, Any]:
-    """SecuritySettings via the Metadata API (one call per run); {} when the org returns none."""
-    if facts.security is None:
-        from sfdoctor.metadata import read_metadata
-
-        if "security" in facts.read_errors:
-            raise CheckError(facts.read_errors["security"])
-        try:
-            records = read_metadata(conn, "SecuritySettings", ["Security"])
-        except Exception as exc:
-            facts.read_errors["security"] = f"SecuritySettings could not be read: {type(exc).__name__}: {exc}"[:300]
-            raise
-        facts.security = dict(records[0]) if records else {}
-    return facts.security
-
-
 def trusted_ranges(security: dict[str, Any]) -> list[dict[str, Any]]:
     """networkAccess.ipRanges as a list of {start, end, description} (pure)."""
     net = security.get("networkAccess") or {}
@@ -119,47 +99,3 @@ def trusted_ranges(security: dict[str, Any]) -> list[dict[str, Any]]:
             for r in ranges or [] if isinstance(r, dict)]
 
 
-def relevant_ips(facts: Facts) -> dict[str, int]:
-    """Addresses whose trust matters: where the token-related failures came from, plus `source_ip`."""
-    cats = {TOKEN_REQUIRED, RESTRICTED_IP}
-    if facts.probe_verdict == "TOKEN_INVALID":
-        cats.add(INVALID_PASSWORD)
-    ips = facts.history.failing_ips(cats) if facts.history is not None else {}
-    if facts.source_ip and parse_ip(facts.source_ip) is not None:
-        ips = {facts.source_ip: ips.get(facts.source_ip, 0), **{k: v for k, v in ips.items() if k != facts.source_ip}}
-    return ips
-
-
-def source_ips(conn: Any, facts: Facts, lang: str = "en") -> list:
-    """SOURCE_IP_UNTRUSTED: failing addresses outside every range, with the range that would cover them."""
-    load_org(conn, facts)
-    if facts.user is not None:
-        load_history(conn, facts)
-    security = load_security(conn, facts)
-    trusted = trusted_ranges(security)
-    profile = facts.profile_ranges or []
-    ips = relevant_ips(facts)
-    evidence: dict[str, Any] = {
-        "trusted_ranges": [f"{r['start']}-{r['end']}" for r in trusted][:20],
-        "profile_login_ip_ranges": [f"{r.get('StartAddress')}-{r.get('EndAddress')}" for r in profile][:20],
-        "source_ips": dict(list(ips.items())[:20]),
-    }
-    if not ips:
-        return [finding("source-ip-ranges", "pass", lang, evidence=evidence, summary=msg(lang, "ip_none"))]
-    groups = classify(ips, trusted, profile)
-    evidence["classified"] = {k: v for k, v in groups.items() if v}
-    # Addresses a profile's login IP ranges refuse come first: for them a token does not help.
-    for group, restriction, key in (("restricted", "profile_login_ip_ranges", "ip_restricted"),
-                                    ("untrusted", "not_trusted", "ip_untrusted")):
-        if groups[group]:
-            suggestion = suggest_ranges(groups[group])
-            evidence.update(restriction=restriction, suggested_ranges=suggestion)
-            return [finding("source-ip-ranges", "fail", lang, cause="SOURCE_IP_UNTRUSTED", edition=facts.edition,
-                            evidence=evidence, summary=msg(lang, key, ips=", ".join(groups[group]),
-                                                           ranges=_ranges_text(suggestion)))]
-    return [finding("source-ip-ranges", "pass", lang, evidence=evidence,
-                    summary=msg(lang, "ip_all_trusted", ips=", ".join(ips)))]
-
-
-def _ranges_text(suggestion: list[dict[str, Any]]) -> str:
-    return "; ".join(f"{s['start']} – {s['end']}" for s in suggestion)

@@ -15,9 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ..errors import CheckError
-from ._base import Facts, composite, finding, msg, soql, soql_datetime
-from .org_info import load as load_org, skip_unless_user
+from .query import soql, soql_datetime
 
 RECENT_LIMIT = 2000
 SUCCESS = "success"
@@ -125,36 +123,6 @@ def group_rows(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(out, key=lambda g: -g["n"])
 
 
-def load(conn: Any, facts: Facts) -> History:
-    """Read the history composite once per run (one API call)."""
-    if facts.history is not None:
-        return facts.history
-    if "history" in facts.read_errors:
-        raise CheckError(facts.read_errors["history"])
-    load_org(conn, facts)
-    user_id = (facts.user or {}).get("Id")
-    start, end = facts.window_start, facts.started_at
-    try:
-        answers = composite(conn, queries(user_id, start, end))
-    except Exception as exc:
-        facts.read_errors["history"] = f"LoginHistory could not be read: {type(exc).__name__}: {exc}"[:300]
-        raise
-    for ref, ans in answers.items():
-        if not ans.ok:
-            facts.read_errors["history"] = f"LoginHistory ({ref}) could not be read: {ans.error}"
-            raise CheckError(facts.read_errors["history"])
-    h = History(window_start=soql_datetime(start), window_end=soql_datetime(end))
-    h.org_groups = group_rows(answers["org"].records)
-    h.complete = answers["org"].done
-    if user_id:
-        h.groups = group_rows(answers["user"].records)
-        h.complete = h.complete and answers["user"].done
-        h.recent = [{"time": r.get("LoginTime"), "status": r.get("Status"), "category": category(r.get("Status"))}
-                    for r in answers["recent"].records]
-    facts.history = h
-    return h
-
-
 # ------------------------------------------------------------------ the verdict (pure)
 _CAUSE = {TOKEN_REQUIRED: "TOKEN_MISSING", LOCKED: "PASSWORD_INVALID", FROZEN: "PASSWORD_INVALID",
           INACTIVE: "PASSWORD_INVALID", RESTRICTED_IP: "SOURCE_IP_UNTRUSTED"}
@@ -184,50 +152,6 @@ def verdict(h: History, probe_verdict: str | None) -> tuple[str, str | None, str
     return "fail", None, "history_other", extra
 
 
-def login_history(conn: Any, facts: Facts, lang: str = "en") -> list:
-    """The user's logins over the window, grouped; the failure that matters most names a cause."""
-    skipped = skip_unless_user("login-history", conn, facts, lang)
-    if skipped:
-        return skipped
-    h = load(conn, facts)
-    status, cause, key, extra = verdict(h, facts.probe_verdict)
-    evidence = {
-        "window": f"{h.window_start} .. {h.window_end}", "logins": h.total(), "failures": h.total() - h.total(SUCCESS),
-        "by_status": _by(h.groups, "status"), "failing_source_ips": dict(list(h.failing_ips().items())[:10]),
-        "complete": h.complete, **extra,
-    }
-    top = h.dominant_failure() or {}
-    summary = msg(lang, key, n=h.total() - h.total(SUCCESS), days=facts.days, status=top.get("status") or "",
-                  ip=top.get("source_ip") or "?", logins=h.total())
-    return [finding("login-history", status, lang, cause=cause, edition=facts.edition, evidence=evidence,
-                    summary=summary)]
-
-
-def org_history(conn: Any, facts: Facts, lang: str = "en") -> list:
-    """Org-wide: how many logins failed, how, and for how many users (no cause: context)."""
-    h = load(conn, facts)
-    failing = [g for g in h.org_groups if g["category"] != SUCCESS]
-    token = sum(g["n"] for g in failing if g["category"] == TOKEN_REQUIRED)
-    evidence = {"window": f"{h.window_start} .. {h.window_end}", "logins": sum(g["n"] for g in h.org_groups),
-                "failures": sum(g["n"] for g in failing), "by_status": _by(h.org_groups, "status"),
-                "token_required": token, "complete": h.complete}
-    # Context, not a cause: a warning only when users other than the one under diagnosis
-    # fail for a missing token too (the same fix will be needed there).
-    others = token - (h.total(TOKEN_REQUIRED) if facts.user else 0)
-    evidence["token_required_other_users"] = others
-    status = "warn" if others > 0 else "pass"
-    key = "org_history_others" if others > 0 else ("org_history_token" if token else "org_history_ok")
-    return [finding("login-history-org", status, lang, evidence=evidence,
-                    summary=msg(lang, key, n=evidence["failures"], token=token, others=others, days=facts.days))]
-
-
-def _by(groups: list[dict[str, Any]], key: str) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for g in groups:
-        out[g[key] or "-"] = out.get(g[key] or "-", 0) + g["n"]
-    return dict(sorted(out.items(), key=lambda kv: -kv[1]))
-
-
 # ------------------------------------------------------------------ for people: table and plot
 COLUMNS = {
     "status": {"en": "Status", "ja": "ステータス"}, "source_ip": {"en": "Source IP", "ja": "送信元 IP"},
@@ -235,29 +159,6 @@ COLUMNS = {
     "login_type": {"en": "Login type", "ja": "ログイン種別"}, "n": {"en": "Logins", "ja": "件数"},
     "last": {"en": "Latest", "ja": "最終"},
 }
-
-
-def table(facts: Facts, lang: str = "en", *, failures_only: bool = False) -> Any:
-    """The user's grouped logins as a pandas DataFrame (columns in the run's language)."""
-    import pandas as pd
-
-    h = facts.history or History()
-    rows = h.failing if failures_only else h.groups
-    cols = list(COLUMNS)
-    df = pd.DataFrame([{c: g.get(c) for c in cols} for g in rows], columns=cols)
-    return df.rename(columns={c: COLUMNS[c].get(lang, COLUMNS[c]["en"]) for c in cols})
-
-
-def table_html(facts: Facts, lang: str = "en", *, failures_only: bool = False) -> str:
-    """The same table as `table()`, as HTML without pandas (pure)."""
-    from html import escape
-
-    h = facts.history or History()
-    rows = h.failing if failures_only else h.groups
-    head = "".join(f"<th>{escape(COLUMNS[c].get(lang, COLUMNS[c]['en']))}</th>" for c in COLUMNS)
-    body = "".join("<tr>" + "".join(f"<td>{escape(str(g.get(c) if g.get(c) is not None else ''))}</td>"
-                                    for c in COLUMNS) + "</tr>" for g in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 def failures_by_time(recent: list[dict[str, Any]]) -> tuple[str, list[tuple[str, dict[str, int]]]]:
@@ -280,96 +181,10 @@ def failures_by_time(recent: list[dict[str, Any]]) -> tuple[str, list[tuple[str,
     return unit, sorted(buckets.items())
 
 
-def failures_figure(facts: Facts, lang: str = "en") -> Any:
-    """A stacked bar chart of the user's failed logins over time (a matplotlib Figure), or None.
-
-    For interactive use (JupyterLab, scripts); the notebook shows `failures_svg` instead.
-    """
-    h = facts.history
-    if h is None:
-        return None
-    unit, buckets = failures_by_time(h.recent)
-    if not buckets:
-        return None
-    from matplotlib.figure import Figure
-
-    font = _cjk_font() if lang == "ja" else None
-    if lang == "ja" and font is None:
-        lang = "en"  # no Japanese glyphs here: English labels rather than empty boxes
-    fig = Figure(figsize=(8, 3))
-    ax = fig.subplots()
-    statuses = sorted({s for _, b in buckets for s in b})
-    bottom = [0] * len(buckets)
-    labels = [k for k, _ in buckets]
-    for s in statuses:
-        values = [b.get(s, 0) for _, b in buckets]
-        ax.bar(range(len(buckets)), values, bottom=bottom, label=s)
-        bottom = [x + y for x, y in zip(bottom, values)]
-    step = max(1, len(labels) // 12)
-    ax.set_xticks(range(0, len(labels), step), [labels[i] for i in range(0, len(labels), step)],
-                  rotation=30, ha="right", fontsize=7)
-    fontdict = {"family": font} if font else None
-    ax.set_ylabel(msg(lang, "plot_ylabel"), fontdict=fontdict)
-    ax.set_title(msg(lang, "plot_title_hour" if unit == "hour" else "plot_title_day", n=len(h.recent)),
-                 fontsize=9, fontdict=fontdict)
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    return fig
+PALETTE = ("#d62728", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
 
 
-_PALETTE = ("#d62728", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
-
-
-def failures_svg(facts: Facts, lang: str = "en") -> str | None:
-    """The same stacked bar chart as `failures_figure`, as inline SVG text (pure).
-
-    What the notebook shows: no matplotlib in the kernel (importing it and laying out one
-    figure cost ~1.5 s here, a quarter of a headless run), Japanese labels drawn by the
-    browser's fonts, and the report stays self-contained.
-    """
-    from html import escape
-
-    h = facts.history
-    unit, buckets = failures_by_time(h.recent if h else [])
-    if not buckets:
-        return None
-    statuses = sorted({s for _, b in buckets for s in b})
-    color = {s: _PALETTE[i % len(_PALETTE)] for i, s in enumerate(statuses)}
-    width, height, left, top, bottom = 760, 240, 50, 40, 60
-    plot_w, plot_h = width - left - 10, height - top - bottom
-    peak = max(sum(b.values()) for _, b in buckets)
-    bar = plot_w / len(buckets)
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-             f'font-family="sans-serif" font-size="10" role="img">',
-             f'<text x="{left}" y="14" font-size="12">{escape(msg(lang, "plot_title_hour" if unit == "hour" else "plot_title_day", n=len(h.recent)))}</text>',
-             f'<text x="12" y="{top + plot_h / 2}" transform="rotate(-90 12 {top + plot_h / 2})" text-anchor="middle">'
-             f'{escape(msg(lang, "plot_ylabel"))}</text>',
-             f'<line x1="{left}" y1="{top + plot_h}" x2="{left + plot_w}" y2="{top + plot_h}" stroke="#333"/>',
-             f'<text x="{left - 4}" y="{top + 4}" text-anchor="end">{peak}</text>',
-             f'<text x="{left - 4}" y="{top + plot_h}" text-anchor="end">0</text>']
-    for i, s in enumerate(statuses):
-        x = left + i * 190
-        parts.append(f'<rect x="{x}" y="22" width="10" height="10" fill="{color[s]}"/>'
-                     f'<text x="{x + 14}" y="31">{escape(s)}</text>')
-    step = max(1, len(buckets) // 12)
-    for i, (label, counts) in enumerate(buckets):
-        x, y = left + i * bar, top + plot_h
-        for s in statuses:
-            n = counts.get(s, 0)
-            if n:
-                hgt = plot_h * n / peak
-                y -= hgt
-                parts.append(f'<rect x="{x + bar * 0.1:.1f}" y="{y:.1f}" width="{bar * 0.8:.1f}" height="{hgt:.1f}" '
-                             f'fill="{color[s]}"><title>{escape(label)}: {n} {escape(s)}</title></rect>')
-        if i % step == 0:
-            lx = x + bar / 2
-            parts.append(f'<text x="{lx:.1f}" y="{top + plot_h + 12}" text-anchor="end" '
-                         f'transform="rotate(-30 {lx:.1f} {top + plot_h + 12})">{escape(label)}</text>')
-    parts.append("</svg>")
-    return "".join(parts)
-
-
-def _cjk_font() -> str | None:
+def cjk_font() -> str | None:
     """A font with Japanese glyphs, if this machine has one (Noto CJK, IPA, Takao...)."""
     from matplotlib import font_manager
 
@@ -379,15 +194,3 @@ def _cjk_font() -> str | None:
     return None
 
 
-def show(facts: Facts, lang: str = "en") -> None:
-    """For the notebook: the grouped failures as a table and the failures-over-time plot."""
-    from IPython.display import HTML, SVG, display
-
-    if facts.history is None or not facts.history.groups:
-        return
-    # A plain HTML table: the grouping is done server-side, so pandas (~0.5 s to import in
-    # every kernel) adds nothing here; `table()` gives the DataFrame for interactive use.
-    display(HTML(table_html(facts, lang, failures_only=bool(facts.history.failing))))
-    svg = failures_svg(facts, lang)
-    if svg:
-        display(SVG(svg))

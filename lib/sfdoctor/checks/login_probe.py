@@ -11,11 +11,13 @@ id of a successful probe is thrown away at once.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import CheckError
-from ._base import Facts, composite, finding, msg, soql
-from .org_info import load as load_org, user_state
+from .query import composite, soql
+
+if TYPE_CHECKING:
+    from ..clients import Connection
 
 PASSWORD_ONLY = "password_only"
 PASSWORD_AND_TOKEN = "password_and_token"
@@ -87,7 +89,7 @@ def interpret(first: Attempt | None, second: Attempt | None, *, has_token: bool,
         cause, key = _other(second.fault)
         return Verdict(("pass", None, "probe_password_right"), ("fail", cause, key), cause)
     if fault == INVALID_LOGIN:
-        which = state or _which_from_row(row_status) or "password"
+        which = state or which_from_row(row_status) or "password"
         return Verdict(("fail", "PASSWORD_INVALID", f"probe_invalid_{which}"), skip_second, "PASSWORD_INVALID", which)
     cause, key = _other(fault)
     return Verdict(("fail", cause, key), skip_second, cause)
@@ -103,7 +105,7 @@ def _other(fault: str | None) -> tuple[str | None, str]:
     return None, "probe_other_fault"
 
 
-def _which_from_row(status: str | None) -> str | None:
+def which_from_row(status: str | None) -> str | None:
     s = (status or "").casefold()
     if "lockout" in s:
         return "locked"
@@ -121,19 +123,19 @@ def _domain(host: str) -> str:
     return host[: -len(".salesforce.com")] if host.endswith(".salesforce.com") else host
 
 
-def _login(conn: Any, kind: str, username: str, password: str, token: str,
+def login_attempt(conn: "Connection", kind: str, username: str, password: str, token: str,
            on_session: Any = None) -> Attempt:
     """One SOAP login() attempt. `on_session(session_id, instance)`, when given, gets the session
     of a successful attempt to use at once (describe as that user); it is never kept here."""
     from simple_salesforce import SalesforceLogin
     from simple_salesforce.exceptions import SalesforceAuthenticationFailed
 
-    host = getattr(conn, "login_host", None) or "login.salesforce.com"
+    host = conn.login_host or "login.salesforce.com"
     try:
         session_id, _instance = SalesforceLogin(
             username=username, password=password, security_token=token,
             domain=_domain(host), session=conn.probe_session,
-            sf_version=getattr(conn, "api_version", None) or "59.0")
+            sf_version=conn.api_version)
         if on_session is not None:
             on_session(session_id, _instance)
         del session_id  # a working session is proof enough; it is never kept or shown
@@ -150,75 +152,11 @@ def _login(conn: Any, kind: str, username: str, password: str, token: str,
         return Attempt(kind, False, fault=code, message=message, host=host)
 
 
-def _probe_row_statuses(conn: Any, facts: Facts, n: int) -> list[dict[str, Any]]:
-    """The LoginHistory rows our own attempts just added (the user's latest n rows)."""
-    if not facts.user:
+def probe_row_statuses(conn: "Connection", user: dict[str, Any] | None, n: int) -> list[dict[str, Any]]:
+    """The LoginHistory rows our own attempts just added (the user's latest n rows; one query)."""
+    if not user:
         return []
     q = soql("SELECT LoginTime, Status, SourceIp, LoginType, ApiType FROM LoginHistory "
-             "WHERE UserId = {} ORDER BY LoginTime DESC LIMIT {:literal}", facts.user["Id"], str(int(n)))
+             "WHERE UserId = {} ORDER BY LoginTime DESC LIMIT {:literal}", user["Id"], str(int(n)))
     result = composite(conn, {"rows": q})["rows"]
     return [{k: v for k, v in r.items() if k != "attributes"} for r in result.records]
-
-
-def probe_logins(conn: Any, facts: Facts, lang: str = "en") -> list:
-    """Probe 1 (password alone) and, only when it can tell more, probe 2 (password + token)."""
-    ids = ("probe-login-password-only", "probe-login-with-token")
-    reason = None
-    creds = None
-    if not facts.probe:
-        reason = msg(lang, "probe_skip_off")
-    elif not facts.username:
-        reason = msg(lang, "probe_skip_no_username")
-    else:
-        load_org(conn, facts)
-        if facts.user is None and facts.user_read:
-            reason = msg(lang, "probe_skip_no_user", username=facts.username)
-        elif user_state(facts):
-            # Locked, frozen or inactive: no password logs in, and a failed try only adds to the count.
-            reason = msg(lang, f"probe_skip_user_{user_state(facts)}", username=facts.username)
-        else:
-            from sfdoctor.credentials import probe_credentials
-
-            try:
-                creds = probe_credentials(conn, facts.username)
-            except Exception as exc:  # noqa: BLE001 - a missing credential means: do not probe
-                reason = msg(lang, "probe_skip_no_credentials",
-                             detail=getattr(exc, "message", None) or type(exc).__name__)
-            if creds is not None and not creds.password:
-                reason, creds = msg(lang, "probe_skip_no_password", username=facts.username), None
-    if reason:
-        v = interpret(None, None, has_token=False, state=None)
-        return [finding(i, "skip", lang, evidence={"reason": reason, "login_attempts": 0},
-                        summary=msg(lang, "probe_skipped", reason=reason)) for i in ids]
-
-    first = _login(conn, PASSWORD_ONLY, facts.username, creds.password, "")
-    attempts = [first]
-    second = None
-    if plan_second(first, bool(creds.token)):
-        second = _login(conn, PASSWORD_AND_TOKEN, facts.username, creds.password, creds.token)
-        attempts.append(second)
-    facts.probes = attempts
-    row_status = None
-    if first.fault == INVALID_LOGIN and user_state(facts) is None:
-        # Tell a wrong password from lock-out by the row Salesforce just wrote (one query).
-        facts.probe_rows = _probe_row_statuses(conn, facts, len(attempts))
-        row_status = facts.probe_rows[-1].get("Status") if facts.probe_rows else None
-    v = interpret(first, second, has_token=bool(creds.token), state=user_state(facts), row_status=row_status)
-    facts.probe_verdict = v.cause
-    edition = facts.edition
-    shared = {"username": facts.username, "login_host": first.host, "login_attempts": len(attempts),
-              "attempts": [a.to_json() for a in attempts]}
-    if v.which:
-        shared["which"] = v.which
-    if row_status:
-        shared["login_history_status"] = row_status
-    out = []
-    for check_id, (status, cause, key), attempt in ((ids[0], v.first, first), (ids[1], v.second, second)):
-        evidence = dict(shared)
-        if attempt is not None:
-            evidence["fault"] = attempt.fault or "none"
-        else:
-            evidence["reason"] = msg(lang, key, fault=first.fault or "", username=facts.username)
-        out.append(finding(check_id, status, lang, cause=cause, edition=edition, evidence=evidence,
-                           summary=msg(lang, key, fault=(attempt or first).fault or "", username=facts.username)))
-    return out

@@ -9,7 +9,7 @@ counted as the profile, never as a separate permission set.
 
 Two SOQL queries, both keyed on the username by a semi-join (so an unknown username simply
 gives empty answers): they are one composite request on their own (`api_enabled_grants`),
-or two entries in a caller's `_base.composite(...)` (`queries` + `from_answers`), which is
+or two entries in a caller's `query.composite(...)` (`queries` + `from_answers`), which is
 how a runbook keeps its API calls low.
 """
 from __future__ import annotations
@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from ..errors import CheckError
-from ._base import SubResult, composite, soql
+from .query import SubResult, composite, plain_record, soql
 
 USER_REF = "user"
 PERMS_REF = "apiperms"
@@ -67,9 +67,7 @@ class ApiGrants:
             name = ps.get("Label") or ps.get("Name")
             if name and name not in sets:
                 sets.append(str(name))
-        from .org_info import _plain  # noqa: PLC0415 (org_info imports this module)
-
-        return cls(_plain(dict(user)), profile_name, from_profile, sets)
+        return cls(plain_record(dict(user)), profile_name, from_profile, sets)
 
 
 def _field(record: Mapping[str, Any], parent: str, name: str) -> Any:
@@ -102,7 +100,7 @@ def assignments_query(username: str) -> str:
 
 
 def queries(username: str, prefix: str = "") -> dict[str, str]:
-    """Two entries for a caller's `_base.composite(...)`; `prefix` keeps the reference ids
+    """Two entries for a caller's `query.composite(...)`; `prefix` keeps the reference ids
     apart from the caller's own (`from_answers(answers, prefix)` reads them back)."""
     return {prefix + USER_REF: user_query(username), prefix + PERMS_REF: assignments_query(username)}
 

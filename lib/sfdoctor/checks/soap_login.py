@@ -8,9 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._base import Facts, finding, msg
-from .login_history import SUCCESS, is_soap, load as load_history
-from .org_info import skip_unless_user
+from .login_history import SUCCESS, is_soap
 
 
 def soap_groups(groups: list[dict[str, Any]]) -> tuple[int, int, list[str]]:
@@ -21,19 +19,3 @@ def soap_groups(groups: list[dict[str, Any]]) -> tuple[int, int, list[str]]:
     return failing, ok, seen
 
 
-def soap_login_retiring(conn: Any, facts: Facts, lang: str = "en") -> list:
-    """SOAP_LOGIN_RETIRING when the user's (failing) logins are SOAP password logins."""
-    if facts.probe_verdict == "SOAP_LOGIN_DISABLED":
-        return [finding("soap-login-retiring", "skip", lang, evidence={"reason": "SOAP login() is already refused"},
-                        summary=msg(lang, "soap_already_disabled"))]
-    skipped = skip_unless_user("soap-login-retiring", conn, facts, lang)
-    if skipped:
-        return skipped
-    h = load_history(conn, facts)
-    failing, ok, seen = soap_groups(h.groups)
-    evidence = {"soap_failures": failing, "soap_successes": ok, "seen": seen[:10]}
-    if failing or ok:
-        key = "soap_retiring_failing" if failing else "soap_retiring_ok"
-        return [finding("soap-login-retiring", "warn", lang, cause="SOAP_LOGIN_RETIRING", edition=facts.edition,
-                        evidence=evidence, summary=msg(lang, key, n=failing or ok))]
-    return [finding("soap-login-retiring", "pass", lang, evidence=evidence, summary=msg(lang, "soap_none"))]

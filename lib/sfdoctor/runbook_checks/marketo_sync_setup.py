@@ -26,15 +26,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
-from urllib.parse import quote
 
+from ..checks import fields as F
+from ..checks import login_probe, permissions
+from ..checks.query import composite, composite_get, query_url, soql
+from ..clients import Connection
 from ..errors import CheckError
-from ..findings import iso
-from . import fields as F
-from . import login_probe, permissions
-from ._base import RunbookTexts, SubResult, soql
+from ..findings import Finding, iso
+from ..registry import Runbook
 
-RUNBOOK = "marketo-sync-setup"
 SAMPLE_SIZE = 20                 # recent leads looked up in Marketo
 GRACE = timedelta(hours=1)       # a lead younger than this may not have synced yet
 MAX_PAGES = 1                    # queryMore calls for the email lists, at most (keeps a run <= 6 calls)
@@ -45,8 +45,6 @@ MARKETO_PATHS = ("/identity/", "/rest/")
 DENIED_CODES = frozenset({"600", "601", "602", "603", "614"})   # Marketo refusing the credentials
 
 
-_texts = RunbookTexts(RUNBOOK)
-spec, finding, msg = _texts.spec, _texts.finding, _texts.msg
 
 
 class MarketoNotAnswered(CheckError):
@@ -75,7 +73,7 @@ class Facts:
     own_refused: str | None = None       # sfdoctor's own sign-in or REST refused (and why)
     api_disabled: str | None = None      # the wire said the org has no API (the code, and where)
     org: dict[str, Any] | None = None
-    grants: Any = None                   # permissions.ApiGrants
+    grants: permissions.ApiGrants | None = None
     user_login: dict[str, Any] | None = None
     recent_leads: list[dict[str, Any]] = field(default_factory=list)
     emails: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
@@ -93,11 +91,11 @@ class Facts:
     started_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
 
     @classmethod
-    def from_params(cls, conn: Any = None, **params: Any) -> "Facts":
+    def from_params(cls, conn: Connection | None = None, **params: Any) -> "Facts":
         """From the notebook's parameters; a parameter left at its default takes the demo
         operator's answer (spec/scenario-format.md: each operator key is a parameter). The
         sync user is the `username` parameter, the name the scheduler's probe memory reads."""
-        operator = dict(getattr(conn, "operator", None) or {})
+        operator = dict(conn.operator) if conn is not None else {}
         answered: dict[str, str] = {}
         username = str(params.get("username") or "").strip()
         if not username:
@@ -132,7 +130,10 @@ class Facts:
     @property
     def user(self) -> dict[str, Any] | None:
         """The sync user's row (login_probe's row lookup reads `facts.user["Id"]`)."""
-        return getattr(self.grants, "user", None)
+        return self.grants.user if self.grants is not None else None
+
+
+RUNBOOK = Runbook("marketo-sync-setup", Facts)
 
 
 # --------------------------------------------------------------------------- opening a run
@@ -145,7 +146,7 @@ def open_run(org: str, lang: str, params: dict[str, Any]) -> tuple[Any, Facts]:
     from sfdoctor import clients
     from sfdoctor.session import RunSession
 
-    run = RunSession.open(RUNBOOK, org, lang, params)
+    run = RunSession.open(RUNBOOK.id, org, lang, params)
     refused = None
     refusal = run.connect_exception
     if run.conn is None and run.org_ref is not None and isinstance(refusal, clients.OwnLoginRefused):
@@ -160,26 +161,7 @@ def open_run(org: str, lang: str, params: dict[str, Any]) -> tuple[Any, Facts]:
 
 # --------------------------------------------------------------------------- reading the org
 
-def _api_version(conn: Any) -> str:
-    return getattr(conn, "api_version", None) or "59.0"
-
-
-def composite_get(sf: Any, urls: dict[str, str]) -> dict[str, SubResult]:
-    """GET subrequests (queries, describes) in ONE composite call, answers by reference id."""
-    answer = sf.restful("composite", method="POST", json={"allOrNone": False, "compositeRequest": [
-        {"method": "GET", "referenceId": ref, "url": url} for ref, url in urls.items()]})
-    results = {str(i.get("referenceId")): SubResult(int(i.get("httpStatusCode", 0)), i.get("body"))
-               for i in (answer or {}).get("compositeResponse", [])}
-    for ref in urls:
-        results.setdefault(ref, SubResult(0, [{"errorCode": "NO_ANSWER", "message": "no answer"}]))
-    return results
-
-
-def _query_url(version: str, q: str) -> str:
-    return f"/services/data/v{version}/query?q={quote(q, safe='._')}"
-
-
-def urls(conn: Any, facts: Facts) -> dict[str, str]:
+def urls(conn: Connection, facts: Facts) -> dict[str, str]:
     """The first composite's subrequests (pure: tested without a server).
 
     Wire fidelity (V verified in Salesforce's docs, S seen in independent third-party code,
@@ -198,7 +180,7 @@ def urls(conn: Any, facts: Facts) -> dict[str, str]:
     * Lead.IsConverted, Email, CreatedDate filters; LoginHistory filtered on UserId and
       LoginTime only (Status is not filterable): V (reference §4.1).
     """
-    v = _api_version(conn)
+    v = conn.api_version
     by_user = soql("SELECT Id FROM User WHERE Username = {}", facts.sync_username)
     end = facts.started_at - GRACE
     start = facts.started_at - timedelta(days=facts.days)
@@ -213,7 +195,7 @@ def urls(conn: Any, facts: Facts) -> dict[str, str]:
         "lead_emails": "SELECT Id, Email FROM Lead WHERE Email != null AND IsConverted = false",
         "contact_emails": "SELECT Id, Email FROM Contact WHERE Email != null",
     }
-    out = {ref: _query_url(v, q) for ref, q in queries.items()}
+    out = {ref: query_url(v, q) for ref, q in queries.items()}
     out.update({f"describe_{o}": f"/services/data/v{v}/sobjects/{o}/describe" for o in F.OBJECTS})
     return out
 
@@ -225,13 +207,13 @@ def _refusal_code(exc: BaseException) -> str | None:
     return None
 
 
-def load(conn: Any, facts: Facts) -> Facts:
+def load(conn: Connection, facts: Facts) -> Facts:
     """Read the org once (one API call); later calls reuse it. Raises when it cannot be read."""
     if facts.org is not None:
         return facts
     if "org" in facts.read_errors:
         raise CheckError(facts.read_errors["org"])
-    if getattr(conn, "sf", None) is None:
+    if conn.sf is None:
         facts.read_errors["org"] = f"sfdoctor could not sign in to the org: {facts.own_refused or 'no connection'}"
         raise CheckError(facts.read_errors["org"])
     try:
@@ -280,31 +262,32 @@ def load(conn: Any, facts: Facts) -> Facts:
     return facts
 
 
-def _org_or_skip(check_id: str, conn: Any, facts: Facts, lang: str) -> list | None:
+def _org_or_skip(conn: Connection, facts: Facts, lang: str) -> list[Finding] | None:
     """A `skip` finding when the org has no API (already the finding), else None; raises when
     the org could not be read for another reason (the check errors, naming it)."""
     if facts.api_disabled:
-        return [finding(check_id, "skip", lang, evidence={"reason": "the org has no API access"},
-                        summary=msg(lang, "skip_no_api"))]
+        return [RUNBOOK.finding("skip", lang, evidence={"reason": "the org has no API access"},
+                        summary=RUNBOOK.msg(lang, "skip_no_api"))]
     try:
         load(conn, facts)
     except CheckError:
         if facts.api_disabled:
-            return [finding(check_id, "skip", lang, evidence={"reason": "the org has no API access"},
-                            summary=msg(lang, "skip_no_api"))]
+            return [RUNBOOK.finding("skip", lang, evidence={"reason": "the org has no API access"},
+                            summary=RUNBOOK.msg(lang, "skip_no_api"))]
         raise
     return None
 
 
-def salesforce_calls(conn: Any) -> int:
+def salesforce_calls(conn: Connection) -> int:
     """Requests sent to Salesforce (Marketo's are counted apart)."""
-    by = getattr(getattr(conn, "counter", None), "by_endpoint", {}) or {}
+    by = conn.counter.by_endpoint
     return sum(n for key, n in by.items() if not key.split(" ", 1)[-1].startswith(MARKETO_PATHS))
 
 
 # --------------------------------------------------------------------------- API access
 
-def org_api_access(conn: Any, facts: Facts, lang: str = "en") -> list:
+@RUNBOOK.check("org-api-access")
+def org_api_access(conn: Connection, facts: Facts, lang: str = "en") -> list[Finding]:
     """The org answers API calls at all (Professional edition needs the API add-on)."""
     try:
         load(conn, facts)
@@ -315,14 +298,14 @@ def org_api_access(conn: Any, facts: Facts, lang: str = "en") -> list:
             raise
     if facts.api_disabled:
         evidence = {"signal": facts.api_disabled, "sfdoctor_sign_in": "refused" if facts.own_refused else "ok"}
-        return [finding("org-api-access", "fail", lang, cause="ORG_API_DISABLED", edition=facts.edition,
-                        evidence=evidence, summary=msg(lang, "org_api_disabled", signal=facts.api_disabled))]
+        return [RUNBOOK.finding("fail", lang, cause="ORG_API_DISABLED", edition=facts.edition,
+                        evidence=evidence, summary=RUNBOOK.msg(lang, "org_api_disabled", signal=facts.api_disabled))]
     org = facts.org or {}
     evidence = {"edition": org.get("OrganizationType"), "sandbox": bool(org.get("IsSandbox")),
-                "instance": org.get("InstanceName"), "login_host": getattr(conn, "login_host", None)}
-    kind = msg(lang, "sandbox" if evidence["sandbox"] else "production")
-    return [finding("org-api-access", "pass", lang, evidence=evidence,
-                    summary=msg(lang, "org_api_ok", edition=evidence["edition"] or "?", kind=kind))]
+                "instance": org.get("InstanceName"), "login_host": conn.login_host}
+    kind = RUNBOOK.msg(lang, "sandbox" if evidence["sandbox"] else "production")
+    return [RUNBOOK.finding("pass", lang, evidence=evidence,
+                    summary=RUNBOOK.msg(lang, "org_api_ok", edition=evidence["edition"] or "?", kind=kind))]
 
 
 # --------------------------------------------------------------------------- the sync user's login
@@ -358,12 +341,12 @@ def _verdict(first: Any, second: Any, has_token: bool, row_status: str | None, s
     if fault == login_probe.INVALID_LOGIN:
         if second is not None and (second.ok or second.fault == login_probe.TOKEN_REQUIRED):
             return "fail", "SYNC_USER_LOGIN_FAILED", "token_wrong"
-        which = state or login_probe._which_from_row(row_status) or "password"
+        which = state or login_probe.which_from_row(row_status) or "password"
         return "fail", "SYNC_USER_LOGIN_FAILED", "password_wrong" if which == "password" else which
     return "fail", "SYNC_USER_LOGIN_FAILED", "other"
 
 
-def probe(conn: Any, facts: Facts) -> Facts:
+def probe(conn: Connection, facts: Facts) -> Facts:
     """The sync user's login as Marketo does it (once per run; at most two attempts)."""
     if facts.probed:
         return facts
@@ -374,7 +357,7 @@ def probe(conn: Any, facts: Facts) -> Facts:
     if not facts.sync_username:
         facts.login = {"status": "skip", "key": "login_skip_no_username"}
         return facts
-    if getattr(conn, "sf", None) is not None and facts.org is None and "org" not in facts.read_errors:
+    if conn.sf is not None and facts.org is None and "org" not in facts.read_errors:
         try:
             load(conn, facts)
         except CheckError:
@@ -399,19 +382,19 @@ def probe(conn: Any, facts: Facts) -> Facts:
         facts.login = {"status": "skip", "key": "login_skip_no_credentials", "detail": "no password"}
         return facts
     kinds = (login_probe.PASSWORD_AND_TOKEN, login_probe.PASSWORD_ONLY)
-    first = login_probe._login(conn, kinds[0] if creds.token else kinds[1], facts.sync_username, creds.password,
+    first = login_probe.login_attempt(conn, kinds[0] if creds.token else kinds[1], facts.sync_username, creds.password,
                                creds.token, on_session=lambda sid, inst: _describe_as(conn, facts, sid, inst))
     second = None
     if first.fault == login_probe.INVALID_LOGIN and creds.token:
         # Wrong token or wrong password? Salesforce answers LOGIN_MUST_USE_SECURITY_TOKEN (or,
         # from a trusted network, logs in) only when the password alone is right.
-        second = login_probe._login(conn, kinds[1], facts.sync_username, creds.password, "",
+        second = login_probe.login_attempt(conn, kinds[1], facts.sync_username, creds.password, "",
                                     on_session=lambda sid, inst: _describe_as(conn, facts, sid, inst))
     facts.attempts = [a for a in (first, second) if a is not None]
     row_status = None
     if facts.attempts[-1].fault == login_probe.INVALID_LOGIN and facts.user and _user_state(facts) is None:
         # A wrong password, or did it just lock the user out? The row our last attempt left says.
-        rows = login_probe._probe_row_statuses(conn, facts, len(facts.attempts))
+        rows = login_probe.probe_row_statuses(conn, facts.user, len(facts.attempts))
         row_status = rows[0].get("Status") if rows else None
     status, cause, which = _verdict(first, second, bool(creds.token), row_status, _user_state(facts))
     elsewhere: list[dict[str, Any]] = []
@@ -432,7 +415,7 @@ def probe(conn: Any, facts: Facts) -> Facts:
     return facts
 
 
-def _logins_elsewhere(conn: Any, facts: Facts) -> list[dict[str, Any]]:
+def _logins_elsewhere(conn: Connection, facts: Facts) -> list[dict[str, Any]]:
     """The sync user's recent logins from addresses other than the one our probe came from,
     one entry per address (newest first): {source_ip, latest_status, latest_at, attempts}.
 
@@ -441,8 +424,6 @@ def _logins_elsewhere(conn: Any, facts: Facts) -> list[dict[str, Any]]:
     result only errs towards keeping the failure). LoginHistory.Status cannot be filtered
     in SOQL, so the rows are read by UserId and LoginTime and grouped here.
     """
-    from ._base import composite
-
     start = facts.started_at - timedelta(days=facts.days)
     q = soql("SELECT LoginTime, Status, SourceIp FROM LoginHistory WHERE UserId = {} AND LoginTime >= {:literal} "
              "ORDER BY LoginTime DESC LIMIT 200", facts.user["Id"], iso(start))
@@ -462,14 +443,14 @@ def _logins_elsewhere(conn: Any, facts: Facts) -> list[dict[str, Any]]:
     return list(out.values())[:10]
 
 
-def _describe_as(conn: Any, facts: Facts, session_id: str, instance: str) -> None:
+def _describe_as(conn: Connection, facts: Facts, session_id: str, instance: str) -> None:
     """Lead and Contact describe with the sync user's fresh session, in ONE composite call,
     through sfdoctor's routed read-only session. The session id lives only in this call."""
     if facts.sync_fields is not None:
         return
     from simple_salesforce import Salesforce
 
-    v = _api_version(conn)
+    v = conn.api_version
     sf = Salesforce(instance=instance, session_id=session_id, session=conn.session, version=v)
     try:
         answers = composite_get(sf, {o: f"/services/data/v{v}/sobjects/{o}/describe" for o in F.OBJECTS})
@@ -490,17 +471,18 @@ NO_ATTEMPT_SIGNALS = {"frozen": "UserLogin.IsFrozen = true", "locked": "UserLogi
                       "inactive": "User.IsActive = false", "unknown_username": "User WHERE Username: 0 rows"}
 
 
-def sync_user_login(conn: Any, facts: Facts, lang: str = "en") -> list:
+@RUNBOOK.check("sync-user-login")
+def sync_user_login(conn: Connection, facts: Facts, lang: str = "en") -> list[Finding]:
     """Log in as the sync user with password + token, as Marketo's "Sync Fields" will."""
     probe(conn, facts)
     lg = facts.login
     evidence: dict[str, Any] = {"username": facts.sync_username, "login_attempts": len(facts.attempts),
                                 "attempts": [a.to_json() for a in facts.attempts]}
     if lg.get("status") == "skip":
-        reason = msg(lang, lg["key"], detail=lg.get("detail", ""))
+        reason = RUNBOOK.msg(lang, lg["key"], detail=lg.get("detail", ""))
         evidence["reason"] = reason
-        return [finding("sync-user-login", "skip", lang, evidence=evidence,
-                        summary=msg(lang, "login_skipped", reason=reason))]
+        return [RUNBOOK.finding("skip", lang, evidence=evidence,
+                        summary=RUNBOOK.msg(lang, "login_skipped", reason=reason))]
     which = lg.get("which")
     if which:
         evidence["which"] = which
@@ -512,42 +494,44 @@ def sync_user_login(conn: Any, facts: Facts, lang: str = "en") -> list:
     if not facts.attempts and fault:
         evidence["signal"] = fault          # no login was tried: what the org's data said instead
     key = f"login_{which}" if which else "login_ok"
-    summary = msg(lang, key, fault=fault or "-", username=facts.sync_username,
+    summary = RUNBOOK.msg(lang, key, fault=fault or "-", username=facts.sync_username,
                   elsewhere=", ".join(e["source_ip"] for e in lg.get("elsewhere", [])[:3]))
-    return [finding("sync-user-login", lg["status"], lang, cause=lg.get("cause"), edition=facts.edition,
+    return [RUNBOOK.finding(lg["status"], lang, cause=lg.get("cause"), edition=facts.edition,
                     evidence=evidence, summary=summary)]
 
 
-def sync_user_api_enabled(conn: Any, facts: Facts, lang: str = "en") -> list:
+@RUNBOOK.check("sync-user-api-enabled")
+def sync_user_api_enabled(conn: Connection, facts: Facts, lang: str = "en") -> list[Finding]:
     """API Enabled from the profile or any permission set (Marketo's sync is an API client)."""
-    skipped = _org_or_skip("sync-user-api-enabled", conn, facts, lang)
+    skipped = _org_or_skip(conn, facts, lang)
     if skipped:
         return skipped
     if not facts.sync_username:
-        return [finding("sync-user-api-enabled", "skip", lang, evidence={"reason": "no sync username"},
-                        summary=msg(lang, "login_skip_no_username"))]
+        return [RUNBOOK.finding("skip", lang, evidence={"reason": "no sync username"},
+                        summary=RUNBOOK.msg(lang, "login_skip_no_username"))]
     if facts.grants is None:
         raise CheckError(facts.read_errors.get("user", "the sync user could not be read"))
     if facts.user is None:
-        return [finding("sync-user-api-enabled", "skip", lang, evidence={"reason": "user not found"},
-                        summary=msg(lang, "user_unknown", username=facts.sync_username))]
+        return [RUNBOOK.finding("skip", lang, evidence={"reason": "user not found"},
+                        summary=RUNBOOK.msg(lang, "user_unknown", username=facts.sync_username))]
     g = facts.grants
     evidence = {"username": facts.sync_username, "profile": g.profile, "api_enabled_via": g.via}
     if g.enabled and facts.login.get("cause") != "SYNC_USER_API_NOT_ENABLED":
-        return [finding("sync-user-api-enabled", "pass", lang, evidence=evidence,
-                        summary=msg(lang, "api_enabled_ok", via=", ".join(
-                            [msg(lang, "via_profile", name=g.profile)] * bool(g.from_profile)
-                            + [msg(lang, "via_permission_set", name=n) for n in g.permission_sets])))]
-    return [finding("sync-user-api-enabled", "fail", lang, cause="SYNC_USER_API_NOT_ENABLED", edition=facts.edition,
-                    evidence=evidence, summary=msg(lang, "api_enabled_missing", profile=g.profile or "?",
+        return [RUNBOOK.finding("pass", lang, evidence=evidence,
+                        summary=RUNBOOK.msg(lang, "api_enabled_ok", via=", ".join(
+                            [RUNBOOK.msg(lang, "via_profile", name=g.profile)] * bool(g.from_profile)
+                            + [RUNBOOK.msg(lang, "via_permission_set", name=n) for n in g.permission_sets])))]
+    return [RUNBOOK.finding("fail", lang, cause="SYNC_USER_API_NOT_ENABLED", edition=facts.edition,
+                    evidence=evidence, summary=RUNBOOK.msg(lang, "api_enabled_missing", profile=g.profile or "?",
                                                    username=facts.sync_username))]
 
 
 # --------------------------------------------------------------------------- fields
 
-def marketo_fields(conn: Any, facts: Facts, lang: str = "en") -> list:
+@RUNBOOK.check("marketo-fields")
+def marketo_fields(conn: Connection, facts: Facts, lang: str = "en") -> list[Finding]:
     """Step 1's fields exist on Lead and Contact and the sync user sees them."""
-    skipped = _org_or_skip("marketo-fields", conn, facts, lang)
+    skipped = _org_or_skip(conn, facts, lang)
     if skipped:
         return skipped
     probe(conn, facts)
@@ -558,17 +542,18 @@ def marketo_fields(conn: Any, facts: Facts, lang: str = "en") -> list:
                                 "seen_as": "sync user" if as_sync_user else "sfdoctor (admin)"}
     if missing:
         evidence["missing"] = [f"{m['object']}.{m['field']} ({m['why']})" for m in missing]
-        return [finding("marketo-fields", "fail", lang, cause="MARKETO_FIELDS_MISSING", edition=facts.edition,
-                        evidence=evidence, summary=msg(lang, "fields_missing", fields=", ".join(evidence["missing"])))]
+        return [RUNBOOK.finding("fail", lang, cause="MARKETO_FIELDS_MISSING", edition=facts.edition,
+                        evidence=evidence, summary=RUNBOOK.msg(lang, "fields_missing", fields=", ".join(evidence["missing"])))]
     if not as_sync_user:
         evidence["reason"] = facts.sync_fields_error or "the sync user did not log in"
-        return [finding("marketo-fields", "skip", lang, evidence=evidence, summary=msg(lang, "fields_exist_unseen"))]
-    return [finding("marketo-fields", "pass", lang, evidence=evidence, summary=msg(lang, "fields_ok"))]
+        return [RUNBOOK.finding("skip", lang, evidence=evidence, summary=RUNBOOK.msg(lang, "fields_exist_unseen"))]
+    return [RUNBOOK.finding("pass", lang, evidence=evidence, summary=RUNBOOK.msg(lang, "fields_ok"))]
 
 
-def unwanted_fields(conn: Any, facts: Facts, lang: str = "en") -> list:
+@RUNBOOK.check("unwanted-fields")
+def unwanted_fields(conn: Connection, facts: Facts, lang: str = "en") -> list[Finding]:
     """Fields listed as not to sync are hidden from the sync user (Sync Fields keeps the rest)."""
-    skipped = _org_or_skip("unwanted-fields", conn, facts, lang)
+    skipped = _org_or_skip(conn, facts, lang)
     if skipped:
         return skipped
     probe(conn, facts)
@@ -578,45 +563,46 @@ def unwanted_fields(conn: Any, facts: Facts, lang: str = "en") -> list:
         evidence["answered_by"] = facts.answered_by["fields_not_to_sync"]
     if facts.sync_fields is None:
         evidence["reason"] = facts.sync_fields_error or "the sync user did not log in"
-        return [finding("unwanted-fields", "skip", lang, evidence=evidence, summary=msg(lang, "unwanted_unseen"))]
+        return [RUNBOOK.finding("skip", lang, evidence=evidence, summary=RUNBOOK.msg(lang, "unwanted_unseen"))]
     evidence["marketo_would_create"] = F.would_create(facts.sync_fields)
     total = sum(len(v) for v in facts.sync_fields.values())
     if not unwanted:
-        return [finding("unwanted-fields", "manual", lang, evidence=evidence, summary=msg(lang, "unwanted_none_listed", n=total))]
+        return [RUNBOOK.finding("manual", lang, evidence=evidence, summary=RUNBOOK.msg(lang, "unwanted_none_listed", n=total))]
     visible = F.visible_unwanted(facts.sync_fields, unwanted)
     unknown = F.unknown_unwanted(facts.fields_not_to_sync, facts.own_fields or facts.sync_fields)
     if unknown:
         evidence["not_found"] = unknown
     if visible:
         evidence["visible"] = visible
-        return [finding("unwanted-fields", "warn", lang, cause="UNWANTED_FIELDS_VISIBLE", edition=facts.edition,
-                        evidence=evidence, summary=msg(lang, "unwanted_visible", fields=", ".join(visible), n=total))]
+        return [RUNBOOK.finding("warn", lang, cause="UNWANTED_FIELDS_VISIBLE", edition=facts.edition,
+                        evidence=evidence, summary=RUNBOOK.msg(lang, "unwanted_visible", fields=", ".join(visible), n=total))]
     if unknown:
         # Not "hidden": a name that matches no field (a typo, most often) hides nothing.
-        return [finding("unwanted-fields", "manual", lang, evidence=evidence,
-                        summary=msg(lang, "unwanted_not_found", n=total,
+        return [RUNBOOK.finding("manual", lang, evidence=evidence,
+                        summary=RUNBOOK.msg(lang, "unwanted_not_found", n=total,
                                     fields=", ".join(u.split(" (", 1)[0] for u in unknown)))]
-    return [finding("unwanted-fields", "pass", lang, evidence=evidence, summary=msg(lang, "unwanted_hidden", n=total))]
+    return [RUNBOOK.finding("pass", lang, evidence=evidence, summary=RUNBOOK.msg(lang, "unwanted_hidden", n=total))]
 
 
 # --------------------------------------------------------------------------- Sandbox box
 
-def sandbox_choice(conn: Any, facts: Facts, lang: str = "en") -> list:
+@RUNBOOK.check("sandbox-choice")
+def sandbox_choice(conn: Connection, facts: Facts, lang: str = "en") -> list[Finding]:
     """Marketo's Sandbox box (a form answer) against Organization.IsSandbox."""
-    skipped = _org_or_skip("sandbox-choice", conn, facts, lang)
+    skipped = _org_or_skip(conn, facts, lang)
     if skipped:
         return skipped
     is_sandbox = bool((facts.org or {}).get("IsSandbox"))
     evidence = {"org_is_sandbox": is_sandbox, "marketo_sandbox_box": facts.marketo_sync_sandbox,
                 "answered_by": facts.answered_by.get("marketo_sync_sandbox", "nobody")}
     if facts.marketo_sync_sandbox == NOT_ANSWERED:
-        return [finding("sandbox-choice", "manual", lang, evidence=evidence, summary=msg(lang, "sandbox_unanswered"))]
-    kind = msg(lang, "sandbox" if is_sandbox else "production")
+        return [RUNBOOK.finding("manual", lang, evidence=evidence, summary=RUNBOOK.msg(lang, "sandbox_unanswered"))]
+    kind = RUNBOOK.msg(lang, "sandbox" if is_sandbox else "production")
     if (facts.marketo_sync_sandbox == TICKED) != is_sandbox:
         key = "sandbox_ticked_for_production" if not is_sandbox else "sandbox_unticked_for_sandbox"
-        return [finding("sandbox-choice", "fail", lang, cause="SANDBOX_MISMATCH", evidence=evidence,
-                        summary=msg(lang, key))]
-    return [finding("sandbox-choice", "pass", lang, evidence=evidence, summary=msg(lang, "sandbox_ok", kind=kind))]
+        return [RUNBOOK.finding("fail", lang, cause="SANDBOX_MISMATCH", evidence=evidence,
+                        summary=RUNBOOK.msg(lang, key))]
+    return [RUNBOOK.finding("pass", lang, evidence=evidence, summary=RUNBOOK.msg(lang, "sandbox_ok", kind=kind))]
 
 
 # --------------------------------------------------------------------------- Marketo
@@ -625,13 +611,14 @@ def _sample_emails(facts: Facts) -> list[str]:
     return [str(r["Email"]).strip() for r in facts.recent_leads if r.get("Email")]
 
 
-def marketo_api_access(conn: Any, facts: Facts, lang: str = "en") -> list:
+@RUNBOOK.check("marketo-api-access")
+def marketo_api_access(conn: Connection, facts: Facts, lang: str = "en") -> list[Finding]:
     """Identity with the instance's client id and secret, then one REST call (counted apart)."""
     from sfdoctor import marketo
 
     creds = marketo.credentials_for(conn)
     client = facts.marketo = marketo.MarketoClient.for_connection(conn, creds)
-    if facts.org is None and getattr(conn, "sf", None) is not None and not facts.api_disabled:
+    if facts.org is None and conn.sf is not None and not facts.api_disabled:
         try:
             load(conn, facts)          # the sample of recent leads comes from the org
         except CheckError:
@@ -650,43 +637,45 @@ def marketo_api_access(conn: Any, facts: Facts, lang: str = "en") -> list:
     except marketo.MarketoIdentityError as exc:
         facts.marketo_error = {"http_status": exc.status, "error": exc.error, "error_description": exc.description}
         evidence.update(facts.marketo_error, marketo_api_calls=client.calls)
-        return [finding("marketo-api-access", "fail", lang, cause="MARKETO_API_ACCESS_DENIED", evidence=evidence,
-                        summary=msg(lang, "mkto_identity_refused", status=exc.status,
+        return [RUNBOOK.finding("fail", lang, cause="MARKETO_API_ACCESS_DENIED", evidence=evidence,
+                        summary=RUNBOOK.msg(lang, "mkto_identity_refused", status=exc.status,
                                     description=exc.description or exc.error))]
     except marketo.MarketoApiError as exc:
-        meaning = msg(lang, f"mkto_code_{exc.code}") if f"mkto_code_{exc.code}" in spec().messages else exc.message
+        meaning = RUNBOOK.msg(lang, f"mkto_code_{exc.code}") if f"mkto_code_{exc.code}" in RUNBOOK.spec().messages else exc.message
         if exc.code not in DENIED_CODES:
             # 606/607/615 (limits), 604/608/611 (time-outs, outages), bad requests: not an
             # answer about the credentials, so no cause: the check errors and the run is
             # inconclusive (exit 3), as a Salesforce REQUEST_LIMIT_EXCEEDED is (findings.md).
-            raise MarketoNotAnswered(exc.code, msg(lang, "mkto_not_an_answer", code=exc.code, meaning=meaning)) from None
+            raise MarketoNotAnswered(exc.code, RUNBOOK.msg(lang, "mkto_not_an_answer", code=exc.code, meaning=meaning)) from None
         facts.marketo_error = {"code": exc.code, "message": exc.message, "meaning": meaning}
         evidence.update(facts.marketo_error, marketo_api_calls=client.calls)
-        return [finding("marketo-api-access", "fail", lang, cause="MARKETO_API_ACCESS_DENIED", evidence=evidence,
-                        summary=msg(lang, "mkto_code_refused", code=exc.code, meaning=meaning))]
+        return [RUNBOOK.finding("fail", lang, cause="MARKETO_API_ACCESS_DENIED", evidence=evidence,
+                        summary=RUNBOOK.msg(lang, "mkto_code_refused", code=exc.code, meaning=meaning))]
     evidence["marketo_api_calls"] = client.calls
-    return [finding("marketo-api-access", "pass", lang, evidence=evidence,
-                    summary=msg(lang, "mkto_ok", user=client.scope or "?", calls=client.calls))]
+    return [RUNBOOK.finding("pass", lang, evidence=evidence,
+                    summary=RUNBOOK.msg(lang, "mkto_ok", user=client.scope or "?", calls=client.calls))]
 
 
-def sync_status(conn: Any, facts: Facts, lang: str = "en") -> list:
+@RUNBOOK.check("sync-status")
+def sync_status(conn: Connection, facts: Facts, lang: str = "en") -> list[Finding]:
     """What Admin > Salesforce shows (no API exposes it): the operator's answer, recorded."""
     status = facts.marketo_sync_status
     evidence = {"status": status, "answered_by": facts.answered_by.get("marketo_sync_status", "nobody")}
-    last = (getattr(conn, "operator", None) or {}).get("marketo_last_synced_at")
+    last = conn.operator.get("marketo_last_synced_at")
     if last and evidence["answered_by"] == "operator":
         evidence["last_synced_at"] = last
     if status == NOT_ANSWERED:
-        return [finding("sync-status", "manual", lang, evidence=evidence, summary=msg(lang, "status_unanswered"))]
+        return [RUNBOOK.finding("manual", lang, evidence=evidence, summary=RUNBOOK.msg(lang, "status_unanswered"))]
     if status == "Failed":
-        return [finding("sync-status", "fail", lang, cause="SYNC_FAILED", evidence=evidence,
-                        summary=msg(lang, "status_failed"))]
-    return [finding("sync-status", "pass", lang, evidence=evidence, summary=msg(lang, "status_ok", status=status))]
+        return [RUNBOOK.finding("fail", lang, cause="SYNC_FAILED", evidence=evidence,
+                        summary=RUNBOOK.msg(lang, "status_failed"))]
+    return [RUNBOOK.finding("pass", lang, evidence=evidence, summary=RUNBOOK.msg(lang, "status_ok", status=status))]
 
 
-def sync_recent_leads(conn: Any, facts: Facts, lang: str = "en") -> list:
+@RUNBOOK.check("sync-recent-leads")
+def sync_recent_leads(conn: Connection, facts: Facts, lang: str = "en") -> list[Finding]:
     """A sample of recent Salesforce leads, looked up in Marketo by email (linked by the sync)."""
-    skipped = _org_or_skip("sync-recent-leads", conn, facts, lang)
+    skipped = _org_or_skip(conn, facts, lang)
     if skipped:
         return skipped
     if "recent" in facts.read_errors:
@@ -694,11 +683,11 @@ def sync_recent_leads(conn: Any, facts: Facts, lang: str = "en") -> list:
     evidence: dict[str, Any] = {"window_days": facts.days, "sampled": len(facts.recent_leads),
                                 "grace_minutes": int(GRACE.total_seconds() // 60)}
     if not facts.recent_leads:
-        return [finding("sync-recent-leads", "skip", lang, evidence=evidence,
-                        summary=msg(lang, "sample_none", days=facts.days))]
+        return [RUNBOOK.finding("skip", lang, evidence=evidence,
+                        summary=RUNBOOK.msg(lang, "sample_none", days=facts.days))]
     if facts.marketo_leads is None:
         evidence["reason"] = "Marketo's API did not answer the lookup"
-        return [finding("sync-recent-leads", "skip", lang, evidence=evidence, summary=msg(lang, "sample_no_marketo"))]
+        return [RUNBOOK.finding("skip", lang, evidence=evidence, summary=RUNBOOK.msg(lang, "sample_no_marketo"))]
     linked = {str(r.get("email") or "").strip().casefold() for r in facts.marketo_leads
               if r.get("sfdcLeadId") or r.get("sfdcContactId")}
     present = {str(r.get("email") or "").strip().casefold() for r in facts.marketo_leads}
@@ -707,16 +696,16 @@ def sync_recent_leads(conn: Any, facts: Facts, lang: str = "en") -> list:
                for r in facts.recent_leads if str(r.get("Email") or "").strip().casefold() not in linked]
     evidence["arrived"] = len(facts.recent_leads) - len(missing)
     if not missing:
-        return [finding("sync-recent-leads", "pass", lang, evidence=evidence,
-                        summary=msg(lang, "sample_ok", n=len(facts.recent_leads)))]
+        return [RUNBOOK.finding("pass", lang, evidence=evidence,
+                        summary=RUNBOOK.msg(lang, "sample_ok", n=len(facts.recent_leads)))]
     evidence["not_arrived"] = missing
     if facts.marketo_sync_status in ("Sync in progress", NOT_ANSWERED):
         # The initial sync is still running, or nobody said the sync was started: expected.
         key = "sample_in_progress" if facts.marketo_sync_status != NOT_ANSWERED else "sample_not_started"
-        return [finding("sync-recent-leads", "manual", lang, evidence=evidence,
-                        summary=msg(lang, key, n=len(missing), total=len(facts.recent_leads)))]
-    return [finding("sync-recent-leads", "fail", lang, cause="SYNC_FAILED", evidence=evidence,
-                    summary=msg(lang, "sample_missing", n=len(missing), total=len(facts.recent_leads),
+        return [RUNBOOK.finding("manual", lang, evidence=evidence,
+                        summary=RUNBOOK.msg(lang, key, n=len(missing), total=len(facts.recent_leads)))]
+    return [RUNBOOK.finding("fail", lang, cause="SYNC_FAILED", evidence=evidence,
+                    summary=RUNBOOK.msg(lang, "sample_missing", n=len(missing), total=len(facts.recent_leads),
                                 emails=", ".join(list(dict.fromkeys(m["email"] for m in missing))[:5])))]
 
 
@@ -746,9 +735,10 @@ def duplicate_groups(emails: dict[str, list[dict[str, Any]]]) -> list[dict[str, 
     return sorted(out, key=lambda g: (-g["count"], g["email"]))
 
 
-def duplicates(conn: Any, facts: Facts, lang: str = "en") -> list:
+@RUNBOOK.check("duplicate-emails")
+def duplicates(conn: Connection, facts: Facts, lang: str = "en") -> list[Finding]:
     """Leads and contacts that share an email address: Marketo will not merge them."""
-    skipped = _org_or_skip("duplicate-emails", conn, facts, lang)
+    skipped = _org_or_skip(conn, facts, lang)
     if skipped:
         return skipped
     for ref in ("lead_emails", "contact_emails"):
@@ -758,36 +748,28 @@ def duplicates(conn: Any, facts: Facts, lang: str = "en") -> list:
     evidence: dict[str, Any] = {"records_read": {o: len(r) for o, r in facts.emails.items()},
                                 "complete": facts.emails_complete}
     if not groups:
-        return [finding("duplicate-emails", "pass", lang, evidence=evidence,
-                        summary=msg(lang, "dupes_none", n=sum(evidence["records_read"].values())))]
+        return [RUNBOOK.finding("pass", lang, evidence=evidence,
+                        summary=RUNBOOK.msg(lang, "dupes_none", n=sum(evidence["records_read"].values())))]
     evidence["duplicate_emails"] = len(groups)
     evidence["groups"] = groups[:50]
-    return [finding("duplicate-emails", "warn", lang, cause="DUPLICATE_RECORDS", evidence=evidence,
-                    summary=msg(lang, "dupes_found", n=len(groups),
+    return [RUNBOOK.finding("warn", lang, cause="DUPLICATE_RECORDS", evidence=evidence,
+                    summary=RUNBOOK.msg(lang, "dupes_found", n=len(groups),
                                 records=sum(g["count"] for g in groups), example=groups[0]["email"]))]
 
 
 # --------------------------------------------------------------------------- order
 
-for _fn, _id in (
-    (org_api_access, "org-api-access"), (sync_user_login, "sync-user-login"),
-    (sync_user_api_enabled, "sync-user-api-enabled"), (marketo_fields, "marketo-fields"),
-    (unwanted_fields, "unwanted-fields"), (sandbox_choice, "sandbox-choice"),
-    (marketo_api_access, "marketo-api-access"), (sync_status, "sync-status"),
-    (sync_recent_leads, "sync-recent-leads"), (duplicates, "duplicate-emails"),
-):
-    _fn.check_id = _id  # type: ignore[attr-defined]
 
-PREFLIGHT = (org_api_access, sync_user_login, sync_user_api_enabled, marketo_fields, unwanted_fields, sandbox_choice)
-AFTER_START = (marketo_api_access, sync_status, sync_recent_leads, duplicates)
-STEPS = PREFLIGHT + AFTER_START
+STEPS = RUNBOOK.steps
+# "Sync Fields" keeps whatever it saw: these steps hold before it, the others after "Start Sync".
+PREFLIGHT = tuple(STEPS[:6])
+AFTER_START = tuple(STEPS[6:])
 
 
 def run_all(run: Any, facts: Facts) -> None:
     """Every step of marketo-sync-setup through `run.check`, in order."""
-    for step in STEPS:
-        run.check(step, facts)
+    RUNBOOK.run_all(run, facts)
 
 
-__all__ = ["Facts", "STEPS", "PREFLIGHT", "AFTER_START", "MarketoNotAnswered", "open_run", "run_all",
+__all__ = ["Facts", "RUNBOOK", "STEPS", "PREFLIGHT", "AFTER_START", "MarketoNotAnswered", "open_run", "run_all",
            "duplicate_groups", "salesforce_calls"]

@@ -23,11 +23,13 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
+from ..checks import permissions
+from ..checks.query import SubResult, composite_once, plain_record, soql, soql_datetime
+from ..clients import Connection
 from ..errors import CheckError
-from . import permissions
-from ._base import RunbookTexts, SubResult, composite_once, soql, soql_datetime
+from ..findings import Finding
+from ..registry import Runbook
 
-RUNBOOK = "sia-auth-failure"
 # The connected app's names in "Connected Apps OAuth Usage": ToutApp (reference §6.4), and
 # the product's later names, which newer installs may show.
 APP_NAMES = ("ToutApp", "Sales Insight Actions", "Marketo Sales Connect")
@@ -53,10 +55,6 @@ _NESTING = 3                      # how deep a URL inside a parameter's value is
 _KNOWN_MEANINGS = ("oauth_app_access_denied", "oauth_ec_app_not_found", "access_denied", "redirect_uri_mismatch",
                    "invalid_client_id", "inactive_user", "inactive_org", "api_currently_disabled",
                    "api_disabled_for_org")
-
-
-_texts = RunbookTexts(RUNBOOK)
-finding, msg = _texts.finding, _texts.msg
 
 
 # ------------------------------------------------------------------ the failure URL (pure)
@@ -219,12 +217,12 @@ def _redacted_query(text: str) -> str:
 def meaning(url: UrlError, lang: str) -> str:
     """What Salesforce means by the URL's error, when documented (else says so)."""
     if url.kind in (RESTRICTED, BLOCKED):
-        return msg(lang, f"meaning_{url.kind}")
+        return RUNBOOK.msg(lang, f"meaning_{url.kind}")
     code = _compact(url.error)
     for known in _KNOWN_MEANINGS:
         if code == _compact(known):
-            return msg(lang, f"meaning_{known}")
-    return msg(lang, "meaning_unknown")
+            return RUNBOOK.msg(lang, f"meaning_{known}")
+    return RUNBOOK.msg(lang, "meaning_unknown")
 
 
 # ------------------------------------------------------------------ facts
@@ -249,9 +247,9 @@ class SiaFacts:
     started_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
 
     @classmethod
-    def from_params(cls, conn: Any = None, **params: Any) -> "SiaFacts":
+    def from_params(cls, conn: Connection | None = None, **params: Any) -> "SiaFacts":
         """From the notebook's parameters; what the run left at its default the demo operator answers."""
-        operator = (getattr(conn, "operator", None) or {}) if conn is not None else {}
+        operator = conn.operator if conn is not None else {}
         values = dict(params)
         for key, op_key in (("error_url", "error_url"), ("username", "probe_username"),
                             ("login_host", "login_host"), ("oauth_usage_button", "oauth_usage_button")):
@@ -270,6 +268,9 @@ class SiaFacts:
     @property
     def edition(self) -> str | None:
         return (self.org or {}).get("OrganizationType")
+
+
+RUNBOOK = Runbook("sia-auth-failure", SiaFacts)
 
 
 def queries(username: str, since: datetime) -> dict[str, str]:
@@ -305,24 +306,23 @@ def queries(username: str, since: datetime) -> dict[str, str]:
     return out
 
 
-def load(conn: Any, facts: SiaFacts) -> SiaFacts:
+def load(conn: Connection, facts: SiaFacts) -> SiaFacts:
     """Read everything once (one API call); a failed read makes every later check error alike."""
     if facts.loaded:
         return facts
     answers = composite_once(conn, facts.read_errors, "composite",
                              queries(facts.username, facts.started_at - timedelta(days=facts.days)), "the org")
     org = answers["org"]
-    facts.org = _plain(org.records[0]) if org.records else {}
-    facts.instance_host = _host(getattr(getattr(conn, "sf", None), "sf_instance", None)) or \
-        _host(getattr(conn, "my_domain_host", None))
+    facts.org = plain_record(org.records[0]) if org.records else {}
+    facts.instance_host = _host(conn.sf.sf_instance if conn.sf is not None else None) or _host(conn.my_domain_host)
     for ref in ("tokens", "apps", "history"):
         sub: SubResult | None = answers.get(ref)
         if sub is not None and not sub.ok:
             facts.read_errors[ref] = sub.error
-    facts.tokens = [_plain(r) for r in answers["tokens"].records]
-    facts.apps = [_plain(r) for r in answers["apps"].records]
+    facts.tokens = [plain_record(r) for r in answers["tokens"].records]
+    facts.apps = [plain_record(r) for r in answers["apps"].records]
     if "history" in answers:
-        facts.history = [_plain(r) for r in answers["history"].records]
+        facts.history = [plain_record(r) for r in answers["history"].records]
     if facts.username:
         try:
             facts.grants = permissions.from_answers(answers, prefix="p_")
@@ -330,12 +330,6 @@ def load(conn: Any, facts: SiaFacts) -> SiaFacts:
             facts.read_errors["user"] = str(exc)
     facts.loaded = True
     return facts
-
-
-def _plain(record: dict[str, Any]) -> dict[str, Any]:
-    from .org_info import _plain as plain  # noqa: PLC0415
-
-    return plain(record)
 
 
 def _host(value: str | None) -> str | None:
@@ -357,33 +351,34 @@ def _found_name(facts: SiaFacts) -> str:
 
 
 # ------------------------------------------------------------------ checks
-def _skip_branch(check_id: str, facts: SiaFacts, lang: str, wanted: tuple[str, ...]) -> list | None:
+def _skip_branch(facts: SiaFacts, lang: str, wanted: tuple[str, ...]) -> list[Finding] | None:
     """The skip a check returns when the URL's kind is one it does not explain."""
     if facts.url.kind in wanted or facts.url.kind == NONE:
         return None
-    return [finding(check_id, "skip", lang, evidence={"reason": "url_kind", "url_kind": facts.url.kind},
-                    summary=msg(lang, "skip_other_branch", kind=msg(lang, f"kind_{facts.url.kind}")))]
+    return [RUNBOOK.finding("skip", lang, evidence={"reason": "url_kind", "url_kind": facts.url.kind},
+                    summary=RUNBOOK.msg(lang, "skip_other_branch", kind=RUNBOOK.msg(lang, f"kind_{facts.url.kind}")))]
 
 
-def error_url(conn: Any, facts: SiaFacts, lang: str = "en") -> list:
+@RUNBOOK.check("error-url")
+def error_url(conn: Connection, facts: SiaFacts, lang: str = "en") -> list[Finding]:
     """Classify the pasted URL, show the raw error and what Salesforce means by it (no API call)."""
     url = facts.url
     evidence = url.evidence()
     if url.kind == NONE:
-        return [finding("error-url", "skip", lang, evidence={"reason": "no URL given"}, summary=msg(lang, "url_missing"))]
+        return [RUNBOOK.finding("skip", lang, evidence={"reason": "no URL given"}, summary=RUNBOOK.msg(lang, "url_missing"))]
     evidence["salesforce_meaning"] = meaning(url, lang)
     shown = url.error or url.description or ""
     if url.kind == RESTRICTED:
-        return [finding("error-url", "fail", lang, cause="RESTRICTED_DOMAIN", evidence=evidence,
-                        summary=msg(lang, "url_restricted", error=shown))]
+        return [RUNBOOK.finding("fail", lang, cause="RESTRICTED_DOMAIN", evidence=evidence,
+                        summary=RUNBOOK.msg(lang, "url_restricted", error=shown))]
     if url.kind == BLOCKED:
-        return [finding("error-url", "fail", lang, cause="OAUTH_APP_BLOCKED", evidence=evidence,
-                        summary=msg(lang, "url_blocked", error=shown))]
+        return [RUNBOOK.finding("fail", lang, cause="OAUTH_APP_BLOCKED", evidence=evidence,
+                        summary=RUNBOOK.msg(lang, "url_blocked", error=shown))]
     if not url.error and not url.description:
-        return [finding("error-url", "warn", lang, cause="UNRECOGNIZED_ERROR", evidence=evidence,
-                        summary=msg(lang, "url_no_error", url=url.url))]
-    return [finding("error-url", "warn", lang, cause="UNRECOGNIZED_ERROR", evidence=evidence,
-                    summary=msg(lang, "url_other", error=shown, meaning=evidence["salesforce_meaning"]))]
+        return [RUNBOOK.finding("warn", lang, cause="UNRECOGNIZED_ERROR", evidence=evidence,
+                        summary=RUNBOOK.msg(lang, "url_no_error", url=url.url))]
+    return [RUNBOOK.finding("warn", lang, cause="UNRECOGNIZED_ERROR", evidence=evidence,
+                    summary=RUNBOOK.msg(lang, "url_other", error=shown, meaning=evidence["salesforce_meaning"]))]
 
 
 def wrong_host(aimed_at: str | None, my_domain_host: str | None, sandbox: bool) -> str | None:
@@ -403,10 +398,11 @@ def wrong_host(aimed_at: str | None, my_domain_host: str | None, sandbox: bool) 
     return None
 
 
-def target_org(conn: Any, facts: SiaFacts, lang: str = "en") -> list:
+@RUNBOOK.check("target-org")
+def target_org(conn: Connection, facts: SiaFacts, lang: str = "en") -> list[Finding]:
     """Restricted domain: the org behind the user (My Domain host, sandbox, edition) and whether
     the connection was aimed at a login host that cannot reach it."""
-    skipped = _skip_branch("target-org", facts, lang, (RESTRICTED,))
+    skipped = _skip_branch(facts, lang, (RESTRICTED,))
     if skipped:
         return skipped
     load(conn, facts)
@@ -430,69 +426,71 @@ def target_org(conn: Any, facts: SiaFacts, lang: str = "en") -> list:
         evidence["user_found"] = None if grants is None else grants.user is not None
     if "history" in facts.read_errors:
         evidence["history_unreadable"] = facts.read_errors["history"]
-    kind = msg(lang, "sandbox" if sandbox else "production")
+    kind = RUNBOOK.msg(lang, "sandbox" if sandbox else "production")
     if sandbox:
         if facts.url.kind == RESTRICTED or why:
-            aimed = msg(lang, "aimed_at", aimed_at=aimed_at) if why else ""
-            return [finding("target-org", "fail", lang, cause="SANDBOX_NOT_CONFIGURED", evidence=evidence,
-                            edition=facts.edition, summary=msg(lang, "org_sandbox", host=host, edition=edition,
+            aimed = RUNBOOK.msg(lang, "aimed_at", aimed_at=aimed_at) if why else ""
+            return [RUNBOOK.finding("fail", lang, cause="SANDBOX_NOT_CONFIGURED", evidence=evidence,
+                            edition=facts.edition, summary=RUNBOOK.msg(lang, "org_sandbox", host=host, edition=edition,
                                                                aimed=aimed))]
-        return [finding("target-org", "manual", lang, cause="SANDBOX_NOT_CONFIGURED", evidence=evidence,
-                        summary=msg(lang, "org_sandbox_unconfirmed", host=host, edition=edition))]
+        return [RUNBOOK.finding("manual", lang, cause="SANDBOX_NOT_CONFIGURED", evidence=evidence,
+                        summary=RUNBOOK.msg(lang, "org_sandbox_unconfirmed", host=host, edition=edition))]
     if why:
-        return [finding("target-org", "fail", lang, cause="RESTRICTED_DOMAIN", evidence=evidence,
-                        summary=msg(lang, "org_wrong_host", aimed_at=aimed_at, kind=kind, host=host,
-                                    why=msg(lang, f"why_{why}")))]
+        return [RUNBOOK.finding("fail", lang, cause="RESTRICTED_DOMAIN", evidence=evidence,
+                        summary=RUNBOOK.msg(lang, "org_wrong_host", aimed_at=aimed_at, kind=kind, host=host,
+                                    why=RUNBOOK.msg(lang, f"why_{why}")))]
     if refused:
         n = sum(int(g.get("logins") or 0) for g in refused)
         last = max(str(g.get("lastLogin") or "") for g in refused)
         urls = ", ".join(sorted({str(g.get("LoginUrl") or "?") for g in refused}))
-        return [finding("target-org", "fail", lang, cause="RESTRICTED_DOMAIN", evidence=evidence,
-                        summary=msg(lang, "org_refused_logins", n=n, username=_found_name(facts), last=last,
+        return [RUNBOOK.finding("fail", lang, cause="RESTRICTED_DOMAIN", evidence=evidence,
+                        summary=RUNBOOK.msg(lang, "org_refused_logins", n=n, username=_found_name(facts), last=last,
                                     login_urls=urls))]
     if facts.username and facts.grants is not None and facts.grants.user is None:
-        return [finding("target-org", "pass", lang, evidence=evidence,
-                        summary=msg(lang, "user_missing", username=facts.username))]
-    return [finding("target-org", "pass", lang, evidence=evidence,
-                    summary=msg(lang, "org_ok" if facts.url.kind == RESTRICTED else "org_ok_no_url",
+        return [RUNBOOK.finding("pass", lang, evidence=evidence,
+                        summary=RUNBOOK.msg(lang, "user_missing", username=facts.username))]
+    return [RUNBOOK.finding("pass", lang, evidence=evidence,
+                    summary=RUNBOOK.msg(lang, "org_ok" if facts.url.kind == RESTRICTED else "org_ok_no_url",
                                 edition=edition, kind=kind, host=host))]
 
 
-def user_api_enabled(conn: Any, facts: SiaFacts, lang: str = "en") -> list:
+@RUNBOOK.check("user-api-enabled")
+def user_api_enabled(conn: Connection, facts: SiaFacts, lang: str = "en") -> list[Finding]:
     """OAuth app blocked / another type: does anything (profile or any permission set) give the
     connecting user API Enabled? Sales Insight Actions works through the API as that user."""
-    skipped = _skip_branch("user-api-enabled", facts, lang, (BLOCKED, OTHER))
+    skipped = _skip_branch(facts, lang, (BLOCKED, OTHER))
     if skipped:
         return skipped
     if not facts.username:
-        return [finding("user-api-enabled", "skip", lang, evidence={"reason": "no username given"},
-                        summary=msg(lang, "no_username"))]
+        return [RUNBOOK.finding("skip", lang, evidence={"reason": "no username given"},
+                        summary=RUNBOOK.msg(lang, "no_username"))]
     load(conn, facts)
     if "user" in facts.read_errors:
         raise CheckError(facts.read_errors["user"])
     grants = facts.grants
     assert grants is not None
     if grants.user is None:
-        return [finding("user-api-enabled", "skip", lang, evidence={"reason": "user not found",
+        return [RUNBOOK.finding("skip", lang, evidence={"reason": "user not found",
                                                                     "username": facts.username},
-                        summary=msg(lang, "user_missing", username=facts.username))]
+                        summary=RUNBOOK.msg(lang, "user_missing", username=facts.username))]
     evidence = {"username": grants.user.get("Username"), "profile": grants.profile,
                 "from_profile": grants.from_profile, "permission_sets": grants.permission_sets,
                 "api_enabled_via": grants.via, "active": grants.user.get("IsActive")}
     if not grants.enabled:
-        return [finding("user-api-enabled", "fail", lang, cause="API_NOT_ENABLED_FOR_USER", evidence=evidence,
-                        edition=facts.edition, summary=msg(lang, "api_disabled", profile=grants.profile,
+        return [RUNBOOK.finding("fail", lang, cause="API_NOT_ENABLED_FOR_USER", evidence=evidence,
+                        edition=facts.edition, summary=RUNBOOK.msg(lang, "api_disabled", profile=grants.profile,
                                                            username=_found_name(facts)))]
-    summary = msg(lang, "api_enabled", username=_found_name(facts), via=", ".join(grants.via))
+    summary = RUNBOOK.msg(lang, "api_enabled", username=_found_name(facts), via=", ".join(grants.via))
     if grants.user.get("IsActive") is False:
-        summary += msg(lang, "user_inactive_note")
-    return [finding("user-api-enabled", "pass", lang, evidence=evidence, summary=summary)]
+        summary += RUNBOOK.msg(lang, "user_inactive_note")
+    return [RUNBOOK.finding("pass", lang, evidence=evidence, summary=summary)]
 
 
-def oauth_usage(conn: Any, facts: SiaFacts, lang: str = "en") -> list:
+@RUNBOOK.check("toutapp-oauth-usage")
+def oauth_usage(conn: Connection, facts: SiaFacts, lang: str = "en") -> list[Finding]:
     """ToutApp's OAuth usage (OauthToken) and connected-app row: evidence of whether and until
     when the app worked here (the block state itself is on no API)."""
-    skipped = _skip_branch("toutapp-oauth-usage", facts, lang, (BLOCKED, OTHER))
+    skipped = _skip_branch(facts, lang, (BLOCKED, OTHER))
     if skipped:
         return skipped
     load(conn, facts)
@@ -516,57 +514,47 @@ def oauth_usage(conn: Any, facts: SiaFacts, lang: str = "en") -> list:
     }
     if not tokens:
         key = "usage_installed_only" if apps else "usage_none"
-        return [finding("toutapp-oauth-usage", "pass", lang, evidence=evidence, summary=msg(lang, key, app=app))]
+        return [RUNBOOK.finding("pass", lang, evidence=evidence, summary=RUNBOOK.msg(lang, key, app=app))]
     if facts.username:
-        user_part = (msg(lang, "usage_user_has", username=_found_name(facts), last=evidence["user_last_used"])
-                     if mine else msg(lang, "usage_user_none", username=_found_name(facts)))
+        user_part = (RUNBOOK.msg(lang, "usage_user_has", username=_found_name(facts), last=evidence["user_last_used"])
+                     if mine else RUNBOOK.msg(lang, "usage_user_none", username=_found_name(facts)))
     else:
         user_part = ""
-    return [finding("toutapp-oauth-usage", "pass", lang, evidence=evidence,
-                    summary=msg(lang, "usage_some", app=app, users=len(users), uses=evidence["use_count"],
+    return [RUNBOOK.finding("pass", lang, evidence=evidence,
+                    summary=RUNBOOK.msg(lang, "usage_some", app=app, users=len(users), uses=evidence["use_count"],
                                 last=last, user_part=user_part).strip())]
 
 
-def app_block(conn: Any, facts: SiaFacts, lang: str = "en") -> list:
+@RUNBOOK.check("toutapp-block")
+def app_block(conn: Connection, facts: SiaFacts, lang: str = "en") -> list[Finding]:
     """Is ToutApp blocked? No API shows it: the URL's OAUTH_APP_BLOCKED and the operator's
     answer from Connected Apps OAuth Usage decide (no API call)."""
-    skipped = _skip_branch("toutapp-block", facts, lang, (BLOCKED, OTHER))
+    skipped = _skip_branch(facts, lang, (BLOCKED, OTHER))
     if skipped:
         return skipped
     answer = facts.oauth_usage_button if facts.oauth_usage_button in ("unblock", "block", "not_listed") else ""
     evidence = {"url_says_blocked": facts.url.kind == BLOCKED, "operator_answer": answer or None,
                 "where": "Setup > Connected Apps OAuth Usage > ToutApp"}
     if facts.url.kind == BLOCKED:
-        suffix = msg(lang, f"block_answer_{answer or 'none'}")
-        return [finding("toutapp-block", "fail", lang, cause="OAUTH_APP_BLOCKED", evidence=evidence,
-                        summary=msg(lang, "block_url", answer=suffix))]
+        suffix = RUNBOOK.msg(lang, f"block_answer_{answer or 'none'}")
+        return [RUNBOOK.finding("fail", lang, cause="OAUTH_APP_BLOCKED", evidence=evidence,
+                        summary=RUNBOOK.msg(lang, "block_url", answer=suffix))]
     if answer == "unblock":
-        return [finding("toutapp-block", "fail", lang, cause="OAUTH_APP_BLOCKED", evidence=evidence,
-                        summary=msg(lang, "block_unblock"))]
+        return [RUNBOOK.finding("fail", lang, cause="OAUTH_APP_BLOCKED", evidence=evidence,
+                        summary=RUNBOOK.msg(lang, "block_unblock"))]
     if answer in ("block", "not_listed"):
-        return [finding("toutapp-block", "pass", lang, evidence=evidence, summary=msg(lang, f"block_{answer}"))]
-    return [finding("toutapp-block", "manual", lang, cause="OAUTH_APP_BLOCKED", evidence=evidence,
-                    summary=msg(lang, "block_ask"))]
+        return [RUNBOOK.finding("pass", lang, evidence=evidence, summary=RUNBOOK.msg(lang, f"block_{answer}"))]
+    return [RUNBOOK.finding("manual", lang, cause="OAUTH_APP_BLOCKED", evidence=evidence,
+                    summary=RUNBOOK.msg(lang, "block_ask"))]
 
 
-# The check id RunSession records when a function raises.
-for _fn, _id in (
-    (error_url, "error-url"),
-    (target_org, "target-org"),
-    (user_api_enabled, "user-api-enabled"),
-    (oauth_usage, "toutapp-oauth-usage"),
-    (app_block, "toutapp-block"),
-):
-    _fn.check_id = _id  # type: ignore[attr-defined]
-
-STEPS = (error_url, target_org, user_api_enabled, oauth_usage, app_block)
+STEPS = RUNBOOK.steps
 
 
 def run_all(run: Any, facts: SiaFacts) -> None:
     """Every step of sia-auth-failure through `run.check`, in order (the form cell)."""
-    for step in STEPS:
-        run.check(step, facts)
+    RUNBOOK.run_all(run, facts)
 
 
-__all__ = ["APP_NAMES", "STEPS", "SiaFacts", "UrlError", "app_block", "error_url", "load", "meaning",
+__all__ = ["APP_NAMES", "RUNBOOK", "STEPS", "SiaFacts", "UrlError", "app_block", "error_url", "load", "meaning",
            "oauth_usage", "parse_error_url", "queries", "run_all", "target_org", "user_api_enabled", "wrong_host"]

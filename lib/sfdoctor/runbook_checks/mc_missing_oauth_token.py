@@ -24,17 +24,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import mc_allowlist as al
-from . import mc_user as mu
+from ..checks import mc_allowlist as al
+from ..checks import mc_user as mu
+from ..clients import Connection
 from ..errors import CheckError, problem_text
-from ._base import RunbookTexts
+from ..findings import Finding
+from ..registry import Runbook
 
-RUNBOOK = "mc-missing-oauth-token"
 MAX_LISTED = 20
 
 
-_texts = RunbookTexts(RUNBOOK)
-spec, finding, msg = _texts.spec, _texts.finding, _texts.msg
 
 
 # --------------------------------------------------------------------------- facts
@@ -64,11 +63,11 @@ class Facts:
     attempts: list[dict[str, Any]] = field(default_factory=list)
 
     @classmethod
-    def from_params(cls, conn: Any = None, **params: Any) -> "Facts":
+    def from_params(cls, conn: Connection | None = None, **params: Any) -> "Facts":
         """From the notebook's parameters; the demo operator answers what was left at its default."""
-        operator = dict((getattr(conn, "operator", None) or {}) if conn is not None else {})
+        operator = dict(conn.operator) if conn is not None else {}
         answers = _operator_answers(operator)
-        defaults = {p.name: p.papermill_default() for p in spec().parameters}
+        defaults = {p.name: p.papermill_default() for p in RUNBOOK.spec().parameters}
         answered: dict[str, str] = {}
         values: dict[str, Any] = {}
         for name, default in defaults.items():
@@ -91,6 +90,9 @@ class Facts:
             web_login_result=str(values.get("web_login_result") or "not_tried"),
             answered_by=answered,
         )
+
+
+RUNBOOK = Runbook("mc-missing-oauth-token", Facts)
 
 
 def _on_off(value: Any) -> str:
@@ -162,13 +164,14 @@ def load_lists(facts: Facts) -> None:
     facts.rows = al.coverage(dc, spans)
 
 
-def allowlist(conn: Any, facts: Facts, lang: str = "en") -> list:
+@RUNBOOK.check("mc-allowlist")
+def allowlist(conn: Connection, facts: Facts, lang: str = "en") -> list[Finding]:
     """MC_IP_NOT_ALLOWLISTED: Data Cloud addresses that no allowlist range covers (no API call)."""
     load_lists(facts)
     if facts.input_error is not None:
         said = problem_text(facts.input_error, lang)
-        return [finding("mc-allowlist", "error", lang, evidence={"input_error": said},
-                        summary=msg(lang, "input_error", error=said))]
+        return [RUNBOOK.finding("error", lang, evidence={"input_error": said},
+                        summary=RUNBOOK.msg(lang, "input_error", error=said))]
     spans, dc = facts.allowlist or [], facts.data_cloud or []
     evidence: dict[str, Any] = {
         "enabled": facts.ip_allowlist_enabled,
@@ -178,27 +181,27 @@ def allowlist(conn: Any, facts: Facts, lang: str = "en") -> list:
     if facts.answered_by.get("ip_allowlist_enabled") or facts.answered_by.get("ip_allowlist"):
         evidence["answered_by"] = "operator"
     if facts.ip_allowlist_enabled == "off":
-        return [finding("mc-allowlist", "pass", lang, evidence=evidence, summary=msg(lang, "allowlist_off"))]
+        return [RUNBOOK.finding("pass", lang, evidence=evidence, summary=RUNBOOK.msg(lang, "allowlist_off"))]
     if not dc:
-        return [finding("mc-allowlist", "manual", lang, evidence=evidence, summary=msg(lang, "allowlist_no_dc_ips"))]
+        return [RUNBOOK.finding("manual", lang, evidence=evidence, summary=RUNBOOK.msg(lang, "allowlist_no_dc_ips"))]
     if facts.ip_allowlist_enabled == "unknown" and not spans:
-        return [finding("mc-allowlist", "manual", lang, evidence=evidence, summary=msg(lang, "allowlist_unknown"))]
+        return [RUNBOOK.finding("manual", lang, evidence=evidence, summary=RUNBOOK.msg(lang, "allowlist_unknown"))]
     rows = facts.rows
     evidence["coverage"] = [r.to_json() for r in rows][:MAX_LISTED]
     missing = [r for r in rows if r.uncovered]
     if not missing:
-        return [finding("mc-allowlist", "pass", lang, evidence=evidence,
-                        summary=msg(lang, "allowlist_covered", n=len(rows)))]
+        return [RUNBOOK.finding("pass", lang, evidence=evidence,
+                        summary=RUNBOOK.msg(lang, "allowlist_covered", n=len(rows)))]
     add = al.ranges_to_add(rows)
     evidence["ranges_to_add"] = add[:MAX_LISTED]
     values = dict(ips=", ".join(r.address.label() for r in missing[:MAX_LISTED]),
                   ranges="; ".join(_range_text(a) for a in add[:MAX_LISTED]), n=len(missing), total=len(rows))
     if facts.ip_allowlist_enabled == "on":
-        return [finding("mc-allowlist", "fail", lang, cause="MC_IP_NOT_ALLOWLISTED", evidence=evidence,
-                        summary=msg(lang, "allowlist_missing", **values))]
+        return [RUNBOOK.finding("fail", lang, cause="MC_IP_NOT_ALLOWLISTED", evidence=evidence,
+                        summary=RUNBOOK.msg(lang, "allowlist_missing", **values))]
     # The ranges are known but not whether the allowlist is on: the operator must look.
-    return [finding("mc-allowlist", "manual", lang, cause="MC_IP_NOT_ALLOWLISTED", evidence=evidence,
-                    summary=msg(lang, "allowlist_missing_if_on", **values))]
+    return [RUNBOOK.finding("manual", lang, cause="MC_IP_NOT_ALLOWLISTED", evidence=evidence,
+                    summary=RUNBOOK.msg(lang, "allowlist_missing_if_on", **values))]
 
 
 def _range_text(r: dict[str, Any]) -> str:
@@ -212,7 +215,7 @@ def show_allowlist(facts: Facts, lang: str = "en") -> None:
         return
     from IPython.display import HTML, display
 
-    t = spec().texts(lang)
+    t = RUNBOOK.spec().texts(lang)
     labels = {k: t.msg(k) for k in ("col_address", "col_status", "col_by", "col_add",
                                     "status_covered", "status_partly", "status_not_covered")}
     display(HTML(al.table_html(facts.rows, labels)))
@@ -220,7 +223,7 @@ def show_allowlist(facts: Facts, lang: str = "en") -> None:
 
 # --------------------------------------------------------------------------- 2. the user (AccountUser)
 
-def load_user(conn: Any, facts: Facts) -> dict[str, Any] | None:
+def load_user(conn: Connection, facts: Facts) -> dict[str, Any] | None:
     """The integration user's AccountUser row: /v2/token + one Retrieve (two API calls, once per run)."""
     if facts.user_read:
         return facts.user
@@ -264,20 +267,21 @@ def _user_evidence(user: dict[str, Any] | None) -> dict[str, Any]:
     return out
 
 
-def user(conn: Any, facts: Facts, lang: str = "en") -> list:
+@RUNBOOK.check("mc-user")
+def user(conn: Connection, facts: Facts, lang: str = "en") -> list[Finding]:
     """The integration user as Marketing Cloud holds it: active, unlocked, no password change pending."""
     if not facts.mc_username:
-        return [finding("mc-user", "manual", lang, summary=msg(lang, "no_username"))]
+        return [RUNBOOK.finding("manual", lang, summary=RUNBOOK.msg(lang, "no_username"))]
     from sfdoctor import mcloud
 
     try:
         row = load_user(conn, facts)
     except mcloud.PackageRefused as exc:
         # sfdoctor's own access, not Data Cloud's: an error (inconclusive), never a cause.
-        return [finding("mc-user", "error", lang,
+        return [RUNBOOK.finding("error", lang,
                         evidence={"username": facts.mc_username, "which": "installed_package",
                                   "http_status": exc.status, "code": exc.code},
-                        summary=msg(lang, "package_refused", status=exc.status or "?", code=exc.code or "-"))]
+                        summary=RUNBOOK.msg(lang, "package_refused", status=exc.status or "?", code=exc.code or "-"))]
     verdict = mu.user_verdict(row, exempt=_exempt(facts, row))
     evidence = {"username": facts.mc_username, **_user_evidence(row)}
     if verdict.which:
@@ -286,20 +290,20 @@ def user(conn: Any, facts: Facts, lang: str = "en") -> list:
            "must_change_password": "user_forced_change"}.get(verdict.which or "", "user_ok")
     if verdict.cause == "MC_PASSWORD_EXPIRED":
         key = "user_must_change"
-    return [finding("mc-user", verdict.status, lang, cause=verdict.cause, evidence=evidence,
-                    summary=msg(lang, key, username=facts.mc_username))]
+    return [RUNBOOK.finding(verdict.status, lang, cause=verdict.cause, evidence=evidence,
+                    summary=RUNBOOK.msg(lang, key, username=facts.mc_username))]
 
 
 # --------------------------------------------------------------------------- 3. the user's own login
 
-def probe_identity(conn: Any, params: dict[str, Any]) -> tuple[str, str] | None:
+def probe_identity(conn: Connection, params: dict[str, Any]) -> tuple[str, str] | None:
     """Whose credentials this runbook's login probes test (runbooks/*.yml `probe_identity`): the
     integration user entered in Data Cloud, with the password Data Cloud holds, read as a run
     reads them. The scheduler fingerprints them (salted, never stored) so that a login that
     failed is not tried again with the same password (principle 7)."""
     from sfdoctor import mcloud
 
-    operator = getattr(conn, "operator", None) or {}
+    operator = conn.operator
     username = str(params.get("mc_username") or operator.get("data_cloud_mc_username") or "").strip()
     if not username:
         return None
@@ -307,7 +311,7 @@ def probe_identity(conn: Any, params: dict[str, Any]) -> tuple[str, str] | None:
     return (username, password) if password else None
 
 
-def _try(conn: Any, facts: Facts, password: str, source_ip: str | None, where: str) -> Any:
+def _try(conn: Connection, facts: Facts, password: str, source_ip: str | None, where: str) -> Any:
     from sfdoctor import mcloud
 
     result = mcloud.user_login(conn, facts.mc_username, password, source_ip)
@@ -316,7 +320,8 @@ def _try(conn: Any, facts: Facts, password: str, source_ip: str | None, where: s
     return result
 
 
-def _login_finding(cid: str, lang: str, facts: Facts, result: Any, where: str, attempts: int) -> Any:
+def _login_finding(lang: str, facts: Facts, result: Any, where: str, attempts: int,
+                   check_id: str | None = None) -> Finding:
     user = facts.user if facts.user_read else {}
     verdict = mu.login_verdict(result.reason, user, exempt=_exempt(facts, user))
     evidence = {"username": facts.mc_username, "source_ip": result.source_ip, "from": where,
@@ -330,22 +335,24 @@ def _login_finding(cid: str, lang: str, facts: Facts, result: Any, where: str, a
            "LOCKED": "login_locked", "INACTIVE": "login_inactive"}.get(result.reason, "login_invalid")
     if verdict.which == "must_change_password":
         key = "login_forced_change"
-    summary = msg(lang, key, username=facts.mc_username, ip=result.source_ip or "?",
+    summary = RUNBOOK.msg(lang, key, username=facts.mc_username, ip=result.source_ip or "?",
                   message=result.message or "-")
     if result.reason == "IP_NOT_ALLOWLISTED" and facts.ip_allowlist_enabled == "off":
-        summary += " " + msg(lang, "login_ip_contradicts_operator")
-    return finding(cid, verdict.status, lang, cause=verdict.cause, evidence=evidence, summary=summary)
+        summary += " " + RUNBOOK.msg(lang, "login_ip_contradicts_operator")
+    return RUNBOOK.finding(verdict.status, lang, check_id=check_id, cause=verdict.cause, evidence=evidence,
+                           summary=summary)
 
 
-def login(conn: Any, facts: Facts, lang: str = "en") -> list:
+@RUNBOOK.check("mc-login")
+def login(conn: Connection, facts: Facts, lang: str = "en") -> list[Finding]:
     """The login Data Cloud makes, at most twice: from a Data Cloud address, then (only when
     the first was refused for its address and this machine's address is allowlisted) from here,
     to see whether the credentials themselves also fail."""
     from sfdoctor import mcloud
 
     if not facts.mc_username:
-        return [finding("mc-login", "skip", lang, evidence={"login_attempts": 0},
-                        summary=msg(lang, "login_skipped", reason=msg(lang, "skip_no_username")))]
+        return [RUNBOOK.finding("skip", lang, evidence={"login_attempts": 0},
+                        summary=RUNBOOK.msg(lang, "login_skipped", reason=RUNBOOK.msg(lang, "skip_no_username")))]
     try:
         load_user(conn, facts)
     except Exception:  # noqa: BLE001 - the user check already shows why; the login still tells
@@ -353,34 +360,33 @@ def login(conn: Any, facts: Facts, lang: str = "en") -> list:
     if facts.user_read:
         reason = None
         if facts.user is None:
-            reason = msg(lang, "skip_user_unknown", username=facts.mc_username)
+            reason = RUNBOOK.msg(lang, "skip_user_unknown", username=facts.mc_username)
         elif facts.user.get("IsLocked") is True or facts.user.get("ActiveFlag") is False:
-            reason = msg(lang, "skip_user_blocked", username=facts.mc_username)
+            reason = RUNBOOK.msg(lang, "skip_user_blocked", username=facts.mc_username)
         if reason:
-            return [finding("mc-login", "skip", lang, evidence={"login_attempts": 0},
-                            summary=msg(lang, "login_skipped", reason=reason))]
+            return [RUNBOOK.finding("skip", lang, evidence={"login_attempts": 0},
+                            summary=RUNBOOK.msg(lang, "login_skipped", reason=reason))]
     if not mcloud.can_log_in_as_user(conn):
         return [_web_login(facts, lang)]
     if not facts.probe:
-        return [finding("mc-login", "skip", lang, evidence={"login_attempts": 0},
-                        summary=msg(lang, "login_skipped", reason=msg(lang, "skip_probe_off")))]
+        return [RUNBOOK.finding("skip", lang, evidence={"login_attempts": 0},
+                        summary=RUNBOOK.msg(lang, "login_skipped", reason=RUNBOOK.msg(lang, "skip_probe_off")))]
     password = mcloud.integration_password(conn, facts.mc_username)
     if not password:
-        return [finding("mc-login", "skip", lang, evidence={"login_attempts": 0},
-                        summary=msg(lang, "login_skipped", reason=msg(lang, "skip_no_password",
+        return [RUNBOOK.finding("skip", lang, evidence={"login_attempts": 0},
+                        summary=RUNBOOK.msg(lang, "login_skipped", reason=RUNBOOK.msg(lang, "skip_no_password",
                                                                        username=facts.mc_username)))]
     load_lists(facts)
     dc_ip = data_cloud_source(facts)
     first = _try(conn, facts, password, dc_ip, "data_cloud")
-    out = [_login_finding("mc-login", lang, facts, first, "data_cloud", 1)]
-    info = getattr(conn, "info", None)
-    own_ip = info.client_ip if info is not None else ""
+    out = [_login_finding(lang, facts, first, "data_cloud", 1)]
+    own_ip = conn.info.client_ip if conn.info is not None else ""
     if first.reason == "IP_NOT_ALLOWLISTED" and own_ip and _allowlisted(own_ip, facts):
         second = _try(conn, facts, password, own_ip, "sfdoctor")
-        out.append(_login_finding("mc-login-here", lang, facts, second, "sfdoctor", 2))
+        out.append(_login_finding(lang, facts, second, "sfdoctor", 2, check_id="mc-login-here"))
     elif first.reason == "IP_NOT_ALLOWLISTED":
-        out.append(finding("mc-login-here", "skip", lang, evidence={"login_attempts": 1, "source_ip": own_ip or None},
-                           summary=msg(lang, "login_here_skipped", ip=own_ip or "?")))
+        out.append(RUNBOOK.finding("skip", lang, check_id="mc-login-here", evidence={"login_attempts": 1, "source_ip": own_ip or None},
+                           summary=RUNBOOK.msg(lang, "login_here_skipped", ip=own_ip or "?")))
     return out
 
 
@@ -416,33 +422,35 @@ def _web_login(facts: Facts, lang: str) -> Any:
     key = {"manual": "web_login_ask", "pass": "web_login_ok"}.get(verdict.status, "web_login_" + facts.web_login_result)
     if verdict.which == "must_change_password":
         key = "web_login_forced_change"
-    return finding("mc-login", verdict.status, lang, cause=verdict.cause, evidence=evidence,
-                   summary=msg(lang, key, username=facts.mc_username))
+    return RUNBOOK.finding(verdict.status, lang, cause=verdict.cause, evidence=evidence,
+                   summary=RUNBOOK.msg(lang, key, username=facts.mc_username))
 
 
 # --------------------------------------------------------------------------- 4. prevention
 
-def api_user(conn: Any, facts: Facts, lang: str = "en") -> list:
+@RUNBOOK.check("mc-api-user")
+def api_user(conn: Connection, facts: Facts, lang: str = "en") -> list[Finding]:
     """MC_USER_NOT_API_USER: the integration user should be an API user (AccountUser.IsAPIUser)."""
     if not facts.mc_username or "user" in facts.read_errors or not facts.user_read:
-        reason = facts.read_errors.get("user") or msg(lang, "skip_no_username")
-        return [finding("mc-api-user", "skip", lang, evidence={"reason": reason},
-                        summary=msg(lang, "api_user_unknown"))]
+        reason = facts.read_errors.get("user") or RUNBOOK.msg(lang, "skip_no_username")
+        return [RUNBOOK.finding("skip", lang, evidence={"reason": reason},
+                        summary=RUNBOOK.msg(lang, "api_user_unknown"))]
     verdict = mu.api_user_verdict(facts.user)
     evidence = {"username": facts.mc_username, "IsAPIUser": (facts.user or {}).get("IsAPIUser")}
     key = {"pass": "api_user_ok", "warn": "api_user_not"}.get(verdict.status, "api_user_unknown")
-    return [finding("mc-api-user", verdict.status, lang, cause=verdict.cause, evidence=evidence,
-                    summary=msg(lang, key, username=facts.mc_username))]
+    return [RUNBOOK.finding(verdict.status, lang, cause=verdict.cause, evidence=evidence,
+                    summary=RUNBOOK.msg(lang, key, username=facts.mc_username))]
 
 
-def password_policy(conn: Any, facts: Facts, lang: str = "en") -> list:
+@RUNBOOK.check("mc-password-policy")
+def password_policy(conn: Connection, facts: Facts, lang: str = "en") -> list[Finding]:
     """MC_API_USERS_NOT_EXEMPT_FROM_EXPIRY from the operator's reading of Security Settings."""
     try:
         expires_in, exclude = _policy(facts)
     except ValueError as exc:
         said = problem_text(exc, lang)
-        return [finding("mc-password-policy", "error", lang, evidence={"input_error": said},
-                        summary=msg(lang, "input_error", error=said))]
+        return [RUNBOOK.finding("error", lang, evidence={"input_error": said},
+                        summary=RUNBOOK.msg(lang, "input_error", error=said))]
     verdict = mu.policy_verdict(expires_in, exclude)
     is_api = (facts.user or {}).get("IsAPIUser") if facts.user_read else None
     evidence = {"user_passwords_expire_in": expires_in, "exclude_api_users_from_expiry": facts.exclude_api_users,
@@ -456,10 +464,10 @@ def password_policy(conn: Any, facts: Facts, lang: str = "en") -> list:
         key = "policy_not_excluded"
     elif verdict.status == "manual":
         key = "policy_unknown"
-    summary = msg(lang, key, days=days)
+    summary = RUNBOOK.msg(lang, key, days=days)
     if verdict.which == "api_users_excluded" and is_api is False:
-        summary += " " + msg(lang, "policy_excluded_but_not_api", username=facts.mc_username)
-    return [finding("mc-password-policy", verdict.status, lang, cause=verdict.cause, evidence=evidence,
+        summary += " " + RUNBOOK.msg(lang, "policy_excluded_but_not_api", username=facts.mc_username)
+    return [RUNBOOK.finding(verdict.status, lang, cause=verdict.cause, evidence=evidence,
                     summary=summary)]
 
 
@@ -479,37 +487,32 @@ def next_steps(found: list, lang: str = "en") -> Any:
 
     Takes the findings so far (RunSession.findings); a pure function of them.
     """
-    causes = {f.cause: f.status for f in found if getattr(f, "cause", None) and f.status in ("fail", "warn", "manual")}
+    causes = {f.cause: f.status for f in found if f.cause and f.status in ("fail", "warn", "manual")}
     failing = [c for c in FIX_ORDER if causes.get(c) == "fail"]
     order = [c for c in FIX_ORDER if c in causes]
-    steps = [msg(lang, "step_" + c.lower()) for c in order if c in failing or causes.get(c) == "manual"]
+    steps = [RUNBOOK.msg(lang, "step_" + c.lower()) for c in order if c in failing or causes.get(c) == "manual"]
     if failing:
-        steps.append(msg(lang, "step_recheck_data_cloud"))
-    steps += [msg(lang, "step_" + c.lower()) for c in order if c not in failing and causes.get(c) == "warn"]
+        steps.append(RUNBOOK.msg(lang, "step_recheck_data_cloud"))
+    steps += [RUNBOOK.msg(lang, "step_" + c.lower()) for c in order if c not in failing and causes.get(c) == "warn"]
     evidence = {"order": order, "steps": [f"{i}. {s}" for i, s in enumerate(steps, 1)]}
     if not failing:
-        return finding("mc-next-steps", "pass", lang, evidence=evidence,
-                       summary=msg(lang, "next_none" if not steps else "next_prevent_only"))
-    return finding("mc-next-steps", "manual", lang, evidence=evidence, summary=msg(lang, "next_steps", n=len(steps)))
+        return RUNBOOK.finding("pass", lang, evidence=evidence,
+                       summary=RUNBOOK.msg(lang, "next_none" if not steps else "next_prevent_only"))
+    return RUNBOOK.finding("manual", lang, evidence=evidence, summary=RUNBOOK.msg(lang, "next_steps", n=len(steps)))
 
 
-def next_steps_check(conn: Any, facts: Facts, lang: str = "en", *, found: list | None = None) -> list:
+@RUNBOOK.check("mc-next-steps", step=False)
+def next_steps_check(conn: Connection, facts: Facts, lang: str = "en", *, found: list | None = None) -> list[Finding]:
     """`next_steps` as a step: RunSession passes nothing, so the notebook hands it `run.findings`."""
     return [next_steps(list(found or []), lang)]
 
 
-# --------------------------------------------------------------------------- registry
+# --------------------------------------------------------------------------- order
 
-for _fn, _id in ((allowlist, "mc-allowlist"), (user, "mc-user"), (login, "mc-login"),
-                 (api_user, "mc-api-user"), (password_policy, "mc-password-policy"),
-                 (next_steps_check, "mc-next-steps")):
-    _fn.check_id = _id  # type: ignore[attr-defined]
-
-STEPS = (allowlist, user, login, api_user, password_policy)
+STEPS = RUNBOOK.steps
 
 
 def run_all(run: Any, facts: Facts) -> None:
     """Every step of mc-missing-oauth-token through `run.check`, in order, then the next steps."""
-    for step in STEPS:
-        run.check(step, facts)
+    RUNBOOK.run_all(run, facts)
     run.check(next_steps_check, facts, found=list(run.findings))

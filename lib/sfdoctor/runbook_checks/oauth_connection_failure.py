@@ -40,15 +40,16 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import unquote_plus
 
-from . import permissions
-from ._base import RunbookTexts, composite_once, soql, soql_datetime
+from ..checks import permissions
+from ..checks.query import composite_once, plain_record, soql, soql_datetime
+from ..clients import Connection
+from ..errors import CheckError
+from ..findings import Finding
+from ..registry import Runbook
 
-RUNBOOK = "oauth-connection-failure"
 MAX_API_CALLS = 6
 FLOWS = ("client_credentials", "jwt_bearer", "refresh_token", "web_server", "password")
 
-_texts = RunbookTexts(RUNBOOK)
-finding, msg = _texts.finding, _texts.msg
 
 # --------------------------------------------------------------------------- the pasted error
 # (error, description or None) -> the causes it points to, in the order the org decides among
@@ -129,7 +130,7 @@ def _from_json(text: str) -> tuple[str | None, str | None]:
 
 def read_pasted_error(text: str) -> PastedError:
     """Read a pasted OAuth error in any form (never raises; unknown texts are kept verbatim)."""
-    from .sia import parse_error_url  # noqa: PLC0415 (sia-auth-failure's URL reader)
+    from .sia_auth_failure import parse_error_url  # noqa: PLC0415 (sia-auth-failure's URL reader)
 
     raw = (text or "").strip()
     if not raw:
@@ -209,10 +210,10 @@ class OauthFacts:
     started_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
 
     @classmethod
-    def from_params(cls, conn: Any = None, **params: Any) -> "OauthFacts":
+    def from_params(cls, conn: Connection | None = None, **params: Any) -> "OauthFacts":
         """From the notebook's parameters; what the run left empty the demo operator answers,
         and the app's credentials come from the orgs file's [orgs.NAME.oauth_app] (demo: the world)."""
-        operator = (getattr(conn, "operator", None) or {}) if conn is not None else {}
+        operator = conn.operator if conn is not None else {}
         values = dict(params)
         for key, op_key in (("oauth_error", "oauth_error"), ("oauth_app", "oauth_app"), ("oauth_flow", "oauth_flow"),
                             ("username", "probe_username"), ("oauth_usage_button", "oauth_usage_button")):
@@ -226,11 +227,11 @@ class OauthFacts:
                     days=max(1, int(values.get("days") or 30)))
         if facts.oauth_flow not in FLOWS:
             facts.oauth_flow = ""
-        facts.my_domain = str(getattr(conn, "my_domain_host", None) or "") or None
+        facts.my_domain = (conn.my_domain_host if conn is not None else None) or None
         facts.pasted = read_pasted_error(facts.oauth_error)
         facts.meaning, facts.candidates = classify(facts.pasted) if facts.pasted.given else ("none", ())
         facts.consumer_key, facts.consumer_secret = app_credentials(conn, operator)
-        if facts.consumer_secret and conn is not None and hasattr(conn, "secrets"):
+        if facts.consumer_secret and conn is not None:
             conn.secrets.add(facts.consumer_secret)
         return facts
 
@@ -244,15 +245,18 @@ class OauthFacts:
         return self.grants.user if self.grants is not None else None
 
 
-def app_credentials(conn: Any, operator: dict[str, Any]) -> tuple[str | None, str | None]:
+RUNBOOK = Runbook("oauth-connection-failure", OauthFacts)
+
+
+def app_credentials(conn: Connection, operator: dict[str, Any]) -> tuple[str | None, str | None]:
     """(consumer key, consumer secret) of the integration's app: demo, the operator's answers;
     a real org, `[orgs.NAME.oauth_app]` (`consumer_key`, `consumer_secret_env` / `_keyring`)."""
-    org_ref = getattr(conn, "org_ref", None)
-    if org_ref is None or getattr(org_ref, "is_demo", True):
+    org_ref = conn.org_ref if conn is not None else None
+    if org_ref is None or org_ref.is_demo:
         return (operator.get("oauth_consumer_key") or None, operator.get("oauth_consumer_secret") or None)
     from sfdoctor.credentials import read_ref  # noqa: PLC0415
 
-    table = (getattr(org_ref, "config", None) or {}).get("oauth_app") or {}
+    table = (org_ref.config or {}).get("oauth_app") or {}
     if not table:
         return None, None
     where = f"orgs.{org_ref.name}.oauth_app"
@@ -260,8 +264,8 @@ def app_credentials(conn: Any, operator: dict[str, Any]) -> tuple[str | None, st
             read_ref(table, "consumer_secret", where=where, required=False))
 
 
-def _calls_left(conn: Any) -> int:
-    return MAX_API_CALLS - int(getattr(getattr(conn, "counter", None), "total", 0) or 0)
+def _calls_left(conn: Connection) -> int:
+    return MAX_API_CALLS - conn.counter.total
 
 
 def queries(username: str, app_name: str, since: datetime) -> dict[str, str]:
@@ -294,12 +298,6 @@ def queries(username: str, app_name: str, since: datetime) -> dict[str, str]:
     return out
 
 
-def _plain(record: dict[str, Any]) -> dict[str, Any]:
-    from .org_info import _plain as plain  # noqa: PLC0415
-
-    return plain(record)
-
-
 def api_name(label: str) -> str:
     """A metadata full name from a label (`Acme ETL` -> `Acme_ETL`) [I]."""
     return re.sub(r"_+", "_", re.sub(r"[^A-Za-z0-9]", "_", label)).strip("_")
@@ -308,7 +306,7 @@ def api_name(label: str) -> str:
 _PROFILE_API_NAMES = {"System Administrator": "Admin", "Standard User": "Standard"}
 
 
-def load(conn: Any, facts: OauthFacts) -> OauthFacts:
+def load(conn: Connection, facts: OauthFacts) -> OauthFacts:
     """Read the org once (composite + the app's metadata); later checks reuse it."""
     if facts.loaded:
         return facts
@@ -318,23 +316,23 @@ def load(conn: Any, facts: OauthFacts) -> OauthFacts:
     name_hint = "" if facts.by_key else facts.oauth_app
     answers = composite_once(conn, facts.read_errors, "composite", queries(facts.username, name_hint, since),
                              "the org")
-    facts.org = _plain(answers["org"].records[0]) if answers["org"].records else {}
+    facts.org = plain_record(answers["org"].records[0]) if answers["org"].records else {}
     for ref, sub in answers.items():
         if not sub.ok:
             facts.read_errors[ref] = sub.error
-    facts.apps = [_plain(r) for r in answers["apps"].records]
+    facts.apps = [plain_record(r) for r in answers["apps"].records]
     if facts.username:
         try:
             facts.grants = permissions.from_answers(answers, prefix="p_")
-        except RuntimeError as exc:
+        except CheckError as exc:
             facts.read_errors["user"] = str(exc)
-        facts.user_login = _plain(answers["user_login"].records[0]) if answers["user_login"].records else {}
-        facts.ip_ranges = [_plain(r) for r in answers["ranges"].records]
-        facts.access = [_plain(r) for r in answers["access"].records]
-        facts.tokens = [_plain(r) for r in answers["tokens"].records]
-        facts.history = [_plain(r) for r in answers["history"].records]
+        facts.user_login = plain_record(answers["user_login"].records[0]) if answers["user_login"].records else {}
+        facts.ip_ranges = [plain_record(r) for r in answers["ranges"].records]
+        facts.access = [plain_record(r) for r in answers["access"].records]
+        facts.tokens = [plain_record(r) for r in answers["tokens"].records]
+        facts.history = [plain_record(r) for r in answers["history"].records]
     if "app_tokens" in answers and answers["app_tokens"].records:
-        facts.app_tokens = _plain(answers["app_tokens"].records[0])
+        facts.app_tokens = plain_record(answers["app_tokens"].records[0])
     # The app: a connected app's row and metadata, else an External Client App's policies.
     wanted = facts.oauth_app.casefold()
     facts.app_row = next((a for a in facts.apps if str(a.get("Name") or "").casefold() == wanted), None)
@@ -369,11 +367,11 @@ def load(conn: Any, facts: OauthFacts) -> OauthFacts:
                 k: v for k, v in queries(run_as, "", since).items() if k not in ("org", "apps")} | {
                 "org": queries("", "", since)["org"]}, "the run-as user")
             facts.grants = permissions.from_answers(more, prefix="p_")
-            facts.user_login = _plain(more["user_login"].records[0]) if more["user_login"].records else {}
-            facts.ip_ranges = [_plain(r) for r in more["ranges"].records]
-            facts.access = [_plain(r) for r in more["access"].records]
-            facts.tokens = [_plain(r) for r in more["tokens"].records]
-            facts.history = [_plain(r) for r in more["history"].records]
+            facts.user_login = plain_record(more["user_login"].records[0]) if more["user_login"].records else {}
+            facts.ip_ranges = [plain_record(r) for r in more["ranges"].records]
+            facts.access = [plain_record(r) for r in more["access"].records]
+            facts.tokens = [plain_record(r) for r in more["tokens"].records]
+            facts.history = [plain_record(r) for r in more["history"].records]
     facts.loaded = True
     return facts
 
@@ -444,10 +442,11 @@ def _found_name(facts: OauthFacts) -> str:
     return str((facts.user or {}).get("Username") or facts.username)
 
 
-def _fail(facts: OauthFacts, check_id: str, lang: str, cause: str, evidence: dict, summary: str,
-          **values: Any) -> list:
+def _fail(facts: OauthFacts, lang: str, cause: str, evidence: dict, summary: str,
+          **values: Any) -> list[Finding]:
+    """A `fail` finding of the running check, its fix filled with this case's values."""
     facts.found.add(cause)
-    found = finding(check_id, "fail", lang, cause=cause, evidence=evidence, summary=summary,
+    found = RUNBOOK.finding("fail", lang, cause=cause, evidence=evidence, summary=summary,
                     edition=facts.org.get("OrganizationType"))
     found.fix = fill(found.fix, _fix_values(facts) | values)
     return [found]
@@ -477,39 +476,41 @@ def _looks_at(facts: OauthFacts, *causes: str) -> bool:
 
 
 # --------------------------------------------------------------------------- checks
-def pasted_error(conn: Any, facts: OauthFacts, lang: str = "en") -> list:
+@RUNBOOK.check("pasted-error")
+def pasted_error(conn: Connection, facts: OauthFacts, lang: str = "en") -> list[Finding]:
     """What the pasted error says and what Salesforce means by it (no API call). Errors whose
     text alone decides (a wrong secret, the wrong host, a blocked app) fail here."""
     p = facts.pasted
     if not p.given:
-        return [finding("pasted-error", "skip", lang, evidence={"reason": "nothing pasted"},
-                        summary=msg(lang, "paste_none"))]
-    evidence = p.evidence() | {"meaning": msg(lang, f"meaning_{facts.meaning}"), "points_to": list(facts.candidates)}
+        return [RUNBOOK.finding("skip", lang, evidence={"reason": "nothing pasted"},
+                        summary=RUNBOOK.msg(lang, "paste_none"))]
+    evidence = p.evidence() | {"meaning": RUNBOOK.msg(lang, f"meaning_{facts.meaning}"), "points_to": list(facts.candidates)}
     shown = " / ".join(x for x in (p.error, p.description) if x)
     if facts.meaning == "unknown":
-        return [finding("pasted-error", "warn", lang, cause="UNRECOGNIZED_ERROR", evidence=evidence,
-                        summary=msg(lang, "paste_unknown", error=shown or p.shown))]
+        return [RUNBOOK.finding("warn", lang, cause="UNRECOGNIZED_ERROR", evidence=evidence,
+                        summary=RUNBOOK.msg(lang, "paste_unknown", error=shown or p.shown))]
     decided = {"bad_secret": "CLIENT_SECRET_INVALID", "wrong_domain": "WRONG_HOST_FOR_FLOW",
                "blocked": "APP_BLOCKED"}.get(facts.meaning)
     if decided:
-        return _fail(facts, "pasted-error", lang, decided, evidence,
-                     msg(lang, f"paste_decides_{facts.meaning}", error=shown, host=_my_domain(conn, facts)))
-    return [finding("pasted-error", "pass", lang, evidence=evidence,
-                    summary=msg(lang, "paste_read", error=shown, meaning=evidence["meaning"]))]
+        return _fail(facts, lang, decided, evidence,
+                     RUNBOOK.msg(lang, f"paste_decides_{facts.meaning}", error=shown, host=_my_domain(conn, facts)))
+    return [RUNBOOK.finding("pass", lang, evidence=evidence,
+                    summary=RUNBOOK.msg(lang, "paste_read", error=shown, meaning=evidence["meaning"]))]
 
 
-def _my_domain(conn: Any, facts: OauthFacts) -> str:
-    return str(getattr(conn, "my_domain_host", None) or getattr(getattr(conn, "sf", None), "sf_instance", "") or "?")
+def _my_domain(conn: Connection, facts: OauthFacts) -> str:
+    return str(conn.my_domain_host or (conn.sf.sf_instance if conn.sf is not None else "") or "?")
 
 
-def app(conn: Any, facts: OauthFacts, lang: str = "en") -> list:
+@RUNBOOK.check("app")
+def app(conn: Connection, facts: OauthFacts, lang: str = "en") -> list[Finding]:
     """The app by name or consumer key: connected app or External Client App, installed or not,
     and the policies its error points at (run-as user, client credentials, callback URLs)."""
     if not facts.oauth_app and not facts.consumer_key:
-        return [finding("app", "skip", lang, evidence={"reason": "no app named"}, summary=msg(lang, "app_unnamed"))]
+        return [RUNBOOK.finding("skip", lang, evidence={"reason": "no app named"}, summary=RUNBOOK.msg(lang, "app_unnamed"))]
     load(conn, facts)
     if "app_meta" in facts.read_errors and facts.app_row is not None:
-        raise RuntimeError(f"the app's settings could not be read: {facts.read_errors['app_meta']}")
+        raise CheckError(f"the app's settings could not be read: {facts.read_errors['app_meta']}")
     name = facts.oauth_app or facts.consumer_key or "?"
     used_by_user = bool(_app_tokens_for_user(facts)) or any(
         str(h.get("Application") or "").casefold() == name.casefold() for h in facts.history)
@@ -526,29 +527,29 @@ def app(conn: Any, facts: OauthFacts, lang: str = "en") -> list:
             # Known to the org through its users' tokens and logins, but not installed.
             return _uninstalled(conn, facts, lang, evidence)
         if _looks_at(facts, "APP_NOT_FOUND"):
-            return _fail(facts, "app", lang, "APP_NOT_FOUND", evidence,
-                         msg(lang, "app_not_found", app=name, host=_my_domain(conn, facts)))
-        return [finding("app", "warn", lang, evidence=evidence, summary=msg(lang, "app_not_found_other", app=name))]
-    kind = msg(lang, f"kind_{facts.app_kind}")
+            return _fail(facts, lang, "APP_NOT_FOUND", evidence,
+                         RUNBOOK.msg(lang, "app_not_found", app=name, host=_my_domain(conn, facts)))
+        return [RUNBOOK.finding("warn", lang, evidence=evidence, summary=RUNBOOK.msg(lang, "app_not_found_other", app=name))]
+    kind = RUNBOOK.msg(lang, f"kind_{facts.app_kind}")
     if facts.oauth_flow == "client_credentials" or "NO_RUN_AS_USER" in facts.candidates:
         if not _cc_enabled(facts) or not _run_as(facts):
-            return _fail(facts, "app", lang, "NO_RUN_AS_USER", evidence,
-                         msg(lang, "app_no_run_as", app=name, kind=kind))
+            return _fail(facts, lang, "NO_RUN_AS_USER", evidence,
+                         RUNBOOK.msg(lang, "app_no_run_as", app=name, kind=kind))
     if "REDIRECT_URI_MISMATCH" in facts.candidates:
         sent = facts.pasted.redirect_uri
         evidence["redirect_uri_sent"] = sent
         if not sent or sent not in _callbacks(facts):
-            return _fail(facts, "app", lang, "REDIRECT_URI_MISMATCH", evidence,
-                         msg(lang, "app_redirect_mismatch", app=name, sent=sent or msg(lang, "unknown_uri"),
-                             callbacks=", ".join(_callbacks(facts)) or msg(lang, "none")))
+            return _fail(facts, lang, "REDIRECT_URI_MISMATCH", evidence,
+                         RUNBOOK.msg(lang, "app_redirect_mismatch", app=name, sent=sent or RUNBOOK.msg(lang, "unknown_uri"),
+                             callbacks=", ".join(_callbacks(facts)) or RUNBOOK.msg(lang, "none")))
     if facts.meaning in ("unknown_client", "eca_not_found"):
         evidence["key_matches"] = None if not facts.consumer_key else facts.by_key or None
-    return [finding("app", "pass", lang, evidence=evidence,
-                    summary=msg(lang, "app_ok", app=name, kind=kind, run_as=_run_as(facts) or msg(lang, "none"),
-                                callbacks=", ".join(_callbacks(facts)) or msg(lang, "none")))]
+    return [RUNBOOK.finding("pass", lang, evidence=evidence,
+                    summary=RUNBOOK.msg(lang, "app_ok", app=name, kind=kind, run_as=_run_as(facts) or RUNBOOK.msg(lang, "none"),
+                                callbacks=", ".join(_callbacks(facts)) or RUNBOOK.msg(lang, "none")))]
 
 
-def _uninstalled(conn: Any, facts: OauthFacts, lang: str, evidence: dict) -> list:
+def _uninstalled(conn: Connection, facts: OauthFacts, lang: str, evidence: dict) -> list:
     """An app used in the org without being installed: allowed only to users with "Approve
     Uninstalled Connected Apps" (or who approved it before September 2025)."""
     name = facts.oauth_app
@@ -556,14 +557,14 @@ def _uninstalled(conn: Any, facts: OauthFacts, lang: str, evidence: dict) -> lis
     evidence["user_may_use_uninstalled_apps"] = allowed
     evidence["where"] = "Setup > Connected Apps OAuth Usage > " + name + " > Install"
     if allowed is False or (allowed is None and "UNINSTALLED_APP_BLOCKED" in facts.candidates):
-        return _fail(facts, "app", lang, "UNINSTALLED_APP_BLOCKED", evidence,
-                     msg(lang, "app_uninstalled", app=name, username=_found_name(facts) or "?",
+        return _fail(facts, lang, "UNINSTALLED_APP_BLOCKED", evidence,
+                     RUNBOOK.msg(lang, "app_uninstalled", app=name, username=_found_name(facts) or "?",
                          profile=(facts.grants.profile if facts.grants else None) or "?"))
-    return [finding("app", "warn", lang, evidence=evidence,
-                    summary=msg(lang, "app_uninstalled_allowed", app=name, username=_found_name(facts)))]
+    return [RUNBOOK.finding("warn", lang, evidence=evidence,
+                    summary=RUNBOOK.msg(lang, "app_uninstalled_allowed", app=name, username=_found_name(facts)))]
 
 
-def _profile_permission(conn: Any, facts: OauthFacts, permission: str) -> bool | None:
+def _profile_permission(conn: Connection, facts: OauthFacts, permission: str) -> bool | None:
     """A profile user permission from the profile's metadata (one readMetadata, remembered), or
     None when it could not be read (no user, no calls left)."""
     meta = _profile_meta(conn, facts)
@@ -574,7 +575,7 @@ def _profile_permission(conn: Any, facts: OauthFacts, permission: str) -> bool |
     return any(p.get("name") == permission and p.get("enabled") for p in perms if isinstance(p, dict))
 
 
-def _profile_meta(conn: Any, facts: OauthFacts) -> dict[str, Any] | None:
+def _profile_meta(conn: Connection, facts: OauthFacts) -> dict[str, Any] | None:
     if facts.profile_meta is not None:
         return facts.profile_meta
     profile = facts.grants.profile if facts.grants is not None else None
@@ -591,43 +592,45 @@ def _profile_meta(conn: Any, facts: OauthFacts) -> dict[str, Any] | None:
     return facts.profile_meta
 
 
-def app_block(conn: Any, facts: OauthFacts, lang: str = "en") -> list:
+@RUNBOOK.check("app-block")
+def app_block(conn: Connection, facts: OauthFacts, lang: str = "en") -> list[Finding]:
     """Is the app blocked? No API shows it: the error's OAUTH_APP_BLOCKED and the operator's answer
     from Connected Apps OAuth Usage decide (no API call)."""
     if not facts.oauth_app:
-        return [finding("app-block", "skip", lang, evidence={"reason": "no app named"}, summary=msg(lang, "app_unnamed"))]
+        return [RUNBOOK.finding("skip", lang, evidence={"reason": "no app named"}, summary=RUNBOOK.msg(lang, "app_unnamed"))]
     answer = facts.oauth_usage_button if facts.oauth_usage_button in ("unblock", "block", "not_listed") else ""
     evidence = {"error_says_blocked": facts.meaning == "blocked", "operator_answer": answer or None,
                 "where": f"Setup > Connected Apps OAuth Usage > {facts.oauth_app}"}
     if facts.meaning == "blocked" or answer == "unblock":
         facts.found.add("APP_BLOCKED")
-        return [finding("app-block", "fail", lang, cause="APP_BLOCKED", evidence=evidence,
-                        summary=msg(lang, "block_yes", app=facts.oauth_app))]
+        return [RUNBOOK.finding("fail", lang, cause="APP_BLOCKED", evidence=evidence,
+                        summary=RUNBOOK.msg(lang, "block_yes", app=facts.oauth_app))]
     if answer in ("block", "not_listed"):
-        return [finding("app-block", "pass", lang, evidence=evidence,
-                        summary=msg(lang, f"block_{answer}", app=facts.oauth_app))]
+        return [RUNBOOK.finding("pass", lang, evidence=evidence,
+                        summary=RUNBOOK.msg(lang, f"block_{answer}", app=facts.oauth_app))]
     if not _looks_at(facts, "APP_BLOCKED") and facts.pasted.given:
-        return [finding("app-block", "skip", lang, evidence=evidence, summary=msg(lang, "block_not_needed"))]
-    return [finding("app-block", "manual", lang, cause="APP_BLOCKED", evidence=evidence,
-                    summary=msg(lang, "block_ask", app=facts.oauth_app))]
+        return [RUNBOOK.finding("skip", lang, evidence=evidence, summary=RUNBOOK.msg(lang, "block_not_needed"))]
+    return [RUNBOOK.finding("manual", lang, cause="APP_BLOCKED", evidence=evidence,
+                    summary=RUNBOOK.msg(lang, "block_ask", app=facts.oauth_app))]
 
 
-def integration_user(conn: Any, facts: OauthFacts, lang: str = "en") -> list:
+@RUNBOOK.check("integration-user")
+def integration_user(conn: Connection, facts: OauthFacts, lang: str = "en") -> list[Finding]:
     """The integration user: active, frozen, locked, API Enabled, assigned to the app."""
     if not facts.username and not (facts.oauth_flow == "client_credentials" and facts.oauth_app):
-        return [finding("integration-user", "skip", lang, evidence={"reason": "no username"},
-                        summary=msg(lang, "user_unnamed"))]
+        return [RUNBOOK.finding("skip", lang, evidence={"reason": "no username"},
+                        summary=RUNBOOK.msg(lang, "user_unnamed"))]
     load(conn, facts)
     if not facts.username:
-        return [finding("integration-user", "skip", lang, evidence={"reason": "no run-as user"},
-                        summary=msg(lang, "user_unnamed"))]
+        return [RUNBOOK.finding("skip", lang, evidence={"reason": "no run-as user"},
+                        summary=RUNBOOK.msg(lang, "user_unnamed"))]
     if "user" in facts.read_errors:
-        raise RuntimeError(facts.read_errors["user"])
+        raise CheckError(facts.read_errors["user"])
     user = facts.user
     if user is None:
-        return _fail(facts, "integration-user", lang, "USER_CANNOT_LOG_IN", {"username": facts.username,
+        return _fail(facts, lang, "USER_CANNOT_LOG_IN", {"username": facts.username,
                                                                            "exists": False},
-                     msg(lang, "user_missing", username=facts.username))
+                     RUNBOOK.msg(lang, "user_missing", username=facts.username))
     frozen = bool(facts.user_login.get("IsFrozen"))
     locked = bool(facts.user_login.get("IsPasswordLocked"))
     grants = facts.grants
@@ -639,31 +642,32 @@ def integration_user(conn: Any, facts: OauthFacts, lang: str = "en") -> list:
     problems = [w for w, bad in (("inactive", user.get("IsActive") is False), ("frozen", frozen),
                                  ("locked", locked), ("no_api", not grants.enabled)) if bad]
     if problems:
-        why = ", ".join(msg(lang, f"why_{p}") for p in problems)
-        return _fail(facts, "integration-user", lang, "USER_CANNOT_LOG_IN", evidence | {"problems": problems},
-                     msg(lang, "user_cannot", username=_found_name(facts), why=why))
+        why = ", ".join(RUNBOOK.msg(lang, f"why_{p}") for p in problems)
+        return _fail(facts, lang, "USER_CANNOT_LOG_IN", evidence | {"problems": problems},
+                     RUNBOOK.msg(lang, "user_cannot", username=_found_name(facts), why=why))
     cc = facts.oauth_flow == "client_credentials"
     if not cc and _admin_approved(facts) and assigned is False and _looks_at(facts, "USER_NOT_APPROVED"):
-        return _fail(facts, "integration-user", lang, "USER_NOT_APPROVED", evidence,
-                     msg(lang, "user_not_assigned", username=_found_name(facts), profile=grants.profile,
+        return _fail(facts, lang, "USER_NOT_APPROVED", evidence,
+                     RUNBOOK.msg(lang, "user_not_assigned", username=_found_name(facts), profile=grants.profile,
                          app=facts.oauth_app))
     if not cc and "USER_NOT_APPROVED" in facts.candidates and not _admin_approved(facts) \
             and not _app_tokens_for_user(facts) and facts.app_kind is not None:
-        return _fail(facts, "integration-user", lang, "USER_NOT_APPROVED", evidence,
-                     msg(lang, "user_never_approved", username=_found_name(facts), app=facts.oauth_app))
-    return [finding("integration-user", "pass", lang, evidence=evidence,
-                    summary=msg(lang, "user_ok", username=_found_name(facts), via=", ".join(grants.via)))]
+        return _fail(facts, lang, "USER_NOT_APPROVED", evidence,
+                     RUNBOOK.msg(lang, "user_never_approved", username=_found_name(facts), app=facts.oauth_app))
+    return [RUNBOOK.finding("pass", lang, evidence=evidence,
+                    summary=RUNBOOK.msg(lang, "user_ok", username=_found_name(facts), via=", ".join(grants.via)))]
 
 
-def login_restrictions(conn: Any, facts: OauthFacts, lang: str = "en") -> list:
+@RUNBOOK.check("login-restrictions")
+def login_restrictions(conn: Connection, facts: OauthFacts, lang: str = "en") -> list[Finding]:
     """The profile's login IP ranges and login hours, and whether the app relaxes IP limits."""
     if not facts.username or not _looks_at(facts, "IP_OR_HOURS_RESTRICTED"):
-        return [finding("login-restrictions", "skip", lang, evidence={"reason": "not pointed at"},
-                        summary=msg(lang, "restrict_not_needed"))]
+        return [RUNBOOK.finding("skip", lang, evidence={"reason": "not pointed at"},
+                        summary=RUNBOOK.msg(lang, "restrict_not_needed"))]
     load(conn, facts)
     if facts.user is None:
-        return [finding("login-restrictions", "skip", lang, evidence={"reason": "user not found"},
-                        summary=msg(lang, "user_missing", username=facts.username))]
+        return [RUNBOOK.finding("skip", lang, evidence={"reason": "user not found"},
+                        summary=RUNBOOK.msg(lang, "user_missing", username=facts.username))]
     relax = (_ip_relaxation(facts) or "").lower()
     relaxed = relax in ("bypass", "relax")
     hours = (_profile_meta(conn, facts) or {}).get("loginHours") or {}
@@ -677,27 +681,28 @@ def login_restrictions(conn: Any, facts: OauthFacts, lang: str = "en") -> list:
                                     "n": h.get("logins"), "last": h.get("lastLogin")} for h in refused]}
     if (ranges and not relaxed) or closed_days or refused:
         if "IP_OR_HOURS_RESTRICTED" in facts.candidates or refused:
-            return _fail(facts, "login-restrictions", lang, "IP_OR_HOURS_RESTRICTED", evidence,
-                         msg(lang, "restricted", profile=evidence["profile"], ranges=", ".join(ranges) or
-                             msg(lang, "none"), days=", ".join(closed_days) or msg(lang, "none"),
+            return _fail(facts, lang, "IP_OR_HOURS_RESTRICTED", evidence,
+                         RUNBOOK.msg(lang, "restricted", profile=evidence["profile"], ranges=", ".join(ranges) or
+                             RUNBOOK.msg(lang, "none"), days=", ".join(closed_days) or RUNBOOK.msg(lang, "none"),
                              relax=_ip_relaxation(facts) or "?"))
-        return [finding("login-restrictions", "warn", lang, evidence=evidence,
-                        summary=msg(lang, "restricted_maybe", profile=evidence["profile"],
-                                    ranges=", ".join(ranges) or msg(lang, "none")))]
-    return [finding("login-restrictions", "pass", lang, evidence=evidence,
-                    summary=msg(lang, "restrict_none", profile=evidence["profile"]))]
+        return [RUNBOOK.finding("warn", lang, evidence=evidence,
+                        summary=RUNBOOK.msg(lang, "restricted_maybe", profile=evidence["profile"],
+                                    ranges=", ".join(ranges) or RUNBOOK.msg(lang, "none")))]
+    return [RUNBOOK.finding("pass", lang, evidence=evidence,
+                    summary=RUNBOOK.msg(lang, "restrict_none", profile=evidence["profile"]))]
 
 
-def password_flow(conn: Any, facts: OauthFacts, lang: str = "en") -> list:
+@RUNBOOK.check("password-flow")
+def password_flow(conn: Connection, facts: OauthFacts, lang: str = "en") -> list[Finding]:
     """The org's username-password flow setting, when the flow or `authentication failure`
     points at it; with the flow allowed, `authentication failure` is the password and token."""
     if facts.oauth_flow != "password" and facts.meaning != "authentication_failure":
-        return [finding("password-flow", "skip", lang, evidence={"reason": "not pointed at"},
-                        summary=msg(lang, "pwflow_not_needed"))]
+        return [RUNBOOK.finding("skip", lang, evidence={"reason": "not pointed at"},
+                        summary=RUNBOOK.msg(lang, "pwflow_not_needed"))]
     load(conn, facts)
     if "USER_CANNOT_LOG_IN" in facts.found:
-        return [finding("password-flow", "skip", lang, evidence={"reason": "the user cannot log in"},
-                        summary=msg(lang, "pwflow_user_first"))]
+        return [RUNBOOK.finding("skip", lang, evidence={"reason": "the user cannot log in"},
+                        summary=RUNBOOK.msg(lang, "pwflow_user_first"))]
     if facts.password_flow_blocked is None and _calls_left(conn) >= 1:
         from sfdoctor.metadata import read_metadata  # noqa: PLC0415
 
@@ -706,22 +711,23 @@ def password_flow(conn: Any, facts: OauthFacts, lang: str = "en") -> list:
     evidence = {"blocked": facts.password_flow_blocked, "flow": facts.oauth_flow or None,
                 "where": "Setup > OAuth and OpenID Connect Settings > Allow OAuth Username-Password Flows"}
     if facts.password_flow_blocked is None:
-        return [finding("password-flow", "manual", lang, cause="PASSWORD_FLOW_BLOCKED", evidence=evidence,
-                        summary=msg(lang, "pwflow_ask"))]
+        return [RUNBOOK.finding("manual", lang, cause="PASSWORD_FLOW_BLOCKED", evidence=evidence,
+                        summary=RUNBOOK.msg(lang, "pwflow_ask"))]
     if facts.password_flow_blocked:
-        return _fail(facts, "password-flow", lang, "PASSWORD_FLOW_BLOCKED", evidence, msg(lang, "pwflow_blocked"))
+        return _fail(facts, lang, "PASSWORD_FLOW_BLOCKED", evidence, RUNBOOK.msg(lang, "pwflow_blocked"))
     if facts.meaning == "authentication_failure":
-        return _fail(facts, "password-flow", lang, "PASSWORD_OR_TOKEN_REFUSED", evidence,
-                     msg(lang, "pwflow_password", username=_found_name(facts) or "?"))
-    return [finding("password-flow", "pass", lang, evidence=evidence, summary=msg(lang, "pwflow_allowed"))]
+        return _fail(facts, lang, "PASSWORD_OR_TOKEN_REFUSED", evidence,
+                     RUNBOOK.msg(lang, "pwflow_password", username=_found_name(facts) or "?"))
+    return [RUNBOOK.finding("pass", lang, evidence=evidence, summary=RUNBOOK.msg(lang, "pwflow_allowed"))]
 
 
-def refresh_tokens(conn: Any, facts: OauthFacts, lang: str = "en") -> list:
+@RUNBOOK.check("oauth-tokens")
+def refresh_tokens(conn: Connection, facts: OauthFacts, lang: str = "en") -> list[Finding]:
     """The user's OAuth tokens for the app (use count, last used, issued) and the app's refresh
     token policy."""
     if not facts.username or not facts.oauth_app:
-        return [finding("oauth-tokens", "skip", lang, evidence={"reason": "no user or app"},
-                        summary=msg(lang, "tokens_unnamed"))]
+        return [RUNBOOK.finding("skip", lang, evidence={"reason": "no user or app"},
+                        summary=RUNBOOK.msg(lang, "tokens_unnamed"))]
     load(conn, facts)
     mine = _app_tokens_for_user(facts)
     evidence = {"tokens": len(mine), "use_count": sum(int(t.get("UseCount") or 0) for t in mine),
@@ -730,56 +736,36 @@ def refresh_tokens(conn: Any, facts: OauthFacts, lang: str = "en") -> list:
                 "refresh_token_policy": _refresh_policy(facts)}
     if facts.meaning == "refresh_expired" and "USER_CANNOT_LOG_IN" not in facts.found:
         key = "tokens_expired" if mine else "tokens_revoked"
-        return _fail(facts, "oauth-tokens", lang, "REFRESH_TOKEN_EXPIRED", evidence,
-                     msg(lang, key, username=_found_name(facts), app=facts.oauth_app,
+        return _fail(facts, lang, "REFRESH_TOKEN_EXPIRED", evidence,
+                     RUNBOOK.msg(lang, key, username=_found_name(facts), app=facts.oauth_app,
                          policy=evidence["refresh_token_policy"] or "?", last=evidence["last_used"] or "?",
                          issued=evidence["issued"] or "?"))
     if not mine:
-        return [finding("oauth-tokens", "pass", lang, evidence=evidence,
-                        summary=msg(lang, "tokens_none", username=_found_name(facts), app=facts.oauth_app))]
-    return [finding("oauth-tokens", "pass", lang, evidence=evidence,
-                    summary=msg(lang, "tokens_some", username=_found_name(facts), app=facts.oauth_app,
+        return [RUNBOOK.finding("pass", lang, evidence=evidence,
+                        summary=RUNBOOK.msg(lang, "tokens_none", username=_found_name(facts), app=facts.oauth_app))]
+    return [RUNBOOK.finding("pass", lang, evidence=evidence,
+                    summary=RUNBOOK.msg(lang, "tokens_some", username=_found_name(facts), app=facts.oauth_app,
                                 n=evidence["use_count"], last=evidence["last_used"]))]
 
 
-def login_history(conn: Any, facts: OauthFacts, lang: str = "en") -> list:
-    """The user's sign-ins through the app in the window, by status (evidence)."""
-    if not facts.username:
-        return [finding("login-history", "skip", lang, evidence={"reason": "no username"},
-                        summary=msg(lang, "user_unnamed"))]
-    load(conn, facts)
-    name = facts.oauth_app.casefold()
-    rows = [h for h in facts.history if not name or str(h.get("Application") or "").casefold() == name]
-    evidence = {"days": facts.days, "by_status": [{"status": h.get("Status"), "n": h.get("logins"),
-                                                   "last": h.get("lastLogin"), "application": h.get("Application")}
-                                                  for h in rows]}
-    failed = [h for h in rows if str(h.get("Status") or "") != "Success"]
-    key = "history_failed" if failed else ("history_ok" if rows else "history_none")
-    statuses = ", ".join(sorted({str(h.get("Status")) for h in failed}))
-    return [finding("login-history", "pass", lang, evidence=evidence,
-                    summary=msg(lang, key, username=_found_name(facts), app=facts.oauth_app or "?",
-                                days=facts.days, statuses=statuses))]
-
-
-def probe(conn: Any, facts: OauthFacts, lang: str = "en") -> list:
+@RUNBOOK.check("probe")
+def probe(conn: Connection, facts: OauthFacts, lang: str = "en") -> list[Finding]:
     """Client credentials only: ONE token request with the app's own credentials on the My
     Domain host (never a password flow, never a second attempt)."""
     if facts.oauth_flow != "client_credentials":
-        return [finding("probe", "skip", lang, evidence={"reason": "not the client credentials flow"},
-                        summary=msg(lang, "probe_not_cc"))]
+        return [RUNBOOK.finding("skip", lang, evidence={"reason": "not the client credentials flow"},
+                        summary=RUNBOOK.msg(lang, "probe_not_cc"))]
     if not (facts.consumer_key and facts.consumer_secret):
-        return [finding("probe", "skip", lang, evidence={"reason": "no app credentials"},
-                        summary=msg(lang, "probe_no_creds"))]
+        return [RUNBOOK.finding("skip", lang, evidence={"reason": "no app credentials"},
+                        summary=RUNBOOK.msg(lang, "probe_no_creds"))]
     if _calls_left(conn) < 1:
-        return [finding("probe", "skip", lang, evidence={"reason": "API call budget spent"},
-                        summary=msg(lang, "probe_no_budget"))]
+        return [RUNBOOK.finding("skip", lang, evidence={"reason": "API call budget spent"},
+                        summary=RUNBOOK.msg(lang, "probe_no_budget"))]
     host = _my_domain(conn, facts)
     url = f"https://{host}/services/oauth2/token"
     resp = conn.probe_session.post(url, data={"grant_type": "client_credentials"},
                                    auth=(facts.consumer_key, facts.consumer_secret), timeout=30)
-    counter = getattr(conn, "counter", None)
-    if counter is not None and hasattr(counter, "add_probe_login"):
-        counter.add_probe_login()
+    conn.counter.add_probe_login()
     try:
         body = resp.json()
     except ValueError:
@@ -791,51 +777,65 @@ def probe(conn: Any, facts: OauthFacts, lang: str = "en") -> list:
               "error_description": body.get("error_description")}
     facts.probe = result
     if ok:
-        return [finding("probe", "pass", lang, evidence=result, summary=msg(lang, "probe_ok", host=host))]
+        return [RUNBOOK.finding("pass", lang, evidence=result, summary=RUNBOOK.msg(lang, "probe_ok", host=host))]
     pasted = PastedError(str(body.get("error") or ""), str(body.get("error_description") or ""), "json")
     meaning, causes = classify(pasted)
     cause = next((c for c in causes if c in ("CLIENT_SECRET_INVALID", "NO_RUN_AS_USER", "APP_NOT_FOUND",
                                               "WRONG_HOST_FOR_FLOW", "USER_CANNOT_LOG_IN", "APP_BLOCKED",
                                               "IP_OR_HOURS_RESTRICTED")), None)
-    text = msg(lang, "probe_refused", host=host, error=f"{body.get('error')}: {body.get('error_description')}")
+    text = RUNBOOK.msg(lang, "probe_refused", host=host, error=f"{body.get('error')}: {body.get('error_description')}")
     if cause is None or (cause == "USER_CANNOT_LOG_IN" and "USER_CANNOT_LOG_IN" in facts.found):
-        return [finding("probe", "warn" if cause is None else "pass", lang,
+        return [RUNBOOK.finding("warn" if cause is None else "pass", lang,
                         cause="UNRECOGNIZED_ERROR" if cause is None else None, evidence=result, summary=text)]
-    return _fail(facts, "probe", lang, cause, result, text)
+    return _fail(facts, lang, cause, result, text)
 
 
-def explained(conn: Any, facts: OauthFacts, lang: str = "en") -> list:
+@RUNBOOK.check("login-history")
+def login_history(conn: Connection, facts: OauthFacts, lang: str = "en") -> list[Finding]:
+    """The user's sign-ins through the app in the window, by status (evidence)."""
+    if not facts.username:
+        return [RUNBOOK.finding("skip", lang, evidence={"reason": "no username"},
+                        summary=RUNBOOK.msg(lang, "user_unnamed"))]
+    load(conn, facts)
+    name = facts.oauth_app.casefold()
+    rows = [h for h in facts.history if not name or str(h.get("Application") or "").casefold() == name]
+    evidence = {"days": facts.days, "by_status": [{"status": h.get("Status"), "n": h.get("logins"),
+                                                   "last": h.get("lastLogin"), "application": h.get("Application")}
+                                                  for h in rows]}
+    failed = [h for h in rows if str(h.get("Status") or "") != "Success"]
+    key = "history_failed" if failed else ("history_ok" if rows else "history_none")
+    statuses = ", ".join(sorted({str(h.get("Status")) for h in failed}))
+    return [RUNBOOK.finding("pass", lang, evidence=evidence,
+                    summary=RUNBOOK.msg(lang, key, username=_found_name(facts), app=facts.oauth_app or "?",
+                                days=facts.days, statuses=statuses))]
+
+
+@RUNBOOK.check("explained")
+def explained(conn: Connection, facts: OauthFacts, lang: str = "en") -> list[Finding]:
     """Does what the checks found explain the pasted error? An error left unexplained (an
     unknown one above all) makes the run inconclusive, never healthy."""
     if not facts.pasted.given:
-        return [finding("explained", "pass", lang, evidence={"pasted": False}, summary=msg(lang, "explained_none"))]
+        return [RUNBOOK.finding("pass", lang, evidence={"pasted": False}, summary=RUNBOOK.msg(lang, "explained_none"))]
     found = sorted(facts.found)
     evidence = {"error": facts.pasted.error, "error_description": facts.pasted.description, "causes_found": found}
     if found:
-        return [finding("explained", "pass", lang, evidence=evidence,
-                        summary=msg(lang, "explained_yes", causes=", ".join(found)))]
+        return [RUNBOOK.finding("pass", lang, evidence=evidence,
+                        summary=RUNBOOK.msg(lang, "explained_yes", causes=", ".join(found)))]
     if facts.probe and facts.probe.get("ok"):
-        return [finding("explained", "pass", lang, evidence=evidence, summary=msg(lang, "explained_probe_ok"))]
-    return [finding("explained", "error", lang, evidence=evidence,
-                    summary=msg(lang, "explained_no" if facts.meaning != "unknown" else "explained_unknown"))]
+        return [RUNBOOK.finding("pass", lang, evidence=evidence, summary=RUNBOOK.msg(lang, "explained_probe_ok"))]
+    return [RUNBOOK.finding("error", lang, evidence=evidence,
+                    summary=RUNBOOK.msg(lang, "explained_no" if facts.meaning != "unknown" else "explained_unknown"))]
 
 
-for _fn, _id in ((pasted_error, "pasted-error"), (app, "app"), (app_block, "app-block"),
-                 (integration_user, "integration-user"), (login_restrictions, "login-restrictions"),
-                 (password_flow, "password-flow"), (refresh_tokens, "oauth-tokens"), (login_history, "login-history"),
-                 (probe, "probe"), (explained, "explained")):
-    _fn.check_id = _id  # type: ignore[attr-defined]
 
-STEPS = (pasted_error, app, app_block, integration_user, login_restrictions, password_flow, refresh_tokens,
-         probe, login_history, explained)
+STEPS = RUNBOOK.steps
 
 
 def run_all(run: Any, facts: OauthFacts) -> None:
     """Every step of oauth-connection-failure through `run.check`, in order (the form cell)."""
-    for step in STEPS:
-        run.check(step, facts)
+    RUNBOOK.run_all(run, facts)
 
 
-__all__ = ["FLOWS", "MAX_API_CALLS", "OauthFacts", "PastedError", "STEPS", "app", "app_block", "app_credentials",
+__all__ = ["FLOWS", "MAX_API_CALLS", "OauthFacts", "PastedError", "RUNBOOK", "STEPS", "app", "app_block", "app_credentials",
            "classify", "explained", "integration_user", "load", "login_history", "login_restrictions",
            "password_flow", "probe", "queries", "read_pasted_error", "refresh_tokens", "run_all"]

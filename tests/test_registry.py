@@ -1,0 +1,72 @@
+"""The runbook registry: every spec has its module, every module registers itself and its checks."""
+from __future__ import annotations
+
+import importlib
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from sfdoctor import registry, runbooks
+from sfdoctor.findings import Finding
+
+ROOT = Path(__file__).resolve().parents[1]
+SPECS = {spec.id: spec for spec in runbooks.all_specs(ROOT / "runbooks")}
+
+
+def test_every_spec_has_a_module_and_every_module_a_spec():
+    assert [rb.id for rb in registry.all_runbooks()] == sorted(SPECS)
+
+
+@pytest.mark.parametrize("runbook_id", sorted(SPECS))
+def test_checks_are_registered_once_and_declared(runbook_id):
+    book = registry.get(runbook_id)
+    spec = SPECS[runbook_id]
+    assert book.steps, "a runbook registers at least one step"
+    assert set(book.checks) <= set(spec.checks), "every registered check id is declared in the YAML"
+    assert all(fn.check_id in book.checks for fn in book.steps)
+    assert hasattr(book.facts, "from_params")
+
+
+@pytest.mark.parametrize("runbook_id", sorted(SPECS))
+def test_the_notebook_runs_the_registered_steps_in_order(runbook_id):
+    """The notebook's `run.check(module.fn, ...)` calls name the registered steps, in the same order."""
+    nb = json.loads((ROOT / "notebooks" / f"{runbook_id}.ipynb").read_text(encoding="utf-8"))
+    code = "\n".join("".join(c["source"]) for c in nb["cells"]
+                     if c["cell_type"] == "code" and "skip-execution" not in c["metadata"].get("tags", []))
+    called = re.findall(r"run\.check\(\w+\.(\w+)", code)
+    steps = [fn.__name__ for fn in registry.get(runbook_id).steps]
+    assert [name for name in called if name in steps] == steps
+    assert registry.module_name(runbook_id).rsplit(".", 1)[1] in code
+
+
+@pytest.mark.parametrize("runbook_id", sorted(SPECS))
+def test_every_cause_a_module_names_is_declared_and_every_stable_one_is_named(runbook_id):
+    """A stable code (spec/causes.md) dropped from the YAML, or one the code no longer gives, fails here."""
+    source = Path(importlib.import_module(registry.module_name(runbook_id)).__file__).read_text(encoding="utf-8")
+    named = set(re.findall(r'cause="([A-Z][A-Z0-9_]+)"', source))
+    spec = SPECS[runbook_id]
+    assert named <= set(spec.causes)
+    quoted = set(re.findall(r'"([A-Z][A-Z0-9_]+)"', source))
+    assert set(spec.stable_causes()) <= quoted | _named_by_topic_helpers()
+
+
+def _named_by_topic_helpers() -> set[str]:
+    """Causes that shared topic helpers decide (login_history's verdict, login_probe's interpretation)."""
+    text = "".join(p.read_text(encoding="utf-8") for p in (ROOT / "lib" / "sfdoctor" / "checks").glob("*.py"))
+    return set(re.findall(r'"([A-Z][A-Z0-9_]+)"', text))
+
+
+def test_a_finding_takes_the_running_checks_id():
+    book = registry.get("sia-auth-failure")
+    found = book.checks["error-url"](None, book.facts.from_params(None), lang="ja")
+    assert isinstance(found[0], Finding) and found[0].id == "error-url"
+    assert found[0].title == SPECS["sia-auth-failure"].texts("ja").title("error-url")
+    with pytest.raises(RuntimeError, match="outside a registered check"):
+        book.finding("pass", "en")
+
+
+def test_an_unknown_runbook_is_a_key_error():
+    with pytest.raises(KeyError, match="no runbook module"):
+        registry.get("no-such-runbook")
