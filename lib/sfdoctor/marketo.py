@@ -37,7 +37,10 @@ import time
 from collections import Counter, deque
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Callable, Iterator, Mapping, TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .clients import Connection
 
 MAX_CALLS = 100            # per PERIOD seconds, per instance
 PERIOD = 20.0
@@ -108,7 +111,7 @@ class MarketoCredentials:
     __str__ = __repr__
 
 
-def credentials_for(conn: Any) -> MarketoCredentials:
+def credentials_for(conn: "Connection") -> MarketoCredentials:
     """The Marketo instance and API credentials of the org `conn` talks to.
 
     Demo: the simulator's info (`marketo` section), with the operator's answers
@@ -218,7 +221,7 @@ class MarketoClient:
         self._count_lock = threading.Lock()
 
     @classmethod
-    def for_connection(cls, conn: Any, creds: MarketoCredentials | None = None) -> "MarketoClient":
+    def for_connection(cls, conn: "Connection", creds: MarketoCredentials | None = None) -> "MarketoClient":
         """A client for the org `conn` talks to, on a session of its own made by clients.py:
         routed (demo) and read-only guarded like the org's, but with its own counter, so a
         run's Salesforce API calls and login attempts are not mixed with Marketo's."""

@@ -27,11 +27,14 @@ import json
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any, Iterable
+from typing import Any, Iterable, TYPE_CHECKING
 from xml.sax.saxutils import escape
 
 from .demo.info import MarketingCloudInfo
 from .errors import OrgConfigError
+
+if TYPE_CHECKING:
+    from .clients import Connection
 
 AUTH_HOST = "{subdomain}.auth.marketingcloudapis.com"
 USER_LOGIN_PATH = "/__sfdoctor/mc/user-login"
@@ -103,28 +106,28 @@ class LoginResult:
 
 # --------------------------------------------------------------------------- credentials
 
-def _section(conn: Any) -> dict[str, Any]:
+def _section(conn: "Connection") -> dict[str, Any]:
     org_ref = getattr(conn, "org_ref", None)
     return dict((getattr(org_ref, "config", None) or {}).get("marketing_cloud") or {})
 
 
-def _is_demo(conn: Any) -> bool:
+def _is_demo(conn: "Connection") -> bool:
     org_ref = getattr(conn, "org_ref", None)
     return org_ref is None or bool(getattr(org_ref, "is_demo", False))
 
 
-def _demo_account(conn: Any) -> MarketingCloudInfo | None:
+def _demo_account(conn: "Connection") -> MarketingCloudInfo | None:
     """The demo world's Marketing Cloud account, from the simulator's info document."""
     return getattr(getattr(conn, "info", None), "marketing_cloud", None)
 
 
-def _remember(conn: Any, *values: str | None) -> None:
+def _remember(conn: "Connection", *values: str | None) -> None:
     secrets = getattr(conn, "secrets", None)
     if isinstance(secrets, set):
         secrets.update(v for v in values if isinstance(v, str) and v)
 
 
-def package(conn: Any) -> Package:
+def package(conn: "Connection") -> Package:
     """The installed package's credentials: the simulator's info (demo) or the orgs file."""
     if _is_demo(conn):
         demo = _demo_account(conn)
@@ -153,7 +156,7 @@ def package(conn: Any) -> Package:
     return pkg
 
 
-def integration_password(conn: Any, username: str) -> str | None:
+def integration_password(conn: "Connection", username: str) -> str | None:
     """The password Data Cloud holds for `username`, as the operator would type it.
 
     Demo: the operator's `mc_password` answer (a scenario may play a mistaken operator),
@@ -180,14 +183,14 @@ def integration_password(conn: Any, username: str) -> str | None:
     return str(password)
 
 
-def can_log_in_as_user(conn: Any) -> bool:
+def can_log_in_as_user(conn: "Connection") -> bool:
     """Whether this connection offers a user login (only the demo world's stand-in does)."""
     return _is_demo(conn) and bool(getattr(conn, "base_url", None))
 
 
 # --------------------------------------------------------------------------- token
 
-def get_token(conn: Any, pkg: Package) -> Token:
+def get_token(conn: "Connection", pkg: Package) -> Token:
     """One `/v2/token` call (reference §5.1); McApiError with Marketing Cloud's own error."""
     body: dict[str, Any] = {"grant_type": "client_credentials", "client_id": pkg.client_id,
                             "client_secret": pkg.client_secret}
@@ -245,7 +248,7 @@ def retrieve_envelope(token: Token, object_type: str, properties: Iterable[str],
     )
 
 
-def retrieve_account_users(conn: Any, token: Token, usernames: Iterable[str],
+def retrieve_account_users(conn: "Connection", token: Token, usernames: Iterable[str],
                            properties: Iterable[str] = USER_PROPERTIES) -> list[dict[str, Any]]:
     """AccountUser rows whose UserID is one of `usernames`: ONE SOAP call.
 
@@ -329,7 +332,7 @@ def _child_text(parent: ET.Element, name: str) -> str | None:
 
 # --------------------------------------------------------------------------- the user's own login
 
-def user_login(conn: Any, username: str, password: str, source_ip: str | None = None) -> LoginResult | None:
+def user_login(conn: "Connection", username: str, password: str, source_ip: str | None = None) -> LoginResult | None:
     """Log in once as the integration user (demo stand-in); None where no API offers it.
 
     Sent through `probe_session` (never retried: a repeated failure would count twice

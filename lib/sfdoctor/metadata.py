@@ -20,10 +20,13 @@ import os
 import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, TYPE_CHECKING
 from xml.sax.saxutils import escape
 
 from sfdoctor.errors import SfdoctorError
+
+if TYPE_CHECKING:
+    from .clients import Connection
 
 METADATA_NS = "http://soap.sforce.com/2006/04/metadata"
 SOAPENV_NS = "http://schemas.xmlsoap.org/soap/envelope/"
@@ -194,7 +197,7 @@ def _fault(root: ET.Element) -> tuple[str, str] | None:
     return None
 
 
-def read_metadata(conn: Any, type_name: str, full_names: Iterable[str] | str) -> list[dict[str, Any]]:
+def read_metadata(conn: "Connection", type_name: str, full_names: Iterable[str] | str) -> list[dict[str, Any]]:
     """`readMetadata(type_name, full_names)` → one plain dict per record that exists.
 
     E.g. `read_metadata(conn, "SecuritySettings", ["Security"])` →

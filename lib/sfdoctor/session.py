@@ -24,6 +24,7 @@ from .runbooks import load
 from .ui_texts import ui
 
 if TYPE_CHECKING:
+    from .clients import Connection
     from .runbooks import RunbookSpec
 
 _MAX_REASON = 300
@@ -141,7 +142,7 @@ class RunSession:
         # Secrets typed into the form are kept apart: usable by checks, never recorded.
         self.secret_values: dict[str, str] = {k: v for k, v in params.items() if k in secret_names and v}
         self.params: dict[str, Any] = {k: _jsonable(v) for k, v in params.items() if k not in secret_names}
-        self.conn: Any = None
+        self.conn: "Connection | None" = None
         self.org_ref: Any = None
         self.connect_error: str | None = None
         self.connect_exception: Exception | None = None
@@ -196,7 +197,7 @@ class RunSession:
     @property
     def secrets(self) -> set[str]:
         """Every value to keep out of outputs: the connection's and the form's."""
-        values = set(getattr(self.conn, "secrets", None) or ())
+        values = set(self.conn.secrets) if self.conn is not None else set()
         values.update(v for v in self.secret_values.values() if isinstance(v, str) and v)
         return values
 
@@ -235,7 +236,7 @@ class RunSession:
     @property
     def api_calls(self) -> int:
         """Requests sent to the org so far (the connection's counter; 0 without a connection)."""
-        return int(getattr(getattr(self.conn, "counter", None), "total", 0) or 0)
+        return self.conn.counter.total if self.conn is not None else 0
 
     def record(self, *findings: Finding) -> None:
         """Record findings made outside `check` (e.g. a manual step answered in the form)."""
@@ -268,16 +269,15 @@ class RunSession:
         edition = self.edition
         if edition is None:
             edition = next((f.evidence.get("edition") for f in self.findings if f.evidence.get("edition")), None)
-        counter = getattr(self.conn, "counter", None)
+        counter = self.conn.counter if self.conn is not None else None
         # Logins tried with the credentials under diagnosis (the probe session's, simulated
         # ones included); sfdoctor's own token requests (Salesforce, an installed package)
         # are its access, not attempts against the tested user's lockout (principle 7).
-        probes = getattr(counter, "probe_logins", None)
         return {
             "edition": edition,
             "window": self.window,
-            "login_attempts": probes if isinstance(probes, int) else (0 if self.conn is None else None),
-            "api_calls": int(getattr(counter, "total", 0) or 0),
+            "login_attempts": counter.probe_logins if counter is not None else 0,
+            "api_calls": counter.total if counter is not None else 0,
         }
 
     # ------------------------------------------------------------------ internals

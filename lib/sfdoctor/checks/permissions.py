@@ -15,10 +15,13 @@ how a runbook keeps its API calls low.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Mapping, TYPE_CHECKING
 
 from ..errors import CheckError
 from .query import SubResult, composite, plain_record, soql
+
+if TYPE_CHECKING:
+    from ..clients import Connection
 
 USER_REF = "user"
 PERMS_REF = "apiperms"
@@ -119,7 +122,7 @@ def from_answers(answers: Mapping[str, SubResult], prefix: str = "") -> ApiGrant
     return ApiGrants.from_records(users[0] if users else None, perms.records)
 
 
-def api_enabled_grants(conn: Any, username: str) -> ApiGrants:
+def api_enabled_grants(conn: "Connection", username: str) -> ApiGrants:
     """Read the user and its API Enabled grants in ONE API call (a composite of two queries)."""
     return from_answers(composite(conn, queries(username)))
 
