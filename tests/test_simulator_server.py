@@ -275,11 +275,18 @@ def test_bad_scenario_fails_at_construction(write_scenario):
     assert "salesforce.userz: unknown key" in str(info.value)
 
 
+def _as_in_a_terminal() -> None:
+    """Ctrl-C reaches the server as at a terminal: a suite started in the background by a
+    shell without job control inherits an ignored SIGINT, which Python then never turns
+    into KeyboardInterrupt."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_demo_serve_logs_requests_masked_as_reports_are():
     """`sfdoctor demo serve` logs every request; Marketo's identity call carries its secret in
     the query string, which the log masks with sfdoctor's report scrubber."""
     proc = subprocess.Popen([sys.executable, "-m", "sfdoctor.cli", "demo", "serve", "--scenario", "marketo-sync-failed"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=_as_in_a_terminal)
     try:
         url = proc.stdout.readline().strip()
         info = requests.get(url + "/__sfdoctor/info", timeout=10).json()
@@ -289,7 +296,7 @@ def test_demo_serve_logs_requests_masked_as_reports_are():
             headers={"Host": info["marketo"]["host"]})
         assert resp.status_code == 200
         proc.send_signal(signal.SIGINT)
-        assert proc.wait(60) == 0
+        assert proc.wait(15) == 0
         log = proc.stderr.read()
         assert "GET " + info["marketo"]["host"] + "/identity/oauth/token?" in log
         assert "client_secret=[redacted]" in log and secret not in log
@@ -301,13 +308,14 @@ def test_demo_serve_logs_requests_masked_as_reports_are():
 def test_serve_forever_prints_url_and_exits_on_ctrl_c(write_scenario):
     path = write_scenario(BASE_SCENARIO)
     code = f"from sfdoctor.demo.server import serve_forever; serve_forever({path!r}, 0)"
-    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_as_in_a_terminal)
     try:
         url = proc.stdout.readline().strip()
         assert url.startswith("http://127.0.0.1:")
         assert requests.get(url + "/__sfdoctor/info", timeout=5).json()["scenario"] == "conformance"
         proc.send_signal(signal.SIGINT)
-        assert proc.wait(60) == 0
+        assert proc.wait(15) == 0
         assert url in proc.stderr.read()
     finally:
         if proc.poll() is None:
