@@ -14,6 +14,7 @@ import sys
 from typing import Any, Sequence
 
 from .errors import BadInput, SfdoctorError
+from .i18n import Text, t
 
 
 def _env_lang() -> str:
@@ -25,11 +26,6 @@ def _env_lang() -> str:
 
 
 LANG = _env_lang()
-
-
-def T(en: str, ja: str, lang: str | None = None) -> str:
-    """Pick the English or Japanese text (help strings are built before arguments are parsed)."""
-    return ja if (lang or LANG) == "ja" else en
 
 
 def _err(text: str) -> None:
@@ -59,20 +55,20 @@ def cmd_list(args: argparse.Namespace) -> int:
                     "parameters": params(s)} for s in specs])
         return 0
     if not specs:
-        _err(T("no runbooks found", "ランブックが見つかりません", args.lang))
+        _err(t("cli.no_runbooks", args.lang))
     for s in specs:
         _err(f"{s.id}: {pick(s.title, args.lang)}")
         for sym in s.symptoms[:4]:
             _err(f"    - {sym.text}")
         if getattr(args, "runbook", None):
             # One runbook: what `run -p NAME=VALUE` takes, and what each parameter means.
-            _err(T("  parameters (-p NAME=VALUE):", "  パラメータ (-p 名前=値):", args.lang))
+            _err("  " + t("cli.list_parameters", args.lang))
             for p in params(s):
                 kind = p["type"] + (f" ({'|'.join(p['choices'])})" if p["choices"] else "")
                 _err(f"    {p['name']} = {json.dumps(p['default'], ensure_ascii=False)}  [{kind}]  {pick(p['label'], args.lang)}")
                 _err(f"        {pick(p['help'], args.lang)}")
             attempts = s.login_attempts()
-            _err(T(f"  login attempts per run: at most {attempts}", f"  1 回の実行でのログイン試行: 最大 {attempts} 回", args.lang))
+            _err("  " + t("cli.list_attempts", args.lang, attempts=attempts))
     return 0
 
 
@@ -86,35 +82,33 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
                    for m in matches])
         return 0
     if not matches:
-        _err(T("no runbook fits this text; try `sfdoctor list`", "この文に合うランブックはありません。`sfdoctor list` を参照してください", args.lang))
+        _err(t("cli.no_match", args.lang))
         return 0
     for m in matches:
         _err(f"{m.score:.2f}  {m.spec.id}: {pick(m.spec.title, args.lang)}")
-        _err("      " + T("matched: ", "一致: ", args.lang) + "; ".join(m.matched))
+        _err("      " + t("cli.matched", args.lang, matched="; ".join(m.matched)))
     best = matches[0].spec.id
-    _err(T(f"next: sfdoctor run {best} --org <org>", f"次に: sfdoctor run {best} --org <組織>", args.lang))
+    _err(t("cli.next", args.lang, runbook=best))
     return 0
 
 
-def _seconds(text: str, lang: str) -> float:
+def _seconds(text: str) -> float:
     """`--wait`: a number of seconds from 0; anything else is one line, exit 2 (not argparse's usage)."""
     try:
         value = float(text)
     except ValueError:
         value = -1.0
     if not 0 <= value < float("inf"):
-        raise BadInput(T(f"--wait {text!r}: not a number of seconds from 0", f"--wait {text!r}: 0 以上の秒数ではありません", lang),
-                       hint=T("for example --wait 600", "例: --wait 600", lang))
+        raise BadInput(Text("cli.wait_bad", text=text), hint=Text("cli.wait_hint"))
     return value
 
 
-def _parse_params(pairs: Sequence[str], lang: str) -> dict[str, str]:
+def _parse_params(pairs: Sequence[str]) -> dict[str, str]:
     params: dict[str, str] = {}
     for pair in pairs:
         name, sep, value = pair.partition("=")
         if not sep or not name.strip():
-            raise BadInput(T(f"malformed parameter {pair!r}", f"パラメータ {pair!r} の形式が正しくありません", lang),
-                           hint=T("write -p NAME=VALUE", "-p 名前=値 の形で指定してください", lang))
+            raise BadInput(Text("cli.param_malformed", pair=pair), hint=Text("cli.param_hint"))
         params[name.strip()] = value
     return params
 
@@ -123,7 +117,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .runner import run_runbook
     from .ui_texts import ui
 
-    params = _parse_params(args.param or [], args.lang)
+    params = _parse_params(args.param or [])
     outcome = run_runbook(args.runbook, args.org, params, args.out, args.lang,
                           cell_timeout=args.cell_timeout, total_timeout=args.timeout)
     if args.json:
@@ -173,7 +167,7 @@ def cmd_reports_list(args: argparse.Namespace) -> int:
         _out_json(entries)
         return 0
     if not entries:
-        _err(T(f"no reports in {args.out}", f"{args.out} にレポートはありません", args.lang))
+        _err(t("cli.no_reports", args.lang, out=args.out))
     n = len(entries)
     for i, e in enumerate(entries):
         causes = ", ".join(e.get("root_causes", [])) or "-"
@@ -184,15 +178,15 @@ def cmd_reports_list(args: argparse.Namespace) -> int:
 def cmd_reports_diff(args: argparse.Namespace) -> int:
     from .history import diff
 
-    d = diff(args.a, args.b, args.out, args.lang)
+    d = diff(args.a, args.b, args.out)
     if args.json:
         _out_json(d.to_json())
         return 0
     _err(f"A: {d.a} ({d.outcome_a})")
     _err(f"B: {d.b} ({d.outcome_b})")
-    _err(T("new:       ", "新規:     ", args.lang) + (", ".join(d.new) or "-"))
-    _err(T("fixed:     ", "解消:     ", args.lang) + (", ".join(d.fixed) or "-"))
-    _err(T("unchanged: ", "変化なし: ", args.lang) + (", ".join(d.unchanged) or "-"))
+    _err(t("cli.diff_new", args.lang, causes=", ".join(d.new) or "-"))
+    _err(t("cli.diff_fixed", args.lang, causes=", ".join(d.fixed) or "-"))
+    _err(t("cli.diff_unchanged", args.lang, causes=", ".join(d.unchanged) or "-"))
     for c in d.status_changes:
         _err(f"  {c['check']}: {c['a']} -> {c['b']}")
     return 0
@@ -203,34 +197,32 @@ def cmd_reports_index(args: argparse.Namespace) -> int:
 
     path = write(args.out, args.lang)
     print(path, flush=True)
-    _err(T(f"rebuilt {path} from {args.out}/index.jsonl", f"{args.out}/index.jsonl から {path} を作り直しました", args.lang))
+    _err(t("cli.index_rebuilt", args.lang, path=path, out=args.out))
     return 0
 
 
 def cmd_reports_prune(args: argparse.Namespace) -> int:
     from .history import parse_duration, prune
 
-    result = prune(args.out, parse_duration(args.older_than, args.lang), dry_run=args.dry_run)
+    result = prune(args.out, parse_duration(args.older_than), dry_run=args.dry_run)
     if args.json:
         _out_json(result.to_json())
     else:
         cutoff = result.to_json()["cutoff"]
         for e in result.removed:
-            _err(T("would remove " if args.dry_run else "removed ", "削除予定 " if args.dry_run else "削除 ", args.lang)
-                 + f"{e.get('time', '')}  {e.get('runbook', '')}  {e.get('org', '')}  {e.get('folder', '')}")
+            run = f"{e.get('time', '')}  {e.get('runbook', '')}  {e.get('org', '')}  {e.get('folder', '')}"
+            _err(t("cli.prune_would_remove" if args.dry_run else "cli.prune_removed", args.lang, run=run))
         for f in result.failed:
-            _err(T(f"could not remove {f['folder']}: {f['reason']} (its index line is kept)",
-                   f"{f['folder']} を削除できませんでした: {f['reason']} (索引の行は残します)", args.lang))
-        verb = T("would remove", "削除予定", args.lang) if args.dry_run else T("removed", "削除", args.lang)
-        _err(T(f"{verb} {len(result.removed)} runs older than {cutoff}; {result.kept} kept",
-               f"{cutoff} より古い実行: {verb} {len(result.removed)} 件、残り {result.kept} 件", args.lang))
+            _err(t("cli.prune_failed", args.lang, folder=f["folder"], reason=f["reason"]))
+        verb = Text("cli.prune_verb_dry" if args.dry_run else "cli.prune_verb_done")
+        _err(t("cli.prune_total", args.lang, verb=verb, n=len(result.removed), cutoff=cutoff, kept=result.kept))
     return 1 if result.failed else 0
 
 
 def cmd_schedule_run_due(args: argparse.Namespace) -> int:
     from .schedule import run_due
 
-    return run_due(args.file, args.out, lang=args.lang, wait=_seconds(args.wait, args.lang))
+    return run_due(args.file, args.out, lang=args.lang, wait=_seconds(args.wait))
 
 
 def cmd_schedule_show(args: argparse.Namespace) -> int:
@@ -241,20 +233,18 @@ def cmd_schedule_show(args: argparse.Namespace) -> int:
         _out_json(shown)
         return 0
     print(shown["crontab"], flush=True)
-    _err(T("install with `crontab -e` and add the line above (it runs run-due every 15 minutes)",
-           "`crontab -e` で上の行を追加してください (15 分ごとに run-due を実行します)", args.lang))
-    never = T("never", "未実行", args.lang)
+    _err(t("cli.crontab_hint", args.lang))
+    never = t("schedule.never", args.lang)
     for e in shown["entries"]:
         params = " ".join(f"-p {k}={json.dumps(v, ensure_ascii=False)}" for k, v in e["params"].items())
         local = f" ({e['next_local']})" if e["next_local"] and e["tz"] != "UTC" else ""
+        due = "  " + t("cli.show_due", args.lang) if e["due"] else ""
         _err(f"[{e['index']}] {e['runbook']} --org {e['org']}{' ' + params if params else ''}  cron \"{e['cron']}\" ({e['tz']})"
-             + T(f"  next {e['next'] or '-'}{local}  last run {e['last_run'] or never}{'  (due)' if e['due'] else ''}",
-                 f"  次回 {e['next'] or '-'}{local}  前回 {e['last_run'] or never}{'  (実行待ち)' if e['due'] else ''}", args.lang))
+             + "  " + t("cli.show_times", args.lang, next=e["next"] or "-", local=local, last=e["last_run"] or never, due=due))
         if e["finer_than_tick"]:
-            _err(T(f"    note: [{e['index']}] fires more often than every 15 minutes; the crontab line runs it at most every 15",
-                   f"    注意: [{e['index']}] は 15 分より短い間隔ですが、crontab の行では最短 15 分ごとの実行になります", args.lang))
+            _err("    " + t("cli.show_finer", args.lang, index=e["index"]))
     if not shown["entries"]:
-        _err(T("the schedule has no entries", "スケジュールに項目がありません", args.lang))
+        _err(t("cli.show_empty", args.lang))
     return 0
 
 
@@ -264,8 +254,7 @@ def cmd_schedule_show(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="sfdoctor",
-        description=T("Runnable troubleshooting runbooks for Salesforce-family connection and authentication failures.",
-                      "Salesforce 系の接続・認証エラーを調べる、実行できるトラブルシューティング手順書。"),
+        description=t("cli.help.description", LANG),
     )
     from . import __version__
 
@@ -275,109 +264,83 @@ def build_parser() -> argparse.ArgumentParser:
 
     def lang_opt(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("--lang", choices=["en", "ja"], default=LANG,
-                        help=T("language of the output (default: from $SFDOCTOR_LANG / $LANG)",
-                               "出力の言語 (既定: $SFDOCTOR_LANG / $LANG から)"))
+                        help=t("cli.help.lang", LANG))
 
     def json_opt(sp: argparse.ArgumentParser) -> None:
-        sp.add_argument("--json", action="store_true", help=T("machine-readable output on stdout", "機械可読な出力を標準出力へ"))
+        sp.add_argument("--json", action="store_true", help=t("cli.help.json", LANG))
 
     def out_opt(sp: argparse.ArgumentParser) -> None:
-        sp.add_argument("--out", default="reports", help=T("reports directory (default: ./reports)", "レポートのディレクトリ (既定: ./reports)"))
+        sp.add_argument("--out", default="reports", help=t("cli.help.out", LANG))
 
-    sp = sub.add_parser("list", help=T("the runbooks and the symptoms that point to them", "ランブックと、それを指す症状の一覧"))
+    sp = sub.add_parser("list", help=t("cli.help.list", LANG))
     sp.add_argument("runbook", nargs="?", metavar="RUNBOOK",
-                    help=T("one runbook, with its parameters (what `run -p` takes)", "1 つのランブックとそのパラメータ (`run -p` に指定できるもの)"))
+                    help=t("cli.help.list_runbook", LANG))
     json_opt(sp), lang_opt(sp)
     sp.set_defaults(func=cmd_list)
 
-    sp = sub.add_parser("diagnose", help=T("which runbook fits an error message or URL", "エラーメッセージや URL に合うランブック"))
-    sp.add_argument("text", metavar="TEXT", help=T("the error message or the error page's URL", "エラーメッセージ、またはエラーページの URL"))
+    sp = sub.add_parser("diagnose", help=t("cli.help.diagnose", LANG))
+    sp.add_argument("text", metavar="TEXT", help=t("cli.help.diagnose_text", LANG))
     json_opt(sp), lang_opt(sp)
     sp.set_defaults(func=cmd_diagnose)
 
-    sp = sub.add_parser("run", help=T("run a runbook headlessly and write a dated report", "ランブックを実行し、日付入りのレポートを書き出す"))
-    sp.add_argument("runbook", metavar="RUNBOOK", help=T("runbook id (see `sfdoctor list`)", "ランブック ID (`sfdoctor list` を参照)"))
-    sp.add_argument("--org", required=True, help=T("demo, demo:NAME, demo:PATH.yml or an org from the orgs file",
-                                                     "demo、demo:名前、demo:パス.yml、または組織ファイルの組織名"))
+    sp = sub.add_parser("run", help=t("cli.help.run", LANG))
+    sp.add_argument("runbook", metavar="RUNBOOK", help=t("cli.help.run_runbook", LANG))
+    sp.add_argument("--org", required=True, help=t("cli.help.run_org", LANG))
     sp.add_argument("-p", "--param", action="append", metavar="NAME=VALUE",
-                    help=T("a runbook parameter (repeatable); never a secret; `sfdoctor list RUNBOOK` lists them",
-                           "ランブックのパラメータ (複数可)。秘密情報は不可。一覧は `sfdoctor list ランブック`"))
+                    help=t("cli.help.run_param", LANG))
     out_opt(sp), json_opt(sp), lang_opt(sp)
-    sp.add_argument("--cell-timeout", type=float, default=120, help=T("seconds per cell (default 120)", "セルごとの秒数 (既定 120)"))
-    sp.add_argument("--timeout", type=float, default=600, help=T("seconds for the whole run (default 600)", "実行全体の秒数 (既定 600)"))
+    sp.add_argument("--cell-timeout", type=float, default=120, help=t("cli.help.run_cell_timeout", LANG))
+    sp.add_argument("--timeout", type=float, default=600, help=t("cli.help.run_timeout", LANG))
     sp.set_defaults(func=cmd_run)
 
-    demo = sub.add_parser("demo", help=T("the embedded demo world", "組み込みのデモ環境"))
+    demo = sub.add_parser("demo", help=t("cli.help.demo", LANG))
     dsub = demo.add_subparsers(dest="demo_command", metavar="SUBCOMMAND")
     dsub.required = True
-    sp = dsub.add_parser("list", help=T("the built-in scenarios", "組み込みシナリオの一覧"))
+    sp = dsub.add_parser("list", help=t("cli.help.demo_list", LANG))
     json_opt(sp), lang_opt(sp)
     sp.set_defaults(func=cmd_demo_list)
-    sp = dsub.add_parser("serve", help=T("run the simulator in the foreground on 127.0.0.1", "シミュレーターを 127.0.0.1 で起動する"))
-    sp.add_argument("--scenario", default=None, metavar="NAME|FILE", help=T("built-in scenario name or .yml file", "組み込みシナリオ名、または .yml ファイル"))
-    sp.add_argument("--port", type=int, default=0, help=T("port (default: a free one)", "ポート (既定: 空いているもの)"))
+    sp = dsub.add_parser("serve", help=t("cli.help.demo_serve", LANG))
+    sp.add_argument("--scenario", default=None, metavar="NAME|FILE", help=t("cli.help.demo_scenario", LANG))
+    sp.add_argument("--port", type=int, default=0, help=t("cli.help.demo_port", LANG))
     lang_opt(sp)
     sp.set_defaults(func=cmd_demo_serve)
 
-    reports = sub.add_parser("reports", help=T("the report history", "レポートの履歴"))
+    reports = sub.add_parser("reports", help=t("cli.help.reports", LANG))
     rsub = reports.add_subparsers(dest="reports_command", metavar="SUBCOMMAND")
     rsub.required = True
-    sp = rsub.add_parser("list", help=T("every run in the index, oldest first", "索引にあるすべての実行 (古い順)"))
+    sp = rsub.add_parser("list", help=t("cli.help.reports_list", LANG))
     out_opt(sp), json_opt(sp), lang_opt(sp)
     sp.set_defaults(func=cmd_reports_list)
-    sp = rsub.add_parser("diff", help=T("what changed between two runs (new, fixed, unchanged causes)",
-                                         "2 つの実行の違い (新規・解消・変化なしの原因)"),
-                         description=T(
-                             "Compare two runs of one runbook on one org: the causes that are new in B, fixed since A,"
-                             " and unchanged. A and B are each a report folder (absolute, relative to the current"
-                             " directory or to --out) or an index position as `reports list` and reports/index.html"
-                             " show it: -1 is the latest run, -2 the one before, 0 the first.",
-                             "1 つのランブック・1 つの組織の 2 回の実行を比べ、B で新しく出た原因、A から解消した原因、"
-                             "変わらない原因を示します。A と B はレポートのフォルダ (絶対パス、現在のディレクトリまたは --out からの相対パス)"
-                             "、または `reports list` と reports/index.html に出る索引の位置 (-1 が最新、-2 がその前、0 が最初) です。"))
-    sp.add_argument("a", metavar="A", help=T("report folder or index position (-2)", "レポートのフォルダ、または索引の位置 (-2)"))
-    sp.add_argument("b", metavar="B", help=T("report folder or index position (-1)", "レポートのフォルダ、または索引の位置 (-1)"))
+    sp = rsub.add_parser("diff", help=t("cli.help.reports_diff", LANG),
+                         description=t("cli.help.reports_diff_description", LANG))
+    sp.add_argument("a", metavar="A", help=t("cli.help.reports_diff_a", LANG))
+    sp.add_argument("b", metavar="B", help=t("cli.help.reports_diff_b", LANG))
     out_opt(sp), json_opt(sp), lang_opt(sp)
     sp.set_defaults(func=cmd_reports_diff)
-    sp = rsub.add_parser("index", help=T("rebuild reports/index.html (the history page to share)",
-                                          "reports/index.html (共有用の履歴ページ) を作り直す"),
-                         description=T("Rebuild OUT/index.html from OUT/index.jsonl. Every run rewrites it already;"
-                                       " this is for another language or after editing the folder by hand.",
-                                       "OUT/index.jsonl から OUT/index.html を作り直します。実行のたびに自動で書き直されるため、"
-                                       "別の言語にしたいときや、フォルダを手で変えた後に使います。"))
+    sp = rsub.add_parser("index", help=t("cli.help.reports_index", LANG),
+                         description=t("cli.help.reports_index_description", LANG))
     out_opt(sp), lang_opt(sp)
     sp.set_defaults(func=cmd_reports_index)
-    sp = rsub.add_parser("prune", help=T("remove old reports and their index lines together",
-                                          "古いレポートと索引の行をまとめて削除する"),
-                         description=T("Remove the report folders of runs older than --older-than and their lines in"
-                                       " index.jsonl, together: a folder that cannot be removed keeps its line."
-                                       " Exit 1 if any removal failed.",
-                                       "--older-than より古い実行のレポートフォルダと index.jsonl の行をまとめて削除します。"
-                                       "削除できなかったフォルダの行は残します。削除に失敗があれば終了コード 1。"))
+    sp = rsub.add_parser("prune", help=t("cli.help.reports_prune", LANG),
+                         description=t("cli.help.reports_prune_description", LANG))
     sp.add_argument("--older-than", required=True, metavar="AGE",
-                    help=T("age like 90d (days), 12h, 2w or 30m (minutes)", "90d (日)、12h、2w、30m (分) のような経過時間"))
-    sp.add_argument("--dry-run", action="store_true", help=T("only list what would be removed", "削除する対象を表示するだけ"))
+                    help=t("cli.help.prune_older_than", LANG))
+    sp.add_argument("--dry-run", action="store_true", help=t("cli.help.prune_dry_run", LANG))
     out_opt(sp), json_opt(sp), lang_opt(sp)
     sp.set_defaults(func=cmd_reports_prune)
 
-    sched = sub.add_parser("schedule", help=T("scheduled runs from runbooks/schedule.yml (for cron)",
-                                              "runbooks/schedule.yml による定期実行 (cron 用)"))
+    sched = sub.add_parser("schedule", help=t("cli.help.schedule", LANG))
     ssub = sched.add_subparsers(dest="schedule_command", metavar="SUBCOMMAND")
     ssub.required = True
-    for name, en, ja, func in (
-        ("run-due", "run the entries that are due, each once", "実行時刻になった項目をそれぞれ 1 回実行", cmd_schedule_run_due),
-        ("show", "print the crontab line to install and each entry's next run", "設定する crontab の行と各項目の次回実行時刻を表示", cmd_schedule_show),
-    ):
-        sp = ssub.add_parser(name, help=T(en, ja))
-        sp.add_argument("--file", default=None, help=T("schedule file (default runbooks/schedule.yml)", "スケジュールファイル (既定 runbooks/schedule.yml)"))
+    for name, func in (("run-due", cmd_schedule_run_due), ("show", cmd_schedule_show)):
+        sp = ssub.add_parser(name, help=t(f"cli.help.schedule_{name.replace('-', '_')}", LANG))
+        sp.add_argument("--file", default=None, help=t("cli.help.schedule_file", LANG))
         out_opt(sp), lang_opt(sp)
         if name == "show":
             json_opt(sp)
         else:
             sp.add_argument("--wait", default="0", metavar="SECONDS",
-                            help=T("if another run-due is running on the same --out, wait up to SECONDS for it"
-                                   " (default 0: skip, and say so)",
-                                   "同じ --out で別の run-due が実行中なら最大 SECONDS 秒待つ (既定 0: スキップしてその旨を表示)"))
+                            help=t("cli.help.schedule_wait", LANG))
         sp.set_defaults(func=func)
     return p
 
@@ -398,14 +361,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         _err(f"sfdoctor: {scrub_text(exc.one_line(lang))}")
         return 3 if exc.exit_code == 3 else 2
     except KeyboardInterrupt:
-        _err(T("sfdoctor: interrupted", "sfdoctor: 中断しました", lang))
+        _err(t("cli.interrupted", lang))
         return 130
     except Exception as exc:  # a bug: still one line for the person, never a traceback
         from .scrub import scrub_text
 
         text = scrub_text(" ".join(str(exc).split()))[:300]
-        _err(T(f"sfdoctor: unexpected error: {type(exc).__name__}: {text}",
-               f"sfdoctor: 予期しないエラー: {type(exc).__name__}: {text}", lang))
+        _err(t("cli.unexpected", lang, kind=type(exc).__name__, text=text))
         return 2
 
 

@@ -19,16 +19,10 @@ from typing import Any, Callable
 import ipywidgets as widgets
 
 from .errors import BadInput, problem_text
+from .i18n import t
 from .params import convert_value
 from .runbooks import Parameter, RunbookSpec, load
 from .ui_texts import ui
-
-
-# Shown in an emptied secret field once the kernel holds the typed value (ui_texts.ui has no key).
-_SECRET_HELD = {
-    "en": "•••••• entered: held in memory, used once by Run (type again to replace)",
-    "ja": "•••••• 入力済み: メモリ上にのみ保持し、実行時に一度だけ使います (再入力で置き換え)",
-}
 
 
 def _label_width(spec: RunbookSpec, lang: str) -> str:
@@ -105,7 +99,7 @@ class RunbookForm(widgets.VBox):
             field = self.fields[name]
             self._secrets[name] = value
             field.value = ""  # at once: the widget state must never hold the secret
-            field.placeholder = _SECRET_HELD.get(self.lang, _SECRET_HELD["en"])
+            field.placeholder = t("forms.secret_held", self.lang)
 
         return take
 

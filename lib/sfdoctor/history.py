@@ -28,6 +28,7 @@ from typing import Any, Callable
 
 from .errors import BadInput
 from .findings import parse_iso, utcnow
+from .i18n import Text
 from .index_page import write_locked as write_index_page
 from .report_index import INDEX, causes, cause_changes, index_lock, list_reports, read_lines, rewrite_index
 
@@ -96,18 +97,14 @@ class Diff:
         }
 
 
-def diff(a: str | os.PathLike[str], b: str | os.PathLike[str], out_dir: str | os.PathLike[str] = "reports",
-         lang: str = "en") -> Diff:
+def diff(a: str | os.PathLike[str], b: str | os.PathLike[str], out_dir: str | os.PathLike[str] = "reports") -> Diff:
     """Compare two reports (folders or index positions such as -2 and -1) of one runbook and org."""
     fa, fb = resolve_report(str(a), out_dir), resolve_report(str(b), out_dir)
     da, db = load_findings(fa), load_findings(fb)
     ka, kb = (da.get("runbook"), da.get("org")), (db.get("runbook"), db.get("org"))
     if None not in ka + kb and ka != kb:
-        if lang == "ja":
-            raise BadInput(f"A は {ka[1]} の {ka[0]}、B は {kb[1]} の {kb[0]} です。比較できるのは同じランブック・同じ組織の 2 回の実行です",
-                           hint="`sfdoctor reports list` から 2 つ選んでください")
-        raise BadInput(f"A is {ka[0]} on {ka[1]}, B is {kb[0]} on {kb[1]}: a diff compares two runs of one runbook on one org",
-                       hint="pick both from `sfdoctor reports list`")
+        raise BadInput(Text("history.diff_other_run", runbook_a=ka[0], org_a=ka[1], runbook_b=kb[0], org_b=kb[1]),
+                       hint=Text("history.diff_hint"))
     ca, cb = causes(da), causes(db)
     new, fixed, unchanged = cause_changes(ca, cb)
     status_a = {c.get("id"): c.get("status") for c in da.get("checks", [])}
@@ -127,14 +124,11 @@ def diff(a: str | os.PathLike[str], b: str | os.PathLike[str], out_dir: str | os
 # --------------------------------------------------------------------------------------
 # Retention
 # --------------------------------------------------------------------------------------
-def parse_duration(text: str, lang: str = "en") -> timedelta:
+def parse_duration(text: str) -> timedelta:
     """`90d`, `12h`, `2w`, `30m` (minutes): a positive whole number and one unit; BadInput otherwise."""
     match = _DURATION.match(str(text))
     if not match or int(match.group(1)) == 0:
-        raise BadInput(
-            f"--older-than {text!r}: not a duration" if lang != "ja" else f"--older-than {text!r}: 期間として読めません",
-            hint=("write a whole number and a unit: 90d (days), 12h (hours), 2w (weeks), 30m (minutes)" if lang != "ja"
-                  else "整数と単位で指定してください: 90d (日)、12h (時間)、2w (週)、30m (分)"))
+        raise BadInput(Text("history.duration_bad", text=text), hint=Text("history.duration_hint"))
     return timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2).lower()])
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from ..i18n import t
 from .query import soql, soql_datetime
 
 RECENT_LIMIT = 2000
@@ -153,14 +154,10 @@ def verdict(h: History, probe_verdict: str | None) -> tuple[str, str | None, str
 
 
 # ------------------------------------------------------------------ for people: table and plot
-COLUMNS = {
-    "status": {"en": "Status", "ja": "ステータス"}, "source_ip": {"en": "Source IP", "ja": "送信元 IP"},
-    "application": {"en": "Application", "ja": "アプリケーション"}, "api_type": {"en": "API type", "ja": "API 種別"},
-    "login_type": {"en": "Login type", "ja": "ログイン種別"}, "n": {"en": "Logins", "ja": "件数"},
-    "last": {"en": "Latest", "ja": "最終"},
-}
+COLUMNS = ("status", "source_ip", "application", "api_type", "login_type", "n", "last")
 
 
+from ..i18n import t
 def failures_by_time(recent: list[dict[str, Any]]) -> tuple[str, list[tuple[str, dict[str, int]]]]:
     """Failing rows bucketed per hour (span <= 2 days) or per day: (unit, [(bucket, {status: n})]) (pure)."""
     times = []

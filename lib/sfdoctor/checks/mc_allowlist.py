@@ -19,9 +19,10 @@ import html
 import ipaddress
 import re
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable
 
 from ..errors import LocalizedValueError
+from ..i18n import Text
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -32,44 +33,17 @@ _ADDRESSY = re.compile(r"^[0-9A-Fa-f:.]+(/\d{1,3})?$")
 
 
 class AllowlistError(LocalizedValueError):
-    """An entry that is not an address, a range or a CIDR: one line, naming it, in en and ja."""
+    """An entry that is not an address, a range or a CIDR: one line naming it, in the run's language."""
 
 
-# Why an entry is refused; {where} names it ("entry 2" / "項目 2"), {raw} is the entry as typed.
-_PROBLEMS = {
-    "range": {"en": "{where} {raw!r}: not a range of two IP addresses (a.b.c.d - e.f.g.h)",
-              "ja": "{where} {raw!r}: 2 つの IP アドレスの範囲ではありません (a.b.c.d - e.f.g.h)"},
-    "cidr": {"en": "{where} {raw!r}: {first!r} is not a CIDR block (e.g. 203.0.113.0/24)",
-             "ja": "{where} {raw!r}: {first!r} は CIDR ブロックではありません (例: 203.0.113.0/24)"},
-    "address": {"en": "{where} {raw!r}: not an IP address, range (a.b.c.d - e.f.g.h) or CIDR",
-                "ja": "{where} {raw!r}: IP アドレス、範囲 (a.b.c.d - e.f.g.h)、CIDR のいずれでもありません"},
-    "no_end": {"en": "{where} {raw!r}: the range has no valid end address",
-               "ja": "{where} {raw!r}: 範囲の終了アドレスが正しくありません"},
-    "versions": {"en": "{where} {raw!r}: start and end are of different IP versions",
-                 "ja": "{where} {raw!r}: 開始と終了の IP バージョンが異なります"},
-    "order": {"en": "{where} {raw!r}: the end address lies before the start",
-              "ja": "{where} {raw!r}: 終了アドレスが開始アドレスより前にあります"},
-    "unreadable": {"en": "{where} {raw!r}: cannot be read ({reason})", "ja": "{where} {raw!r}: 読み込めません ({reason})"},
-}
-# How an entry's place is named: a list's item, or a file's line (and item on that line).
-_PLACES = {
-    "entry": {"en": "entry {i}", "ja": "項目 {i}"},
-    "named": {"en": "{name} entry {i}", "ja": "{name} の項目 {i}"},
-    "line": {"en": "{name} line {n}", "ja": "{name} の {n} 行目"},
-    "line_item": {"en": "{name} line {n} item {j}", "ja": "{name} の {n} 行目の項目 {j}"},
-}
+def place(kind: str, **values: Any) -> Text:
+    """An entry's place, a list's item or a file's line (for AllowlistError's {where})."""
+    return Text(f"mc_allowlist.place.{kind}", **values)
 
 
-def place(kind: str, **values: Any) -> dict[str, str]:
-    """An entry's place in both languages (for AllowlistError's {where})."""
-    return {lang: text.format(**values) for lang, text in _PLACES[kind].items()}
-
-
-def refusal(problem: str, where: Mapping[str, str] | str, raw: str, **values: Any) -> AllowlistError:
-    """The AllowlistError for `problem` (a _PROBLEMS key) at `where`."""
-    names = {"en": where, "ja": where} if isinstance(where, str) else where
-    return AllowlistError({lang: text.format(where=names.get(lang) or names["en"], raw=raw, **values)
-                           for lang, text in _PROBLEMS[problem].items()})
+def refusal(problem: str, where: Text | str, raw: str, **values: Any) -> AllowlistError:
+    """The AllowlistError for `problem` (texts/mc_allowlist.toml) at `where`."""
+    return AllowlistError(f"mc_allowlist.problem.{problem}", where=where, raw=raw, **values)
 
 
 @dataclass(frozen=True)
@@ -102,7 +76,7 @@ def _address(token: str) -> IPAddress | None:
         return None
 
 
-def parse_entry(entry: str, *, where: Mapping[str, str] | str = "entry") -> Span | None:
+def parse_entry(entry: str, *, where: Text | str = "entry") -> Span | None:
     """One entry as a Span; None for an empty line or a `#` comment; AllowlistError otherwise."""
     raw = " ".join(str(entry).split())
     if not raw or raw.startswith("#"):

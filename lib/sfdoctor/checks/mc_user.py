@@ -62,9 +62,7 @@ def parse_expires_in(value: Any) -> int | str:
     m = re.fullmatch(r"(\d{1,4})\s*(days?|日)?", text)
     if m and int(m.group(1)) > 0:
         return int(m.group(1))
-    raise LocalizedValueError({
-        "en": f"password_expires_in {value!r}: give the number of days (e.g. 90), never, or leave it empty",
-        "ja": f"password_expires_in {value!r}: 日数 (例: 90)、never (無期限) を指定するか、空欄にしてください"})
+    raise LocalizedValueError("mc_user.expiry_bad", value=value)
 
 
 def parse_choice(value: Any) -> bool | None:
