@@ -36,6 +36,8 @@ def test_every_key_the_code_names_is_in_the_catalog():
 
 
 def test_t_formats_in_the_language_asked():
+    assert t("report.looked.window_days", "en", days=7) == "last 7 days"
+    assert t("report.looked.window_days", "ja", days=7) == "直近 7 日間"
     assert t("cron.zone", "en", name="Mars/Base") == "unknown time zone 'Mars/Base' (use an IANA name like Asia/Tokyo)"
     assert "Mars/Base" in t("cron.zone", "ja", name="Mars/Base") and "IANA" in t("cron.zone", "ja", name="x")
 

@@ -115,7 +115,6 @@ def _parse_params(pairs: Sequence[str]) -> dict[str, str]:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from .runner import run_runbook
-    from .ui_texts import ui
 
     params = _parse_params(args.param or [])
     outcome = run_runbook(args.runbook, args.org, params, args.out, args.lang,
@@ -124,7 +123,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         _out_json(outcome.findings)
     else:
         print(outcome.folder, flush=True)
-    _err(ui("cli.folder", args.lang, folder=outcome.folder))
+    _err(t("cli.folder", args.lang, folder=outcome.folder))
     return outcome.exit_code
 
 

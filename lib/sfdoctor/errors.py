@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Union
 
-from .i18n import Text, TextError, pick
+from .i18n import LANGS, Text, TextError, pick
 
 # What an error says: a catalog text, a runbook's own {lang: text}, or words already in one language.
 Said = Union[Text, Mapping[str, str], str]
@@ -108,6 +108,13 @@ class CheckError(Exception):
         self.reason = reason
         self.code = code
         self.http_status = http_status
+
+
+def check_lang(lang: str) -> str:
+    """`lang` if sfdoctor speaks it; BadInput otherwise (in English: the language asked for is none we speak)."""
+    if lang not in LANGS:
+        raise BadInput(f"unknown language {lang!r}", hint="use --lang en or --lang ja")
+    return lang
 
 
 class Inconclusive(SfdoctorError):

@@ -18,11 +18,10 @@ from typing import Any, Callable
 
 import ipywidgets as widgets
 
-from .errors import BadInput, problem_text
+from .errors import BadInput, check_lang, problem_text
 from .i18n import t
 from .params import convert_value
 from .runbooks import Parameter, RunbookSpec, load
-from .ui_texts import ui
 
 
 def _label_width(spec: RunbookSpec, lang: str) -> str:
@@ -81,11 +80,11 @@ class RunbookForm(widgets.VBox):
             if p.secret:
                 self.fields[p.name].observe(self._take_secret(p.name), names="value")
         attempts = spec.login_attempts()
-        note_text = ui("form.attempts", lang, n=attempts) if attempts else ui("form.attempts_none", lang)
+        note_text = t("forms.attempts", lang, n=attempts) if attempts else t("forms.attempts_none", lang)
         if any(p.secret for p in spec.parameters):
-            note_text += " " + ui("form.secret_note", lang)
+            note_text += " " + t("forms.secret_note", lang)
         self.note = widgets.HTML(f"<p><b>⚠</b> {_esc(note_text)}</p>")
-        self.run_button = widgets.Button(description=ui("form.run", lang), button_style="primary", icon="play")
+        self.run_button = widgets.Button(description=t("forms.run", lang), button_style="primary", icon="play")
         self.output = widgets.Output()
         self.run_button.on_click(lambda _b: self.run())
         header = widgets.HTML(f"<h3>{_esc(spec.texts(lang).runbook_title)}</h3><p>{_esc(spec.texts(lang).summary)}</p>")
@@ -126,7 +125,7 @@ class RunbookForm(widgets.VBox):
             try:
                 values[p.name] = convert_value(p, raw)
             except ValueError as exc:
-                problems.append(ui("form.bad_value", self.lang, name=p.name, problem=problem_text(exc, self.lang)))
+                problems.append(t("forms.bad_value", self.lang, name=p.name, problem=problem_text(exc, self.lang)))
         if problems:
             raise BadInput("; ".join(problems))
         return values
@@ -141,12 +140,12 @@ class RunbookForm(widgets.VBox):
                 print(exc.one_line(self.lang))  # typed secrets are kept: nothing used them yet
                 return None
             self.run_button.disabled = True
-            self.run_button.description = ui("form.running", self.lang)
+            self.run_button.description = t("forms.running", self.lang)
             try:
                 return self.on_run(values)
             finally:
                 self._forget_secrets()  # used once
-                self.run_button.description = ui("form.run", self.lang)
+                self.run_button.description = t("forms.run", self.lang)
                 self.run_button.disabled = False
 
 
@@ -158,7 +157,6 @@ def _esc(text: str) -> str:
 
 def build_form(spec: RunbookSpec | str, lang: str, on_run: Callable[[dict[str, Any]], Any]) -> RunbookForm:
     """The ipywidgets form of a runbook; `on_run(values)` runs its checks when Run is pressed."""
-    from .i18n import check_lang
 
     spec = spec if isinstance(spec, RunbookSpec) else load(spec)
     return RunbookForm(spec, check_lang(lang), on_run)

@@ -156,11 +156,3 @@ def pick(text: Mapping[str, str], lang: str) -> str:
     if not isinstance(said, str):
         raise TextError(f"no {lang!r} text in {dict(text) if isinstance(text, Mapping) else text!r}")
     return said
-
-
-def check_lang(lang: str) -> str:
-    from .errors import BadInput
-
-    if lang not in LANGS:
-        raise BadInput(f"unknown language {lang!r}", hint="use --lang en or --lang ja")
-    return lang

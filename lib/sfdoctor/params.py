@@ -49,19 +49,9 @@ def function_ref(ref: str) -> Callable[..., Any]:
 
 
 
-# Why a value does not fit its parameter's type, in every language (LocalizedValueError).
-_BAD_VALUE = {
-    "text": {"en": "expected text, got {value!r}", "ja": "文字列を指定してください ({value!r} が指定されました)"},
-    "choice": {"en": "{value!r} is not one of {choices}", "ja": "{value!r} は選択肢 ({choices}) にありません"},
-    "int": {"en": "expected a whole number, got {value!r}", "ja": "整数を指定してください ({value!r} が指定されました)"},
-    "bool": {"en": "expected true or false, got {value!r}", "ja": "true か false を指定してください ({value!r} が指定されました)"},
-    "date": {"en": "expected a date as YYYY-MM-DD, got {value!r}",
-             "ja": "日付を YYYY-MM-DD で指定してください ({value!r} が指定されました)"},
-}
-
-
 def _bad(kind: str, **values: Any) -> LocalizedValueError:
-    return LocalizedValueError({lang: text.format(**values) for lang, text in _BAD_VALUE[kind].items()})
+    """Why a value does not fit its parameter's type (texts/params.toml [bad_value.*])."""
+    return LocalizedValueError(f"params.bad_value.{kind}", **values)
 
 
 def _convert(param: ParameterDecl, value: Any) -> Any:

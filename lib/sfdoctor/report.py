@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from .findings import MIMETYPE, RUN_MIMETYPE, Finding
 from .i18n import t
-from .ui_texts import ui
 
 if TYPE_CHECKING:  # nbformat costs seconds to import (jsonschema): only where reports are written
     import nbformat
@@ -88,7 +87,7 @@ def status_badge(status: str, lang: str) -> str:
              f"font-size:.85em;font-weight:600;line-height:1.5;white-space:nowrap;color:{fg};background:{bg};"
              f"border:{width} {border} {accent};{_EXACT}")
     return (f'<span class="sfd-badge sfd-{_e(status)}" data-status="{_e(status)}" style="{style}">'
-            f'<span aria-hidden="true">{symbol}</span> {_e(ui("status." + status, lang))}</span>')
+            f'<span aria-hidden="true">{symbol}</span> {_e(t("status." + status, lang))}</span>')
 
 
 # ---------------------------------------------------------------- evidence for people
@@ -231,7 +230,7 @@ def fix_block_html(d: Mapping[str, Any], lang: str, *, shown_above: str | None =
     fix, cause = d.get("fix") or "", d.get("cause") or ""
     if not fix:
         return ""
-    label = f'<strong class="sfd-fix-label">{_e(ui("checks.fix", lang))}:</strong> '
+    label = f'<strong class="sfd-fix-label">{_e(t("report.checks.fix", lang))}:</strong> '
     if cause and in_summary:
         ref = t("report.fix_in_summary", lang, cause=cause)
         return (f'<div class="sfd-fix sfd-fix-ref" style="margin-top:.35em;">{label}'
@@ -314,7 +313,7 @@ def summary_html(findings: Mapping[str, Any], lang: str, spec: RunbookSpec | Non
                 title = " — " + _e(spec.texts(lang).cause_title(code))
             items.append(f'<li><code style="{_CODE}">{_e(code)}</code>{title}</li>')
         if not items:
-            return f'<p style="margin:.2em 0;">{_e(ui("summary.none", lang))}</p>'
+            return f'<p style="margin:.2em 0;">{_e(t("report.summary.none", lang))}</p>'
         return '<ul style="margin:.2em 0;padding-left:1.4em;">' + "".join(items) + "</ul>"
 
     fixes = summary_fixes(findings)
@@ -332,19 +331,19 @@ def summary_html(findings: Mapping[str, Any], lang: str, spec: RunbookSpec | Non
         # Fix texts carry their own step numbers: list them as blocks, not a numbered list.
         first = f'<ul class="sfd-first" style="list-style:none;padding-left:0;margin:.2em 0;">{"".join(blocks)}</ul>'
     elif outcome in ("inconclusive", "error"):
-        first = f'<p style="margin:.2em 0;">{_e(ui("summary.first_error", lang))}</p>'
+        first = f'<p style="margin:.2em 0;">{_e(t("report.summary.first_error", lang))}</p>'
     else:
-        first = f'<p style="margin:.2em 0;">{_e(ui("summary.first_none", lang))}</p>'
+        first = f'<p style="margin:.2em 0;">{_e(t("report.summary.first_none", lang))}</p>'
     box = (f"font-family:{_FONT};line-height:1.45;text-align:left;border:2px solid {accent};border-left-width:8px;"
            f"border-radius:6px;padding:.4em 1em .7em 1em;margin:1em 0;{_EXACT}")
     return (
         f'<section class="sfd-summary sfd-outcome-{_e(outcome)}" id="sfd-summary" style="{box}">'
-        f'<h2 style="{_H2}">{_e(ui("summary.title", lang))}</h2>'
-        f'<p class="sfd-outcome" style="font-size:1.12em;margin:.2em 0;"><span class="sfd-outcome-label">{_e(ui("summary.outcome", lang))}:</span> '
-        f'<strong>{_e(ui("outcome." + outcome, lang))}</strong> <code style="{_CODE}{_MUTED}">{_e(outcome)}</code></p>'
-        f'<h3 style="{_H3}">{_e(ui("summary.root_causes", lang))}</h3>{cause_list(findings.get("root_causes", []))}'
-        f'<h3 style="{_H3}">{_e(ui("summary.warnings", lang))}</h3>{cause_list(findings.get("warnings", []))}'
-        f'<h3 style="{_H3}">{_e(ui("summary.first", lang))}</h3>{first}'
+        f'<h2 style="{_H2}">{_e(t("report.summary.title", lang))}</h2>'
+        f'<p class="sfd-outcome" style="font-size:1.12em;margin:.2em 0;"><span class="sfd-outcome-label">{_e(t("report.summary.outcome", lang))}:</span> '
+        f'<strong>{_e(t("outcome." + outcome, lang))}</strong> <code style="{_CODE}{_MUTED}">{_e(outcome)}</code></p>'
+        f'<h3 style="{_H3}">{_e(t("report.summary.root_causes", lang))}</h3>{cause_list(findings.get("root_causes", []))}'
+        f'<h3 style="{_H3}">{_e(t("report.summary.warnings", lang))}</h3>{cause_list(findings.get("warnings", []))}'
+        f'<h3 style="{_H3}">{_e(t("report.summary.first", lang))}</h3>{first}'
         "</section>"
     )
 
@@ -372,33 +371,33 @@ def checks_table_html(findings: Mapping[str, Any], lang: str) -> str:
             f"<td class=\"sfd-col-check\"><strong>{_e(c['title'])}</strong>{cause}{summary}{fix}</td>"
             f'<td class="sfd-col-evidence">{evidence_table(c.get("evidence") or {}, lang)}</td></tr>'
         )
-    head = "".join(f'<th class="sfd-col-{k.split(".")[1]}">{_e(ui(k, lang))}</th>' for k in ("checks.status", "checks.check", "checks.evidence"))
+    head = "".join(f'<th class="sfd-col-{k.rsplit(".", 1)[1]}">{_e(t(k, lang))}</th>' for k in ("report.checks.status", "report.checks.check", "report.checks.evidence"))
     return (
-        f'<section class="sfd-checks" id="sfd-checks"><h2>{_e(ui("checks.title", lang))}</h2>'
+        f'<section class="sfd-checks" id="sfd-checks"><h2>{_e(t("report.checks.title", lang))}</h2>'
         f'<table class="sfd-checks-table"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table></section>'
     )
 
 
 def looked_at_html(findings: Mapping[str, Any], context: Mapping[str, Any], lang: str, spec: RunbookSpec | None) -> str:
     """The "what we looked at" section: org, edition, API calls, window, login attempts."""
-    unknown = ui("looked.unknown", lang)
+    unknown = t("report.looked.unknown", lang)
     params = findings.get("parameters") or {}
     window = context.get("window")
     if not window and isinstance(params.get("days"), int):
-        window = ui("looked.window_days", lang, days=params["days"])
+        window = t("report.looked.window_days", lang, days=params["days"])
     runbook = findings.get("runbook", "")
     if spec is not None:
         runbook = f"{spec.texts(lang).runbook_title} ({spec.id})"
     attempts = context.get("login_attempts")
     rows = [
-        ("looked.runbook", runbook),
-        ("looked.org", findings.get("org", "")),
-        ("looked.edition", context.get("edition") or unknown),
-        ("looked.api_calls", findings.get("api_calls", 0)),
-        ("looked.window", window or unknown),
-        ("looked.login_attempts", unknown if attempts is None else attempts),
-        ("looked.run_time", f"{findings.get('started_at', '')} – {findings.get('finished_at', '')}"),
-        ("looked.parameters", ", ".join(f"{k}={v}" for k, v in params.items()) or ui("summary.none", lang)),
+        ("report.looked.runbook", runbook),
+        ("report.looked.org", findings.get("org", "")),
+        ("report.looked.edition", context.get("edition") or unknown),
+        ("report.looked.api_calls", findings.get("api_calls", 0)),
+        ("report.looked.window", window or unknown),
+        ("report.looked.login_attempts", unknown if attempts is None else attempts),
+        ("report.looked.run_time", f"{findings.get('started_at', '')} – {findings.get('finished_at', '')}"),
+        ("report.looked.parameters", ", ".join(f"{k}={v}" for k, v in params.items()) or t("report.summary.none", lang)),
     ]
     if spec is not None:
         # A fact the runbook never uses is left out rather than shown as "not determined":
@@ -407,22 +406,22 @@ def looked_at_html(findings: Mapping[str, Any], context: Mapping[str, Any], lang
         by_edition = any(getattr(c, "fix_by_edition", None) for c in spec.causes.values())
         has_days = any(p.name == "days" for p in spec.parameters)
         rows = [(k, v) for k, v in rows
-                if not (k == "looked.edition" and not context.get("edition") and not by_edition)
-                and not (k == "looked.window" and not window and not has_days)]
-    body = "".join(f"<tr><th>{_e(ui(k, lang))}</th><td>{_e(v)}</td></tr>" for k, v in rows)
-    return f'<section class="sfd-looked" id="sfd-looked"><h2>{_e(ui("looked.title", lang))}</h2><table>{body}</table></section>'
+                if not (k == "report.looked.edition" and not context.get("edition") and not by_edition)
+                and not (k == "report.looked.window" and not window and not has_days)]
+    body = "".join(f"<tr><th>{_e(t(k, lang))}</th><td>{_e(v)}</td></tr>" for k, v in rows)
+    return f'<section class="sfd-looked" id="sfd-looked"><h2>{_e(t("report.looked.title", lang))}</h2><table>{body}</table></section>'
 
 
 def header_html(findings: Mapping[str, Any], context: Mapping[str, Any], lang: str, spec: RunbookSpec | None) -> str:
     title = spec.texts(lang).runbook_title if spec is not None else findings.get("runbook", "")
     return (
         '<header class="sfd-report">'
-        f'<h1>{_e(ui("report.title", lang, title=title))}</h1>'
-        f'<p class="sfd-generated">{_e(ui("report.generated", lang, time=findings.get("finished_at", "")))}</p>'
+        f'<h1>{_e(t("report.title", lang, title=title))}</h1>'
+        f'<p class="sfd-generated">{_e(t("report.generated", lang, time=findings.get("finished_at", "")))}</p>'
         + summary_html(findings, lang, spec)
         + checks_table_html(findings, lang)
         + looked_at_html(findings, context, lang, spec)
-        + f'<h2 class="sfd-details">{_e(ui("notebook.title", lang))}</h2>'
+        + f'<h2 class="sfd-details">{_e(t("report.notebook_title", lang))}</h2>'
         "</header>"
     )
 
@@ -544,7 +543,7 @@ def export_html(
     """The shareable report page: our header first, then the notebook's outputs, code hidden."""
     page = make_self_contained(_nbconvert_html(_printable_notebook(nb, lang, findings)))
     title = spec.texts(lang).runbook_title if spec is not None else str(findings.get("runbook", ""))
-    page = re.sub(r"<title>.*?</title>", f"<title>{_e(ui('report.title', lang, title=title))}</title>", page, count=1, flags=re.DOTALL)
+    page = re.sub(r"<title>.*?</title>", f"<title>{_e(t('report.title', lang, title=title))}</title>", page, count=1, flags=re.DOTALL)
     page = re.sub(r"<html[^>]*>", f'<html lang="{_e(lang)}">', page, count=1)
     page = page.replace("</head>", f'<style id="sfd-style">{css()}</style></head>', 1)
     header = header_html(findings, context or {}, lang, spec)

@@ -21,11 +21,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from . import project_root
-from .errors import BadInput
+from .errors import BadInput, check_lang
 from .findings import Finding
-from .i18n import LANGS, check_lang, pick
+from .i18n import LANGS, pick, t
 from .params import convert_value, jsonable
-from .ui_texts import ENGINE_CHECKS
+
+# Check ids the engine itself records (not declared by any runbook): connecting to the org,
+# and the run as a whole breaking (timeout, dead kernel). Their titles: texts/run.toml [check.*].
+ENGINE_CHECKS = ("connect", "run")
 
 if TYPE_CHECKING:  # built on first use: see _define_models
     from pydantic import BaseModel  # noqa: F401
@@ -423,7 +426,7 @@ class Texts:
         if check_id in self.spec.checks:
             return pick(self.spec.checks[check_id].title, self.lang)
         if check_id in ENGINE_CHECKS:
-            return pick(ENGINE_CHECKS[check_id], self.lang)
+            return t(f"run.check.{check_id}", self.lang)
         raise KeyError(f"runbook {self.spec.id} declares no check {check_id!r}")
 
     def cause_title(self, cause: str) -> str:

@@ -33,14 +33,13 @@ skip_slow_optional_imports()
 import nbformat  # noqa: E402
 
 from . import project_root, registry
-from .errors import BadInput, problem_text
+from .errors import BadInput, check_lang, problem_text
 from .findings import API_CALLS_METADATA, EXIT_CODES, MIMETYPE, RUN_MIMETYPE, SCHEMA, Finding, RunResult, iso, utcnow
-from .i18n import check_lang
+from .i18n import t
 from .kernel import PREWARM_ENV, EarlyKernel, execute_notebook
 from .params import convert_value, jsonable
 from .report_index import append_index, write_atomic
 from .runbooks import VALIDATED_SPEC_ENV, load, spec_json, spec_path
-from .ui_texts import ui
 
 if TYPE_CHECKING:
     from .runbooks import RunbookSpec
@@ -82,13 +81,13 @@ def validate_params(spec: RunbookSpec, params: Mapping[str, Any], lang: str = "e
         p = known.get(name)
         if p is None:
             names = ", ".join(n for n, q in known.items() if not q.secret) or "-"
-            raise BadInput(ui("param.unknown", lang, runbook=spec.id, name=name), hint=ui("param.known", lang, names=names))
+            raise BadInput(t("params.unknown", lang, runbook=spec.id, name=name), hint=t("params.known", lang, names=names))
         if p.secret:
-            raise BadInput(ui("param.secret", lang, name=name), hint=ui("param.secret_hint", lang))
+            raise BadInput(t("params.secret", lang, name=name), hint=t("params.secret_hint", lang))
         try:
             out[name] = jsonable(convert_value(p, raw))
         except ValueError as exc:
-            raise BadInput(ui("param.bad", lang, name=name, problem=problem_text(exc, lang))) from None
+            raise BadInput(t("params.bad", lang, name=name, problem=problem_text(exc, lang))) from None
     return out
 
 
@@ -158,7 +157,7 @@ def _execute(src: Path, params: dict[str, Any], lang: str, cell_timeout: float, 
     source = nbformat.read(src, as_version=4)
     total = _executable_cells(source) + (1 if params else 0)
     if progress:
-        progress(ui("progress.execute", lang, notebook=src.name, cells=total))
+        progress(t("run.progress.execute", lang, notebook=src.name, cells=total))
     deadline = time.monotonic() + total_timeout
     started = {"n": 0}
     hit_deadline = {"v": False}
@@ -178,7 +177,7 @@ def _execute(src: Path, params: dict[str, Any], lang: str, cell_timeout: float, 
         started["n"] += 1
         hit_deadline["v"] = False
         if progress:
-            progress(ui("progress.cell", lang, i=started["n"], n=total))
+            progress(t("run.progress.cell", lang, i=started["n"], n=total))
 
     # While the kernel starts and runs, this process mostly waits: get nbconvert ready for
     # the report meanwhile (imports, compiled templates), off the critical path.
@@ -192,17 +191,17 @@ def _execute(src: Path, params: dict[str, Any], lang: str, cell_timeout: float, 
         return ex
     if isinstance(error, CellTimeoutError):
         ex.timeout = True
-        ex.reason = (ui("run.total_timeout", lang, seconds=int(total_timeout)) if hit_deadline["v"]
-                     else ui("run.cell_timeout", lang, seconds=int(cell_timeout)))
+        ex.reason = (t("run.total_timeout", lang, seconds=int(total_timeout)) if hit_deadline["v"]
+                     else t("run.cell_timeout", lang, seconds=int(cell_timeout)))
     elif isinstance(error, PapermillExecutionError):
         ex.run_broke = True
-        ex.reason = ui("run.cell_raised", lang, cell=error.exec_count, ename=error.ename, evalue=str(error.evalue)[:200])
+        ex.reason = t("run.cell_raised", lang, cell=error.exec_count, ename=error.ename, evalue=str(error.evalue)[:200])
     elif isinstance(error, DeadKernelError):
         ex.run_broke = True
-        ex.reason = ui("run.kernel_died", lang)
+        ex.reason = t("run.kernel_died", lang)
     else:
         ex.run_broke = True
-        ex.reason = ui("run.kernel_failed", lang, reason=f"{type(error).__name__}: {' '.join(str(error).split())[:200]}")
+        ex.reason = t("run.kernel_failed", lang, reason=f"{type(error).__name__}: {' '.join(str(error).split())[:200]}")
     return ex
 
 
@@ -265,7 +264,7 @@ def run_runbook(
     from . import orgs, scrub
 
     if progress:
-        progress(ui("progress.resolve", lang, org=org))
+        progress(t("run.progress.resolve", lang, org=org))
     org_ref = orgs.resolve(org, runbook=spec)
     env: dict[str, str] = {}
     if home_path:
@@ -276,7 +275,7 @@ def run_runbook(
         url = ensure_demo_simulator(org_ref.scenario_ref)  # a bad scenario: exit 2, still no folder
         env["SFDOCTOR_DEMO_URL"] = url
         if progress:
-            progress(ui("progress.simulator", lang, url=url))
+            progress(t("run.progress.simulator", lang, url=url))
     secrets = set(scrub.known_secrets(org_ref))
 
     started = utcnow()
@@ -292,20 +291,20 @@ def run_runbook(
                       PREWARM_ENV: ",".join((*PREWARM_MODULES, registry.module_name(spec.id)))}
         ex = _execute(src, pm_params, lang, cell_timeout, total_timeout, kernel_env, progress)
     if ex.reason and progress:
-        progress(ui("progress.broke", lang, reason=scrub.scrub_text(ex.reason, secrets)))
+        progress(t("run.progress.broke", lang, reason=scrub.scrub_text(ex.reason, secrets)))
 
     checks, run_payload, api_calls_seen = collect_with_cost(ex.nb)
     if run_payload is not None and ex.error is None:
         findings = run_payload
     else:
         if ex.error is None:  # finished without calling run.finish(): the notebook is broken
-            ex.run_broke, ex.reason = True, ui("error.no_results", lang)
+            ex.run_broke, ex.reason = True, t("run.error.no_results", lang)
         defaults = {p.name: p.papermill_default() for p in spec.parameters if not p.secret}
         error_check = spec.finding(
             "run", "error", lang,
             evidence={"reason": ex.reason, "timeout": ex.timeout,
                       **({"exception": type(ex.error).__name__} if ex.error else {})},
-            summary=ui("error.run_broke", lang, reason=ex.reason),
+            summary=t("run.error.run_broke", lang, reason=ex.reason),
         )
         result = RunResult(runbook=spec.id, org=org, lang=lang, started_at=started, finished_at=utcnow(),
                            parameters={**defaults, **given}, api_calls=api_calls_seen,
@@ -315,7 +314,7 @@ def run_runbook(
     findings["schema"] = SCHEMA
 
     if progress:
-        progress(ui("progress.write", lang))
+        progress(t("run.progress.write", lang))
     findings = _scrub_obj(scrub, findings, secrets)
     nb = ex.nb if ex.nb is not None else nbformat.read(src, as_version=4)
     nb = _scrub_nb(scrub, nb, secrets, {p.name for p in spec.parameters if p.secret})
@@ -345,7 +344,7 @@ def run_runbook(
 
     refresh(out_root, lang)  # reports/index.html from the index, under its lock; never fails the run
     if progress:
-        progress(ui("progress.done", lang, outcome=ui("outcome." + findings["outcome"], lang),
+        progress(t("run.progress.done", lang, outcome=t("outcome." + findings["outcome"], lang),
                     causes=", ".join(findings.get("root_causes", [])) or "-"))
     result = RunResult(
         runbook=findings["runbook"], org=findings["org"], lang=findings["lang"], started_at=started,

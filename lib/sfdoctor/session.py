@@ -16,12 +16,11 @@ import time
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Callable, Mapping, NamedTuple
 
-from .errors import CheckError, SfdoctorError
+from .errors import CheckError, SfdoctorError, check_lang
 from .findings import API_CALLS_METADATA, MIMETYPE, RUN_MIMETYPE, Finding, RunResult, utcnow
-from .i18n import check_lang
+from .i18n import t
 from .report import CONTEXT_MIMETYPE, finding_card_html, summary_html
 from .runbooks import load
-from .ui_texts import ui
 
 if TYPE_CHECKING:
     from .clients import Connection
@@ -190,7 +189,7 @@ class RunSession:
             run.connect_error = reason
             run.connect_exception = exc  # e.g. clients.OwnLoginRefused, which a runbook may go on from
             run._record([spec.finding("connect", "error", run.lang, evidence=evidence,
-                                      summary=ui("error.connect", run.lang, reason=reason),
+                                      summary=t("run.error.connect", run.lang, reason=reason),
                                       duration_ms=int((time.perf_counter() - t0) * 1000))])
         return run
 
@@ -210,8 +209,8 @@ class RunSession:
         cid = check_id or getattr(fn, "check_id", None) or fn.__name__.replace("_", "-")
         t0 = time.perf_counter()
         if self.connect_error is not None:
-            found = [self._engine_finding(cid, "skip", {"reason": ui("error.skipped_no_connection", self.lang)},
-                                          ui("error.skipped_no_connection", self.lang), 0)]
+            found = [self._engine_finding(cid, "skip", {"reason": t("run.error.skipped_no_connection", self.lang)},
+                                          t("run.error.skipped_no_connection", self.lang), 0)]
             self._record(found)
             return found
         try:
@@ -222,7 +221,7 @@ class RunSession:
                     raise TypeError(f"{fn.__name__} returned {type(f).__name__}, not Finding")
         except Exception as exc:
             reason, evidence = describe_exception(exc, self.secrets)
-            found = [self._engine_finding(cid, "error", evidence, ui("error.check", self.lang, reason=reason),
+            found = [self._engine_finding(cid, "error", evidence, t("run.error.check", self.lang, reason=reason),
                                           int((time.perf_counter() - t0) * 1000))]
             self._record(found)
             return found
