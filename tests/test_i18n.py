@@ -101,3 +101,12 @@ def test_every_error_we_raise_is_the_one_type():
     from sfdoctor.cron import CronError
 
     assert issubclass(CronError, LocalizedValueError) and issubclass(LocalizedValueError, SfdoctorError)
+
+
+def test_no_bilingual_text_lives_outside_the_catalog():
+    """A {"en": "...", "ja": "..."} literal or a two-language call in the package is a text the
+    catalog does not hold: one lookup, no English fallback. (Runbook specs keep their own texts.)"""
+    pair = re.compile(r"""["']ja["']\s*:\s*f?["']|\bja\s*=\s*f?["']|\bT\(\s*f?["']""")
+    found = [f"{path.relative_to(LIB)}:{n}" for path in sorted(LIB.rglob("*.py")) if "demo" not in path.parts and path.name != "i18n.py"  # it shows the catalog's format
+             for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if pair.search(line)]
+    assert not found, found
