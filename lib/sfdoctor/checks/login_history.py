@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ..i18n import t
 from .query import soql, soql_datetime
 
 RECENT_LIMIT = 2000
@@ -154,10 +153,9 @@ def verdict(h: History, probe_verdict: str | None) -> tuple[str, str | None, str
 
 
 # ------------------------------------------------------------------ for people: table and plot
-COLUMNS = ("status", "source_ip", "application", "api_type", "login_type", "n", "last")
+COLUMNS = ("status", "source_ip", "application", "api_type", "login_type", "n", "last")  # titles: texts/login_history.toml
 
 
-from ..i18n import t
 def failures_by_time(recent: list[dict[str, Any]]) -> tuple[str, list[tuple[str, dict[str, int]]]]:
     """Failing rows bucketed per hour (span <= 2 days) or per day: (unit, [(bucket, {status: n})]) (pure)."""
     times = []

@@ -26,6 +26,7 @@ from ..checks.query import composite, composite_once, plain_record, soql_datetim
 from ..clients import Connection
 from ..errors import CheckError
 from ..findings import Finding
+from ..i18n import t
 from ..registry import Runbook
 
 
@@ -346,7 +347,7 @@ def table(facts: Facts, lang: str = "en", *, failures_only: bool = False) -> Any
     rows = h.failing if failures_only else h.groups
     cols = list(lh.COLUMNS)
     df = pd.DataFrame([{c: g.get(c) for c in cols} for g in rows], columns=cols)
-    return df.rename(columns={c: lh.COLUMNS[c].get(lang, lh.COLUMNS[c]["en"]) for c in cols})
+    return df.rename(columns={c: t(f"login_history.column.{c}", lang) for c in cols})
 
 
 def table_html(facts: Facts, lang: str = "en", *, failures_only: bool = False) -> str:
@@ -355,7 +356,7 @@ def table_html(facts: Facts, lang: str = "en", *, failures_only: bool = False) -
 
     h = facts.history or lh.History()
     rows = h.failing if failures_only else h.groups
-    head = "".join(f"<th>{escape(lh.COLUMNS[c].get(lang, lh.COLUMNS[c]['en']))}</th>" for c in lh.COLUMNS)
+    head = "".join(f"<th>{escape(t(f'login_history.column.{c}', lang))}</th>" for c in lh.COLUMNS)
     body = "".join("<tr>" + "".join(f"<td>{escape(str(g.get(c) if g.get(c) is not None else ''))}</td>"
                                     for c in lh.COLUMNS) + "</tr>" for g in rows)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
