@@ -346,7 +346,7 @@ def _demo_info(fake: Fake) -> dict[str, Any]:
     set to values this fake knows."""
     info = dataclasses.replace(
         Simulator("token-missing").info(), oauth=OAuthApp("sfdoctor-demo", "demo-secret-xyz"),
-        operator={"probe_username": "sync@acme.example", "probe_password": "Sync-pass-1",
+        operator_overrides={"probe_username": "sync@acme.example", "probe_password": "Sync-pass-1",
                   "probe_token": "BBBBtokenBBBB"})
     return info.to_json()
 
@@ -502,9 +502,9 @@ def test_connect_resolves_plain_demo_with_the_runbooks_scenario(simulator, monke
     monkeypatch.setattr(clients, "ensure_demo_simulator", lambda ref: (seen.append(ref), sim.url)[1])
     seen: list = []
 
-    class Spec:
-        default_scenario = "token-missing"
-    conn = clients.connect("demo", runbook=Spec())
+    from sfdoctor import runbooks
+
+    conn = clients.connect("demo", runbook=runbooks.load("security-token-required"))
     assert seen == ["token-missing"] and conn.org_ref.slug == "demo-token-missing"
 
 

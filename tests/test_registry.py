@@ -1,6 +1,7 @@
 """The runbook registry: every spec has its module, every module registers itself and its checks."""
 from __future__ import annotations
 
+import ast
 import importlib
 import json
 import re
@@ -70,3 +71,37 @@ def test_a_finding_takes_the_running_checks_id():
 def test_an_unknown_runbook_is_a_key_error():
     with pytest.raises(KeyError, match="no runbook module"):
         registry.get("no-such-runbook")
+
+
+def test_the_simulator_knows_no_runbook():
+    """What the demo operator answers for a runbook's parameters is said by that runbook's module:
+    the simulator's code names no runbook and none of a runbook's own notions (its app names)."""
+    from sfdoctor.runbook_checks import sia_auth_failure
+
+    strings = set()
+    for path in (ROOT / "lib" / "sfdoctor" / "demo").glob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        docstrings = {id(node.body[0].value) for node in ast.walk(tree)
+                      if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+                      and node.body and isinstance(node.body[0], ast.Expr)}
+        strings |= {n.value for n in ast.walk(tree)
+                    if isinstance(n, ast.Constant) and isinstance(n.value, str) and id(n) not in docstrings}
+    text = "\n".join(strings)
+    for runbook_id in SPECS:
+        assert runbook_id not in text
+    for app in sia_auth_failure.APP_NAMES:
+        assert app not in strings
+
+
+@pytest.mark.parametrize("runbook_id", sorted(SPECS))
+def test_each_runbook_answers_for_its_own_parameters_in_demo_mode(runbook_id):
+    from sfdoctor import demo_operator
+    from sfdoctor.clients import demo_info
+    from sfdoctor.demo.runtime import ensure_simulator
+    import requests
+
+    with requests.Session() as session:
+        info = demo_info(session, ensure_simulator(SPECS[runbook_id].default_scenario))
+    answers = demo_operator.answers(info, runbook_id)
+    assert answers["probe_username"] and "probe_password" in answers
+    assert set(registry.get(runbook_id).operator_answers(info)) <= set(answers)

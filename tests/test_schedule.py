@@ -287,9 +287,12 @@ def test_failed_probe_is_not_repeated_with_the_same_credentials(tmp_path, monkey
     # The state holds no secret: the operator's password for this world is nowhere in it.
     import requests
 
+    from sfdoctor import demo_operator
+    from sfdoctor.clients import demo_info
     from sfdoctor.demo.runtime import ensure_simulator
 
-    operator = requests.get(ensure_simulator("token-missing") + "/__sfdoctor/info", timeout=10).json()["operator"]
+    with requests.Session() as session:
+        operator = demo_operator.answers(demo_info(session, ensure_simulator("token-missing")), "security-token-required")
     secret = operator["probe_password"]
     assert secret and secret not in (out / schedule.STATE).read_text()
 

@@ -15,6 +15,7 @@ from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceGeneralError, SalesforceRefusedRequest
 
 from conftest import BASE_SCENARIO, SYNC, routed_session
+from sfdoctor import demo_operator
 from sfdoctor.clients import demo_info
 from sfdoctor.demo import mcloud, runtime
 from sfdoctor.demo.faults import Fault, FaultPlan, api_kind, parse_delay
@@ -196,7 +197,9 @@ def test_the_request_log_masks_secrets_or_leaves_the_query_out(write_scenario):
     assert masked.log_line(200, "GET", "h", uri).endswith("client_id=mkto-client&client_secret=***")
 
 
-def test_info_fills_operator_from_the_world(simulator, write_scenario):
+def test_info_states_world_facts_the_operator_answers_from(simulator, write_scenario):
+    """The document states facts (and the scenario's overrides); the answers a runbook's demo
+    operator gives are computed on sfdoctor's side (demo_operator + the runbook's hook)."""
     sim = simulator(write_scenario(BASE_SCENARIO + "operator:\n  probe_username: sync@acme.example\n"
                                    "  probe_token: OLDtokenOLD\n  fields_not_to_sync: [Lead.AnnualRevenue]\n"))
     with requests.Session() as session:
@@ -205,7 +208,8 @@ def test_info_fills_operator_from_the_world(simulator, write_scenario):
     assert (info.my_domain_host, info.login_host, info.sandbox) == ("acme.my.salesforce.com",
                                                                    "login.salesforce.com", False)
     assert info.oauth == OAuthApp(DEMO_CLIENT_ID, DEMO_CLIENT_SECRET)
-    op = info.operator
+    assert not hasattr(info, "operator")             # the simulator answers no runbook's form
+    op = demo_operator.answers(info, "mc-missing-oauth-token")
     assert op["probe_username"] == SYNC[0]
     assert op["probe_password"] == SYNC[1]          # the user's real one: the operator knows it
     assert op["probe_token"] == "OLDtokenOLD"       # the scenario plays a stale token

@@ -30,6 +30,7 @@ from requests.adapters import HTTPAdapter
 
 from sfdoctor.demo.info import PATH as INFO_PATH
 from sfdoctor.demo.info import DemoInfo, InfoFormatError
+from sfdoctor import demo_operator
 from sfdoctor.errors import BadInput, Inconclusive, OrgConfigError, ReadOnlyViolation
 from sfdoctor.i18n import Text
 from sfdoctor.orgs import OrgRef, login_host_of, resolve
@@ -392,7 +393,7 @@ def connect(org: OrgRef | str, *, runbook: Any = None, timeout: tuple[float, flo
     counter = CallCounter()
     try:
         if org_ref.is_demo:
-            return _connect_demo(org_ref, counter, timeout, backoff)
+            return _connect_demo(org_ref, counter, timeout, backoff, runbook)
         return _connect_real(org_ref, counter, timeout, backoff)
     except OwnLoginRefused as exc:
         exc.counter = counter  # the refused request cost an API call too: probe_only goes on counting
@@ -433,7 +434,7 @@ def ensure_demo_simulator(scenario_ref: str | None) -> str:
         return ensure_simulator(scenario_ref).rstrip("/")
 
 
-def _connect_demo(org_ref: OrgRef, counter: CallCounter, timeout: Any, backoff: float) -> Connection:
+def _connect_demo(org_ref: OrgRef, counter: CallCounter, timeout: Any, backoff: float, runbook: Any = None) -> Connection:
     base_url = ensure_demo_simulator(org_ref.scenario_ref)
     session, probe = _sessions(base_url, counter, timeout, backoff)
     info = demo_info(session, base_url)
@@ -444,7 +445,7 @@ def _connect_demo(org_ref: OrgRef, counter: CallCounter, timeout: Any, backoff: 
             secrets.add(section.client_secret)
     sf = _login(org_ref, secrets, lambda: _sf_client_credentials(client_id, client_secret, my_domain, session))
     secrets.add(sf.session_id)
-    operator = dict(info.operator)
+    operator = demo_operator.answers(info, runbook.id if runbook is not None else None)
     for key in ("probe_password", "probe_token"):
         if operator.get(key):
             secrets.add(str(operator[key]))
@@ -458,11 +459,12 @@ def _connect_demo(org_ref: OrgRef, counter: CallCounter, timeout: Any, backoff: 
 
 
 def probe_only(org: OrgRef, *, timeout: tuple[float, float] | float = DEFAULT_TIMEOUT,
-               backoff: float = 0.5, counter: CallCounter | None = None) -> Connection:
+               backoff: float = 0.5, counter: CallCounter | None = None, runbook: Any = None) -> Connection:
     """A Connection without sfdoctor's own sign-in (`sf` is None), for when the org refuses it
     (`OwnLoginRefused`): the same routed, guarded, counting sessions, so login probes of the
     credentials under diagnosis and other services' APIs (Marketo) still work and are counted.
-    `counter`: the refusal's own (`OwnLoginRefused.counter`), so the refused request is counted."""
+    `counter`: the refusal's own (`OwnLoginRefused.counter`), so the refused request is counted;
+    `runbook`: the spec whose demo operator answers (as for `connect`)."""
     counter = counter if counter is not None else CallCounter()
     info: DemoInfo | None = None
     base_url = None
@@ -477,7 +479,7 @@ def probe_only(org: OrgRef, *, timeout: tuple[float, float] | float = DEFAULT_TI
     from sfdoctor.scrub import known_secrets  # noqa: PLC0415 (scrub reads the scenario and orgs file)
 
     secrets = set(known_secrets(org))
-    operator = dict(info.operator) if info is not None else {}
+    operator = demo_operator.answers(info, runbook.id if runbook is not None else None) if info is not None else {}
     for key in ("probe_password", "probe_token"):
         if operator.get(key):
             secrets.add(str(operator[key]))

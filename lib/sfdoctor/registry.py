@@ -15,7 +15,7 @@ itself by building its `Runbook`:
         return [RUNBOOK.finding("warn", lang, cause="UNRECOGNIZED_ERROR", evidence=..., summary=...)]
 
     @RUNBOOK.demo_operator
-    def demo_operator(info: dict) -> dict: ...   # what the demo operator answers (parameters)
+    def demo_operator(info: DemoInfo) -> dict: ...  # what the demo operator answers (parameters)
 
 `RUNBOOK.finding` is how a check builds a finding: the running check's id comes from the
 decorator (a context variable set while the check runs), title and fix from the YAML
@@ -28,11 +28,12 @@ import contextvars
 import functools
 import importlib
 import pkgutil
-from typing import TYPE_CHECKING, Any, Callable, Mapping, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 from .findings import Finding
 
 if TYPE_CHECKING:
+    from .demo.info import DemoInfo
     from .runbooks import RunbookSpec
     from .session import RunSession
 
@@ -60,7 +61,7 @@ class Runbook:
         self.facts = facts
         self.steps: list[CheckFn] = []
         self.checks: dict[str, CheckFn] = {}
-        self._demo_operator: Callable[[Mapping[str, Any]], dict[str, Any]] | None = None
+        self._demo_operator: Callable[["DemoInfo"], dict[str, Any]] | None = None
         _RUNBOOKS[runbook_id] = self
 
     def __repr__(self) -> str:
@@ -90,13 +91,13 @@ class Runbook:
 
         return register
 
-    def demo_operator(self, fn: Callable[[Mapping[str, Any]], dict[str, Any]]) -> Callable[[Mapping[str, Any]], dict[str, Any]]:
+    def demo_operator(self, fn: Callable[["DemoInfo"], dict[str, Any]]) -> Callable[["DemoInfo"], dict[str, Any]]:
         """Register what the demo operator answers for this runbook's parameters, given the
         simulator's info document (spec/scenario-format.md "The demo operator")."""
         self._demo_operator = fn
         return fn
 
-    def operator_answers(self, info: Mapping[str, Any]) -> dict[str, Any]:
+    def operator_answers(self, info: "DemoInfo") -> dict[str, Any]:
         """The registered demo operator's answers ({} when the runbook registers none)."""
         return dict(self._demo_operator(info)) if self._demo_operator is not None else {}
 

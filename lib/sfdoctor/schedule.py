@@ -260,7 +260,9 @@ def probe_fingerprint(org: str, runbook: str, params: Mapping[str, Any], salt: s
             info = demo_info(session, base)
     except SfdoctorError:
         return None
-    operator = dict(info.operator)
+    from .demo_operator import answers
+
+    operator = answers(info, spec.id)
     conn = SimpleNamespace(org_ref=org_ref, operator=operator, info=info, secrets=set())
     if getattr(spec, "probe_identity", None):
         identity = function_ref(spec.probe_identity)(conn, dict(params))

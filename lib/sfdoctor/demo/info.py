@@ -6,7 +6,8 @@ The simulator writes it (`server.Simulator.info()` builds a `DemoInfo` and sends
 app, Marketo's and Marketing Cloud's public identifiers and package credentials) and the
 world's facts that no API exposes but a real operator would know (passwords, the Marketing
 Cloud allowlist and password policy, Marketo's sync page, Data Cloud's addresses). What a
-runbook's operator *answers* is the runbook's business, computed from these facts.
+runbook's operator *answers* is the runbook's business, computed from these facts
+(sfdoctor.demo_operator and each runbook module's `@RUNBOOK.demo_operator`).
 
 Demo-world secrets travel here on purpose: the simulator binds 127.0.0.1 only.
 
@@ -56,10 +57,15 @@ class SalesforceUser:
 
 @dataclass(frozen=True)
 class ConnectedAppState:
-    """A row of Setup > Connected Apps OAuth Usage (no API shows `blocked`)."""
+    """A row of Setup > Connected Apps OAuth Usage (no API shows `blocked`), and for an app the
+    scenario declares (not one known only from its OAuth tokens) what App Manager shows the
+    admin: whether it is installed, its consumer key and secret."""
 
     name: str
     blocked: bool
+    installed: bool = True
+    consumer_key: str = ""
+    consumer_secret: str = ""
 
 
 @dataclass(frozen=True)
@@ -157,8 +163,6 @@ class DemoInfo:
     data_cloud: DataCloudInfo | None
     # The scenario's `operator:` block as written (spec/scenario-format.md "The demo operator").
     operator_overrides: Mapping[str, Any] = field(default_factory=dict)
-    # The demo operator's answers, computed from the facts above and the overrides.
-    operator: Mapping[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict (tuples become lists)."""

@@ -367,6 +367,7 @@ class Simulator:
         """The info document (demo/info.py): what a demo client needs to connect, and the
         world's facts a real operator would know."""
         from . import mcloud, store  # noqa: PLC0415
+        from .oauth_apps import consumer_key_for, consumer_secret_for  # noqa: PLC0415
 
         world = self.world
         scenario = world.scenario
@@ -391,7 +392,11 @@ class Simulator:
             oauth=OAuthApp(store.DEMO_CLIENT_ID, store.DEMO_CLIENT_SECRET),
             salesforce_users=tuple(SalesforceUser(u.username, u.password, world.token_for(u.username), u.admin)
                                    for u in sf.users),
-            connected_apps=tuple(ConnectedAppState(name, flag) for name, flag in blocked.items()),
+            connected_apps=tuple(
+                ConnectedAppState(a.name, a.blocked, a.installed, consumer_key_for(a), consumer_secret_for(a))
+                for a in sf.connected_apps) + tuple(
+                ConnectedAppState(name, flag) for name, flag in blocked.items()
+                if name not in {a.name for a in sf.connected_apps}),
             marketo=MarketoInfo(
                 munchkin_id=mkto.munchkin_id, host=f"{mkto.munchkin_id}.mktorest.com",
                 client_id=mkto.client_id, client_secret=mkto.client_secret,
@@ -410,7 +415,6 @@ class Simulator:
                                                mc.password_policy.exclude_api_users)),
             data_cloud=DataCloudInfo(tuple(str(ip) for ip in dc.egress_ips), dc.marketing_cloud_username),
             operator_overrides=json.loads(json.dumps(_plain(scenario.operator) or {}, default=_jsonable)),
-            operator=json.loads(json.dumps(operator_answers(world), default=_jsonable)),
         )
 
 
@@ -431,65 +435,6 @@ def _plain(value: Any) -> Any:
     if hasattr(value, "model_dump"):
         return value.model_dump(mode="json")
     return value
-
-
-def operator_answers(world: Any) -> dict[str, Any]:
-    """The demo operator: answers from the world unless `operator:` says otherwise.
-
-    spec "The demo operator": what no API exposes comes from the world (Marketing Cloud's
-    allowlist and password policy, Marketo's sync status, Data Cloud's addresses), and the
-    probe's password and token default to the probed user's real ones; `operator:` keys
-    override (`probe_password` / `probe_token` play a mistaken operator or a stale token).
-    """
-    scenario = world.scenario
-    given = _plain(getattr(scenario, "operator", None)) or {}
-    given = {k: v for k, v in dict(given).items() if v is not None}
-    answers: dict[str, Any] = {}
-
-    users = list(getattr(scenario.salesforce, "users", []) or [])
-    probe_name = given.get("probe_username")
-    if probe_name is None:
-        non_admin = [u for u in users if not getattr(u, "admin", False)]
-        probe_name = (non_admin or users or [None])[0]
-        probe_name = getattr(probe_name, "username", None)
-    answers["probe_username"] = probe_name
-    probed = next((u for u in users if getattr(u, "username", None) == probe_name), None)
-    if probed is not None:
-        answers["probe_password"] = probed.password
-        answers["probe_token"] = world.token_for(probed.username)
-
-    # Setup > Connected Apps OAuth Usage (on no API): the button next to Sales Insight Actions'
-    # app reads "Unblock" when it is blocked, "Block" when not; an app never installed has no row.
-    sf_apps = {a.name: a.blocked for a in scenario.salesforce.connected_apps}
-    sf_apps.update({t.app: sf_apps.get(t.app, False) for t in scenario.salesforce.oauth_tokens})
-    sia_app = next((n for n in ("ToutApp", "Sales Insight Actions", "Marketo Sales Connect") if n in sf_apps), None)
-    answers["oauth_usage_button"] = ("unblock" if sf_apps[sia_app] else "block") if sia_app else "not_listed"
-    # oauth-connection-failure: the app the operator names, its Connected Apps OAuth Usage button,
-    # and its consumer key and secret as the orgs file's [orgs.NAME.oauth_app] would give them.
-    from .oauth_apps import app_by_key, app_by_name, consumer_key_for, consumer_secret_for  # noqa: PLC0415
-
-    named = str(given.get("oauth_app") or "")
-    app = (app_by_name(world, named) or app_by_key(world, named)) if named else None
-    if app is not None:
-        answers["oauth_usage_button"] = "unblock" if app.blocked else ("block" if app.installed else "not_listed")
-        answers["oauth_consumer_key"] = consumer_key_for(app)
-        answers["oauth_consumer_secret"] = consumer_secret_for(app)
-
-    mkto = getattr(scenario, "marketo", None)
-    if mkto is not None and getattr(mkto, "sync", None) is not None:
-        answers["marketo_sync_status"] = mkto.sync.status
-        answers["marketo_last_synced_at"] = world.at(mkto.sync.last_synced_at)
-        answers["marketo_sync_sandbox"] = mkto.sync.sandbox
-    mc = getattr(scenario, "marketing_cloud", None)
-    if mc is not None:
-        answers["mc_ip_allowlist"] = _plain(mc.ip_allowlist)
-        answers["mc_password_policy"] = _plain(mc.password_policy)
-    dc = getattr(scenario, "data_cloud", None)
-    if dc is not None:
-        answers["data_cloud_egress_ips"] = list(dc.egress_ips or [])
-        answers["data_cloud_mc_username"] = dc.marketing_cloud_username
-    answers.update(given)
-    return answers
 
 
 def serve_forever(scenario_ref: str | None = None, port: int = 0, *, verbose: bool = True,

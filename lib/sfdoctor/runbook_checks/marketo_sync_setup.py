@@ -31,6 +31,7 @@ from ..checks import fields as F
 from ..checks import login_probe, permissions
 from ..checks.query import composite, composite_get, query_url, soql
 from ..clients import Connection
+from ..demo.info import DemoInfo
 from ..errors import CheckError
 from ..findings import Finding, iso
 from ..registry import Runbook
@@ -136,6 +137,18 @@ class Facts:
 RUNBOOK = Runbook("marketo-sync-setup", Facts)
 
 
+
+@RUNBOOK.demo_operator
+def demo_operator(info: DemoInfo) -> dict[str, Any]:
+    """What Marketo's Admin > Salesforce page shows, as the demo operator reads it (no API
+    exposes it): the sync status, when it last synced, and the Sandbox box."""
+    if info.marketo is None:
+        return {}
+    sync = info.marketo.sync
+    return {"marketo_sync_status": sync.status, "marketo_last_synced_at": sync.last_synced_at,
+            "marketo_sync_sandbox": sync.sandbox}
+
+
 # --------------------------------------------------------------------------- opening a run
 
 def open_run(org: str, lang: str, params: dict[str, Any]) -> tuple[Any, Facts]:
@@ -152,7 +165,7 @@ def open_run(org: str, lang: str, params: dict[str, Any]) -> tuple[Any, Facts]:
     if run.conn is None and run.org_ref is not None and isinstance(refusal, clients.OwnLoginRefused):
         refused = str(run.findings[0].evidence.get("reason")) if run.findings else str(refusal)
         # the refused sign-in cost an API call too: the probe-only connection goes on counting
-        run.conn = clients.probe_only(run.org_ref, counter=refusal.counter)
+        run.conn = clients.probe_only(run.org_ref, counter=refusal.counter, runbook=run.spec)
         run.connect_error = None
     facts = Facts.from_params(run.conn, **params)
     facts.own_refused = refused

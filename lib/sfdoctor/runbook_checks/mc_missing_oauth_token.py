@@ -27,6 +27,7 @@ from typing import Any
 from ..checks import mc_allowlist as al
 from ..checks import mc_user as mu
 from ..clients import Connection
+from ..demo.info import DemoInfo
 from ..errors import CheckError, problem_text
 from ..findings import Finding
 from ..registry import Runbook
@@ -93,6 +94,27 @@ class Facts:
 
 
 RUNBOOK = Runbook("mc-missing-oauth-token", Facts)
+
+
+
+@RUNBOOK.demo_operator
+def demo_operator(info: DemoInfo) -> dict[str, Any]:
+    """What the demo operator reads off Setup pages no API shows: Marketing Cloud's Login IP
+    Allowlist and password policy, Data Cloud's addresses and its Marketing Cloud user
+    (`Facts.from_params` turns them into this runbook's parameters)."""
+    out: dict[str, Any] = {}
+    mc = info.marketing_cloud
+    if mc is not None:
+        out["mc_ip_allowlist"] = {"enabled": mc.ip_allowlist.enabled,
+                                  "ranges": [{"start": r.start, "end": r.end, "description": r.description}
+                                             for r in mc.ip_allowlist.ranges]}
+        out["mc_password_policy"] = {"expire_days": mc.password_policy.expire_days,
+                                     "exclude_api_users": mc.password_policy.exclude_api_users}
+    dc = info.data_cloud
+    if dc is not None:
+        out["data_cloud_egress_ips"] = list(dc.egress_ips)
+        out["data_cloud_mc_username"] = dc.marketing_cloud_username
+    return out
 
 
 def _on_off(value: Any) -> str:

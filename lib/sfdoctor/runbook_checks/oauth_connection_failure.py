@@ -43,6 +43,7 @@ from urllib.parse import unquote_plus
 from ..checks import permissions
 from ..checks.query import composite_once, plain_record, soql, soql_datetime
 from ..clients import Connection
+from ..demo.info import DemoInfo
 from ..errors import CheckError
 from ..findings import Finding
 from ..registry import Runbook
@@ -246,6 +247,22 @@ class OauthFacts:
 
 
 RUNBOOK = Runbook("oauth-connection-failure", OauthFacts)
+
+
+
+@RUNBOOK.demo_operator
+def demo_operator(info: DemoInfo) -> dict[str, Any]:
+    """The app the operator names (`oauth_app`: its name or consumer key) as the admin sees it:
+    its Connected Apps OAuth Usage button (no API shows it) and its consumer key and secret,
+    as the orgs file's `[orgs.NAME.oauth_app]` would give them for a real org."""
+    named = str(info.operator_overrides.get("oauth_app") or "").strip()
+    declared = [a for a in info.connected_apps if a.consumer_key]
+    app = next((a for a in declared if a.name.lower() == named.lower()), None) or \
+        next((a for a in declared if a.consumer_key == named), None) if named else None
+    if app is None:
+        return {}
+    return {"oauth_usage_button": "unblock" if app.blocked else ("block" if app.installed else "not_listed"),
+            "oauth_consumer_key": app.consumer_key, "oauth_consumer_secret": app.consumer_secret}
 
 
 def app_credentials(conn: Connection, operator: dict[str, Any]) -> tuple[str | None, str | None]:

@@ -26,6 +26,7 @@ from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 from ..checks import permissions
 from ..checks.query import SubResult, composite_once, plain_record, soql, soql_datetime
 from ..clients import Connection
+from ..demo.info import DemoInfo
 from ..errors import CheckError
 from ..findings import Finding
 from ..registry import Runbook
@@ -271,6 +272,17 @@ class SiaFacts:
 
 
 RUNBOOK = Runbook("sia-auth-failure", SiaFacts)
+
+
+
+@RUNBOOK.demo_operator
+def demo_operator(info: DemoInfo) -> dict[str, Any]:
+    """Setup > Connected Apps OAuth Usage, as the demo operator reads it (no API shows it): the
+    button next to Sales Insight Actions' app reads "Unblock" when it is blocked, "Block" when
+    not; an app never installed has no row."""
+    blocked = {app.name: app.blocked for app in info.connected_apps}
+    app = next((name for name in APP_NAMES if name in blocked), None)
+    return {"oauth_usage_button": ("unblock" if blocked[app] else "block") if app else "not_listed"}
 
 
 def queries(username: str, since: datetime) -> dict[str, str]:
