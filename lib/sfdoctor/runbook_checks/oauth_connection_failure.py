@@ -260,7 +260,8 @@ def demo_operator(info: DemoInfo) -> dict[str, Any]:
     app = next((a for a in declared if a.name.lower() == named.lower()), None) or \
         next((a for a in declared if a.consumer_key == named), None) if named else None
     if app is None:
-        return {}
+        # An app this org does not have has no row in Connected Apps OAuth Usage.
+        return {"oauth_usage_button": "not_listed"} if named else {}
     return {"oauth_usage_button": "unblock" if app.blocked else ("block" if app.installed else "not_listed"),
             "oauth_consumer_key": app.consumer_key, "oauth_consumer_secret": app.consumer_secret}
 
