@@ -16,12 +16,10 @@ import hmac
 import os
 import secrets as _secrets
 from dataclasses import dataclass
-from typing import Any, Mapping, TYPE_CHECKING
+from typing import Any, Mapping
 
 from sfdoctor.errors import OrgConfigError
 
-if TYPE_CHECKING:
-    from .clients import Connection
 
 
 @dataclass(frozen=True, repr=False, eq=False)
@@ -98,7 +96,7 @@ def _keyring_get(ref: str, *, where: str) -> str | None:
                              hint="configure a keyring backend or use an _env reference") from None
 
 
-def probe_credentials(conn: "Connection", username: str) -> ProbeCredentials:
+def probe_credentials(conn: Any, username: str) -> ProbeCredentials:
     """The password and token to probe `username`'s login with.
 
     Demo: the operator's answers from the simulator's info endpoint (`probe_password` /
@@ -119,7 +117,7 @@ def probe_credentials(conn: "Connection", username: str) -> ProbeCredentials:
     return ProbeCredentials(password=password or "", token=token)
 
 
-def _demo_probe(conn: "Connection", username: str) -> ProbeCredentials:
+def _demo_probe(conn: Any, username: str) -> ProbeCredentials:
     """The demo operator types what the scenario says (spec/scenario-format.md, "The demo operator")."""
     operator: Mapping[str, Any] = getattr(conn, "operator", None) or {}
     probe_user = operator.get("probe_username")

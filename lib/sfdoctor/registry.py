@@ -35,7 +35,6 @@ from .findings import Finding
 if TYPE_CHECKING:
     from .demo.info import DemoInfo
     from .runbooks import RunbookSpec
-    from .session import RunSession
 
 PACKAGE = "sfdoctor.runbook_checks"
 
@@ -122,7 +121,7 @@ class Runbook:
         return self.spec().texts(lang).msg(key, **values)
 
     # ------------------------------------------------------------------ running
-    def run_all(self, run: "RunSession", facts: Any) -> None:
+    def run_all(self, run: Any, facts: Any) -> None:
         """Every step through `run.check`, in order (the form cell runs them all)."""
         for step in self.steps:
             run.check(step, facts)
