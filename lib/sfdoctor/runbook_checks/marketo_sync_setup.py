@@ -46,8 +46,6 @@ MARKETO_PATHS = ("/identity/", "/rest/")
 DENIED_CODES = frozenset({"600", "601", "602", "603", "614"})   # Marketo refusing the credentials
 
 
-
-
 class MarketoNotAnswered(CheckError):
     """Marketo answered with a limit or outage code: the check could not run (an `error`
     finding whose evidence carries `code`; the message is in the run's language)."""
@@ -135,7 +133,6 @@ class Facts:
 
 
 RUNBOOK = Runbook("marketo-sync-setup", Facts)
-
 
 
 @RUNBOOK.demo_operator

@@ -35,8 +35,6 @@ from ..registry import Runbook
 MAX_LISTED = 20
 
 
-
-
 # --------------------------------------------------------------------------- facts
 
 @dataclass
@@ -94,7 +92,6 @@ class Facts:
 
 
 RUNBOOK = Runbook("mc-missing-oauth-token", Facts)
-
 
 
 @RUNBOOK.demo_operator

@@ -249,7 +249,6 @@ class OauthFacts:
 RUNBOOK = Runbook("oauth-connection-failure", OauthFacts)
 
 
-
 @RUNBOOK.demo_operator
 def demo_operator(info: DemoInfo) -> dict[str, Any]:
     """The app the operator names (`oauth_app`: its name or consumer key) as the admin sees it:
@@ -843,7 +842,6 @@ def explained(conn: Connection, facts: OauthFacts, lang: str = "en") -> list[Fin
         return [RUNBOOK.finding("pass", lang, evidence=evidence, summary=RUNBOOK.msg(lang, "explained_probe_ok"))]
     return [RUNBOOK.finding("error", lang, evidence=evidence,
                     summary=RUNBOOK.msg(lang, "explained_no" if facts.meaning != "unknown" else "explained_unknown"))]
-
 
 
 STEPS = RUNBOOK.steps

@@ -274,7 +274,6 @@ class SiaFacts:
 RUNBOOK = Runbook("sia-auth-failure", SiaFacts)
 
 
-
 @RUNBOOK.demo_operator
 def demo_operator(info: DemoInfo) -> dict[str, Any]:
     """Setup > Connected Apps OAuth Usage, as the demo operator reads it (no API shows it): the
