@@ -208,7 +208,7 @@ def read_metadata(conn: "Connection", type_name: str, full_names: Iterable[str] 
     if isinstance(full_names, str):
         full_names = [full_names]
     names = list(full_names)
-    version = getattr(conn, "api_version", None) or getattr(conn.sf, "sf_version", "59.0")
+    version = conn.api_version
     url = f"https://{conn.sf.sf_instance}/services/Soap/m/{version}"
     headers = {"Content-Type": "text/xml; charset=UTF-8", "SOAPAction": '""'}
     records: list[dict[str, Any]] = []

@@ -403,7 +403,7 @@ def looked_at_html(findings: Mapping[str, Any], context: Mapping[str, Any], lang
         # A fact the runbook never uses is left out rather than shown as "not determined":
         # the edition where no fix depends on it and none was read, the window where the
         # runbook has no `days` (Marketing Cloud's has neither).
-        by_edition = any(getattr(c, "fix_by_edition", None) for c in spec.causes.values())
+        by_edition = any(c.fix_by_edition for c in spec.causes.values())
         has_days = any(p.name == "days" for p in spec.parameters)
         rows = [(k, v) for k, v in rows
                 if not (k == "report.looked.edition" and not context.get("edition") and not by_edition)

@@ -264,7 +264,7 @@ def probe_fingerprint(org: str, runbook: str, params: Mapping[str, Any], salt: s
 
     operator = answers(info, spec.id)
     conn = SimpleNamespace(org_ref=org_ref, operator=operator, info=info, secrets=set())
-    if getattr(spec, "probe_identity", None):
+    if spec.probe_identity:
         identity = function_ref(spec.probe_identity)(conn, dict(params))
         return fingerprint(identity[0], identity[1], "", salt) if identity and identity[1] else None
     user = str(params.get("username") or "").strip() or str(operator.get("probe_username") or "")
