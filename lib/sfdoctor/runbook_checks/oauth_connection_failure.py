@@ -41,6 +41,7 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 from ..checks import permissions
+from ..checks.error_url import parse_error_url
 from ..checks.query import composite_once, plain_record, soql, soql_datetime
 from ..clients import Connection
 from ..demo.info import DemoInfo
@@ -131,7 +132,6 @@ def _from_json(text: str) -> tuple[str | None, str | None]:
 
 def read_pasted_error(text: str) -> PastedError:
     """Read a pasted OAuth error in any form (never raises; unknown texts are kept verbatim)."""
-    from .sia_auth_failure import parse_error_url  # noqa: PLC0415 (sia-auth-failure's URL reader)
 
     raw = (text or "").strip()
     if not raw:
