@@ -328,6 +328,10 @@ def build_parser() -> argparse.ArgumentParser:
     out_opt(sp), json_opt(sp), lang_opt(sp)
     sp.set_defaults(func=cmd_reports_prune)
 
+    from .fleet.cli import add_parsers as add_fleet_parsers
+
+    add_fleet_parsers(sub, dsub, LANG, lang_opt, json_opt, out_opt)
+
     sched = sub.add_parser("schedule", help=t("cli.help.schedule", LANG))
     ssub = sched.add_subparsers(dest="schedule_command", metavar="SUBCOMMAND")
     ssub.required = True

@@ -11,12 +11,14 @@ literal is refused, because that file is easy to paste into a ticket (principle 
 """
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import os
 import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 from sfdoctor.errors import OrgConfigError
 
@@ -129,9 +131,24 @@ def resolve(org: str, default_scenario: str | None = None, *, runbook: Any = Non
             f"unknown org '{org}'",
             hint=f"define it in {_display_path(path)} or use demo / demo:NAME",
         )
-    config = orgs[org]
-    _validate_org(org, config, path)
-    return OrgRef(name=org, kind="real", slug=slugify(org), config=config, source=str(path))
+    return _ref_from_file(org, orgs[org], path)
+
+
+def _ref_from_file(name: str, config: Mapping[str, Any], path: Path) -> OrgRef:
+    """An orgs-file entry: a real org, or (`demo = "world.yml"` or a built-in name) a demo world
+    that stands in for one, named like a real org (fleets of demo orgs: `sfdoctor demo fleet`)."""
+    if "demo" in config:
+        world = config["demo"]
+        if not isinstance(world, str) or not world.strip():
+            raise OrgConfigError(f"{_display_path(path)}: orgs.{name}.demo must name a scenario file or built-in scenario")
+        world = world.strip()
+        if world.endswith((".yml", ".yaml")) and not Path(world).expanduser().is_absolute():
+            world = str(path.parent / world)
+        ref = _demo_ref(name, world)
+        return OrgRef(name=name, kind=DEMO, slug=slugify(name), scenario_ref=ref.scenario_ref,
+                      config=config, source=str(path))
+    _validate_org(name, config, path)
+    return OrgRef(name=name, kind="real", slug=slugify(name), config=config, source=str(path))
 
 
 def list_orgs() -> list[OrgRef]:
@@ -140,11 +157,7 @@ def list_orgs() -> list[OrgRef]:
     Demo orgs are not listed here: `sfdoctor demo list` lists the built-in scenarios.
     """
     orgs, path = _load_orgs_file()
-    refs = []
-    for name, config in orgs.items():
-        _validate_org(name, config, path)
-        refs.append(OrgRef(name=name, kind="real", slug=slugify(name), config=config, source=str(path)))
-    return refs
+    return [_ref_from_file(name, config, path) for name, config in orgs.items()]
 
 
 def _display_path(path: Path) -> str:
@@ -153,8 +166,29 @@ def _display_path(path: Path) -> str:
     return "~" + text[len(home):] if text.startswith(home + os.sep) else text
 
 
+# The orgs a fleet task carries (see `given_entries`), in place of this machine's orgs file.
+_GIVEN: contextvars.ContextVar[tuple[dict[str, dict[str, Any]], Path] | None] = \
+    contextvars.ContextVar("sfdoctor_given_orgs", default=None)
+
+
+@contextlib.contextmanager
+def given_entries(entries: Mapping[str, Mapping[str, Any]], source: str | os.PathLike[str]) -> Iterator[None]:
+    """Resolve org names from `entries` (orgs-file tables, references only) instead of the
+    orgs file, in this thread: a fleet worker gets each org's entry with its task and may
+    have no orgs file of its own. `source` names where they came from in messages."""
+    _reject_literal_secrets(entries, Path(source), "orgs")
+    token = _GIVEN.set(({k: dict(v) for k, v in entries.items()}, Path(source)))
+    try:
+        yield
+    finally:
+        _GIVEN.reset(token)
+
+
 def _load_orgs_file() -> tuple[dict[str, dict[str, Any]], Path]:
     """Parse the orgs file; a missing file is an empty one (only demo orgs exist then)."""
+    given = _GIVEN.get()
+    if given is not None:
+        return given
     path = orgs_file()
     if not path.is_file():
         return {}, path

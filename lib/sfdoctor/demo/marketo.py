@@ -179,6 +179,9 @@ def state(world: Any) -> MarketoState:
     st = getattr(world, "_sfdoctor_marketo", None)
     if st is None:
         st = MarketoState()
+        already = int(getattr(world.scenario.marketo, "api_calls_today", 0) or 0)
+        if already:
+            st.usage[(_now(world).date(), world.scenario.marketo.client_id)] = already
         setattr(world, "_sfdoctor_marketo", st)
     return st
 

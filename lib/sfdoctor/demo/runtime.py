@@ -11,12 +11,12 @@ from __future__ import annotations
 import atexit
 import os
 import threading
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the server (tornado, the World) loads only when this process starts one
     from .server import Simulator
 
-__all__ = ["ensure_simulator", "running_simulator", "ENV_VAR"]
+__all__ = ["ensure_simulator", "running_simulator", "release_simulator", "serve_world", "ENV_VAR"]
 
 ENV_VAR = "SFDOCTOR_DEMO_URL"
 
@@ -53,6 +53,31 @@ def running_simulator(scenario_ref: str | None) -> "Simulator | None":
         from .server import DEFAULT_SCENARIO
 
         return _running.get(scenario_ref or DEFAULT_SCENARIO)
+
+
+def serve_world(scenario_ref: str, world: Any) -> str:
+    """Serve an already built World as this process's simulator for `scenario_ref` (replacing
+    any): a fleet worker parses an org's world file once and serves a fresh World of it for
+    each of that org's runbooks, as `sfdoctor run` starts a fresh simulator per run."""
+    from .server import Simulator
+
+    release_simulator(scenario_ref)
+    sim = Simulator(scenario_ref, world=world)
+    url = sim.start()
+    with _lock:
+        _running[scenario_ref] = sim
+    return url
+
+
+def release_simulator(scenario_ref: str | None) -> None:
+    """Stop and forget this process's simulator for `scenario_ref`, if any: a fleet worker
+    serves each org's world only while that org's runbooks run, so its memory stays flat."""
+    from .server import DEFAULT_SCENARIO
+
+    with _lock:
+        sim = _running.pop(scenario_ref or DEFAULT_SCENARIO, None)
+    if sim is not None:
+        sim.stop()
 
 
 @atexit.register

@@ -385,6 +385,8 @@ class Salesforce(_Model):
     login_history: list[LoginHistoryLine] = []
     objects: dict[str, ObjectSpec] = {}
     records: dict[str, list[dict[str, Any]]] = {}
+    # Daily API requests already used when the world starts (/limits, Sforce-Limit-Info).
+    api_requests_today: int = Field(0, ge=0)
 
     @field_validator("my_domain")
     @classmethod
@@ -445,6 +447,8 @@ class Marketo(_Model):
     api_access: bool = True
     sync: MarketoSync = Field(default_factory=MarketoSync)
     leads: list[MarketoLead] = []
+    # API calls already made today when the world starts (stats/usage.json).
+    api_calls_today: int = Field(0, ge=0)
 
     @field_validator("munchkin_id")
     @classmethod

@@ -165,7 +165,7 @@ class World:
         self._lock = threading.RLock()
         self._db = sqlite3.connect(db_path, check_same_thread=False)
         self._cache = _Cache()
-        self._api_calls = 0
+        self._api_calls = int(getattr(scenario.salesforce, "api_requests_today", 0) or 0)
         self._codes: dict[str, tuple[str, str, str]] = {}
         sf = scenario.salesforce
         self.client_ip: str = scenario.client_ip

@@ -1,0 +1,186 @@
+"""`OUT/fleet.html`: the fleet at a glance, self-contained and offline like the reports.
+
+One row per org, one column per runbook: the latest outcome with its causes and a link to
+its report, what changed since the previous fleet run, and the orgs that have not reported
+for 36 hours (from the report index). Meant for hundreds of orgs: a compact table with a
+text filter and an outcome filter (inline JS), no chart per org; a Content-Security-Policy
+forbids every fetch, so the page works from a file share or an attachment.
+"""
+from __future__ import annotations
+
+import html
+import json
+import os
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Mapping
+
+from ..findings import parse_iso, utcnow
+from ..i18n import pick
+from .notify import changes
+from .texts import t
+
+FLEET_HTML = "fleet.html"
+SILENT_AFTER = timedelta(hours=36)
+CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:"
+
+_T = {
+    "title": {"en": "sfdoctor fleet", "ja": "sfdoctor フリート"},
+    "intro": {"en": "{orgs} orgs × {runbooks} runbooks, fleet run of {when} ({executor}, {workers} workers). Each cell: the latest outcome, its causes, a link to its report.",
+              "ja": "組織 {orgs} 件 × ランブック {runbooks} 件、{when} のフリート実行 ({executor}、ワーカー {workers})。各セルは最新の結果・原因・レポートへのリンクです。"},
+    "filter": {"en": "Filter orgs or causes", "ja": "組織・原因で絞り込み"},
+    "outcome": {"en": "Outcome", "ja": "結果"},
+    "all": {"en": "all", "ja": "すべて"},
+    "shown": {"en": "orgs shown", "ja": "組織を表示中"},
+    "org": {"en": "Org", "ja": "組織"},
+    "changes": {"en": "Changes since the previous fleet run", "ja": "前回のフリート実行からの変化"},
+    "no_changes": {"en": "No changes since the previous fleet run.", "ja": "前回のフリート実行から変化はありません。"},
+    "first": {"en": "This is the first fleet run here: every cause found is new.", "ja": "ここでの初回のフリート実行です。見つかった原因はすべて新規です。"},
+    "new": {"en": "new", "ja": "新規"},
+    "fixed": {"en": "fixed", "ja": "解消"},
+    "now": {"en": "now", "ja": "現在"},
+    "silent": {"en": "Silent for 36 hours or more", "ja": "36 時間以上報告のない組織"},
+    "silent_none": {"en": "Every org has reported within 36 hours.", "ja": "すべての組織が 36 時間以内に報告しています。"},
+    "last": {"en": "last report {when}", "ja": "最終報告 {when}"},
+    "report": {"en": "report", "ja": "レポート"},
+    "totals": {"en": "Totals", "ja": "集計"},
+    "history": {"en": "All runs: index.html", "ja": "すべての実行: index.html"},
+}
+
+CSS = """
+body{font-family:system-ui,-apple-system,"Segoe UI","Noto Sans CJK JP","Noto Sans JP",sans-serif;margin:1rem 1.5rem;color:#1b1f24;font-size:14px}
+h1{font-size:1.4rem;margin:.2rem 0}h2{font-size:1.1rem;margin:1.2rem 0 .4rem}
+.muted{color:#57606a}code{font-size:.92em}
+#filters{display:flex;gap:1rem;align-items:center;flex-wrap:wrap;position:sticky;top:0;background:#fff;padding:.4rem 0;z-index:2}
+#filters input{padding:.25rem .4rem;min-width:16rem}
+table{border-collapse:collapse;width:100%}th,td{border-bottom:1px solid #d0d7de;padding:.25rem .4rem;text-align:left;vertical-align:top}
+thead th{position:sticky;top:2.4rem;background:#f6f8fa;z-index:1}
+td.o{white-space:nowrap;max-width:22rem;overflow:hidden;text-overflow:ellipsis}
+.b{display:inline-block;border-radius:.6rem;padding:0 .45rem;font-size:.85em;font-weight:600}
+.healthy{background:#dafbe1;color:#116329}.problems_found{background:#ffebe9;color:#a40e26}
+.inconclusive{background:#fff8c5;color:#7d4e00}.error{background:#ffd8b5;color:#762c00}.skipped{background:#eaeef2;color:#424a53}
+.c{font-size:.85em;color:#424a53}.w{max-width:100%;overflow-x:auto}
+ul.ch{margin:.2rem 0;padding-left:1.2rem}.new{color:#a40e26}.fixed{color:#116329}
+.tot span{margin-right:1rem}
+"""
+
+JS = """
+(function(){var q=document.getElementById('f-text'),o=document.getElementById('f-outcome'),n=document.getElementById('f-count');
+var rows=[].slice.call(document.querySelectorAll('#grid tbody tr'));
+function apply(){var text=(q.value||'').toLowerCase(),want=o.value,shown=0;
+rows.forEach(function(r){var ok=(!text||r.getAttribute('data-text').indexOf(text)>=0)&&(!want||r.getAttribute('data-outcomes').split(' ').indexOf(want)>=0);
+r.style.display=ok?'':'none';if(ok)shown++;});n.textContent=shown;}
+q.addEventListener('input',apply);o.addEventListener('change',apply);})();
+"""
+
+
+def _e(value: Any) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _tt(key: str, lang: str, **values: Any) -> str:
+    return pick(_T[key], lang).format(**values)
+
+
+def _silent_orgs(out: Path, now: Any) -> list[tuple[str, str]]:
+    """Orgs whose latest run in the index is older than 36 hours (name, when)."""
+    from ..runner import INDEX
+
+    path = out / INDEX
+    latest: dict[str, str] = {}
+    if path.is_file():
+        with open(path, encoding="utf-8") as fh:
+            for line in fh:
+                try:
+                    e = json.loads(line)
+                except ValueError:
+                    continue
+                org, when = str(e.get("org", "")), str(e.get("time", ""))
+                if when > latest.get(org, ""):
+                    latest[org] = when
+    silent = []
+    for org, when in latest.items():
+        ts = parse_iso(when)
+        if ts is not None and now - ts >= SILENT_AFTER:
+            silent.append((org, when))
+    return sorted(silent)
+
+
+def render(out: Path, fleet: Mapping[str, Any], previous: Mapping[str, Any] | None, lang: str) -> str:
+    now = utcnow()
+    entries = fleet.get("entries", [])
+    runbooks = sorted({e["runbook"] for e in entries})
+    orgs: dict[str, dict[str, Mapping[str, Any]]] = {}
+    for e in entries:
+        orgs.setdefault(e["org"], {})[e["runbook"]] = e
+    head = f'<th>{_e(_tt("org", lang))}</th>' + "".join(f"<th><code>{_e(r)}</code></th>" for r in runbooks)
+    rows = []
+    for org, cells in orgs.items():
+        tds, outcomes, words = [], set(), [org]
+        for rb in runbooks:
+            e = cells.get(rb)
+            if e is None:
+                tds.append("<td></td>")
+                continue
+            outcomes.add(e["outcome"])
+            causes = list(e.get("root_causes") or []) + list(e.get("warnings") or [])
+            words += causes
+            link = (f' <a href="{_e(e["folder"])}/report.html">{_e(_tt("report", lang))}</a>'
+                    if e.get("folder") else "")
+            detail = ", ".join(causes) or (e.get("reason") or "")
+            tds.append(f'<td class="o" title="{_e(detail)}"><span class="b {_e(e["outcome"])}">'
+                       f'{_e(t("outcome." + e["outcome"], lang))}</span>{link}'
+                       + (f'<div class="c">{_e(detail)}</div>' if detail else "") + "</td>")
+        rows.append(f'<tr data-text="{_e(" ".join(words).lower())}" data-outcomes="{_e(" ".join(sorted(outcomes)))}">'
+                    f"<td><code>{_e(org)}</code></td>{''.join(tds)}</tr>")
+    found = changes(fleet, previous)
+    if found:
+        items = []
+        for c in found:
+            parts = []
+            if c.new:
+                parts.append(f'<span class="new">{_e(_tt("new", lang))}: {_e(", ".join(c.new))}</span>')
+            if c.fixed:
+                parts.append(f'<span class="fixed">{_e(_tt("fixed", lang))}: {_e(", ".join(c.fixed))}</span>')
+            if c.turned:
+                parts.append(f'{_e(_tt("now", lang))} <span class="b {_e(c.turned)}">{_e(t("outcome." + c.turned, lang))}</span>')
+            items.append(f"<li><code>{_e(c.org)}</code> / <code>{_e(c.runbook)}</code>: {'; '.join(parts)}</li>")
+        changes_html = (f'<p class="muted">{_e(_tt("first", lang))}</p>' if previous is None else "") + \
+            f'<ul class="ch">{"".join(items)}</ul>'
+    else:
+        changes_html = f'<p class="muted">{_e(_tt("no_changes", lang))}</p>'
+    silent = _silent_orgs(out, now)
+    silent_html = (f'<ul class="ch">' + "".join(f'<li><code>{_e(o)}</code> — {_e(_tt("last", lang, when=w))}</li>'
+                                                for o, w in silent) + "</ul>") if silent else \
+        f'<p class="muted">{_e(_tt("silent_none", lang))}</p>'
+    totals = "".join(f'<span><span class="b {o}">{_e(t("outcome." + o, lang))}</span> {n}</span>'
+                     for o in ("healthy", "problems_found", "inconclusive", "error", "skipped")
+                     if (n := sum(1 for e in entries if e["outcome"] == o)))
+    options = "".join(f'<option value="{o}">{_e(t("outcome." + o, lang))}</option>'
+                      for o in ("healthy", "problems_found", "inconclusive", "error", "skipped"))
+    body = (
+        f'<h1>{_e(_tt("title", lang))}</h1>'
+        f'<p class="muted">{_e(_tt("intro", lang, orgs=len(orgs), runbooks=len(runbooks), when=fleet.get("started_at", ""), executor=fleet.get("executor", ""), workers=fleet.get("workers", "")))}'
+        f' <a href="index.html">{_e(_tt("history", lang))}</a></p>'
+        f'<p class="tot">{totals}</p>'
+        f'<h2>{_e(_tt("changes", lang))}</h2>{changes_html}'
+        f'<h2>{_e(_tt("silent", lang))}</h2>{silent_html}'
+        f'<div id="filters"><input id="f-text" type="search" placeholder="{_e(_tt("filter", lang))}" aria-label="{_e(_tt("filter", lang))}">'
+        f'<label>{_e(_tt("outcome", lang))} <select id="f-outcome"><option value="">{_e(_tt("all", lang))}</option>{options}</select></label>'
+        f'<span><span id="f-count">{len(orgs)}</span> / {len(orgs)} {_e(_tt("shown", lang))}</span></div>'
+        f'<div class="w"><table id="grid"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table></div>'
+    )
+    return (f'<!DOCTYPE html>\n<html lang="{_e(lang)}"><head><meta charset="utf-8">'
+            f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f'<title>{_e(_tt("title", lang))}</title><style>{CSS}</style></head>'
+            f'<body>{body}<script>{JS}</script></body></html>\n')
+
+
+def write(out: Path, fleet: Mapping[str, Any], previous: Mapping[str, Any] | None, lang: str) -> Path:
+    """Write `OUT/fleet.html` atomically; returns its path."""
+    path = Path(out) / FLEET_HTML
+    tmp = path.with_name(f".{FLEET_HTML}.tmp")
+    tmp.write_text(render(Path(out), fleet, previous, lang), encoding="utf-8")
+    os.replace(tmp, path)
+    return path
