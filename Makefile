@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # The set of versions the suite last passed with (see `make lock`); pip installs exactly these.
 LOCK := requirements/lock.txt
 # The extras a working checkout installs (all of them are in the lock).
-EXTRAS := demo,test
+EXTRAS := demo,test,dask
 # The lock's maker, pinned like everything else: uv's resolver writes a file plain pip reads.
 UV_VERSION := 0.13.9
 NODE_STAMP := tests/node/node_modules/.installed
@@ -28,7 +28,7 @@ $(STAMP): pyproject.toml $(LOCK)
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
 	$(BIN)/python -m pip install --quiet -c $(LOCK) -e '.[$(EXTRAS)]' 2>&1 | grep -v '^WARNING: Location' || true
-	@$(BIN)/python -c "import sfdoctor, papermill, simple_salesforce, ipykernel" || { echo "install failed"; exit 1; }
+	@$(BIN)/python -c "import sfdoctor, papermill, simple_salesforce, ipykernel, apprise, distributed" || { echo "install failed"; exit 1; }
 	@touch $(STAMP)
 
 setup: $(STAMP)

@@ -126,15 +126,15 @@ class DaskExecutor:
         self.cluster = None
         if scheduler:
             try:
-                self.client = Client(scheduler, timeout="5s", set_as_default=False)
+                self.client = Client(scheduler, timeout="5s")
             except (OSError, TimeoutError, ValueError) as exc:
                 raise BadInput(t("bad.scheduler", lang, address=scheduler, reason=" ".join(str(exc).split())[:160]),
                                hint=t("bad.scheduler_hint", lang)) from None
             self.workers = max(1, len(self.client.scheduler_info().get("workers", {})))
         else:
             self.cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                        dashboard_address=None, silence_logs=logging.ERROR)
-            self.client = Client(self.cluster, set_as_default=False)
+                                        dashboard_address=None, silence_logs=logging.CRITICAL)
+            self.client = Client(self.cluster)
             self.workers = workers
 
     def run(self, tasks: list[dict[str, Any]], on_result: OnResult, on_lost: OnLost, say: Say) -> None:

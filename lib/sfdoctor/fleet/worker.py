@@ -143,9 +143,8 @@ def _ended(runbook: str, outcome: str, reason: str) -> dict[str, Any]:
 
 
 def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    hint = getattr(exc, "hint", None)
-    return f"{text} ({hint})" if hint else text
+    one_line = getattr(exc, "one_line", None)
+    return one_line() if callable(one_line) else " ".join(str(exc).split())
 
 
 # --------------------------------------------------------------------------------------
@@ -168,6 +167,11 @@ def api_budget(org_ref: Any, entry: Mapping[str, Any], lang: str) -> dict[str, A
     found: dict[str, Any] = {}
     try:
         conn = clients.connect(org_ref)
+    except clients.OwnLoginRefused:
+        # The org refused sfdoctor's own sign-in (API disabled, app not approved): that is
+        # often the diagnosis itself, and the runbooks say so as `sfdoctor run` would.
+        _release(org_ref)
+        return found
     except OrgConfigError as exc:
         _release(org_ref)
         return {"config_error": _one_line(exc)}
