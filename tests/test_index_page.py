@@ -148,3 +148,16 @@ def test_reports_index_command(out, capsys):
     prune(out, timedelta(days=1), now=datetime(2030, 1, 1, tzinfo=timezone.utc))
     assert '<html lang="ja">' in (out / "index.html").read_text(encoding="utf-8")
     assert json.loads((out / "index.jsonl").read_text() or "null") is None    # every run was older than a day
+
+
+def test_a_fleets_history_lists_the_newest_runs_and_charts_the_worst_orgs(tmp_path):
+    entries = [{"time": f"2026-11-{1 + i // 500:02d}T02:00:{i % 60:02d}Z", "runbook": "sia-auth-failure",
+                "org": f"client-{i % 100:03d}", "outcome": "problems_found" if i % 100 < 3 else "healthy",
+                "root_causes": ["OAUTH_APP_BLOCKED"] if i % 100 < 3 else [], "folder": f"f{i}"} for i in range(1500)]
+    page = index_page.render(entries, "en", tmp_path)
+    assert len(rows(page)) == index_page.MAX_ROWS
+    assert f"The newest {index_page.MAX_ROWS} of 1500 runs" in page and "sfdoctor reports list" in page
+    assert page.count("<figure data-org") == index_page.MAX_CHARTS
+    assert 'data-org="client-000"' in page and 'data-org="client-002"' in page  # the orgs that failed
+    ja = index_page.render(entries, "ja", tmp_path)
+    assert "1500 件のうち新しい 1000 件" in ja

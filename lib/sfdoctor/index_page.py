@@ -37,6 +37,10 @@ from .report_index import cause_changes, causes, index_lock, list_reports, write
 
 INDEX_HTML = "index.html"
 CHART_DAYS = 90   # the chart's window: the last 90 days that have runs, ending at the newest
+# A fleet adds ~1,000 runs a night: the page lists the newest runs and charts the orgs that
+# failed most, so it stays a page people can open (all runs: `sfdoctor reports list`).
+MAX_ROWS = 1000
+MAX_CHARTS = 24
 
 # outcome: (symbol, pill background, text colour, border)
 OUTCOME_STYLE = {
@@ -199,7 +203,7 @@ def render(entries: list[dict[str, Any]], lang: str, out: Path, now: datetime | 
         last_seen[key] = (i - n, e)
 
     rows = []
-    for i in range(n - 1, -1, -1):
+    for i in range(n - 1, max(-1, n - 1 - MAX_ROWS), -1):
         e = entries[i]
         pos = i - n
         ts = _time(e)
@@ -215,7 +219,14 @@ def render(entries: list[dict[str, Any]], lang: str, out: Path, now: datetime | 
     by_org: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
     for e in entries:
         by_org[str(e.get("org", ""))].append(e)
-    charts = "".join(chart_svg(org, by_org[org], lang) for org in orgs)
+    charted = orgs
+    if len(orgs) > MAX_CHARTS:
+        worst = sorted(orgs, key=lambda o: (-sum(_failed(e) for e in by_org[o]), o))[:MAX_CHARTS]
+        charted = sorted(worst)
+    charts = "".join(chart_svg(org, by_org[org], lang) for org in charted)
+    if len(charted) < len(orgs):
+        charts = f'<p class="muted">{_e(t("index_page.charts_top", lang, shown=len(charted), orgs=len(orgs)))}</p>' + charts
+    older = (f'<p class="muted">{_e(t("index_page.older", lang, shown=MAX_ROWS, n=n))}</p>' if n > MAX_ROWS else "")
 
     def select(name: str, label: str, values: list[str]) -> str:
         options = "".join(f'<option value="{_e(v)}">{_e(v)}</option>' for v in values)
@@ -232,9 +243,9 @@ def render(entries: list[dict[str, Any]], lang: str, out: Path, now: datetime | 
         f'<p class="muted">{_e(t("index_page.intro", lang, n=n, out=out.name))}</p>'
         + (f'<p>{_e(t("index_page.none", lang))}</p>' if not entries else
            f'<div id="filters">{select("org", t("index_page.org", lang), orgs)}{select("runbook", t("index_page.runbook", lang), runbooks)}'
-           f'<span><span id="f-count">{n}</span> / {n} {_e(t("index_page.shown", lang))}</span></div>'
+           f'<span><span id="f-count">{len(rows)}</span> / {len(rows)} {_e(t("index_page.shown", lang))}</span></div>'
            f'<h2>{_e(t("index_page.chart", lang))}</h2><p class="muted">{_e(t("index_page.legend", lang))}</p><div class="charts">{charts}</div>'
-           f'<h2>{_e(t("index_page.runs", lang))}</h2><div class="wide"><table id="runs"><thead><tr>{head}</tr></thead>'
+           f'<h2>{_e(t("index_page.runs", lang))}</h2>{older}<div class="wide"><table id="runs"><thead><tr>{head}</tr></thead>'
            f'<tbody>{"".join(rows)}</tbody></table></div>')
         + f'<p class="muted">{_e(t("index_page.generated", lang, now=iso(now or utcnow())))}</p>'
     )

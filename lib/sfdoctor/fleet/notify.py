@@ -82,11 +82,18 @@ class Notifier:
         found = changes(fleet, previous)
         if not found:
             return t("notify.none", self.lang)
+        import logging
+
         title, body = message(found, self.lang)
+        logger = logging.getLogger("apprise")
+        level = logger.level
+        logger.setLevel(logging.CRITICAL)  # its own tracebacks and URLs stay off our stderr
         try:
             ok = bool(self.apprise.notify(title=title, body=body))
         except Exception:  # noqa: BLE001 - any plugin failure is a failed notification
             ok = False
+        finally:
+            logger.setLevel(level)
         if not ok:
             return t("notify.failed", self.lang, targets=", ".join(self.targets))
         return t("notify.sent", self.lang, n=len(self.targets))

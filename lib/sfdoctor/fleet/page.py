@@ -51,15 +51,15 @@ CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI","Noto Sans CJK JP","Noto Sans JP",sans-serif;margin:1rem 1.5rem;color:#1b1f24;font-size:14px}
 h1{font-size:1.4rem;margin:.2rem 0}h2{font-size:1.1rem;margin:1.2rem 0 .4rem}
 .muted{color:#57606a}code{font-size:.92em}
-#filters{display:flex;gap:1rem;align-items:center;flex-wrap:wrap;position:sticky;top:0;background:#fff;padding:.4rem 0;z-index:2}
+#filters{display:flex;gap:1rem;align-items:center;flex-wrap:wrap;position:sticky;top:0;background:#fff;height:2.6rem;box-sizing:border-box;z-index:2}
 #filters input{padding:.25rem .4rem;min-width:16rem}
 table{border-collapse:collapse;width:100%}th,td{border-bottom:1px solid #d0d7de;padding:.25rem .4rem;text-align:left;vertical-align:top}
-thead th{position:sticky;top:2.4rem;background:#f6f8fa;z-index:1}
+thead th{position:sticky;top:2.6rem;background:#f6f8fa;z-index:1}
 td.o{white-space:nowrap;max-width:22rem;overflow:hidden;text-overflow:ellipsis}
 .b{display:inline-block;border-radius:.6rem;padding:0 .45rem;font-size:.85em;font-weight:600}
 .healthy{background:#dafbe1;color:#116329}.problems_found{background:#ffebe9;color:#a40e26}
 .inconclusive{background:#fff8c5;color:#7d4e00}.error{background:#ffd8b5;color:#762c00}.skipped{background:#eaeef2;color:#424a53}
-.c{font-size:.85em;color:#424a53}.w{max-width:100%;overflow-x:auto}
+.c{font-size:.85em;color:#424a53}
 ul.ch{margin:.2rem 0;padding-left:1.2rem}.new{color:#a40e26}.fixed{color:#116329}
 .tot span{margin-right:1rem}
 """
@@ -168,7 +168,7 @@ def render(out: Path, fleet: Mapping[str, Any], previous: Mapping[str, Any] | No
         f'<div id="filters"><input id="f-text" type="search" placeholder="{_e(_tt("filter", lang))}" aria-label="{_e(_tt("filter", lang))}">'
         f'<label>{_e(_tt("outcome", lang))} <select id="f-outcome"><option value="">{_e(_tt("all", lang))}</option>{options}</select></label>'
         f'<span><span id="f-count">{len(orgs)}</span> / {len(orgs)} {_e(_tt("shown", lang))}</span></div>'
-        f'<div class="w"><table id="grid"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table></div>'
+        f'<table id="grid"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
     )
     return (f'<!DOCTYPE html>\n<html lang="{_e(lang)}"><head><meta charset="utf-8">'
             f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'

@@ -1,0 +1,172 @@
+"""Fleet benchmark: org-runbooks per minute and peak memory, beside one `sfdoctor run`.
+
+    .venv/bin/python bench/fleet.py                 # 250 demo orgs x 4 runbooks, then 50 orgs
+    BENCH_ORGS=250 BENCH_SMALL=50 BENCH_WORKERS=2 .venv/bin/python bench/fleet.py
+
+Printed, all measured in this one run (the machine's load average beside them, since a
+shared machine's other work shows in every figure):
+
+1. One `sfdoctor run security-token-required --org demo:token-missing` (a kernel per
+   org-runbook), wall time, median of 3: what a fleet of separate runs would pay each time.
+2. The same org-runbook in a warm fleet worker (`fleet.worker.run_runbook_here`: the
+   notebook's cells in-process, nbconvert in-process), median of 10: the design's unit cost.
+3. `fleet run` over BENCH_ORGS demo orgs x 4 runbooks, local executor (processes) and Dask's
+   LocalCluster, BENCH_WORKERS workers: wall time, org-runbooks per minute, peak memory (the
+   whole process tree's RSS, sampled), and the ratio Dask / local. Targets: 1,000 org-runbooks
+   in <= 120 s on 2 cores with `local`; LocalCluster within 1.2x.
+4. The same local fleet at BENCH_SMALL orgs: peak memory must stay flat as the fleet grows.
+5. The history page and `reports list` with the index at 10,000 runs (a fleet adds ~1,000 a
+   night): rebuild time and page size.
+"""
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "lib"))
+
+from sfdoctor.demo.fleet import write_fleet  # noqa: E402
+from sfdoctor.fleet.run import FleetOptions, run_fleet  # noqa: E402
+
+ORGS = int(os.environ.get("BENCH_ORGS", "250"))
+SMALL = int(os.environ.get("BENCH_SMALL", "50"))
+WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))
+BIN = Path(sys.executable).parent
+
+
+class PeakMemory:
+    """Peak RSS of this process and all its descendants (workers, Dask's nannies), sampled."""
+
+    def __init__(self, every: float = 0.2) -> None:
+        self.every = every
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        me = psutil.Process()
+        while not self._stop.is_set():
+            total = 0
+            for proc in [me, *me.children(recursive=True)]:
+                try:
+                    total += proc.memory_info().rss
+                except psutil.Error:
+                    pass
+            self.peak = max(self.peak, total)
+            self._stop.wait(self.every)
+
+    def __enter__(self) -> "PeakMemory":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    @property
+    def mb(self) -> float:
+        return self.peak / 2**20
+
+
+def single_run() -> float:
+    times = []
+    with tempfile.TemporaryDirectory() as out:
+        for _ in range(3):
+            t0 = time.perf_counter()
+            subprocess.run([str(BIN / "sfdoctor"), "run", "security-token-required", "--org", "demo:token-missing",
+                            "--out", out], check=False, capture_output=True)
+            times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def warm_unit() -> float:
+    from sfdoctor import orgs
+    from sfdoctor.fleet import inprocess, worker
+
+    worker.warm_up()
+    ref = orgs.resolve("demo:token-missing")
+    times = []
+    with inprocess.EXECUTION_LOCK:
+        for i in range(11):
+            t0 = time.perf_counter()
+            worker.run_runbook_here("security-token-required", "demo:token-missing", ref, {}, "en", 60)
+            if i:
+                times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def fleet(orgs_file: Path, executor: str) -> tuple[float, int, float, dict]:
+    with tempfile.TemporaryDirectory() as out, PeakMemory() as mem:
+        t0 = time.perf_counter()
+        result, _code, _page = run_fleet(FleetOptions(orgs_file=orgs_file, executor=executor, workers=WORKERS,
+                                                      out=Path(out), progress=False))
+        wall = time.perf_counter() - t0
+    counts: dict[str, int] = {}
+    for e in result["entries"]:
+        counts[e["outcome"]] = counts.get(e["outcome"], 0) + 1
+    return wall, len(result["entries"]), mem.mb, counts
+
+
+def history_at(n: int) -> tuple[float, float, int]:
+    from sfdoctor import index_page
+    from sfdoctor.history import list_reports
+
+    with tempfile.TemporaryDirectory() as out:
+        lines = []
+        for i in range(n):
+            org = f"client-{i % 250:03d}"
+            rb = ["security-token-required", "sia-auth-failure", "marketo-sync-setup", "mc-missing-oauth-token"][i % 4]
+            lines.append(json.dumps({"time": f"2026-11-{1 + (i // 1000) % 28:02d}T02:{(i // 60) % 60:02d}:{i % 60:02d}Z",
+                                     "runbook": rb, "org": org, "outcome": "healthy" if i % 5 else "problems_found",
+                                     "root_causes": [] if i % 5 else ["TOKEN_MISSING"], "warnings": [],
+                                     "folder": f"2026-11-01/{rb}/{org}-{i:06d}Z", "exit_code": 0}))
+        Path(out, "index.jsonl").write_text("\n".join(lines) + "\n")
+        t0 = time.perf_counter()
+        page = index_page.write(out, "en")
+        page_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        subprocess.run([str(BIN / "sfdoctor"), "reports", "list", "--out", out], capture_output=True, check=False)
+        list_s = time.perf_counter() - t0
+        return page_s, list_s, page.stat().st_size
+
+
+def main() -> None:
+    print(f"machine: {os.cpu_count()} cpus, load average {os.getloadavg()[0]:.1f} at start; {WORKERS} workers")
+    single = single_run()
+    print(f"1. one `sfdoctor run` (kernel per org-runbook): {single:.2f} s "
+          f"-> {60 / single:.0f} org-runbooks/min on one core")
+    unit = warm_unit()
+    print(f"2. the same org-runbook in a warm fleet worker (in-process cells + nbconvert): {unit * 1000:.0f} ms "
+          f"({single / unit:.1f}x less than a kernel run)")
+    with tempfile.TemporaryDirectory() as tmp:
+        big = write_fleet(ORGS, Path(tmp) / "big", seed=1)
+        wall, n, mb, counts = fleet(big, "local")
+        print(f"3. local, {ORGS} orgs: {n} org-runbooks in {wall:.1f} s = {60 * n / wall:.0f} org-runbooks/min, "
+              f"peak {mb:.0f} MB, {counts} (target: 1,000 in <= 120 s on 2 cores)")
+        dwall, dn, dmb, _ = fleet(big, "dask")
+        print(f"   dask LocalCluster, {ORGS} orgs: {dn} in {dwall:.1f} s = {60 * dn / dwall:.0f}/min, peak {dmb:.0f} MB; "
+              f"dask/local = {dwall / wall:.2f} (target <= 1.2)")
+        print(f"   vs separate `sfdoctor run`s on {WORKERS} cores: {n * single / WORKERS:.0f} s "
+              f"({n * single / WORKERS / wall:.1f}x the fleet's time)")
+        small = write_fleet(SMALL, Path(tmp) / "small", seed=1)
+        swall, sn, smb, _ = fleet(small, "local")
+        print(f"4. local, {SMALL} orgs: {sn} in {swall:.1f} s, peak {smb:.0f} MB; "
+              f"memory {SMALL} -> {ORGS} orgs: {smb:.0f} -> {mb:.0f} MB ({mb / smb:.2f}x for {ORGS / SMALL:.0f}x the orgs)")
+    page_s, list_s, size = history_at(10_000)
+    print(f"5. history at 10,000 runs: index.html rebuilt in {page_s:.2f} s ({size / 2**20:.1f} MB), "
+          f"`sfdoctor reports list` {list_s:.2f} s")
+    print(f"load average {os.getloadavg()[0]:.1f} at the end")
+
+
+if __name__ == "__main__":
+    main()

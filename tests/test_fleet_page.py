@@ -1,0 +1,89 @@
+"""`OUT/fleet.html` at 250 orgs: self-contained, opens complete with the network off in
+Debian's chromium, filters by text and outcome, shows changes and silent orgs. A screenshot
+is kept in tests/artifacts/ (git-ignored) for people to look at."""
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from conftest import skip_without_chromium
+from sfdoctor.findings import iso, utcnow
+from sfdoctor.fleet import page
+
+ARTIFACTS = Path(__file__).parent / "artifacts"
+RUNBOOKS = ["marketo-sync-setup", "mc-missing-oauth-token", "security-token-required", "sia-auth-failure"]
+
+
+def _fleet(n: int, flip: set[int] = frozenset()) -> dict:
+    entries = []
+    for i in range(n):
+        org = f"client-{i:03d}"
+        for j, rb in enumerate(RUNBOOKS):
+            failing = (i + j) % 7 == 0 or (i in flip and j == 2)
+            outcome = "problems_found" if failing else ("skipped" if i % 50 == 3 else "healthy")
+            entries.append({"org": org, "runbook": rb, "outcome": outcome,
+                            "root_causes": ["TOKEN_MISSING"] if failing else [], "warnings": [], "not_checked": [],
+                            "folder": None if outcome == "skipped" else f"2026-12-06/{rb}/{org}-010203Z",
+                            "reason": "daily API usage at 95 % of 15000 (over 90 %)" if outcome == "skipped" else None,
+                            "api_calls": 5, "duration_s": 0.1})
+    return {"started_at": iso(utcnow()), "executor": "local", "workers": 2, "entries": entries}
+
+
+@pytest.mark.parametrize("lang", ["en", "ja"])
+def test_page_text_changes_silent_orgs_and_nothing_from_outside(tmp_path, lang):
+    old = iso(utcnow() - timedelta(hours=40))
+    (tmp_path / "index.jsonl").write_text(json.dumps({"time": old, "org": "gone-org", "runbook": "x"}) + "\n"
+                                          + json.dumps({"time": iso(utcnow()), "org": "client-000", "runbook": "x"}) + "\n")
+    path = page.write(tmp_path, _fleet(10, flip={4}), _fleet(10), lang)
+    text = path.read_text()
+    assert "Content-Security-Policy" in text and "default-src 'none'" in text
+    assert "http://" not in text and "https://" not in text and "<link" not in text
+    assert "gone-org" in text and text.count("<tr data-text") == 10
+    assert "client-004</code> / <code>security-token-required" in text
+
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("lang", ["en", "ja"])
+def test_250_orgs_open_offline_and_filter(tmp_path, lang, browser):
+    skip_without_chromium()
+    path = page.write(tmp_path, _fleet(250, flip={7, 8}), _fleet(250), lang)
+    own = path.resolve().as_uri()
+    attempted: list[str] = []
+    context = browser.new_context(offline=True, viewport={"width": 1400, "height": 900})
+
+    def handle(route) -> None:
+        attempted.append(route.request.url)
+        route.continue_() if route.request.url == own else route.abort()
+
+    context.route("**/*", handle)
+    try:
+        p = context.new_page()
+        p.goto(own, wait_until="load")
+        rows = p.locator("#grid tbody tr")
+        assert rows.count() == 250
+        assert p.locator("#f-count").inner_text() == "250"
+        # one screen holds a few dozen orgs: no chart or card per org fills it
+        assert p.evaluate("document.body.scrollHeight") < 250 * 60
+        p.fill("#f-text", "client-01")
+        assert p.locator("#f-count").inner_text() == "10"
+        p.fill("#f-text", "")
+        p.select_option("#f-outcome", "skipped")
+        assert p.locator("#f-count").inner_text() == "5"
+        p.select_option("#f-outcome", "")
+        p.fill("#f-text", "token_missing")
+        shown = int(p.locator("#f-count").inner_text())
+        assert 0 < shown < 250
+        p.fill("#f-text", "")
+        changes = p.locator("ul.ch li")
+        assert changes.count() == 2 and "client-007" in changes.nth(0).inner_text()
+        ARTIFACTS.mkdir(exist_ok=True)
+        shot = ARTIFACTS / f"fleet-{lang}.png"
+        p.screenshot(path=str(shot), full_page=False)
+        assert shot.stat().st_size > 1000
+    finally:
+        context.close()
+    assert attempted == [own]
