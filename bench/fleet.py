@@ -35,7 +35,7 @@ import psutil
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "lib"))
 
-from sfdoctor.demo.fleet import write_fleet  # noqa: E402
+from sfdoctor.fleet.demo_worlds import write_fleet  # noqa: E402
 from sfdoctor.fleet.run import FleetOptions, run_fleet  # noqa: E402
 
 ORGS = int(os.environ.get("BENCH_ORGS", "250"))

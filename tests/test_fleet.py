@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from sfdoctor.cli import main
-from sfdoctor.demo.fleet import write_fleet
+from sfdoctor.fleet.demo_worlds import write_fleet
 from sfdoctor.fleet.run import FleetOptions, run_fleet
 
 BIN = Path(sys.executable).parent

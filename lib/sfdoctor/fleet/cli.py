@@ -28,7 +28,7 @@ def cmd_fleet_run(args: argparse.Namespace) -> int:
 
 
 def cmd_demo_fleet(args: argparse.Namespace) -> int:
-    from ..demo.fleet import write_fleet
+    from .demo_worlds import write_fleet
 
     path = write_fleet(args.orgs, Path(args.out), seed=args.seed)
     ja = args.lang == "ja"

@@ -1,4 +1,4 @@
-"""`sfdoctor demo fleet`: N demo orgs, each a full world of its own, for `sfdoctor fleet run`.
+"""`sfdoctor demo fleet` (the sfdoctor side: the demo package itself imports nothing of sfdoctor): N demo orgs, each a full world of its own, for `sfdoctor fleet run`.
 
 Each org's world is one built-in scenario (its Salesforce org with every Marketo, Marketing
 Cloud and Data Cloud section, defaults where the scenario gives none), renamed to a My Domain,
@@ -19,8 +19,8 @@ from typing import Any
 
 import yaml
 
+from ..demo.scenario import BUILTIN_DIR
 from ..errors import BadInput
-from .scenario import BUILTIN_DIR
 
 # The 200,000-row login history is a load test of its own, not a fleet member.
 _LEFT_OUT = {"token-history-200k"}
@@ -42,7 +42,7 @@ def _subdomain(rng: random.Random) -> str:
 
 
 def _daily_max(edition: str) -> int:
-    from .store import DAILY_API_MAX, DAILY_API_MAX_DEFAULT
+    from ..demo.store import DAILY_API_MAX, DAILY_API_MAX_DEFAULT
 
     return DAILY_API_MAX.get(edition, DAILY_API_MAX_DEFAULT)
 
