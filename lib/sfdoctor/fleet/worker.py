@@ -233,7 +233,8 @@ def run_runbook_here(runbook: str, org: str, org_ref: Any, params: Mapping[str, 
     from ..errors import SfdoctorError
     from ..findings import SCHEMA, Finding, RunResult, iso, utcnow
     from ..report import context_from_notebook, export_html
-    from ..runbooks import load, ui
+    from ..runbooks import load
+    from ..ui_texts import ui
     from ..runner import collect_with_cost, notebook_path, validate_params
     from . import inprocess
 
