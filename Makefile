@@ -15,14 +15,15 @@ export PYTHONDONTWRITEBYTECODE := 1
 # Never let a user-level SFDOCTOR_DEMO_URL leak into tests or the demo.
 unexport SFDOCTOR_DEMO_URL
 
-.PHONY: help setup demo test lab bench clean system-deps bytecode lock
+.PHONY: help setup demo test lab bench bench-fleet clean system-deps bytecode lock
 
 help:
-	@echo "make demo   - set up .venv, list the demo scenarios, run a runbook against the demo world"
+	@echo "make demo   - set up .venv, list the demo scenarios, run each runbook against the demo world, then a 12-org fleet"
 	@echo "make test   - set up .venv (and chromium, jsforce), run the whole test suite"
 	@echo "make lab    - open JupyterLab on notebooks/"
 	@echo "make bench  - run the benchmarks in bench/ (figures and ratios)"
 	@echo "make lock   - re-resolve $(LOCK) after a dependency change (UPGRADE=1: every package to its newest allowed), then run the suite"
+	@echo "make bench-fleet - 1,000 org-runbooks (250 demo orgs x 4) local and on Dask, beside one sfdoctor run"
 
 $(STAMP): pyproject.toml $(LOCK)
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -63,6 +64,10 @@ demo: $(STAMP) bytecode
 	  rc=$$?; if [ $$rc -gt 1 ]; then exit $$rc; fi; \
 	done
 	$(BIN)/sfdoctor reports list
+	$(BIN)/sfdoctor demo fleet --orgs 12 --out .demo-fleet >/dev/null
+	$(BIN)/sfdoctor fleet run --orgs .demo-fleet/orgs.toml --out reports; \
+	  rc=$$?; if [ $$rc -eq 2 ] || [ $$rc -gt 3 ]; then exit $$rc; fi
+	@echo "fleet page: $$(pwd)/reports/fleet.html"
 
 test: $(STAMP) bytecode system-deps $(NODE_STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadfile -q
@@ -85,6 +90,8 @@ lock:
 	@{ echo "# The versions sfdoctor's suite last passed with: made by \`make lock\` (uv $(UV_VERSION)), installed by make."; \
 	   cat $(LOCK).new; } > $(LOCK) && rm -f $(LOCK).new
 	$(MAKE) test
+bench-fleet: $(STAMP) bytecode
+	$(BIN)/python bench/fleet.py
 
 clean:
 	rm -rf $(VENV) tests/node/node_modules .pytest_cache

@@ -8,6 +8,7 @@ import nbformat
 import pytest
 
 from fleet_helpers import normalized, outputs_shape
+from sfdoctor.demo.runtime import release_simulator
 from sfdoctor.fleet import inprocess, worker
 from sfdoctor.runner import run_runbook
 
@@ -36,6 +37,7 @@ def orgs_file(tmp_path, monkeypatch):
 @pytest.mark.parametrize("runbook,scenario", CASES)
 def test_same_findings_cells_and_outputs_as_sfdoctor_run(runbook, scenario, orgs_file, tmp_path):
     org = f"eq-{scenario}"
+    release_simulator(scenario)  # a fresh world, as a new `sfdoctor run` process would start
     single = run_runbook(runbook, org, {}, tmp_path / "single", "en", progress=None)
     task = {"org": org, "entry": {"demo": scenario}, "world": None, "source": str(orgs_file),
             "runbooks": [{"runbook": runbook, "params": {}}], "lang": "en", "runbook_timeout": 60}

@@ -62,7 +62,9 @@ GOOD = """\
 
 def test_the_example_schedule_loads():
     entries = schedule.load_schedule(schedule.default_file())
-    assert entries and all(e.org.startswith("demo") for e in entries)
+    assert entries and all(e.org.startswith("demo") for e in entries if e.fleet is None)
+    fleets = [e for e in entries if e.fleet is not None]
+    assert len(fleets) == 1 and fleets[0].fleet["orgs"].endswith("runbooks/fleet-orgs.toml")
 
 
 def test_load_validates_and_converts(tmp_path):
@@ -395,3 +397,39 @@ def test_marketo_sync_probes_are_remembered_by_the_sync_users_credentials():
     stale = schedule.probe_fingerprint("demo:marketo-sync-failed", "marketo-sync-setup", {}, "salt-1")
     right = schedule.probe_fingerprint("demo:marketo-healthy", "marketo-sync-setup", {}, "salt-1")
     assert stale and right and stale != right
+
+
+# --------------------------------------------------------------------------------------
+# a fleet entry
+# --------------------------------------------------------------------------------------
+FLEET = """\
+- fleet: {orgs: fleet.toml, runbooks: sia-auth-failure, workers: 1}
+  cron: "0 3 * * *"
+"""
+
+
+def test_a_fleet_entry_runs_a_fleet_once_per_slot(tmp_path):
+    (tmp_path / "fleet.toml").write_text('[orgs.east]\ndemo = "sia-healthy"\n\n[orgs.west]\ndemo = "sia-oauth-blocked"\n',
+                                         encoding="utf-8")
+    path = write(tmp_path, FLEET)
+    [entry] = schedule.load_schedule(path)
+    assert entry.fleet is not None and entry.label == f"[0] fleet run --orgs {tmp_path / 'fleet.toml'}"
+    out = tmp_path / "out"
+    lines: list[str] = []
+    assert schedule.run_due(path, out, now=at(2026, 11, 23, 3, 5), progress=lines.append) == 1  # west has a problem
+    fleets = list((out / "fleet").glob("*/*/fleet.json"))
+    assert len(fleets) == 1
+    index = [json.loads(line) for line in (out / "index.jsonl").read_text().splitlines()]
+    assert {i["org"] for i in index} == {"east", "west"}
+    assert all(i["schedule"]["fleet"]["orgs"] == str(tmp_path / "fleet.toml") for i in index)
+    assert schedule.run_due(path, out, now=at(2026, 11, 23, 3, 20), progress=lines.append) == 0
+    assert len(list((out / "fleet").glob("*/*/fleet.json"))) == 1
+    assert any("not due" in line for line in lines)
+
+
+def test_a_fleet_entry_with_a_bad_orgs_file_is_refused_when_loaded(tmp_path):
+    (tmp_path / "fleet.toml").write_text("[orgs.x\n", encoding="utf-8")
+    with pytest.raises(BadInput, match=r"\[0\]\.fleet: .*not valid TOML"):
+        schedule.load_schedule(write(tmp_path, FLEET))
+    with pytest.raises(BadInput, match="no runbook, org or params"):
+        schedule.load_schedule(write(tmp_path, FLEET.replace("- fleet:", "- runbook: sia-auth-failure\n  fleet:")))

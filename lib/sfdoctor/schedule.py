@@ -45,7 +45,9 @@ from .runner import RunOutcome, notebook_path, validate_params
 STATE = ".schedule-state.json"
 LOCK = ".schedule.lock"
 LOG = "schedule.log"
-KEYS = ("runbook", "org", "cron", "params", "lang", "tz")
+KEYS = ("runbook", "org", "cron", "params", "lang", "tz", "fleet")
+# A fleet entry's own keys (`sfdoctor fleet run`'s options): `fleet: {orgs: FILE, ...}`.
+FLEET_KEYS = ("orgs", "select", "runbooks", "executor", "scheduler", "workers", "notify")
 REQUIRED = ("runbook", "org", "cron")
 CRON_TICK = "*/15 * * * *"
 # Worst first: a run that could not even start (2) outranks inconclusive (3), then fail (1).
@@ -72,14 +74,20 @@ class Entry:
     tz: str
     params: dict[str, Any] = field(default_factory=dict)
     lang: str | None = None   # None: the language `run-due` was called with
+    fleet: dict[str, Any] | None = None   # a fleet run's options instead of one runbook and org
 
     @property
     def key(self) -> str:
-        """What identifies the entry's runs: runbook, org and params (spec/cli.md)."""
+        """What identifies the entry's runs: runbook, org and params (spec/cli.md); a fleet
+        entry's runs carry its options instead."""
+        if self.fleet is not None:
+            return fleet_key(self.fleet)
         return json.dumps([self.runbook, self.org, self.params], sort_keys=True, ensure_ascii=False)
 
     @property
     def label(self) -> str:
+        if self.fleet is not None:
+            return f"[{self.index}] fleet run --orgs {self.fleet['orgs']}"
         return f"[{self.index}] {self.runbook} --org {self.org}"
 
     def latest_slot(self, now: datetime) -> datetime | None:
@@ -87,6 +95,10 @@ class Entry:
 
     def next_slot(self, now: datetime) -> datetime | None:
         return next_fire_after(self.cron, now, self.tz)
+
+
+def fleet_key(options: Mapping[str, Any]) -> str:
+    return json.dumps(["fleet", dict(options)], sort_keys=True, ensure_ascii=False)
 
 
 def default_file() -> Path:
@@ -179,6 +191,44 @@ def _entry(path: Path, i: int, raw: Any, lang: str) -> Entry:
     return Entry(index=i, runbook=spec.id, org=raw["org"].strip(), cron=expr, tz=tz, params=given, lang=entry_lang)
 
 
+def _fleet_entry(path: Path, i: int, raw: Mapping[str, Any], lang: str, bad: Callable[[str | None, str], BadInput]) -> Entry:
+    """`- fleet: {orgs: FILE, select: [...], runbooks: [...], ...}` with `cron` (and `tz`, `lang`):
+    a `sfdoctor fleet run`, its orgs file read and checked now like a runbook entry's org."""
+    if any(k in raw for k in ("runbook", "org", "params")):
+        raise bad("fleet", t("schedule.fleet_alone", lang))
+    options = raw["fleet"]
+    known = ", ".join(FLEET_KEYS)
+    if not isinstance(options, dict) or not options.get("orgs") or any(k not in FLEET_KEYS for k in options):
+        raise bad("fleet", t("schedule.fleet_mapping", lang, known=known))
+    options = dict(options)
+    orgs_file = Path(str(options["orgs"])).expanduser()
+    options["orgs"] = str(orgs_file if orgs_file.is_absolute() else (path.parent / orgs_file).resolve())
+    for key in ("select", "runbooks", "notify"):
+        if isinstance(options.get(key), str):
+            options[key] = [options[key]]
+    from .fleet.plan import build
+
+    try:
+        build(Path(options["orgs"]), options.get("select") or [], options.get("runbooks"), lang)
+    except SfdoctorError as exc:
+        raise bad("fleet", exc.one_line(lang)) from None
+    if "cron" not in raw or not isinstance(raw["cron"], str) or not raw["cron"]:
+        raise bad("cron", t("schedule.missing", lang))
+    try:
+        expr = parse(raw["cron"])
+    except CronError as exc:
+        raise bad("cron", exc.text(lang)) from None
+    tz = raw.get("tz") or "UTC"
+    try:
+        zone(tz)
+    except CronError as exc:
+        raise bad("tz", exc.text(lang)) from None
+    entry_lang = raw.get("lang")
+    if entry_lang is not None and entry_lang not in LANGS:
+        raise bad("lang", t("schedule.lang", lang, langs=", ".join(LANGS)))
+    return Entry(index=i, runbook="fleet", org=options["orgs"], cron=expr, tz=tz, lang=entry_lang, fleet=options)
+
+
 # --------------------------------------------------------------------------------------
 # What is due
 # --------------------------------------------------------------------------------------
@@ -189,9 +239,12 @@ def last_runs(out_dir: str | os.PathLike[str]) -> dict[str, datetime]:
     last: dict[str, datetime] = {}
     for line in list_reports(out_dir):
         sched = line.get("schedule")
-        if not isinstance(sched, dict) or not isinstance(sched.get("params"), dict):
+        if isinstance(sched, dict) and isinstance(sched.get("fleet"), dict):
+            key = fleet_key(sched["fleet"])
+        elif isinstance(sched, dict) and isinstance(sched.get("params"), dict):
+            key = json.dumps([line.get("runbook"), line.get("org"), sched["params"]], sort_keys=True, ensure_ascii=False)
+        else:
             continue
-        key = json.dumps([line.get("runbook"), line.get("org"), sched["params"]], sort_keys=True, ensure_ascii=False)
         slot = parse_iso(sched.get("slot")) or parse_iso(line.get("time"))
         if slot is not None and (key not in last or slot > last[key]):
             last[key] = slot
@@ -400,6 +453,8 @@ def _run_entry(p: Plan, out: Path, now: datetime, state: State, lang: str, runne
     """One run of one entry, with principle 7 applied; errors become an exit code and one line."""
     entry = p.entry
     say = progress or (lambda _line: None)
+    if entry.fleet is not None:
+        return _run_fleet_entry(p, out, lang, say)
     params = dict(entry.params)
     probing = False
     salt, fp = "", None
@@ -436,6 +491,27 @@ def _run_entry(p: Plan, out: Path, now: datetime, state: State, lang: str, runne
     if probing and probe_ran(outcome.findings):
         state.put(entry, salt, fp, probe_failed(outcome.findings), now)
     return outcome.exit_code
+
+
+def _run_fleet_entry(p: Plan, out: Path, lang: str, say: Progress) -> int:
+    """A fleet entry: `sfdoctor fleet run` with its options; each index line it writes carries
+    `schedule: {fleet: options, slot}`, which is how its last run is found again."""
+    from .fleet.run import FleetOptions, run_fleet
+
+    options = p.entry.fleet or {}
+    try:
+        _fleet, code, _page = run_fleet(FleetOptions(
+            orgs_file=Path(options["orgs"]), selects=options.get("select") or [], runbooks=options.get("runbooks"),
+            executor=options.get("executor", "local"), scheduler=options.get("scheduler"),
+            workers=int(options.get("workers") or 0), out=out, notify=options.get("notify") or [],
+            lang=p.entry.lang or lang, progress=False,
+            index_extra={"schedule": {"fleet": options, "slot": iso(p.slot)}}))
+    except SfdoctorError as exc:
+        from .scrub import scrub_text
+
+        say(t("schedule.failed", lang, label=p.entry.label, reason=scrub_text(exc.one_line(lang))))
+        return 3 if exc.exit_code == 3 else 2
+    return code
 
 
 # --------------------------------------------------------------------------------------

@@ -45,6 +45,7 @@ class FleetOptions:
     lang: str = "en"
     runbook_timeout: float = 120
     progress: bool = True
+    index_extra: Mapping[str, Any] | None = None   # more keys for each index line (the scheduler's)
 
 
 @dataclass
@@ -177,7 +178,9 @@ def _append_index(out: Path, line: Mapping[str, Any]) -> None:
 # Writing what the workers return
 # --------------------------------------------------------------------------------------
 class _Writer:
-    def __init__(self, out: Path, state: _State, lang: str, fleet_id: str) -> None:
+    def __init__(self, out: Path, state: _State, lang: str, fleet_id: str,
+                 index_extra: Mapping[str, Any] | None = None) -> None:
+        self.index_extra = dict(index_extra or {})
         self.out = out
         self.state = state
         self.lang = lang
@@ -237,6 +240,7 @@ class _Writer:
             "folder": entry["folder"],
             "exit_code": EXIT_CODES[findings["outcome"]],
             "fleet": self.fleet_id,
+            **{k: v for k, v in self.index_extra.items() if k not in ("time", "runbook", "org", "outcome", "folder")},
         }
         _append(self.state.journal, {"state": "commit", "org": org, "runbook": entry["runbook"], "tmp": str(tmp),
                                      "entry": entry, "index": index_line})
@@ -342,7 +346,7 @@ def run_fleet(opts: FleetOptions) -> tuple[dict[str, Any], int, Path]:
         out.mkdir(parents=True, exist_ok=True)
         state = _open_state(out, opts.resume, lang)
         fleet_id = state.folder.relative_to(out).as_posix()
-        writer = _Writer(out, state, lang, fleet_id)
+        writer = _Writer(out, state, lang, fleet_id, opts.index_extra)
         todo = []
         for task in plan.tasks:
             left = [r for r in task["runbooks"] if (task["org"], r["runbook"]) not in state.done]
