@@ -71,7 +71,9 @@ def test_demo_fleet_is_deterministic_for_a_seed(tmp_path):
 def test_local_fleet_writes_every_org_runbook_as_sfdoctor_run_does(local_run, demo12):
     fleet, code, out, page = local_run
     entries = fleet["entries"]
-    assert len(entries) == 48 and fleet["executor"] == "local" and fleet["workers"] == 2
+    from sfdoctor.runbooks import all_specs
+
+    assert len(entries) == 12 * len(all_specs()) and fleet["executor"] == "local" and fleet["workers"] == 2
     assert {e["outcome"] for e in entries} >= {"healthy", "problems_found"}
     assert code == 1  # some org found problems
     index = [json.loads(line) for line in (out / "index.jsonl").read_text().splitlines()]

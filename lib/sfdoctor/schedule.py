@@ -148,6 +148,8 @@ def _entry(path: Path, i: int, raw: Any, lang: str) -> Entry:
     for key in raw:
         if key not in KEYS:
             raise bad(str(key), t("schedule.unknown_key", lang, known=", ".join(KEYS)))
+    if "fleet" in raw:
+        return _fleet_entry(path, i, raw, lang, bad)
     for key in REQUIRED:
         if key not in raw or raw[key] in (None, ""):
             raise bad(key, t("schedule.missing", lang))

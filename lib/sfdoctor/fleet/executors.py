@@ -18,7 +18,7 @@ from typing import Any, Callable, Mapping
 
 from ..errors import BadInput
 from . import worker
-from .texts import t
+from ..i18n import t
 
 OnResult = Callable[[Mapping[str, Any], dict[str, Any]], None]
 OnLost = Callable[[Mapping[str, Any], str], None]
@@ -66,7 +66,7 @@ class LocalExecutor:
                             continue
                         except Exception as exc:  # noqa: BLE001 - a bug in one org's task
                             pending.pop(task["org"], None)
-                            on_lost(task, t("lost.crash", self.lang, reason=f"{type(exc).__name__}: {exc}"[:300]))
+                            on_lost(task, t("fleet.lost.crash", self.lang, reason=f"{type(exc).__name__}: {exc}"[:300]))
                             continue
                         pending.pop(task["org"], None)
                         on_result(task, result)
@@ -80,7 +80,7 @@ class LocalExecutor:
                         for fut in overdue:
                             task = futures.pop(fut)
                             pending.pop(task["org"], None)
-                            on_lost(task, t("lost.timeout", self.lang, seconds=int(org_timeout(task))))
+                            on_lost(task, t("fleet.lost.timeout", self.lang, seconds=int(org_timeout(task))))
                         # A process stuck in an org cannot be interrupted from here: stop the
                         # pool's processes; the orgs they were running go again (not counted).
                         _kill_processes(pool)
@@ -91,9 +91,9 @@ class LocalExecutor:
                         attempts[task["org"]] = attempts.get(task["org"], 0) + 1
                         if attempts[task["org"]] >= MAX_ATTEMPTS:
                             pending.pop(task["org"], None)
-                            on_lost(task, t("lost.worker", self.lang, reason="process pool broken"))
+                            on_lost(task, t("fleet.lost.worker", self.lang, reason="process pool broken"))
                     if pending:
-                        say(t("progress.retry", self.lang, n=len(pending)))
+                        say(t("fleet.progress.retry", self.lang, n=len(pending)))
             finally:
                 _kill_processes(pool) if broken else None
                 pool.shutdown(wait=not broken, cancel_futures=True)
@@ -119,7 +119,7 @@ class DaskExecutor:
         try:
             from distributed import Client, LocalCluster
         except ImportError:
-            raise BadInput(t("bad.dask_missing", lang), hint=t("bad.dask_missing_hint", lang)) from None
+            raise BadInput(t("fleet.bad.dask_missing", lang), hint=t("fleet.bad.dask_missing_hint", lang)) from None
         import logging
 
         self.lang = lang
@@ -128,8 +128,8 @@ class DaskExecutor:
             try:
                 self.client = Client(scheduler, timeout="5s")
             except (OSError, TimeoutError, ValueError) as exc:
-                raise BadInput(t("bad.scheduler", lang, address=scheduler, reason=" ".join(str(exc).split())[:160]),
-                               hint=t("bad.scheduler_hint", lang)) from None
+                raise BadInput(t("fleet.bad.scheduler", lang, address=scheduler, reason=" ".join(str(exc).split())[:160]),
+                               hint=t("fleet.bad.scheduler_hint", lang)) from None
             self.workers = max(1, len(self.client.scheduler_info().get("workers", {})))
         else:
             self.cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
@@ -159,7 +159,7 @@ class DaskExecutor:
                     on_result(task, fut.result())
                 except Exception as exc:  # noqa: BLE001 - KilledWorker, a bug in one task, ...
                     reason = f"{type(exc).__name__}: {' '.join(str(exc).split())}"[:300]
-                    on_lost(task, t("lost.worker" if "Killed" in type(exc).__name__ else "lost.crash",
+                    on_lost(task, t("fleet.lost.worker" if "Killed" in type(exc).__name__ else "lost.crash",
                                     self.lang, reason=reason))
             now = time.monotonic()
             if now - last_poll > 1.0:
@@ -176,7 +176,7 @@ class DaskExecutor:
                     if entry is not None and now - since > org_timeout(entry[1]):
                         remaining.pop(key)
                         entry[0].cancel()
-                        on_lost(entry[1], t("lost.timeout", self.lang, seconds=int(org_timeout(entry[1]))))
+                        on_lost(entry[1], t("fleet.lost.timeout", self.lang, seconds=int(org_timeout(entry[1]))))
             if not batch:
                 time.sleep(0.05)
 
@@ -190,9 +190,9 @@ class DaskExecutor:
 
 def make(kind: str, workers: int, scheduler: str | None, lang: str) -> LocalExecutor | DaskExecutor:
     if workers < 1:
-        raise BadInput(t("bad.workers", lang))
+        raise BadInput(t("fleet.bad.workers", lang))
     if kind == "local":
         if scheduler:
-            raise BadInput(t("bad.scheduler_local", lang))
+            raise BadInput(t("fleet.bad.scheduler_local", lang))
         return LocalExecutor(workers, lang)
     return DaskExecutor(workers, scheduler, lang)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
 from ..errors import BadInput
-from .texts import t
+from ..i18n import t
 
 LOOKED = ("healthy", "problems_found")
 TURNED = ("inconclusive", "error", "skipped")
@@ -58,7 +58,7 @@ def message(found: Sequence[Change], lang: str) -> tuple[str, str]:
         if c.fixed:
             parts.append(("fixed: " if en else "解消: ") + ", ".join(c.fixed))
         if c.turned:
-            parts.append(("now " if en else "現在 ") + t("outcome." + c.turned, lang))
+            parts.append(("now " if en else "現在 ") + t(f"fleet.outcome.{c.turned}", lang))
         lines.append(f"- {c.org} / {c.runbook}: " + "; ".join(parts))
     return title, "\n".join(lines)
 
@@ -73,7 +73,7 @@ class Notifier:
         self.apprise = apprise.Apprise()
         for url in urls:
             if not self.apprise.add(url):
-                raise BadInput(t("bad.notify", lang, url=_safe(url)), hint=t("bad.notify_hint", lang))
+                raise BadInput(t("fleet.bad.notify", lang, url=_safe(url)), hint=t("fleet.bad.notify_hint", lang))
         self.targets = [_safe(u) for u in urls]
 
     def send(self, fleet: Mapping[str, Any], previous: Mapping[str, Any] | None) -> str:
@@ -81,7 +81,7 @@ class Notifier:
         Never raises: a notification that fails is said, the fleet run stands."""
         found = changes(fleet, previous)
         if not found:
-            return t("notify.none", self.lang)
+            return t("fleet.notify.none", self.lang)
         import logging
 
         title, body = message(found, self.lang)
@@ -95,8 +95,8 @@ class Notifier:
         finally:
             logger.setLevel(level)
         if not ok:
-            return t("notify.failed", self.lang, targets=", ".join(self.targets))
-        return t("notify.sent", self.lang, n=len(self.targets))
+            return t("fleet.notify.failed", self.lang, targets=", ".join(self.targets))
+        return t("fleet.notify.sent", self.lang, n=len(self.targets))
 
 
 def _safe(url: str) -> str:

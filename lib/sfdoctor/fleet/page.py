@@ -16,36 +16,14 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from ..findings import parse_iso, utcnow
-from ..i18n import pick
+from .. import i18n
 from .notify import changes
-from .texts import t
+from ..i18n import t
 
 FLEET_HTML = "fleet.html"
 SILENT_AFTER = timedelta(hours=36)
 CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:"
 
-_T = {
-    "title": {"en": "sfdoctor fleet", "ja": "sfdoctor フリート"},
-    "intro": {"en": "{orgs} orgs × {runbooks} runbooks, fleet run of {when} ({executor}, {workers} workers). Each cell: the latest outcome, its causes, a link to its report.",
-              "ja": "組織 {orgs} 件 × ランブック {runbooks} 件、{when} のフリート実行 ({executor}、ワーカー {workers})。各セルは最新の結果・原因・レポートへのリンクです。"},
-    "filter": {"en": "Filter orgs or causes", "ja": "組織・原因で絞り込み"},
-    "outcome": {"en": "Outcome", "ja": "結果"},
-    "all": {"en": "all", "ja": "すべて"},
-    "shown": {"en": "orgs shown", "ja": "組織を表示中"},
-    "org": {"en": "Org", "ja": "組織"},
-    "changes": {"en": "Changes since the previous fleet run", "ja": "前回のフリート実行からの変化"},
-    "no_changes": {"en": "No changes since the previous fleet run.", "ja": "前回のフリート実行から変化はありません。"},
-    "first": {"en": "This is the first fleet run here: every cause found is new.", "ja": "ここでの初回のフリート実行です。見つかった原因はすべて新規です。"},
-    "new": {"en": "new", "ja": "新規"},
-    "fixed": {"en": "fixed", "ja": "解消"},
-    "now": {"en": "now", "ja": "現在"},
-    "silent": {"en": "Silent for 36 hours or more", "ja": "36 時間以上報告のない組織"},
-    "silent_none": {"en": "Every org has reported within 36 hours.", "ja": "すべての組織が 36 時間以内に報告しています。"},
-    "last": {"en": "last report {when}", "ja": "最終報告 {when}"},
-    "report": {"en": "report", "ja": "レポート"},
-    "totals": {"en": "Totals", "ja": "集計"},
-    "history": {"en": "All runs: index.html", "ja": "すべての実行: index.html"},
-}
 
 CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI","Noto Sans CJK JP","Noto Sans JP",sans-serif;margin:1rem 1.5rem;color:#1b1f24;font-size:14px}
@@ -79,12 +57,13 @@ def _e(value: Any) -> str:
 
 
 def _tt(key: str, lang: str, **values: Any) -> str:
-    return pick(_T[key], lang).format(**values)
+    """One text of the fleet page (`texts/fleet_page.toml`)."""
+    return i18n.t(f"fleet_page.{key}", lang, **values)
 
 
 def _silent_orgs(out: Path, now: Any) -> list[tuple[str, str]]:
     """Orgs whose latest run in the index is older than 36 hours (name, when)."""
-    from ..runner import INDEX
+    from ..report_index import INDEX
 
     path = out / INDEX
     latest: dict[str, str] = {}
@@ -128,8 +107,9 @@ def render(out: Path, fleet: Mapping[str, Any], previous: Mapping[str, Any] | No
             link = (f' <a href="{_e(e["folder"])}/report.html">{_e(_tt("report", lang))}</a>'
                     if e.get("folder") else "")
             detail = ", ".join(causes) or (e.get("reason") or "")
+            said = t(f"fleet.outcome.{e['outcome']}", lang)
             tds.append(f'<td class="o" title="{_e(detail)}"><span class="b {_e(e["outcome"])}">'
-                       f'{_e(t("outcome." + e["outcome"], lang))}</span>{link}'
+                       f'{_e(said)}</span>{link}'
                        + (f'<div class="c">{_e(detail)}</div>' if detail else "") + "</td>")
         rows.append(f'<tr data-text="{_e(" ".join(words).lower())}" data-outcomes="{_e(" ".join(sorted(outcomes)))}">'
                     f"<td><code>{_e(org)}</code></td>{''.join(tds)}</tr>")
@@ -143,7 +123,7 @@ def render(out: Path, fleet: Mapping[str, Any], previous: Mapping[str, Any] | No
             if c.fixed:
                 parts.append(f'<span class="fixed">{_e(_tt("fixed", lang))}: {_e(", ".join(c.fixed))}</span>')
             if c.turned:
-                parts.append(f'{_e(_tt("now", lang))} <span class="b {_e(c.turned)}">{_e(t("outcome." + c.turned, lang))}</span>')
+                parts.append(f'{_e(_tt("now", lang))} <span class="b {_e(c.turned)}">{_e(t(f"fleet.outcome.{c.turned}", lang))}</span>')
             items.append(f"<li><code>{_e(c.org)}</code> / <code>{_e(c.runbook)}</code>: {'; '.join(parts)}</li>")
         changes_html = (f'<p class="muted">{_e(_tt("first", lang))}</p>' if previous is None else "") + \
             f'<ul class="ch">{"".join(items)}</ul>'
@@ -153,10 +133,10 @@ def render(out: Path, fleet: Mapping[str, Any], previous: Mapping[str, Any] | No
     silent_html = (f'<ul class="ch">' + "".join(f'<li><code>{_e(o)}</code> — {_e(_tt("last", lang, when=w))}</li>'
                                                 for o, w in silent) + "</ul>") if silent else \
         f'<p class="muted">{_e(_tt("silent_none", lang))}</p>'
-    totals = "".join(f'<span><span class="b {o}">{_e(t("outcome." + o, lang))}</span> {n}</span>'
+    totals = "".join(f'<span><span class="b {o}">{_e(t(f"fleet.outcome.{o}", lang))}</span> {n}</span>'
                      for o in ("healthy", "problems_found", "inconclusive", "error", "skipped")
                      if (n := sum(1 for e in entries if e["outcome"] == o)))
-    options = "".join(f'<option value="{o}">{_e(t("outcome." + o, lang))}</option>'
+    options = "".join(f'<option value="{o}">{_e(t(f"fleet.outcome.{o}", lang))}</option>'
                       for o in ("healthy", "problems_found", "inconclusive", "error", "skipped"))
     body = (
         f'<h1>{_e(_tt("title", lang))}</h1>'

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from ..errors import BadInput
-from .texts import t
+from ..i18n import t
 
 
 @dataclass
@@ -35,7 +35,7 @@ def _read(path: Path, lang: str) -> dict[str, dict[str, Any]]:
     from ..orgs import _reject_literal_secrets
 
     if not path.is_file():
-        raise BadInput(t("bad.orgs_missing", lang, path=path), hint=t("bad.orgs_missing_hint", lang))
+        raise BadInput(t("fleet.bad.orgs_missing", lang, path=path), hint=t("fleet.bad.orgs_missing_hint", lang))
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
@@ -46,7 +46,7 @@ def _read(path: Path, lang: str) -> dict[str, dict[str, Any]]:
     if not isinstance(orgs, dict) or any(not isinstance(v, dict) for v in orgs.values()):
         raise BadInput(f"{path}: orgs must be tables like [orgs.production]")
     if not orgs:
-        raise BadInput(t("bad.orgs_empty", lang, path=path), hint=t("bad.orgs_empty_hint", lang))
+        raise BadInput(t("fleet.bad.orgs_empty", lang, path=path), hint=t("fleet.bad.orgs_empty_hint", lang))
     _reject_literal_secrets(orgs, path, "orgs")
     return orgs
 
@@ -72,14 +72,14 @@ def build(orgs_file: Path, selects: Sequence[str], runbooks: Sequence[str] | Non
     wanted = list(runbooks or [])
     for rid in wanted:
         if rid not in known:
-            raise BadInput(t("bad.runbook", lang, runbook=rid), hint=t("bad.runbook_hint", lang, names=", ".join(known)))
+            raise BadInput(t("fleet.bad.runbook", lang, runbook=rid), hint=t("fleet.bad.runbook_hint", lang, names=", ".join(known)))
     names = list(entries)
     if selects:
         names = [n for n in names if any(fnmatch.fnmatchcase(n, g) for g in selects)]
         if not names:
             shown = ", ".join(list(entries)[:10]) + (", ..." if len(entries) > 10 else "")
-            raise BadInput(t("bad.select", lang, globs=" ".join(selects), path=orgs_file),
-                           hint=t("bad.select_hint", lang, names=shown))
+            raise BadInput(t("fleet.bad.select", lang, globs=" ".join(selects), path=orgs_file),
+                           hint=t("fleet.bad.select_hint", lang, names=shown))
     plan = Plan(orgs_file=orgs_file)
     for name in names:
         entry = dict(entries[name])
@@ -88,8 +88,8 @@ def build(orgs_file: Path, selects: Sequence[str], runbooks: Sequence[str] | Non
             raise BadInput(f"{orgs_file}: orgs.{name}.runbooks must be a list of runbook ids")
         for rid in listed or []:
             if rid not in known:
-                raise BadInput(f"{orgs_file}: orgs.{name}: " + t("bad.runbook", lang, runbook=rid),
-                               hint=t("bad.runbook_hint", lang, names=", ".join(known)))
+                raise BadInput(f"{orgs_file}: orgs.{name}: " + t("fleet.bad.runbook", lang, runbook=rid),
+                               hint=t("fleet.bad.runbook_hint", lang, names=", ".join(known)))
         chosen = [r for r in (listed or known) if not wanted or r in wanted]
         if not chosen:
             continue
@@ -115,6 +115,6 @@ def build(orgs_file: Path, selects: Sequence[str], runbooks: Sequence[str] | Non
             task["problem"] = problem
         plan.tasks.append(task)
     if not plan.tasks:
-        raise BadInput(t("bad.select", lang, globs=" ".join(selects) or "*", path=orgs_file),
-                       hint=t("bad.select_hint", lang, names=", ".join(names[:10])))
+        raise BadInput(t("fleet.bad.select", lang, globs=" ".join(selects) or "*", path=orgs_file),
+                       hint=t("fleet.bad.select_hint", lang, names=", ".join(names[:10])))
     return plan

@@ -22,7 +22,7 @@ from typing import Any, Mapping, Sequence
 from ..errors import BadInput
 from ..findings import EXIT_CODES, iso, parse_iso, utcnow
 from . import plan as planning
-from .texts import t
+from ..i18n import t
 
 OUTCOMES = ("healthy", "problems_found", "inconclusive", "error", "skipped")
 FLEET_DIR = "fleet"
@@ -103,7 +103,7 @@ def _append(path: Path, record: Mapping[str, Any]) -> None:
 
 
 def _indexed_folders(out: Path) -> set[str]:
-    from ..runner import INDEX
+    from ..report_index import INDEX
 
     path = out / INDEX
     if not path.is_file():
@@ -123,7 +123,7 @@ def _open_state(out: Path, resume: bool, lang: str) -> _State:
     if resume:
         folder = _unfinished(out)
         if folder is None:
-            raise BadInput(t("bad.resume", lang, path=out / FLEET_DIR), hint=t("bad.resume_hint", lang))
+            raise BadInput(t("fleet.bad.resume", lang, path=out / FLEET_DIR), hint=t("fleet.bad.resume_hint", lang))
         state = _State(folder=folder, journal=folder / JOURNAL, started_at="")
         records = _read_journal(state.journal)
         commits: dict[tuple[str, str], dict[str, Any]] = {}
@@ -169,7 +169,7 @@ def _open_state(out: Path, resume: bool, lang: str) -> _State:
 
 
 def _append_index(out: Path, line: Mapping[str, Any]) -> None:
-    from ..runner import append_index
+    from ..report_index import append_index
 
     append_index(out, line)
 
@@ -281,10 +281,10 @@ class _Progress:
         if enabled:
             from tqdm import tqdm
 
-            self.bar = tqdm(total=total, initial=initial, desc=t("progress.desc", lang), unit="",
+            self.bar = tqdm(total=total, initial=initial, desc=t("fleet.progress.desc", lang), unit="",
                             file=sys.stderr, dynamic_ncols=True, mininterval=0.5, smoothing=0.1,
                             bar_format="{desc}: {n_fmt}/{total_fmt} {bar} [{elapsed}<{remaining}, {rate_fmt}]{postfix}")
-            self.failed_label = t("progress.failed", lang)
+            self.failed_label = t("fleet.progress.failed", lang)
             self.bar.set_postfix_str(f"{self.failed_label} 0", refresh=False)
 
     def add(self, entries: Sequence[Mapping[str, Any]]) -> None:
@@ -354,10 +354,10 @@ def run_fleet(opts: FleetOptions) -> tuple[dict[str, Any], int, Path]:
                 todo.append({**task, "runbooks": left})
         total = len(plan.pairs)
         progress = _Progress(total, total - sum(len(x["runbooks"]) for x in todo), lang, opts.progress)
-        progress.say(t("progress.start", lang, orgs=len(plan.tasks), tasks=total, executor=executor.name,
+        progress.say(t("fleet.progress.start", lang, orgs=len(plan.tasks), tasks=total, executor=executor.name,
                        workers=executor.workers))
         if opts.resume:
-            progress.say(t("progress.resume", lang, folder=fleet_id, done=len(state.done)))
+            progress.say(t("fleet.progress.resume", lang, folder=fleet_id, done=len(state.done)))
         t0 = time.monotonic()
 
         def on_result(task: Mapping[str, Any], result: Mapping[str, Any]) -> None:
@@ -401,13 +401,13 @@ def run_fleet(opts: FleetOptions) -> tuple[dict[str, Any], int, Path]:
     refresh(out, lang)  # the history page, once for the whole fleet
     previous = previous_fleet(out, state.folder)
     page_path = page.write(out, fleet, previous, lang)
-    counts = ", ".join(f"{t('outcome.' + o, lang)} {n}" for o in OUTCOMES
+    counts = ", ".join(f"{t(f'fleet.outcome.{o}', lang)} {n}" for o in OUTCOMES
                        if (n := sum(1 for e in entries if e["outcome"] == o)))
     say = (lambda line: print(f"sfdoctor: {line}", file=sys.stderr, flush=True))
-    say(t("summary", lang, n=len(entries), seconds=elapsed, rate=60 * len(entries) / max(elapsed, 1e-6),
+    say(t("fleet.summary", lang, n=len(entries), seconds=elapsed, rate=60 * len(entries) / max(elapsed, 1e-6),
           counts=counts or "-"))
     if notifier is not None:
         say(notifier.send(fleet, previous))
-    say(t("summary.json", lang, path=path))
-    say(t("summary.page", lang, path=page_path))
+    say(t("fleet.summary_json", lang, path=path))
+    say(t("fleet.summary_page", lang, path=page_path))
     return fleet, code, page_path

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any, Mapping
 
-from .texts import t
+from ..i18n import t
 
 SKIP_SHARE = 0.90
 WARN_SHARE = 0.70
@@ -85,7 +85,7 @@ def _run_org(task: Mapping[str, Any], tmp: Path) -> dict[str, Any]:
         try:
             org_ref = orgs.resolve(org)
         except SfdoctorError as exc:
-            out["results"] = [_ended(r["runbook"], "error", t("error.config", lang, reason=_one_line(exc))) for r in task["runbooks"]]
+            out["results"] = [_ended(r["runbook"], "error", t("fleet.error.config", lang, reason=_one_line(exc, lang))) for r in task["runbooks"]]
             return out
         world = _World(org_ref)
         world.serve()
@@ -94,7 +94,7 @@ def _run_org(task: Mapping[str, Any], tmp: Path) -> dict[str, Any]:
         for item in task["runbooks"]:
             runbook = item["runbook"]
             if budget.get("config_error"):
-                out["results"].append(_ended(runbook, "error", t("error.config", lang, reason=budget["config_error"])))
+                out["results"].append(_ended(runbook, "error", t("fleet.error.config", lang, reason=budget["config_error"])))
                 continue
             skip = budget.get("skip") or (budget.get("skip_marketo") if runbook in USES_MARKETO else None)
             if skip:
@@ -102,7 +102,7 @@ def _run_org(task: Mapping[str, Any], tmp: Path) -> dict[str, Any]:
                 continue
             section = NEEDS_SECTION.get(runbook)
             if not org_ref.is_demo and section and section not in entry and "runbooks" not in entry:
-                out["results"].append(_ended(runbook, "skipped", t("skip.prereq", lang, section=section, runbook=runbook)))
+                out["results"].append(_ended(runbook, "skipped", t("fleet.skip.prereq", lang, section=section, runbook=runbook)))
                 continue
             world.serve()
             result = run_runbook_here(runbook, org, org_ref, item.get("params") or {}, lang,
@@ -142,9 +142,9 @@ def _ended(runbook: str, outcome: str, reason: str) -> dict[str, Any]:
     return {"runbook": runbook, "outcome": outcome, "reason": reason, "findings": None}
 
 
-def _one_line(exc: BaseException) -> str:
+def _one_line(exc: BaseException, lang: str = "en") -> str:
     one_line = getattr(exc, "one_line", None)
-    return one_line() if callable(one_line) else " ".join(str(exc).split())
+    return one_line(lang) if callable(one_line) else " ".join(str(exc).split())
 
 
 # --------------------------------------------------------------------------------------
@@ -174,7 +174,7 @@ def api_budget(org_ref: Any, entry: Mapping[str, Any], lang: str) -> dict[str, A
         return found
     except OrgConfigError as exc:
         _release(org_ref)
-        return {"config_error": _one_line(exc)}
+        return {"config_error": _one_line(exc, lang)}
     except Exception:  # network, simulator: the runbooks will say what is wrong
         _release(org_ref)
         return found
@@ -187,9 +187,9 @@ def api_budget(org_ref: Any, entry: Mapping[str, Any], lang: str) -> dict[str, A
             found["salesforce"] = {"used": used, "max": limit, "percent": _percent(used, limit)}
             share = used / limit
             if share > SKIP_SHARE:
-                found["skip"] = t("skip.budget", lang, percent=_percent(used, limit), max=limit)
+                found["skip"] = t("fleet.skip.budget", lang, percent=_percent(used, limit), max=limit)
             elif share > WARN_SHARE:
-                found["warn"] = t("warn.budget", lang, percent=_percent(used, limit), max=limit)
+                found["warn"] = t("fleet.warn.budget", lang, percent=_percent(used, limit), max=limit)
     except Exception:  # noqa: BLE001 - an org that will not say its limits is still audited
         pass
     if org_ref.is_demo or "marketo" in entry:
@@ -203,9 +203,9 @@ def api_budget(org_ref: Any, entry: Mapping[str, Any], lang: str) -> dict[str, A
             quota = int((entry.get("marketo") or {}).get("daily_quota") or MARKETO_DAILY_QUOTA)
             found["marketo"] = {"used": used, "max": quota, "percent": _percent(used, quota)}
             if used / quota > SKIP_SHARE:
-                found["skip_marketo"] = t("skip.budget_marketo", lang, percent=_percent(used, quota), max=quota)
+                found["skip_marketo"] = t("fleet.skip.budget_marketo", lang, percent=_percent(used, quota), max=quota)
             elif used / quota > WARN_SHARE:
-                found["warn_marketo"] = t("warn.budget_marketo", lang, percent=_percent(used, quota), max=quota)
+                found["warn_marketo"] = t("fleet.warn.budget_marketo", lang, percent=_percent(used, quota), max=quota)
         except Exception:  # noqa: BLE001 - no Marketo, or it refuses us: the runbook says why
             pass
     _release(org_ref)
@@ -243,7 +243,7 @@ def run_runbook_here(runbook: str, org: str, org_ref: Any, params: Mapping[str, 
         spec = load(runbook)
         given = validate_params(spec, params, lang)
     except SfdoctorError as exc:
-        return _ended(runbook, "error", t("error.param", lang, runbook=runbook, reason=_one_line(exc)))
+        return _ended(runbook, "error", t("fleet.error.param", lang, runbook=runbook, reason=_one_line(exc, lang)))
     src = notebook_path(spec)
     started = utcnow()
     try:
