@@ -48,17 +48,16 @@ def changes(current: Mapping[str, Any], previous: Mapping[str, Any] | None) -> l
 
 def message(found: Sequence[Change], lang: str) -> tuple[str, str]:
     """(title, body) of the notification, in `lang`: one line per changed org-runbook."""
-    en = lang != "ja"
-    title = (f"sfdoctor fleet: {len(found)} change(s)" if en else f"sfdoctor フリート: 変化 {len(found)} 件")
+    title = t("fleet.notify.title", lang, n=len(found))
     lines = []
     for c in found:
         parts = []
         if c.new:
-            parts.append(("new: " if en else "新規: ") + ", ".join(c.new))
+            parts.append(f'{t("fleet_page.new", lang)}: {", ".join(c.new)}')
         if c.fixed:
-            parts.append(("fixed: " if en else "解消: ") + ", ".join(c.fixed))
+            parts.append(f'{t("fleet_page.fixed", lang)}: {", ".join(c.fixed)}')
         if c.turned:
-            parts.append(("now " if en else "現在 ") + t(f"fleet.outcome.{c.turned}", lang))
+            parts.append(f'{t("fleet_page.now", lang)} {t(f"fleet.outcome.{c.turned}", lang)}')
         lines.append(f"- {c.org} / {c.runbook}: " + "; ".join(parts))
     return title, "\n".join(lines)
 

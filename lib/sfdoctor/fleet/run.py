@@ -330,7 +330,7 @@ def run_fleet(opts: FleetOptions) -> tuple[dict[str, Any], int, Path]:
     Raises BadInput (exit 2) before anything runs for a bad orgs file, a `--select` or
     `--runbooks` that matches nothing known, a bad `--notify` URL or an unreachable scheduler.
     """
-    from ..i18n import check_lang
+    from ..errors import check_lang
     from . import executors
 
     lang = check_lang(opts.lang)

@@ -234,7 +234,6 @@ def run_runbook_here(runbook: str, org: str, org_ref: Any, params: Mapping[str, 
     from ..findings import SCHEMA, Finding, RunResult, iso, utcnow
     from ..report import context_from_notebook, export_html
     from ..runbooks import load
-    from ..ui_texts import ui
     from ..runner import collect_with_cost, notebook_path, validate_params
     from . import inprocess
 
@@ -257,17 +256,17 @@ def run_runbook_here(runbook: str, org: str, org_ref: Any, params: Mapping[str, 
         findings = run_payload
     else:
         if failure is None:
-            reason, timed_out = ui("error.no_results", lang), False
+            reason, timed_out = t("run.error.no_results", lang), False
         elif failure.timeout:
-            reason, timed_out = ui("run.total_timeout", lang, seconds=int(timeout)), True
+            reason, timed_out = t("run.total_timeout", lang, seconds=int(timeout)), True
         else:
-            reason, timed_out = ui("run.cell_raised", lang, cell=failure.cell, ename=failure.ename,
+            reason, timed_out = t("run.cell_raised", lang, cell=failure.cell, ename=failure.ename,
                                    evalue=failure.evalue[:200]), False
         defaults = {p.name: p.papermill_default() for p in spec.parameters if not p.secret}
         error_check = Finding(
             id="run", title=spec.texts(lang).title("run"), status="error",
             evidence={"reason": reason, "timeout": timed_out, **({"exception": failure.ename} if failure else {})},
-            summary=ui("error.run_broke", lang, reason=reason),
+            summary=t("run.error.run_broke", lang, reason=reason),
         )
         result = RunResult(runbook=spec.id, org=org, lang=lang, started_at=started, finished_at=utcnow(),
                            parameters={**defaults, **given}, api_calls=api_calls_seen,
