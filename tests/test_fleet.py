@@ -285,3 +285,12 @@ def test_help_answers(capsys):
     text = capsys.readouterr().out
     for option in ("--orgs", "--select", "--runbooks", "--executor", "--scheduler", "--workers", "--resume", "--notify"):
         assert option in text
+
+
+def test_demo_fleet_command_writes_the_orgs_file_and_says_how_to_run_it(tmp_path, capsys):
+    assert main(["demo", "fleet", "--orgs", "3", "--seed", "5", "--out", str(tmp_path), "--lang", "ja"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.strip() == str(tmp_path / "orgs.toml")
+    assert "デモ組織 3 件" in captured.err and "sfdoctor fleet run --orgs" in captured.err
+    assert main(["demo", "fleet", "--orgs", "0", "--out", str(tmp_path), "--lang", "ja"]) == 2
+    assert "--orgs は 1 から" in capsys.readouterr().err

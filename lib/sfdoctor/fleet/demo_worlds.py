@@ -21,6 +21,7 @@ import yaml
 
 from ..demo.scenario import BUILTIN_DIR
 from ..errors import BadInput
+from ..i18n import Text
 
 # The 200,000-row login history is a load test of its own, not a fleet member.
 _LEFT_OUT = {"token-history-200k"}
@@ -69,7 +70,7 @@ def build_world(scenario: str, name: str, rng: random.Random, *, api_share: floa
 def write_fleet(n: int, out: Path, seed: int = 0) -> Path:
     """Write `OUT/orgs.toml` and `OUT/worlds/NAME.yml` for `n` demo orgs; returns the orgs file."""
     if not 1 <= n <= MAX_ORGS:
-        raise BadInput(f"--orgs must be between 1 and {MAX_ORGS}, not {n}")
+        raise BadInput(Text("fleet_cli.orgs_range", max=MAX_ORGS, n=n))
     rng = random.Random(seed)
     names = builtin_names()
     order: list[str] = []
