@@ -215,6 +215,14 @@ def test_authorize_with_an_unlisted_callback_stays_on_salesforce(sim):
     assert parse_qs(where.query)["error"] == ["redirect_uri_mismatch"]
 
 
+def test_an_uninstalled_app_is_refused_on_salesforces_own_page(sim):
+    where = _authorize(sim, "3MVG9old", "https://old.example/cb", "other@acme.example")
+    assert where.path == "/setup/secur/RemoteAccessErrorPage.apexp"
+    params = parse_qs(where.query)
+    assert params["error"] == ["invalid_client"] and params["error_description"] == ["app must be installed into org"]
+    assert params["state"] == ["xyz"]
+
+
 def test_user_agent_flow_puts_the_error_in_the_fragment(sim):
     where = _authorize(sim, "3MVG9blocked", "https://blocked.example/cb", "etl@acme.example", "token")
     assert parse_qs(where.fragment)["error"] == ["OAUTH_APP_BLOCKED"]

@@ -75,7 +75,6 @@ AUTHORIZE_ERRORS: dict[str, tuple[str, str]] = {
     "APP_BLOCKED": ("OAUTH_APP_BLOCKED", "this app is blocked by admin"),                            # [V]
     "NOT_APPROVED": ("OAUTH_APP_ACCESS_DENIED", "user is not admin approved to access this app"),    # [V]
     "EC_APP_NOT_INSTALLED": ("OAUTH_EC_APP_NOT_FOUND", "External client app is not installed in this org"),  # [S]
-    "UNINSTALLED_BLOCKED": ("invalid_client", "app must be installed into org"),                     # [S]
     "INACTIVE": ("inactive_user", "user is inactive"),                                               # [V-doc]
     "RESTRICTED_IP": ("invalid_grant", "IP restricted or invalid login hours"),                      # [V-doc]
     "RESTRICTED_TIME": ("invalid_grant", "IP restricted or invalid login hours"),                    # [V-doc]
@@ -252,9 +251,13 @@ def _authorize(req: SimRequest, world: Any) -> SimResponse:
     response_type = req.arg("response_type") or "code"
     state = req.arg("state")
 
-    def error_page(error: str, description: str) -> SimResponse:
-        location = f"{req.base_url}/setup/secur/RemoteAccessErrorPage.apexp?" + urlencode(
-            {"error": error, "error_description": description})   # [I] the page's path
+    def error_page(error: str, description: str, *, with_state: bool = False) -> SimResponse:
+        # Salesforce's own error page ([S] captured URLs of /setup/secur/RemoteAccessErrorPage.apexp
+        # with error=invalid_client&error_description=app+must+be+installed+into+org&state=...).
+        params = {"error": error, "error_description": description}
+        if with_state and state is not None:
+            params["state"] = state
+        location = f"{req.base_url}/setup/secur/RemoteAccessErrorPage.apexp?" + urlencode(params)
         return SimResponse(302, b"", {"Location": location})
 
     def back(params: dict[str, str]) -> SimResponse:
@@ -275,6 +278,14 @@ def _authorize(req: SimRequest, world: Any) -> SimResponse:
         return back({"error": "access_denied", "error_description": "end-user denied authorization"})
     decision = oauth_apps.decide(world, "web_server", client_id=client_id, host=req.host,
                                  username=user["Username"], check_secret=False)
+    if not decision.ok and decision.reason == "UNINSTALLED_BLOCKED":
+        # An uninstalled app is refused on Salesforce's page, not sent back to the app. [S]
+        if decision.user is not None:
+            from .store import STATUS  # noqa: PLC0415
+
+            world.record_app_login(decision.user["Id"], app_name=app.name, sub_type="OauthWebServer", host=req.host,
+                                   status=STATUS.get(decision.reason, "Failed: OAuth App Access Denied"))
+        return error_page("invalid_client", "app must be installed into org", with_state=True)
     if not decision.ok:
         error, description = AUTHORIZE_ERRORS.get(decision.reason, ("OAUTH_APPROVAL_ERROR_GENERIC",
                                                   "An unexpected error has occured during authentication. "

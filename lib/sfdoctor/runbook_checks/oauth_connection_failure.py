@@ -203,6 +203,7 @@ class OauthFacts:
     tokens: list[dict[str, Any]] = field(default_factory=list)
     history: list[dict[str, Any]] = field(default_factory=list)
     app_tokens: dict[str, Any] = field(default_factory=dict)
+    assigned_sets: list[str] = field(default_factory=list)    # the user's PermissionSetAssignment ids
     profile_meta: dict[str, Any] | None = None
     password_flow_blocked: bool | None = None
     probe: dict[str, Any] | None = None
@@ -281,6 +282,19 @@ def app_credentials(conn: Connection, operator: dict[str, Any]) -> tuple[str | N
             read_ref(table, "consumer_secret", where=where, required=False))
 
 
+def probe_identity(conn: Connection, params: dict[str, Any]) -> tuple[str, str] | None:
+    """Whose credentials the probe tests (runbooks/*.yml `probe_identity`): the app's consumer
+    key and secret, and only for the client credentials flow (no other flow is ever probed). The
+    scheduler fingerprints them (salted, never stored) so a refused probe is not repeated with
+    the same secret. The scheduler passes a stand-in with `org_ref` and `operator` only."""
+    operator = getattr(conn, "operator", None) or {}
+    flow = str(params.get("oauth_flow") or operator.get("oauth_flow") or "").strip().lower()
+    if flow != "client_credentials":
+        return None
+    key, secret = app_credentials(conn, operator)
+    return (key, secret) if key and secret else None
+
+
 def _calls_left(conn: Connection) -> int:
     return MAX_API_CALLS - conn.counter.total
 
@@ -306,6 +320,8 @@ def queries(username: str, app_name: str, since: datetime) -> dict[str, str]:
                              "WHERE SetupEntityType = 'ConnectedApplication' AND ParentId IN "
                              "(SELECT PermissionSetId FROM PermissionSetAssignment WHERE Assignee.Username = {})",
                              username)
+        out["assigned_sets"] = soql("SELECT PermissionSetId FROM PermissionSetAssignment "
+                                    "WHERE Assignee.Username = {}", username)
         out["tokens"] = soql("SELECT AppName, UseCount, LastUsedDate, CreatedDate FROM OauthToken "
                              "WHERE UserId IN ({:literal}) ORDER BY LastUsedDate DESC LIMIT 200", by_user)
         out["history"] = soql(
@@ -348,6 +364,7 @@ def load(conn: Connection, facts: OauthFacts) -> OauthFacts:
         facts.access = [plain_record(r) for r in answers["access"].records]
         facts.tokens = [plain_record(r) for r in answers["tokens"].records]
         facts.history = [plain_record(r) for r in answers["history"].records]
+        facts.assigned_sets = [str(r.get("PermissionSetId")) for r in answers["assigned_sets"].records]
     if "app_tokens" in answers and answers["app_tokens"].records:
         facts.app_tokens = plain_record(answers["app_tokens"].records[0])
     # The app: a connected app's row and metadata, else an External Client App's policies.
@@ -389,6 +406,7 @@ def load(conn: Connection, facts: OauthFacts) -> OauthFacts:
             facts.access = [plain_record(r) for r in more["access"].records]
             facts.tokens = [plain_record(r) for r in more["tokens"].records]
             facts.history = [plain_record(r) for r in more["history"].records]
+            facts.assigned_sets = [str(r.get("PermissionSetId")) for r in more["assigned_sets"].records]
     facts.loaded = True
     return facts
 
@@ -405,6 +423,14 @@ def _cc_enabled(facts: OauthFacts) -> bool:
     if facts.app_kind == "external_client_app":
         return bool(meta.get("isClientCredentialsFlowEnabled"))
     return bool((meta.get("oauthConfig") or {}).get("isClientCredentialEnabled"))
+
+
+def _consumer_key(facts: OauthFacts) -> str | None:
+    """The app's consumer key as this org shows it (not a secret)."""
+    meta = facts.app_meta or {}
+    key = meta.get("consumerKey") if facts.app_kind == "external_client_app" else \
+        (meta.get("oauthConfig") or {}).get("consumerKey")
+    return str(key) if key else None
 
 
 def _callbacks(facts: OauthFacts) -> list[str]:
@@ -445,8 +471,10 @@ def _user_assigned(facts: OauthFacts) -> bool | None:
         return any(a.get("SetupEntityId") == facts.app_row.get("Id") for a in facts.access)
     if facts.app_kind == "external_client_app" and facts.user is not None:
         meta = facts.app_meta or {}
-        profiles = {i.strip()[:15] for i in str(meta.get("commaSeparatedProfile") or "").split(",") if i.strip()}
-        return str(facts.user.get("ProfileId") or "")[:15] in profiles
+        ids = {i.strip()[:15] for key in ("commaSeparatedProfile", "commaSeparatedPermissionSet")
+               for i in str(meta.get(key) or "").split(",") if i.strip()}
+        mine = {str(facts.user.get("ProfileId") or "")[:15]} | {str(i)[:15] for i in facts.assigned_sets}
+        return bool(ids & mine)
     return None
 
 
@@ -507,10 +535,13 @@ def pasted_error(conn: Connection, facts: OauthFacts, lang: str = "en") -> list[
         return [RUNBOOK.finding("warn", lang, cause="UNRECOGNIZED_ERROR", evidence=evidence,
                         summary=RUNBOOK.msg(lang, "paste_unknown", error=shown or p.shown))]
     decided = {"bad_secret": "CLIENT_SECRET_INVALID", "wrong_domain": "WRONG_HOST_FOR_FLOW",
-               "blocked": "APP_BLOCKED"}.get(facts.meaning)
+               "audience": "WRONG_HOST_FOR_FLOW", "blocked": "APP_BLOCKED"}.get(facts.meaning)
     if decided:
+        evidence["audience_for_this_org"] = ("https://test.salesforce.com" if conn.is_sandbox
+                                             else "https://login.salesforce.com")
         return _fail(facts, lang, decided, evidence,
-                     RUNBOOK.msg(lang, f"paste_decides_{facts.meaning}", error=shown, host=_my_domain(conn, facts)))
+                     RUNBOOK.msg(lang, f"paste_decides_{facts.meaning}", error=shown, host=_my_domain(conn, facts),
+                                 audience=evidence["audience_for_this_org"]))
     return [RUNBOOK.finding("pass", lang, evidence=evidence,
                     summary=RUNBOOK.msg(lang, "paste_read", error=shown, meaning=evidence["meaning"]))]
 
@@ -559,8 +590,15 @@ def app(conn: Connection, facts: OauthFacts, lang: str = "en") -> list[Finding]:
             return _fail(facts, lang, "REDIRECT_URI_MISMATCH", evidence,
                          RUNBOOK.msg(lang, "app_redirect_mismatch", app=name, sent=sent or RUNBOOK.msg(lang, "unknown_uri"),
                              callbacks=", ".join(_callbacks(facts)) or RUNBOOK.msg(lang, "none")))
-    if facts.meaning in ("unknown_client", "eca_not_found"):
-        evidence["key_matches"] = None if not facts.consumer_key else facts.by_key or None
+    if facts.meaning == "eca_not_found":
+        # The app is installed here, so the sign-in reached another org or the generic host. [S] §2.2
+        return _fail(facts, lang, "WRONG_HOST_FOR_FLOW", evidence,
+                     RUNBOOK.msg(lang, "app_eca_elsewhere", app=name, kind=kind, host=_my_domain(conn, facts)))
+    if facts.meaning == "unknown_client":
+        key = _consumer_key(facts)
+        evidence["consumer_key_here"] = key
+        return _fail(facts, lang, "APP_NOT_FOUND", evidence,
+                     RUNBOOK.msg(lang, "app_key_elsewhere", app=name, kind=kind, key=key or "?"))
     return [RUNBOOK.finding("pass", lang, evidence=evidence,
                     summary=RUNBOOK.msg(lang, "app_ok", app=name, kind=kind, run_as=_run_as(facts) or RUNBOOK.msg(lang, "none"),
                                 callbacks=", ".join(_callbacks(facts)) or RUNBOOK.msg(lang, "none")))]
@@ -791,7 +829,8 @@ def probe(conn: Connection, facts: OauthFacts, lang: str = "en") -> list[Finding
     if ok and hasattr(conn, "secrets"):
         conn.secrets.add(str(body.get("access_token")))
     result = {"status": resp.status_code, "ok": ok, "host": host, "error": body.get("error"),
-              "error_description": body.get("error_description")}
+              "error_description": body.get("error_description"),
+              "attempts": [{"flow": "client_credentials", "host": host, "ok": ok}]}
     facts.probe = result
     if ok:
         return [RUNBOOK.finding("pass", lang, evidence=result, summary=RUNBOOK.msg(lang, "probe_ok", host=host))]
@@ -852,6 +891,6 @@ def run_all(run: Any, facts: OauthFacts) -> None:
     RUNBOOK.run_all(run, facts)
 
 
-__all__ = ["FLOWS", "MAX_API_CALLS", "OauthFacts", "PastedError", "RUNBOOK", "STEPS", "app", "app_block", "app_credentials",
+__all__ = ["FLOWS", "MAX_API_CALLS", "OauthFacts", "PastedError", "RUNBOOK", "STEPS", "probe_identity", "app", "app_block", "app_credentials",
            "classify", "explained", "integration_user", "load", "login_history", "login_restrictions",
            "password_flow", "probe", "queries", "read_pasted_error", "refresh_tokens", "run_all"]

@@ -1,5 +1,5 @@
 """oauth-connection-failure's checks without a kernel: reading the pasted error (pure) and every
-built-in scenario through the in-process simulator; the notebook runs are in test_runbook_oauth.py."""
+built-in scenario through the in-process simulator; the notebook runs are in test_runbook_oauth_connection_failure.py."""
 from __future__ import annotations
 
 import pytest
@@ -138,3 +138,49 @@ def test_an_operator_answer_overrides_and_no_probe_without_client_credentials():
                                   oauth_usage_button="unblock")
     by_id = {f.id: f for f in found}
     assert by_id["app-block"].status == "fail" and by_id["probe"].status == "skip"
+
+
+# ------------------------------------------------------------------ adversarial worlds
+# tests/scenarios/oauth/: worlds unlike the built-in ones (an External Client App reached through
+# a permission set, the app named by its consumer key, login hours, an uninstalled app a
+# permitted user still uses, a locked user behind "authentication failure", a self-authorize
+# app, a sandbox's audience). Each file says what it predicts; the prediction was written first.
+ADVERSARIAL_DIR = H.ROOT / "tests" / "scenarios" / "oauth"
+ADVERSARIAL: dict[str, tuple[list[str], list[str], dict]] = {
+    "eca-permset-assigned-healthy": ([], [], {"app": ("pass", {"kind": "external_client_app"}),
+                                              "integration-user": ("pass", {"assigned_to_app": True})}),
+    "by-consumer-key-not-assigned": (["USER_NOT_APPROVED"], [], {"app": ("pass", {"kind": "connected_app",
+                                                                                 "app": "Acme Sync"})}),
+    "login-hours-closed": (["IP_OR_HOURS_RESTRICTED"], [], {"login-restrictions": ("fail", {})}),
+    "uninstalled-but-permitted": (["REFRESH_TOKEN_EXPIRED"], [], {
+        "app": ("warn", {"user_may_use_uninstalled_apps": True}), "oauth-tokens": ("fail", {"tokens": 0})}),
+    "password-flow-user-locked": (["USER_CANNOT_LOG_IN"], [], {"integration-user": ("fail", {"locked": True}),
+                                                               "password-flow": ("skip", {})}),
+    "jwt-self-authorize-never-approved": (["USER_NOT_APPROVED"], [], {"integration-user": ("fail", {})}),
+    "eca-installed-wrong-host": (["WRONG_HOST_FOR_FLOW"], [], {"app": ("fail", {"kind": "external_client_app"})}),
+    "sandbox-audience": (["WRONG_HOST_FOR_FLOW"], [], {
+        "pasted-error": ("fail", {"audience_for_this_org": "https://test.salesforce.com"})}),
+}
+
+
+def test_every_adversarial_file_has_an_expectation():
+    assert {p.stem for p in ADVERSARIAL_DIR.glob("*.yml")} == set(ADVERSARIAL)
+
+
+@pytest.mark.parametrize("name", sorted(ADVERSARIAL))
+def test_adversarial_world(name):
+    roots, warns, expected = ADVERSARIAL[name]
+    path = ADVERSARIAL_DIR / f"{name}.yml"
+    conn, facts, found = H.run_steps(RUNBOOK, f"demo:{path}", oauth.OauthFacts, oauth.STEPS)
+    H.assert_findings(found, roots, warns, expected)
+    assert conn.counter.total <= oauth.MAX_API_CALLS
+    H.assert_no_secret_and_declared_fixes(RUNBOOK, found, H.secrets_in(path))
+
+
+def test_probe_identity_is_the_apps_credentials_for_client_credentials_only():
+    from types import SimpleNamespace
+
+    conn = SimpleNamespace(org_ref=None, operator={"oauth_consumer_key": "3MVG9k", "oauth_consumer_secret": "s3cr3t",
+                                                   "oauth_flow": "client_credentials"})
+    assert oauth.probe_identity(conn, {}) == ("3MVG9k", "s3cr3t")
+    assert oauth.probe_identity(conn, {"oauth_flow": "jwt_bearer"}) is None

@@ -1,6 +1,6 @@
 """oauth-connection-failure end to end: `sfdoctor run` (papermill, a real kernel) on a few
 scenarios, one in Japanese, a fault, the canaries, `sfdoctor diagnose` and the notebook's shape.
-The check logic for every scenario is in test_checks_oauth.py."""
+The check logic for every scenario is in test_checks_oauth_connection_failure.py."""
 from __future__ import annotations
 
 import json
@@ -8,7 +8,7 @@ import json
 import pytest
 
 import runbook_harness as H
-from test_checks_oauth import EXPECTED
+from test_checks_oauth_connection_failure import EXPECTED
 
 pytestmark = pytest.mark.notebook
 
@@ -102,3 +102,7 @@ def test_a_sales_insight_actions_url_still_goes_to_sia():
 
 def test_notebook_shape():
     H.assert_notebook_shape(RUNBOOK)
+
+
+def test_plain_papermill_runs_the_notebook(tmp_path):
+    assert "PASSWORD_FLOW_BLOCKED" in H.run_plain_papermill(RUNBOOK, "demo:oauth-password-flow-blocked", tmp_path)
