@@ -219,3 +219,11 @@ def test_orgs_must_be_tables(orgs_file):
 def test_slugify():
     assert orgs.slugify("Prod / EU #1") == "prod-eu-1"
     assert orgs.slugify("///") == "org"
+
+
+def test_a_fact_about_a_secret_is_not_a_literal_secret(orgs_file):
+    """`password_expires_in = "90"` is the Marketing Cloud password policy's answer, no secret."""
+    orgs_file('[orgs.mc]\nauth = "sf_cli"\nalias = "a"\n[orgs.mc.params.mc-missing-oauth-token]\npassword_expires_in = "90"\n'
+              '[orgs.mc.marketing_cloud]\nsubdomain = "mc7xk2abcd0q1w2e3r4t5y6u7i8p"\nclient_id = "c"\n'
+              'client_secret_env = "MC_SECRET"\n')
+    assert orgs.resolve("mc").config["params"]["mc-missing-oauth-token"]["password_expires_in"] == "90"

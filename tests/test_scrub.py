@@ -268,3 +268,27 @@ def test_known_secrets_of_the_mc_scenarios(scenario):
     assert {mc.client_secret} | {u.password for u in mc.users} <= got
     if world.operator.get("mc_password"):
         assert world.operator["mc_password"] in got
+
+
+@pytest.mark.parametrize("name", ["password", "probe_password", "mc_password", "client_secret", "consumer_secret",
+                                  "security_token", "probe_token", "access_token", "refreshToken", "sessionId",
+                                  "session_id", "password_and_token", "private_key", "apiKey", "Authorization",
+                                  "assertion", "marketo_client_secret", "sid"])
+def test_secret_names_are_secret(name):
+    assert scrub.is_secret_name(name)
+
+
+@pytest.mark.parametrize("name", ["password_expires_in", "password_policy", "password_changed_at",
+                                  "passwordExpiresIn", "token_reset_at", "password_never_expires",
+                                  "password_expired", "token_present", "secret_names", "api_key_env",
+                                  "client_secret_keyring", "private_key_file", "tokens_used", "username",
+                                  "consumer_key", "client_id"])
+def test_facts_about_secrets_are_not_secret(name):
+    assert not scrub.is_secret_name(name)
+
+
+def test_password_expires_in_survives_in_findings_parameters():
+    """A non-secret neighbour of a secret stays readable; the secret itself is still removed."""
+    out = scrub_obj({"parameters": {"password_expires_in": "90", "mc_password": "Mc-pass-1",
+                                    "exclude_api_users": "no"}})
+    assert out == {"parameters": {"password_expires_in": "90", "mc_password": REDACTED, "exclude_api_users": "no"}}

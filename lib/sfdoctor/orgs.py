@@ -21,13 +21,14 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping
 
 from sfdoctor.errors import OrgConfigError
+from sfdoctor.scrub import is_secret_name
 
 DEMO = "demo"
 AUTH_KINDS = ("client_credentials", "jwt", "sf_cli")
 LOGIN_HOSTS = ("login.salesforce.com", "test.salesforce.com")
 
-# A key whose name says "secret" must be a reference (`_env` / `_keyring`), never a value.
-_SECRET_KEY = re.compile(r"(password|passwd|secret|token)", re.IGNORECASE)
+# A key whose name says "secret" (scrub.is_secret_name) must be a reference (`_env` /
+# `_keyring`), never a value.
 _REF_SUFFIXES = ("_env", "_keyring")
 
 
@@ -220,7 +221,7 @@ def _reject_literal_secrets(table: Mapping[str, Any], path: Path, prefix: str) -
             if key.endswith("_env") and (not isinstance(value, str) or not value):
                 raise OrgConfigError(f"{_display_path(path)}: {where} must name an environment variable")
             continue
-        if _SECRET_KEY.search(key) and value not in ("", None, False):
+        if is_secret_name(key) and value not in ("", None, False):
             raise OrgConfigError(
                 f"{_display_path(path)}: {where} holds a literal secret",
                 hint=f"remove it and use {key}_env = \"VARIABLE\" or {key}_keyring = \"service:account\"",

@@ -27,8 +27,14 @@ REDACTED = "[redacted]"
 MIN_SECRET_LEN = 4  # shorter "secrets" would shred ordinary text
 
 # Parameter / key names that hold secrets (not references: `*_env`, `*_keyring` are fine).
-_SECRET_NAME = re.compile(r"(password|passwd|secret|token|session_?id|authorization|private_?key|api_?key)",
-                          re.IGNORECASE)
+# A name holds a secret when its last word is the secret's noun (`password`, `probe_token`,
+# `client_secret`, `sessionId`, `password_and_token`), not when a secret's word only qualifies
+# another noun (`password_expires_in`, `password_policy`, `token_reset_at`): those are facts
+# about a secret, which a report must be able to show.
+_SECRET_TAIL = re.compile(
+    r"(?:^|_)(password|passwd|secret|token|session_?id|sid|authorization|private_?key|api_?key|assertion)$",
+    re.IGNORECASE)
+_CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _REF_NAME = re.compile(r"_(env|keyring|ref|file|path)$", re.IGNORECASE)
 
 _SF_SESSION = re.compile(r"00D[A-Za-z0-9]{12,15}![A-Za-z0-9._-]{20,}")
@@ -64,8 +70,10 @@ _BINARY_MIME = re.compile(r"^(image/(png|jpeg|gif|webp|bmp)|application/(pdf|oct
 
 
 def is_secret_name(name: str) -> bool:
-    """A parameter or key that would hold a secret value (references like `token_env` do not)."""
-    return bool(_SECRET_NAME.search(name)) and not _REF_NAME.search(name)
+    """A parameter or key that would hold a secret value (references like `token_env` do not,
+    nor facts about a secret like `password_expires_in`)."""
+    words = _CAMEL_BOUNDARY.sub("_", name.strip()).replace("-", "_").lower()
+    return bool(_SECRET_TAIL.search(words)) and not _REF_NAME.search(words)
 
 
 def _variants(secret: str) -> set[str]:
