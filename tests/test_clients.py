@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any, Callable
 
 import pytest
@@ -543,20 +544,131 @@ def test_connect_real_jwt_missing_key_file(monkeypatch, tmp_path):
         clients.connect(ref)
 
 
-def test_connect_sf_cli_reads_the_cli_token(fake, monkeypatch, tmp_path):
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    sf = bin_dir / "sf"
-    sf.write_text("#!/bin/sh\n"
-                  'if [ "$4" = "prod" ]; then echo \'{"status":0,"result":{"accessToken":"' + SID + '",'
-                  '"instanceUrl":"https://acme.my.salesforce.com"}}\'; exit 0; fi\n'
-                  "echo '{\"status\":1,\"name\":\"NamedOrgNotFoundError\",\"message\":\"No authorization "
-                  "information found for other.\"}'; exit 1\n")
-    sf.chmod(0o755)
-    monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
+FAKE_SF = Path(__file__).parent / "fixtures" / "fake_sf"
+
+
+@pytest.fixture
+def fake_sf(monkeypatch, tmp_path):
+    """The fake Salesforce CLI on PATH, holding one org under the alias `prod`; returns its call log."""
+    store = tmp_path / "sf-store.json"
+    store.write_text(json.dumps({"prod": {"accessToken": SID, "instanceUrl": "https://acme.my.salesforce.com/",
+                                          "username": "admin@acme.example", "apiVersion": "66.0"}}))
+    log = tmp_path / "sf-calls.jsonl"
+    log.write_text("")
+    monkeypatch.setenv("PATH", f"{FAKE_SF}:/usr/bin:/bin")
+    monkeypatch.setenv("FAKE_SF_STORE", str(store))
+    monkeypatch.setenv("FAKE_SF_LOG", str(log))
+    monkeypatch.setenv("FORCE_COLOR", "1")  # as ipykernel sets it for every subprocess of a kernel
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    return lambda: [json.loads(line) for line in log.read_text().splitlines()]
+
+
+@pytest.mark.parametrize("shape,calls", [("current", 2), ("older", 1)])
+def test_connect_sf_cli_reads_the_cli_token(fake, fake_sf, monkeypatch, shape, calls):
+    """Current CLIs redact the token in `org display`: it comes from `org auth show-access-token`;
+    older ones give it in `org display` and are asked once. Colours are turned off for the CLI."""
+    monkeypatch.setenv("FAKE_SF_SHAPE", shape)
+    orig = clients._sessions
+    monkeypatch.setattr(clients, "_sessions", lambda route_to, *a: orig(fake.url, *a))
     conn = clients.connect(OrgRef(name="p", kind="real", slug="p", config={"auth": "sf_cli", "alias": "prod"}))
-    assert conn.sf.session_id == SID and SID in conn.secrets and conn.counter.total == 0
+    assert conn.sf.session_id == SID and SID in conn.secrets
+    assert conn.instance == "acme.my.salesforce.com"
+    # the one call proving the session: userinfo, with the CLI's token
+    assert fake.paths() == ["GET /services/oauth2/userinfo"]
+    assert fake.seen[0]["headers"]["Authorization"] == f"Bearer {SID}"
+    seen = fake_sf()
+    assert len(seen) == calls and all(c["NO_COLOR"] == "1" and c["FORCE_COLOR"] is None for c in seen)
+    assert seen[0]["argv"] == ["org", "display", "--target-org", "prod", "--json"]
+    if calls == 2:
+        assert seen[1]["argv"] == ["org", "auth", "show-access-token", "--target-org", "prod", "--json"]
+
+
+@pytest.mark.parametrize("shape", ["current", "older"])
+def test_connect_sf_cli_unknown_alias_is_a_config_error(fake_sf, monkeypatch, shape):
+    monkeypatch.setenv("FAKE_SF_SHAPE", shape)
     with pytest.raises(OrgConfigError) as exc:
         clients.connect(OrgRef(name="p", kind="real", slug="p", config={"auth": "sf_cli", "alias": "other"}))
-    assert "No authorization information found" in exc.value.one_line()
-    assert "sf org login web --alias other" in exc.value.one_line()
+    line = exc.value.one_line()
+    assert "knows no org 'other'" in line and "No authorization information found" in line
+    assert "sf org login web --alias other" in line
+
+
+def test_connect_sf_cli_expired_session_is_refused_in_one_line(fake, fake_sf, monkeypatch):
+    monkeypatch.setenv("FAKE_SF_SHAPE", "current")
+    orig = clients._sessions
+    monkeypatch.setattr(clients, "_sessions", lambda route_to, *a: orig(fake.url, *a))
+    fake.plan[("GET", "/services/oauth2/userinfo")] = [(403, b"Bad_OAuth_Token")]
+    with pytest.raises(clients.OwnLoginRefused) as exc:
+        clients.connect(OrgRef(name="p", kind="real", slug="p", config={"auth": "sf_cli", "alias": "prod"}))
+    line = exc.value.one_line()
+    assert "expired or revoked" in line and "sf org login web --alias prod" in line and SID not in line
+
+
+def test_cli_json_tolerates_colour_codes_and_stray_lines():
+    coloured = '\x1b[94m{\n  "status": \x1b[92m0,\n  "result": {"accessToken": "x"}\n}\x1b[39m'
+    assert clients._cli_json(coloured) == {"status": 0, "result": {"accessToken": "x"}}
+    assert clients._cli_json('Warning: update available\n{"status": 1, "name": "E"}') == {"status": 1, "name": "E"}
+    assert clients._cli_json("not json") is None
+
+
+def test_sf_cli_environment_turns_colours_off(monkeypatch):
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    env = clients.sf_cli_environment()
+    assert env["NO_COLOR"] == "1" and "FORCE_COLOR" not in env and env["SF_JSON_TO_STDOUT"] == "true"
+
+
+# ------------------------------------------------------------------ SFDX auth URL
+
+AUTH_URL = "force://PlatformCLI::5Aep861refreshTOKEN.value_1@acme.my.salesforce.com"
+
+
+def test_parse_sfdx_auth_url():
+    parsed = clients.parse_sfdx_auth_url(AUTH_URL, "X")
+    assert (parsed.client_id, parsed.client_secret, parsed.host) == ("PlatformCLI", "", "acme.my.salesforce.com")
+    assert parsed.refresh_token == "5Aep861refreshTOKEN.value_1" and "refresh" not in repr(parsed)
+    with pytest.raises(OrgConfigError) as exc:
+        clients.parse_sfdx_auth_url("https://acme.my.salesforce.com?token=abcd1234", "the variable X")
+    assert "abcd1234" not in exc.value.one_line() and "force://" in exc.value.one_line()
+
+
+def test_connect_sfdx_url_uses_the_refresh_token_flow(fake, monkeypatch):
+    monkeypatch.setenv("T_AUTH_URL", AUTH_URL)
+    orig = clients._sessions
+    monkeypatch.setattr(clients, "_sessions", lambda route_to, *a: orig(fake.url, *a))
+    fake.plan[("POST", "/services/oauth2/token")] = [
+        (200, {"access_token": SID, "instance_url": "https://acme.my.salesforce.com"})]
+    conn = clients.connect(OrgRef(name="p", kind="real", slug="p",
+                                  config={"auth": "sfdx_url", "auth_url_env": "T_AUTH_URL"}))
+    from urllib.parse import parse_qs
+    sent = fake.seen[0]
+    assert sent["host"] == "acme.my.salesforce.com"
+    assert parse_qs(sent["body"].decode()) == {"grant_type": ["refresh_token"], "client_id": ["PlatformCLI"],
+                                               "refresh_token": ["5Aep861refreshTOKEN.value_1"]}
+    assert conn.sf.session_id == SID and {AUTH_URL, "5Aep861refreshTOKEN.value_1", SID} <= conn.secrets
+
+
+def test_connect_sfdx_url_revoked_refresh_token_is_one_line(fake, monkeypatch):
+    monkeypatch.setenv("T_AUTH_URL", AUTH_URL)
+    orig = clients._sessions
+    monkeypatch.setattr(clients, "_sessions", lambda route_to, *a: orig(fake.url, *a))
+    fake.plan[("POST", "/services/oauth2/token")] = [
+        (400, {"error": "invalid_grant", "error_description": "expired access/refresh token"})]
+    with pytest.raises(clients.OwnLoginRefused) as exc:
+        clients.connect(OrgRef(name="p", kind="real", slug="p",
+                               config={"auth": "sfdx_url", "auth_url_env": "T_AUTH_URL"}))
+    line = exc.value.one_line()
+    assert "invalid_grant" in line and "show-sfdx-auth-url" in line and "5Aep861" not in line
+
+
+def test_connect_real_jwt_unusable_key_file(monkeypatch, tmp_path):
+    monkeypatch.setenv("J_CID", "x")
+    key = tmp_path / "server.key"
+    key.write_text("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
+    ref = OrgRef(name="uat", kind="real", slug="uat", config={
+        "auth": "jwt", "username": "u", "private_key_file": str(key), "client_id_env": "J_CID"})
+    with pytest.raises(OrgConfigError, match="not a PEM private key"):
+        clients.connect(ref)
+    key.chmod(0)
+    if not os.access(key, os.R_OK):  # root reads anything
+        with pytest.raises(OrgConfigError, match="cannot read"):
+            clients.connect(ref)

@@ -227,3 +227,14 @@ def test_a_fact_about_a_secret_is_not_a_literal_secret(orgs_file):
               '[orgs.mc.marketing_cloud]\nsubdomain = "mc7xk2abcd0q1w2e3r4t5y6u7i8p"\nclient_id = "c"\n'
               'client_secret_env = "MC_SECRET"\n')
     assert orgs.resolve("mc").config["params"]["mc-missing-oauth-token"]["password_expires_in"] == "90"
+
+
+def test_sfdx_url_needs_a_reference_never_the_url(orgs_file):
+    orgs_file('[orgs.n]\nauth = "sfdx_url"\nauth_url_env = "ACME_SFDX_AUTH_URL"\n')
+    assert orgs.resolve("n").config["auth"] == "sfdx_url"
+    orgs_file('[orgs.n]\nauth = "sfdx_url"\n')
+    with pytest.raises(OrgConfigError, match="auth_url_env"):
+        orgs.resolve("n")
+    orgs_file('[orgs.n]\nauth = "sfdx_url"\nauth_url = "force://a::b@acme.my.salesforce.com"\n')
+    with pytest.raises(OrgConfigError, match="literal secret"):
+        orgs.resolve("n")

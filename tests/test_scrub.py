@@ -292,3 +292,8 @@ def test_password_expires_in_survives_in_findings_parameters():
     out = scrub_obj({"parameters": {"password_expires_in": "90", "mc_password": "Mc-pass-1",
                                     "exclude_api_users": "no"}})
     assert out == {"parameters": {"password_expires_in": "90", "mc_password": REDACTED, "exclude_api_users": "no"}}
+
+
+def test_sfdx_auth_urls_are_removed():
+    text = 'auth: force://PlatformCLI::5Aep861refresh.Token_1@acme.my.salesforce.com, "x"'
+    assert scrub_text(text) == 'auth: [redacted], "x"'

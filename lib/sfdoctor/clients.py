@@ -15,6 +15,7 @@ nothing (simple-salesforce, zeep, our own calls) can go around them:
 from __future__ import annotations
 
 import json
+import os
 import re
 import threading
 import time
@@ -497,8 +498,14 @@ def _sf_client_credentials(client_id: str, client_secret: str, my_domain: str, s
                       domain=_domain_arg(my_domain), session=session, version=API_VERSION)
 
 
-def _login(org_ref: OrgRef, secrets: set[str], do_login: Any) -> Any:
-    """Run a login and turn its failures into one-line errors without any secret in them."""
+def _login(org_ref: OrgRef, secrets: set[str], do_login: Any, *, host: str | None = None,
+           hint: str | None = None) -> Any:
+    """Run a login and turn its failures into one-line errors without any secret in them.
+
+    A refused login is `OwnLoginRefused` (exit 2: the configuration is wrong); a host that
+    cannot be reached is `Inconclusive` (exit 3), unless `host` is a My Domain that does not
+    exist while Salesforce's generic login host answers: then the orgs file names it wrongly.
+    """
     from simple_salesforce.exceptions import SalesforceAuthenticationFailed
 
     try:
@@ -515,11 +522,114 @@ def _login(org_ref: OrgRef, secrets: set[str], do_login: Any) -> Any:
                                hint="Salesforce may be unavailable; try again later") from None
         raise OwnLoginRefused(
             f"sfdoctor's own login to org '{org_ref.name}' was refused: {code}: {message}",
-            code=code, hint="check the connected app and the credentials the orgs file points to",
+            code=code, hint=hint or _refusal_hint(org_ref, code, message),
         ) from None
     except requests.exceptions.RequestException as exc:
-        raise Inconclusive(f"org '{org_ref.name}': could not reach the login endpoint ({type(exc).__name__})",
+        if host and _host_missing_while_salesforce_answers(host):
+            key = "my_domain" if host == org_ref.config.get("my_domain") else "auth host"
+            raise OrgConfigError(
+                f"org '{org_ref.name}': {host} does not exist (no such Salesforce host), while "
+                f"login.salesforce.com answers", hint=_host_hint(key, org_ref)) from None
+        raise Inconclusive(f"org '{org_ref.name}': could not reach {host or 'the login endpoint'} "
+                           f"({type(exc).__name__})",
                            hint="check the network, proxy and the login host") from None
+
+
+def _host_hint(key: str, org_ref: OrgRef) -> str:
+    """How to fix a host the orgs file names wrongly."""
+    if key == "my_domain":
+        return (f"fix orgs.{org_ref.name}.my_domain: Setup > My Domain shows the org's host "
+                "(e.g. acme.my.salesforce.com; sandbox acme--uat.sandbox.my.salesforce.com)")
+    return "the SFDX auth URL names a host that does not exist: store a fresh one"
+
+
+def _refusal_hint(org_ref: OrgRef, code: Any, message: str) -> str:
+    """What to change for Salesforce's own refusal codes (token endpoint errors)."""
+    cfg = org_ref.config
+    text = f"{code} {message}".lower()
+    if "invalid_client_id" in text or "client identifier invalid" in text:
+        return (f"the consumer key in {cfg.get('client_id_env') or 'client_id'} is not an app of this org: copy it "
+                "from Setup > External Client App Manager > the app > Settings > OAuth Settings > Consumer Key")
+    if "invalid_client" in text or "invalid client credentials" in text:
+        return (f"the consumer secret in {cfg.get('client_secret_env') or cfg.get('client_secret_keyring')} does not "
+                "match the app's: copy it again from the app's OAuth Settings (Consumer Key and Secret)")
+    if "not supported on this domain" in text:
+        return f"the client credentials flow needs the org's My Domain: fix orgs.{org_ref.name}.my_domain"
+    if "no client credentials user enabled" in text or "client credentials" in text:
+        return "enable the client credentials flow in the app's OAuth policies and choose its Run As user"
+    if "audience" in text:
+        return f"a sandbox logs in at test.salesforce.com: set sandbox = true (or login_host) in orgs.{org_ref.name}"
+    if "hasn't approved" in text or "user hasn" in text:
+        return ("pre-authorize the user: the app's policies > Permitted Users = Admin approved users are "
+                "pre-authorized, and add the user's profile or permission set to the app")
+    return "check the app and the credentials the orgs file points to"
+
+
+def _host_missing_while_salesforce_answers(host: str) -> bool:
+    """True when `host` does not resolve but Salesforce's generic login host does.
+
+    Through an HTTPS proxy the proxy resolves names: a proxy refusing the tunnel to `host`
+    (HTTP 502/503/504 to CONNECT) while it opens one to login.salesforce.com means the same.
+    """
+    import socket
+
+    proxies = requests.utils.get_environ_proxies(f"https://{host}")
+    if proxies.get("https"):
+        return _proxy_refuses(proxies["https"], host) and not _proxy_refuses(proxies["https"], "login.salesforce.com")
+    try:
+        socket.getaddrinfo(host, 443)
+        return False
+    except socket.gaierror:
+        pass
+    except OSError:
+        return False
+    try:
+        socket.getaddrinfo("login.salesforce.com", 443)
+        return True
+    except OSError:
+        return False
+
+
+def _proxy_refuses(proxy_url: str, host: str) -> bool:
+    """Ask the HTTPS proxy for a tunnel to `host` (CONNECT, no TLS, nothing sent inside)."""
+    import socket
+
+    parts = urlsplit(proxy_url if "://" in proxy_url else f"http://{proxy_url}")
+    try:
+        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 80), timeout=5) as sock:
+            sock.sendall(f"CONNECT {host}:443 HTTP/1.1\r\nHost: {host}:443\r\n\r\n".encode("ascii"))
+            line = sock.makefile("rb").readline(200).decode("latin-1")
+    except OSError:
+        return True
+    parts_line = line.split()
+    return len(parts_line) < 2 or parts_line[1] in ("502", "503", "504", "404")
+
+
+def _read_private_key(cfg: Mapping[str, Any], where: str) -> str:
+    """The JWT app's private key (PEM), checked here so a wrong file is one line, not a traceback."""
+    from pathlib import Path
+
+    key_file = Path(str(cfg["private_key_file"])).expanduser()
+    if not key_file.is_file():
+        raise OrgConfigError(f"{where}.private_key_file: {key_file} not found",
+                             hint="point it at the private key (PEM) whose certificate the app holds")
+    try:
+        pem = key_file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not a text (PEM) file"
+        raise OrgConfigError(f"{where}.private_key_file: cannot read {key_file}: {reason}",
+                             hint="give sfdoctor's user read access to the PEM file (chmod 600, owned by it)") from None
+    from cryptography.hazmat.primitives import serialization
+
+    try:
+        serialization.load_pem_private_key(pem.encode("utf-8"), password=None)
+    except (ValueError, TypeError) as exc:
+        why = "it is encrypted" if "encrypted" in str(exc).lower() or isinstance(exc, TypeError) else \
+            "it is not a PEM private key"
+        raise OrgConfigError(f"{where}.private_key_file: {key_file} cannot be used: {why}",
+                             hint="give the unencrypted private key (-----BEGIN PRIVATE KEY-----) "
+                                  "whose certificate is uploaded to the app") from None
+    return pem
 
 
 def _connect_real(org_ref: OrgRef, counter: CallCounter, timeout: Any, backoff: float) -> Connection:
@@ -538,25 +648,34 @@ def _connect_real(org_ref: OrgRef, counter: CallCounter, timeout: Any, backoff: 
         client_id = read_ref(cfg, "client_id", where=where)
         client_secret = read_ref(cfg, "client_secret", where=where)
         secrets.add(client_secret)
-        sf = _login(org_ref, secrets, lambda: _sf_client_credentials(client_id, client_secret, my_domain, session))
+        sf = _login(org_ref, secrets, lambda: _sf_client_credentials(client_id, client_secret, my_domain, session),
+                    host=my_domain)
     elif auth == "jwt":
-        from pathlib import Path
-
         client_id = read_ref(cfg, "client_id", where=where)
-        key_file = Path(cfg["private_key_file"]).expanduser()
-        if not key_file.is_file():
-            raise OrgConfigError(f"{where}.private_key_file: {key_file} not found",
-                                 hint="point it at the connected app's private key (PEM)")
+        pem = _read_private_key(cfg, where)
+        secrets.add(pem)
         # simple-salesforce uses the domain for both the token URL and the JWT `aud`, and
         # Salesforce expects aud = the login/test host, not My Domain ("Audience validation failed").
         domain = _domain_arg(login_host)
         sf = _login(org_ref, secrets, lambda: Salesforce(
-            username=cfg["username"], consumer_key=client_id, privatekey_file=str(key_file),
-            domain=domain, session=session, version=API_VERSION))
+            username=cfg["username"], consumer_key=client_id, privatekey=pem,
+            domain=domain, session=session, version=API_VERSION), host=login_host)
+    elif auth == "sfdx_url":
+        raw = read_ref(cfg, "auth_url", where=where) or ""
+        secrets.add(raw)
+        parsed = parse_sfdx_auth_url(raw, f"the variable {cfg.get('auth_url_env') or cfg.get('auth_url_keyring')} "
+                                          f"({where}.auth_url_env)")
+        secrets.update({parsed.refresh_token, parsed.client_secret})
+        sf = _login(org_ref, secrets, lambda: _sf_refresh_token(parsed, session), host=parsed.host,
+                    hint="the refresh token was revoked or expired: log in again (`sf org login web`) and store "
+                         "a new `sf org auth show-sfdx-auth-url` in the variable")
     else:  # sf_cli
-        token, instance_url = _sf_cli_token(cfg["alias"], org_ref.name)
-        secrets.add(token)
-        sf = Salesforce(instance_url=instance_url, session_id=token, session=session, version=API_VERSION)
+        cli = sf_cli_session(cfg["alias"], org_ref.name)
+        secrets.add(cli.access_token)
+        sf = Salesforce(instance_url=cli.instance_url, session_id=cli.access_token, session=session,
+                        version=API_VERSION)
+        _verify_session(org_ref, sf, session, f"the Salesforce CLI (alias {cfg['alias']})",
+                        f"log in again: `sf org login web --alias {cfg['alias']}`")
     secrets.add(sf.session_id)
     for section in ("probe", "marketo", "marketing_cloud"):
         for value in _ref_values(cfg.get(section) or {}, f"{where}.{section}"):
@@ -564,7 +683,7 @@ def _connect_real(org_ref: OrgRef, counter: CallCounter, timeout: Any, backoff: 
     return Connection(
         org_ref=org_ref, sf=sf, session=session, probe_session=probe, counter=counter,
         login_host=login_host, my_domain_host=my_domain or sf.sf_instance,
-        is_sandbox=bool(cfg.get("sandbox", login_host.startswith("test."))),
+        is_sandbox=bool(cfg.get("sandbox", login_host.startswith("test.") or ".sandbox." in sf.sf_instance)),
         operator={}, info=None, secrets={s for s in secrets if s},
     )
 
@@ -586,25 +705,207 @@ def _ref_values(table: Mapping[str, Any], where: str) -> list[str]:
     return values
 
 
-def _sf_cli_token(alias: str, org_name: str) -> tuple[str, str]:
-    """The access token the Salesforce CLI holds for `alias` (`sf org display --json`)."""
-    import shutil
+# --------------------------------------------------------------------------- the Salesforce CLI
+
+# What `sf org display --json` shows instead of the token since plugin-org 5.11.1
+# (messages/secrets-redacted.md: "[REDACTED] Use 'sf org auth show-access-token' to view").
+_REDACTED_PREFIX = "[REDACTED]"
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
+SF_CLI_TIMEOUT = 90.0
+
+
+@dataclass(frozen=True, repr=False)
+class CliSession:
+    """What the Salesforce CLI holds for an alias: its org's instance, user and access token.
+    Its repr never shows the token (it may end up in a traceback)."""
+
+    access_token: str
+    instance_url: str
+    username: str = ""
+    api_version: str = ""
+
+    def __repr__(self) -> str:
+        return f"CliSession(instance_url={self.instance_url!r}, username={self.username!r}, access_token=<hidden>)"
+
+
+def sf_cli_environment() -> dict[str, str]:
+    """The CLI's environment: plain JSON on stdout, no colours, no prompts, no update checks.
+
+    ipykernel sets FORCE_COLOR=1 for every subprocess of a kernel (zmqshell.py), and the CLI
+    then colours its `--json` output with ANSI codes; NO_COLOR turns that off. With `--json`
+    the CLI writes a failure's JSON to stderr unless SF_JSON_TO_STDOUT is true.
+    """
+    env = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "CLICOLOR_FORCE")}
+    env.update({"NO_COLOR": "1", "SF_JSON_TO_STDOUT": "true", "SF_AUTOUPDATE_DISABLE": "true",
+                "SF_DISABLE_AUTOUPDATE": "true", "SF_DISABLE_TELEMETRY": "true", "SF_USE_PROGRESS_BAR": "false"})
+    return env
+
+
+def _cli_json(text: str) -> dict[str, Any] | None:
+    """The JSON object the CLI printed (colour codes and stray lines around it tolerated)."""
+    text = _ANSI.sub("", text or "").strip()
+    if not text:
+        return None
+    try:
+        data = json.loads(text)
+    except ValueError:
+        first, last = text.find("{"), text.rfind("}")
+        if first < 0 or last <= first:
+            return None
+        try:
+            data = json.loads(text[first:last + 1])
+        except ValueError:
+            return None
+    return data if isinstance(data, dict) else None
+
+
+def _run_sf(exe: str, args: list[str], alias: str) -> dict[str, Any]:
+    """One `sf ... --json` call; its JSON (a success's or a failure's), never its raw text."""
     import subprocess
+
+    try:
+        done = subprocess.run([exe, *args, "--json"], capture_output=True, text=True, timeout=SF_CLI_TIMEOUT,
+                              env=sf_cli_environment(), stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        raise Inconclusive(f"`sf {' '.join(args)}` did not answer within {SF_CLI_TIMEOUT:.0f} s",
+                           hint="run it by hand to see what it waits for") from None
+    except OSError as exc:
+        raise OrgConfigError(f"the sf command could not be started: {exc.strerror}",
+                             hint="reinstall the Salesforce CLI (npm install --global @salesforce/cli)") from None
+    data = _cli_json(done.stdout) or _cli_json(done.stderr)
+    if data is None:
+        raise OrgConfigError(f"`sf {' '.join(args)}` gave no JSON (exit {done.returncode})",
+                             hint="update the Salesforce CLI (sf update) and run the command by hand")
+    data.setdefault("_exit", done.returncode)
+    return data
+
+
+def _cli_failure(data: Mapping[str, Any], alias: str, command: str) -> OrgConfigError | None:
+    """A one-line error for a failed CLI call, or None when it succeeded."""
+    status = data.get("status", data.get("_exit", 0))
+    if status in (0, None) and isinstance(data.get("result"), Mapping):
+        return None
+    name = str(data.get("name") or data.get("code") or "")
+    message = " ".join(str(data.get("message") or name or "failed").split())[:200]
+    if name in ("NamedOrgNotFoundError", "NoOrgFound", "NoAuthInfoFound", "AuthInfoNotFound") or \
+            "No authorization information found" in message:
+        return OrgConfigError(f"the Salesforce CLI knows no org '{alias}': {message}",
+                              hint=f"log in with `sf org login web --alias {alias}` (add --instance-url "
+                                   f"https://MYDOMAIN.my.salesforce.com), or fix alias in the orgs file (`sf org list`)")
+    return OrgConfigError(f"`sf {command}` failed for '{alias}': {name + ': ' if name and name not in message else ''}"
+                          f"{message}", hint=f"run `sf org login web --alias {alias}` again")
+
+
+def _looks_like_token(value: Any) -> bool:
+    return isinstance(value, str) and bool(value) and not value.startswith(_REDACTED_PREFIX) and " " not in value
+
+
+def sf_cli_session(alias: str, org_name: str) -> CliSession:
+    """The org and access token the Salesforce CLI holds for `alias`.
+
+    `sf org display --json` gives the instance URL, username and API version. Since
+    plugin-org 5.11.1 its `accessToken` is a redaction notice; the token then comes from
+    `sf org auth show-access-token --json` (`result.accessToken`). Older CLIs put the token
+    in the display output, and it is used from there. Both commands refresh a stale token
+    first when the CLI holds a refresh token.
+    """
+    import shutil
 
     exe = shutil.which("sf")
     if not exe:
         raise OrgConfigError(f"org '{org_name}' uses auth = \"sf_cli\" but the sf command is not installed",
-                             hint="install the Salesforce CLI and run `sf org login web --alias " + alias + "`")
+                             hint="install the Salesforce CLI (npm install --global @salesforce/cli), "
+                                  f"then run `sf org login web --alias {alias}`")
+    display = _run_sf(exe, ["org", "display", "--target-org", alias], alias)
+    failure = _cli_failure(display, alias, "org display")
+    if failure is not None:
+        raise failure
+    result = display["result"]
+    instance_url = str(result.get("instanceUrl") or "").rstrip("/")
+    if not instance_url.startswith("https://"):
+        raise OrgConfigError(f"the Salesforce CLI gives no instance URL for '{alias}'",
+                             hint=f"run `sf org login web --alias {alias}` again")
+    token = result.get("accessToken")
+    if not _looks_like_token(token):
+        shown = _run_sf(exe, ["org", "auth", "show-access-token", "--target-org", alias], alias)
+        failure = _cli_failure(shown, alias, "org auth show-access-token")
+        if failure is not None:
+            raise failure
+        token = shown["result"].get("accessToken")
+        if not _looks_like_token(token):
+            raise OrgConfigError(f"the Salesforce CLI gives no access token for '{alias}'",
+                                 hint=f"run `sf org login web --alias {alias}` again")
+    return CliSession(access_token=str(token), instance_url=instance_url,
+                      username=str(result.get("username") or ""), api_version=str(result.get("apiVersion") or ""))
+
+
+def _verify_session(org_ref: OrgRef, sf: Any, session: SfdoctorSession, where: str, fix: str) -> None:
+    """One call proving a token sfdoctor did not just get from a login is still accepted.
+
+    `/services/oauth2/userinfo` answers who the token belongs to; Salesforce does not count
+    it against the org's daily API requests."""
+    url = f"https://{sf.sf_instance}/services/oauth2/userinfo"
     try:
-        done = subprocess.run([exe, "org", "display", "--target-org", alias, "--json"],
-                              capture_output=True, text=True, timeout=60)
-        data = json.loads(done.stdout or "{}")
-    except (subprocess.TimeoutExpired, ValueError) as exc:
-        raise Inconclusive(f"`sf org display --target-org {alias}` failed ({type(exc).__name__})") from None
-    result = data.get("result") or {}
-    token, instance_url = result.get("accessToken"), result.get("instanceUrl")
-    if done.returncode != 0 or not token or not instance_url:
-        reason = " ".join(str(data.get("message") or data.get("name") or "no access token").split())[:160]
-        raise OrgConfigError(f"the Salesforce CLI has no usable session for '{alias}': {reason}",
-                             hint=f"run `sf org login web --alias {alias}`")
-    return token, instance_url
+        resp = session.get(url, headers={"Authorization": f"Bearer {sf.session_id}"})
+    except requests.exceptions.RequestException as exc:
+        raise Inconclusive(f"org '{org_ref.name}': could not reach {sf.sf_instance} ({type(exc).__name__})",
+                           hint="check the network and proxy") from None
+    if resp.status_code in (401, 403):
+        raise OwnLoginRefused(f"org '{org_ref.name}': Salesforce refused the session {where} holds "
+                              f"(HTTP {resp.status_code}: expired or revoked)", code="INVALID_SESSION_ID", hint=fix)
+    if resp.status_code >= 500:
+        raise Inconclusive(f"org '{org_ref.name}': {sf.sf_instance} answered HTTP {resp.status_code}",
+                           hint="Salesforce may be unavailable; try again later")
+
+
+# --------------------------------------------------------------------------- SFDX auth URLs
+
+# sfdx-core AuthInfo.parseSfdxAuthUrl: force://CLIENT_ID:CLIENT_SECRET:REFRESH_TOKEN@INSTANCE
+_SFDX_AUTH_URL = re.compile(
+    r"^force://([a-zA-Z0-9._-]+={0,2}):([a-zA-Z0-9._-]*={0,2}):([a-zA-Z0-9._-]+={0,2})@([a-zA-Z0-9:._-]+)/?$")
+
+
+@dataclass(frozen=True, repr=False)
+class SfdxAuthUrl:
+    """A parsed SFDX auth URL (`sf org auth show-sfdx-auth-url`); repr hides its secrets."""
+
+    client_id: str
+    client_secret: str
+    refresh_token: str
+    host: str
+
+    def __repr__(self) -> str:
+        return f"SfdxAuthUrl(host={self.host!r}, client_id={self.client_id!r}, <secrets hidden>)"
+
+
+def parse_sfdx_auth_url(text: str, where: str) -> SfdxAuthUrl:
+    """Parse an SFDX auth URL; a malformed one is a one-line error that never repeats it."""
+    m = _SFDX_AUTH_URL.match((text or "").strip())
+    if not m:
+        raise OrgConfigError(f"{where} does not hold an SFDX auth URL (force://CLIENT_ID:SECRET:REFRESH_TOKEN@HOST)",
+                             hint="store the output of `sf org auth show-sfdx-auth-url --target-org ALIAS --json` "
+                                  "(result.sfdxAuthUrl) there")
+    client_id, client_secret, refresh_token, host = m.groups()
+    return SfdxAuthUrl(client_id, client_secret, refresh_token, host.lower())
+
+
+def _sf_refresh_token(auth: SfdxAuthUrl, session: requests.Session) -> Any:
+    """The OAuth refresh-token flow on the auth URL's host, then simple-salesforce on the
+    instance Salesforce names. Errors raise simple-salesforce's SalesforceAuthenticationFailed
+    (from Salesforce's own `error` / `error_description`), as its own logins do."""
+    from simple_salesforce import Salesforce
+    from simple_salesforce.exceptions import SalesforceAuthenticationFailed
+
+    form = {"grant_type": "refresh_token", "client_id": auth.client_id, "refresh_token": auth.refresh_token}
+    if auth.client_secret:
+        form["client_secret"] = auth.client_secret
+    resp = session.post(f"https://{auth.host}/services/oauth2/token", data=form)
+    try:
+        body = resp.json()
+    except ValueError:
+        body = {}
+    if resp.status_code != 200 or not body.get("access_token"):
+        raise SalesforceAuthenticationFailed(body.get("error") or resp.status_code,
+                                             body.get("error_description") or resp.reason or "")
+    instance = urlsplit(str(body.get("instance_url") or f"https://{auth.host}")).netloc
+    return Salesforce(instance=instance, session_id=body["access_token"], session=session, version=API_VERSION)

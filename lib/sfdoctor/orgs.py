@@ -24,7 +24,7 @@ from sfdoctor.errors import OrgConfigError
 from sfdoctor.scrub import is_secret_name
 
 DEMO = "demo"
-AUTH_KINDS = ("client_credentials", "jwt", "sf_cli")
+AUTH_KINDS = ("client_credentials", "jwt", "sf_cli", "sfdx_url")
 LOGIN_HOSTS = ("login.salesforce.com", "test.salesforce.com")
 
 # A key whose name says "secret" (scrub.is_secret_name) must be a reference (`_env` /
@@ -221,7 +221,7 @@ def _reject_literal_secrets(table: Mapping[str, Any], path: Path, prefix: str) -
             if key.endswith("_env") and (not isinstance(value, str) or not value):
                 raise OrgConfigError(f"{_display_path(path)}: {where} must name an environment variable")
             continue
-        if is_secret_name(key) and value not in ("", None, False):
+        if (is_secret_name(key) or key == "auth_url") and value not in ("", None, False):
             raise OrgConfigError(
                 f"{_display_path(path)}: {where} holds a literal secret",
                 hint=f"remove it and use {key}_env = \"VARIABLE\" or {key}_keyring = \"service:account\"",
@@ -234,7 +234,7 @@ def _validate_org(name: str, config: Mapping[str, Any], path: Path) -> None:
     auth = config.get("auth", "client_credentials")
     if auth not in AUTH_KINDS:
         raise OrgConfigError(f"{where}.auth = {auth!r} is not supported",
-                             hint="use client_credentials, jwt or sf_cli")
+                             hint="use client_credentials, jwt, sf_cli or sfdx_url")
     login_host = config.get("login_host")
     if login_host is not None and (not isinstance(login_host, str) or "/" in login_host):
         raise OrgConfigError(f"{where}.login_host must be a host name",
@@ -268,6 +268,10 @@ def _validate_org(name: str, config: Mapping[str, Any], path: Path) -> None:
         need_ref("client_id", "name the variable holding the connected app's consumer key")
     elif auth == "sf_cli":
         need("alias", "the Salesforce CLI alias or username (`sf org list`)")
+    elif auth == "sfdx_url":
+        if not (config.get("auth_url_env") or config.get("auth_url_keyring")):
+            raise OrgConfigError(f"{where}: auth_url_env (or auth_url_keyring) is required for auth = \"sfdx_url\"",
+                                 hint="name the variable holding `sf org auth show-sfdx-auth-url` (force://...)")
     for section in ("probe", "marketo", "marketing_cloud"):
         if section in config and not isinstance(config[section], dict):
             raise OrgConfigError(f"{where}.{section} must be a table [orgs.{name}.{section}]")

@@ -37,6 +37,8 @@ _SECRET_TAIL = re.compile(
 _CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _REF_NAME = re.compile(r"_(env|keyring|ref|file|path)$", re.IGNORECASE)
 
+# An SFDX auth URL (force://CLIENT_ID:SECRET:REFRESH_TOKEN@HOST) carries a refresh token.
+_SFDX_AUTH_URL = re.compile(r"force://[^\s\"'<>]+@[A-Za-z0-9.:_-]+", re.IGNORECASE)
 _SF_SESSION = re.compile(r"00D[A-Za-z0-9]{12,15}![A-Za-z0-9._-]{20,}")
 _BEARER = re.compile(r"(\bBearer\s+)[A-Za-z0-9._~+/=!-]{8,}", re.IGNORECASE)
 _AUTH_HEADER = re.compile(r"(\bAuthorization\s*:\s*)(?![\"'])[^\r\n<]+", re.IGNORECASE)
@@ -118,6 +120,8 @@ def _scrub(text: str, prepared: list[str]) -> str:
         if value in text:
             text = text.replace(value, REDACTED)
     lower = text.lower()
+    if "force://" in lower:
+        text = _SFDX_AUTH_URL.sub(REDACTED, text)
     if "00d" in lower:
         text = _SF_SESSION.sub(REDACTED, text)
     if "authorization" in lower:
