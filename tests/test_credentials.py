@@ -20,7 +20,9 @@ class Conn:
 DEMO = OrgRef(name="demo", kind="demo", slug="demo", scenario_ref="token-missing")
 
 
-def real(probe=None) -> OrgRef:
+def real(probe=None, owner="u@x") -> OrgRef:
+    if probe is not None and owner:
+        probe = {"username": owner, **probe}
     return OrgRef(name="prod", kind="real", slug="prod", config={"probe": probe} if probe is not None else {})
 
 
@@ -103,7 +105,7 @@ def test_keyring(monkeypatch):
 
     store = {("sfdoctor", "sync@acme.example"): "kr-pw"}
     monkeypatch.setattr(keyring, "get_password", lambda s, a: store.get((s, a)))
-    c = probe_credentials(Conn(real({"password_keyring": "sfdoctor:sync@acme.example"})), "u@x")
+    c = probe_credentials(Conn(real({"password_keyring": "sfdoctor:sync@acme.example"})), "U@x")
     assert c.password == "kr-pw"
     with pytest.raises(OrgConfigError) as exc:
         read_ref({"token_keyring": "sfdoctor:nobody"}, "token", where="orgs.prod.probe")
@@ -120,3 +122,14 @@ def test_fingerprint():
     assert "pw" not in a.split(":", 1)[1] and a.startswith("hmac-sha256:")
     with pytest.raises(ValueError):
         fingerprint("u", "p", "t", "")
+
+
+def test_real_probe_credentials_belong_to_their_user(monkeypatch):
+    """Another user's password tried on this user is a failed login on this user: never."""
+    monkeypatch.setenv("CR_PW", "pw-1")
+    with pytest.raises(OrgConfigError) as exc:
+        probe_credentials(Conn(real({"password_env": "CR_PW"}, owner="sync@acme.example")), "admin@acme.example")
+    line = exc.value.one_line()
+    assert "belong to sync@acme.example, not admin@acme.example" in line and "pw-1" not in line
+    with pytest.raises(OrgConfigError, match="does not say whose credentials"):
+        probe_credentials(Conn(real({"password_env": "CR_PW"}, owner="")), "u@x")

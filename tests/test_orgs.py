@@ -20,6 +20,7 @@ client_id_env = "SFDOCTOR_PROD_CLIENT_ID"
 client_secret_env = "SFDOCTOR_PROD_CLIENT_SECRET"
 
 [orgs.production.probe]
+username = "sync@acme.example"
 password_env = "SFDOCTOR_PROBE_PASSWORD"
 token_keyring = "sfdoctor:sync@acme.example"
 

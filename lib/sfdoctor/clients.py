@@ -34,7 +34,7 @@ from sfdoctor.demo.info import DemoInfo, InfoFormatError
 from sfdoctor import demo_operator
 from sfdoctor.errors import BadInput, Inconclusive, OrgConfigError, ReadOnlyViolation
 from sfdoctor.i18n import Text
-from sfdoctor.orgs import OrgRef, login_host_of, resolve
+from sfdoctor.orgs import OrgRef, has_salesforce, login_host_of, resolve
 
 DEFAULT_TIMEOUT: tuple[float, float] = (5, 30)
 API_VERSION = "59.0"
@@ -395,6 +395,9 @@ def connect(org: OrgRef | str, *, runbook: Any = None, timeout: tuple[float, flo
     try:
         if org_ref.is_demo:
             return _connect_demo(org_ref, counter, timeout, backoff, runbook)
+        if not has_salesforce(org_ref.config):
+            # Only Marketing Cloud (or Marketo) configured: no Salesforce org to sign in to.
+            return probe_only(org_ref, timeout=timeout, backoff=backoff, counter=counter)
         return _connect_real(org_ref, counter, timeout, backoff)
     except OwnLoginRefused as exc:
         exc.counter = counter  # the refused request cost an API call too: probe_only goes on counting

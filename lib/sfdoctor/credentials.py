@@ -110,7 +110,17 @@ def probe_credentials(conn: Any, username: str) -> ProbeCredentials:
     where = f"orgs.{org_ref.name}.probe"
     if not probe:
         raise OrgConfigError(f"org '{org_ref.name}' has no [{where}] table",
-                             hint="add password_env (and token_env) naming where the probe credentials are")
+                             hint="add username, and password_env (and token_env) naming where that user's "
+                                  "password and token are")
+    owner = str(probe.get("username") or "")
+    if not owner:
+        raise OrgConfigError(f"[{where}] does not say whose credentials it holds",
+                             hint="add username = \"...\": a runbook probes only that user with them")
+    if owner.strip().lower() != (username or "").strip().lower():
+        # Another user's password tried on this user is a failed login on this user's account,
+        # one step nearer a lockout, and proves nothing.
+        raise OrgConfigError(f"the probe credentials in [{where}] belong to {owner}, not {username}",
+                             hint=f"probe {owner} (-p username={owner}), or give {username}'s own in [{where}]")
     password = read_ref(probe, "password", where=where, required=True)
     has_token_ref = bool(probe.get("token_env") or probe.get("token_keyring"))
     token = read_ref(probe, "token", where=where, required=has_token_ref) or ""

@@ -94,6 +94,23 @@ def outcome(checks: Iterable[Finding], *, run_broke: bool = False) -> str:
     return "healthy"
 
 
+def reasons_of(findings: dict[str, Any]) -> list[str]:
+    """Why a run is inconclusive or broke, one line each (spec/findings.md `reasons`): the run's
+    own `reasons` when it states them, else what each `error` check says (its summary)."""
+    if findings.get("outcome") not in ("inconclusive", "error"):
+        return []
+    stated = [str(r) for r in findings.get("reasons") or [] if r]
+    if stated:
+        return stated
+    out = []
+    for check in findings.get("checks") or []:
+        if check.get("status") == "error":
+            text = " ".join(str(check.get("summary") or (check.get("evidence") or {}).get("reason")
+                                or check.get("title") or check.get("id")).split())
+            out.append(f"{check.get('id')}: {text}")
+    return _distinct(out)
+
+
 def _distinct(items: Iterable[str]) -> list[str]:
     seen: dict[str, None] = {}
     for item in items:

@@ -228,9 +228,28 @@ def _reject_literal_secrets(table: Mapping[str, Any], path: Path, prefix: str) -
             )
 
 
+# Keys that configure sfdoctor's own Salesforce sign-in; an entry with none of them (only a
+# `[marketing_cloud]` or `[marketo]` section) has no Salesforce org (spec/cli.md "The orgs file").
+_SALESFORCE_KEYS = ("auth", "my_domain", "login_host", "alias", "username", "private_key_file",
+                    "client_id", "client_id_env", "client_id_keyring", "client_secret_env", "client_secret_keyring",
+                    "auth_url_env", "auth_url_keyring")
+
+
+def has_salesforce(config: Mapping[str, Any]) -> bool:
+    """Whether an orgs-file entry configures a Salesforce sign-in for sfdoctor."""
+    return any(key in config for key in _SALESFORCE_KEYS)
+
+
 def _validate_org(name: str, config: Mapping[str, Any], path: Path) -> None:
     """Check what connect() will need, so a bad entry fails before a run starts."""
     where = f"{_display_path(path)}: orgs.{name}"
+    if not has_salesforce(config):
+        if not any(isinstance(config.get(s), dict) for s in ("marketing_cloud", "marketo")):
+            raise OrgConfigError(f"{where} configures no sign-in",
+                                 hint="add auth = \"sf_cli\" and alias (or client_credentials, jwt, sfdx_url), "
+                                      "or a [marketing_cloud] section")
+        _validate_sections(name, config, where)
+        return
     auth = config.get("auth", "client_credentials")
     if auth not in AUTH_KINDS:
         raise OrgConfigError(f"{where}.auth = {auth!r} is not supported",
@@ -272,9 +291,17 @@ def _validate_org(name: str, config: Mapping[str, Any], path: Path) -> None:
         if not (config.get("auth_url_env") or config.get("auth_url_keyring")):
             raise OrgConfigError(f"{where}: auth_url_env (or auth_url_keyring) is required for auth = \"sfdx_url\"",
                                  hint="name the variable holding `sf org auth show-sfdx-auth-url` (force://...)")
-    for section in ("probe", "marketo", "marketing_cloud"):
+    _validate_sections(name, config, where)
+
+
+def _validate_sections(name: str, config: Mapping[str, Any], where: str) -> None:
+    for section in ("probe", "marketo", "marketing_cloud", "oauth_app"):
         if section in config and not isinstance(config[section], dict):
             raise OrgConfigError(f"{where}.{section} must be a table [orgs.{name}.{section}]")
+    probe = config.get("probe")
+    if isinstance(probe, dict) and probe and not probe.get("username"):
+        raise OrgConfigError(f"{where}.probe: username is required",
+                             hint="name the user these credentials belong to: a runbook probes only that user with them")
 
 
 def login_host_of(ref: OrgRef) -> str:

@@ -265,6 +265,21 @@ def _define_models() -> dict[str, type]:
             # failed probe (principle 7). Without it: the Salesforce user of `username` (or the
             # demo operator's probe user), password and token.
             probe_identity: str | None = None
+            # What the runbook talks to; an org entry must configure each (preflight.py).
+            services: list[Literal["salesforce", "marketo", "marketing_cloud"]] = Field(
+                default_factory=lambda: ["salesforce"], min_length=1)
+            # The Salesforce reads it makes (sfdoctor.access.READS ids): docs/permissions.md, `orgs check`.
+            reads: list[str] = Field(default_factory=list)
+
+            @field_validator("reads")
+            @classmethod
+            def _known_reads(cls, v: list[str]) -> list[str]:
+                from .access import READS
+
+                unknown = [r for r in v if r not in READS]
+                if unknown:
+                    raise ValueError(f"unknown reads {unknown}; known: {', '.join(READS)}")
+                return v
 
             @field_validator("probe_identity")
             @classmethod

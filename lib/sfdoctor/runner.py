@@ -34,7 +34,7 @@ import nbformat  # noqa: E402
 
 from . import project_root, registry
 from .errors import BadInput, check_lang, problem_text
-from .findings import API_CALLS_METADATA, EXIT_CODES, MIMETYPE, RUN_MIMETYPE, SCHEMA, Finding, RunResult, iso, utcnow
+from .findings import API_CALLS_METADATA, EXIT_CODES, MIMETYPE, RUN_MIMETYPE, SCHEMA, Finding, RunResult, iso, reasons_of, utcnow
 from .i18n import t
 from .kernel import PREWARM_ENV, EarlyKernel, execute_notebook
 from .params import convert_value, jsonable
@@ -266,6 +266,9 @@ def run_runbook(
     if progress:
         progress(t("run.progress.resolve", lang, org=org))
     org_ref = orgs.resolve(org, runbook=spec)
+    from .preflight import check_access
+
+    check_access(org_ref, spec)  # sfdoctor's own access misconfigured: exit 2, still no folder
     env: dict[str, str] = {}
     if home_path:
         env["SFDOCTOR_HOME"] = str(home_path)
@@ -345,7 +348,7 @@ def run_runbook(
     refresh(out_root, lang)  # reports/index.html from the index, under its lock; never fails the run
     if progress:
         progress(t("run.progress.done", lang, outcome=t("outcome." + findings["outcome"], lang),
-                    causes=", ".join(findings.get("root_causes", [])) or "-"))
+                    causes=", ".join(findings.get("root_causes", [])) or "; ".join(reasons_of(findings)) or "-"))
     result = RunResult(
         runbook=findings["runbook"], org=findings["org"], lang=findings["lang"], started_at=started,
         finished_at=utcnow(), parameters=findings.get("parameters", {}), api_calls=findings.get("api_calls", 0),
