@@ -25,7 +25,8 @@ def _env(monkeypatch, tmp_path):
 
 @pytest.mark.parametrize("argv", [[], ["list"], ["diagnose"], ["run"], ["demo"], ["demo", "list"], ["demo", "serve"],
                                   ["reports"], ["reports", "list"], ["reports", "diff"], ["schedule"],
-                                  ["schedule", "run-due"], ["schedule", "show"]])
+                                  ["schedule", "run-due"], ["schedule", "show"], ["orgs"], ["orgs", "list"],
+                                  ["orgs", "check"], ["orgs", "add"]])
 def test_every_subcommand_answers_help(argv, capsys):
     assert main([*argv, "--help"]) == 0
     assert "usage: sfdoctor" in capsys.readouterr().out

@@ -1,4 +1,4 @@
-"""The `sfdoctor` command (spec/cli.md): list, diagnose, run, demo, reports, schedule.
+"""The `sfdoctor` command (spec/cli.md): list, diagnose, run, demo, reports, orgs, schedule.
 
 Output for people goes to stderr, machine output (`--json`, the report folder of `run`,
 the simulator URL of `demo serve`) to stdout. Every error a person can cause is one line
@@ -218,6 +218,146 @@ def cmd_reports_prune(args: argparse.Namespace) -> int:
     return 1 if result.failed else 0
 
 
+def _org_host(ref: Any) -> str:
+    cfg = ref.config or {}
+    if ref.is_demo:
+        return str(cfg.get("demo") or ref.scenario_ref or "-")
+    mc = cfg.get("marketing_cloud") if isinstance(cfg.get("marketing_cloud"), dict) else {}
+    host = cfg.get("my_domain") or cfg.get("login_host") or (cfg.get("alias") and f"sf alias {cfg['alias']}")
+    if not host and mc.get("subdomain"):
+        host = f"{mc['subdomain']}.auth.marketingcloudapis.com"
+    return str(host or "-")
+
+
+def _org_kind(ref: Any) -> str:
+    from .orgs import has_salesforce
+
+    if ref.is_demo:
+        return "demo"
+    if has_salesforce(ref.config):
+        return str(ref.config.get("auth", "client_credentials"))
+    return "marketing_cloud" if isinstance(ref.config.get("marketing_cloud"), dict) else "marketo"
+
+
+def cmd_orgs_list(args: argparse.Namespace) -> int:
+    from .orgs import list_orgs, orgs_file
+
+    refs = list_orgs()
+    rows = [{"name": r.name, "kind": _org_kind(r), "host": _org_host(r),
+             "runbooks": list(r.config.get("runbooks") or [])} for r in refs]
+    if args.json:
+        _out_json(rows)
+        return 0
+    if not rows:
+        _err(t("orgs.cli.m1", args.lang, path=orgs_file()))
+    for row in rows:
+        _err(f"{row['name']:<24} {row['kind']:<19} {row['host']}")
+    return 0
+
+
+def cmd_orgs_check(args: argparse.Namespace) -> int:
+    from .orgcheck import check_org, render
+    from .orgs import list_orgs, resolve
+    from .runbooks import all_specs
+    from .scrub import scrub_text
+
+    if args.all == bool(args.name):
+        raise BadInput(t("orgs.cli.m2", args.lang))
+    specs = all_specs()
+    refs = list_orgs() if args.all else [resolve(args.name)]
+    worst, out = 0, []
+    for ref in refs:
+        if len(refs) > 1 or not args.json:
+            _err(t("orgs.cli.m3", args.lang, ref_name=ref.name))
+        try:
+            status = check_org(ref, specs)
+        except SfdoctorError as exc:
+            if not args.all:
+                raise
+            code = 3 if exc.exit_code == 3 else 2
+            _err(f"{ref.name}: {scrub_text(exc.one_line())}")
+            out.append({"org": ref.name, "exit_code": code, "error": scrub_text(exc.one_line())})
+            worst = max(worst, code)
+            continue
+        if args.json:
+            out.append(status.to_json())
+        else:
+            for line in render(status, args.lang):
+                _err(line)
+        worst = max(worst, status.exit_code)
+    if args.json:
+        _out_json(out if args.all else out[0])
+    return worst
+
+
+def _split_env(value: str | None) -> str | None:
+    return value.strip() if value else None
+
+
+def cmd_orgs_add(args: argparse.Namespace) -> int:
+    from .orgs import add_org, check_org_name
+
+    check_org_name(args.name)
+    entry: dict[str, Any] = {}
+    kinds = [k for k in ("sf_cli", "client_credentials", "jwt", "sfdx_url_env") if getattr(args, k)]
+    if len(kinds) > 1:
+        raise BadInput(t("orgs.cli.m4", args.lang))
+    upper = "".join(c if c.isalnum() else "_" for c in args.name).upper()
+    if args.sf_cli:
+        from .clients import sf_cli_session
+
+        _err(t("orgs.cli.m5", args.lang, alias=args.sf_cli))
+        cli = sf_cli_session(args.sf_cli, args.name)
+        host = cli.instance_url.split("://", 1)[-1].split("/", 1)[0]
+        entry = {"auth": "sf_cli", "alias": args.sf_cli, "my_domain": host, "sandbox": ".sandbox." in host}
+        if cli.username:
+            _err(t("orgs.cli.m6", args.lang, host=host, cli_username=cli.username))
+    elif args.client_credentials:
+        if not args.my_domain:
+            raise BadInput(t("orgs.cli.m7", args.lang),
+                           hint=t("orgs.cli.m8", args.lang))
+        entry = {"auth": "client_credentials", "my_domain": args.my_domain,
+                 "client_id_env": args.client_id_env or f"{upper}_CLIENT_ID",
+                 "client_secret_env": args.client_secret_env or f"{upper}_CLIENT_SECRET"}
+    elif args.jwt:
+        if not (args.username and args.private_key_file):
+            raise BadInput(t("orgs.cli.m9", args.lang))
+        entry = {"auth": "jwt", "username": args.username, "private_key_file": args.private_key_file,
+                 "client_id_env": args.client_id_env or f"{upper}_CLIENT_ID"}
+        if args.my_domain:
+            entry["my_domain"] = args.my_domain
+    elif args.sfdx_url_env:
+        entry = {"auth": "sfdx_url", "auth_url_env": args.sfdx_url_env}
+    if args.sandbox:
+        entry["sandbox"] = True
+    if args.mc_subdomain:
+        entry["marketing_cloud"] = {"subdomain": args.mc_subdomain, "client_id": args.mc_client_id or "",
+                                    "client_secret_env": args.mc_client_secret_env or f"{upper}_MC_CLIENT_SECRET"}
+        if not args.mc_client_id:
+            raise BadInput(t("orgs.cli.m10", args.lang))
+    if args.probe_username:
+        entry["probe"] = {"username": args.probe_username,
+                          "password_env": args.probe_password_env or f"{upper}_PROBE_PASSWORD"}
+        if args.probe_token_env:
+            entry["probe"]["token_env"] = args.probe_token_env
+    if not entry:
+        raise BadInput(t("orgs.cli.m11", args.lang))
+    path = add_org(args.name, entry, replace=args.replace)
+    print(path, flush=True)
+    refs = sorted({v for v in _flatten(entry) if isinstance(v, str) and v.isupper() and "_" in v})
+    _err(t("orgs.cli.m12", args.lang, name=args.name, path=path))
+    if refs:
+        _err(t("orgs.cli.m13", args.lang) + ", ".join(refs))
+    _err(t("orgs.cli.m14", args.lang, name=args.name))
+    return 0
+
+
+def _flatten(entry: Any) -> list[Any]:
+    if isinstance(entry, dict):
+        return [x for v in entry.values() for x in _flatten(v)]
+    return [entry]
+
+
 def cmd_schedule_run_due(args: argparse.Namespace) -> int:
     from .schedule import run_due
 
@@ -331,6 +471,41 @@ def build_parser() -> argparse.ArgumentParser:
     from .fleet.cli import add_parsers as add_fleet_parsers
 
     add_fleet_parsers(sub, dsub, LANG, lang_opt, json_opt, out_opt)
+
+    orgs_p = sub.add_parser("orgs", help=t("orgs.cli.h15", LANG))
+    osub = orgs_p.add_subparsers(dest="orgs_command", metavar="SUBCOMMAND")
+    osub.required = True
+    sp = osub.add_parser("list", help=t("orgs.cli.h16", LANG))
+    json_opt(sp), lang_opt(sp)
+    sp.set_defaults(func=cmd_orgs_list)
+    sp = osub.add_parser("check", help=t("orgs.cli.h17", LANG),
+                         description=t("orgs.cli.h18", LANG))
+    sp.add_argument("name", nargs="?", metavar="NAME", help=t("orgs.cli.h19", LANG))
+    sp.add_argument("--all", action="store_true", help=t("orgs.cli.h20", LANG))
+    json_opt(sp), lang_opt(sp)
+    sp.set_defaults(func=cmd_orgs_check)
+    sp = osub.add_parser("add", help=t("orgs.cli.h21", LANG),
+                         description=t("orgs.cli.h22", LANG))
+    sp.add_argument("name", metavar="NAME", help=t("orgs.cli.h23", LANG))
+    sp.add_argument("--sf-cli", metavar="ALIAS", help=t("orgs.cli.h24", LANG))
+    sp.add_argument("--client-credentials", action="store_true", help=t("orgs.cli.h25", LANG))
+    sp.add_argument("--jwt", action="store_true", help=t("orgs.cli.h26", LANG))
+    sp.add_argument("--sfdx-url-env", metavar="VAR", help=t("orgs.cli.h27", LANG))
+    sp.add_argument("--my-domain", metavar="HOST", help=t("orgs.cli.h28", LANG))
+    sp.add_argument("--sandbox", action="store_true", help=t("orgs.cli.h29", LANG))
+    sp.add_argument("--client-id-env", metavar="VAR", help=t("orgs.cli.h30", LANG))
+    sp.add_argument("--client-secret-env", metavar="VAR", help=t("orgs.cli.h31", LANG))
+    sp.add_argument("--username", help=t("orgs.cli.h32", LANG))
+    sp.add_argument("--private-key-file", metavar="PATH", help=t("orgs.cli.h33", LANG))
+    sp.add_argument("--probe-username", metavar="USER", help=t("orgs.cli.h34", LANG))
+    sp.add_argument("--probe-password-env", metavar="VAR", help=t("orgs.cli.h35", LANG))
+    sp.add_argument("--probe-token-env", metavar="VAR", help=t("orgs.cli.h36", LANG))
+    sp.add_argument("--mc-subdomain", metavar="SUB", help=t("orgs.cli.h37", LANG))
+    sp.add_argument("--mc-client-id", metavar="ID", help=t("orgs.cli.h38", LANG))
+    sp.add_argument("--mc-client-secret-env", metavar="VAR", help=t("orgs.cli.h39", LANG))
+    sp.add_argument("--replace", action="store_true", help=t("orgs.cli.h40", LANG))
+    lang_opt(sp)
+    sp.set_defaults(func=cmd_orgs_add)
 
     sched = sub.add_parser("schedule", help=t("cli.help.schedule", LANG))
     ssub = sched.add_subparsers(dest="schedule_command", metavar="SUBCOMMAND")

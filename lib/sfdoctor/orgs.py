@@ -310,3 +310,52 @@ def login_host_of(ref: OrgRef) -> str:
     if host:
         return host
     return LOGIN_HOSTS[1] if ref.config.get("sandbox") else LOGIN_HOSTS[0]
+
+
+_ORG_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+def check_org_name(name: str) -> None:
+    """A name `--org` can take for an orgs-file entry (not `demo`, no `demo:` prefix)."""
+    if not _ORG_NAME.match(name) or name == DEMO or name.startswith(DEMO + ":"):
+        raise OrgConfigError(f"bad org name {name!r}",
+                             hint="use letters, digits, '-', '_' or '.', and not 'demo' (e.g. acme-prod)")
+
+
+def add_org(name: str, entry: Mapping[str, Any], *, replace: bool = False) -> Path:
+    """Write `[orgs.NAME]` into the orgs file (created when missing), keeping every other line,
+    comment and entry as it was (tomlkit). `entry` holds references only: a secret-named key
+    with a literal value is refused, as when the file is read. Returns the file's path."""
+    import tomlkit
+
+    check_org_name(name)
+    path = orgs_file()
+    _reject_literal_secrets({name: dict(entry)}, path, "orgs")
+    _validate_org(name, entry, path)
+    try:
+        doc = tomlkit.parse(path.read_text(encoding="utf-8")) if path.is_file() else tomlkit.document()
+    except Exception as exc:  # noqa: BLE001 - tomlkit's parse errors have no common base
+        raise OrgConfigError(f"{_display_path(path)}: not valid TOML: {exc}", hint="fix the syntax first") from None
+    orgs = doc.get("orgs")
+    if orgs is None:
+        orgs = tomlkit.table(is_super_table=True)
+        doc["orgs"] = orgs
+    if name in orgs and not replace:
+        raise OrgConfigError(f"org '{name}' is already in {_display_path(path)}",
+                             hint="choose another name, or add --replace to overwrite it")
+    table = tomlkit.table()
+    nested = {k: v for k, v in entry.items() if isinstance(v, Mapping)}
+    for key, value in entry.items():
+        if not isinstance(value, Mapping):
+            table[key] = value
+    for key, value in nested.items():
+        sub = tomlkit.table()
+        for k, v in value.items():
+            sub[k] = v
+        table[key] = sub
+    orgs[name] = table
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(tomlkit.dumps(doc), encoding="utf-8")
+    os.replace(tmp, path)
+    return path

@@ -24,6 +24,7 @@ KEY_PREFIXES: dict[str, str] = {
     "UserLogin": "060",          # [I]
     "LoginIpRange": "0Li",       # [I]
     "OauthToken": "0CQ",
+    "UserPermissionAccess": "0Xr",   # [I]
     "ConnectedApplication": "0H4",
     "SetupEntityAccess": "0J0",
     "Lead": "00Q",
@@ -36,6 +37,11 @@ CUSTOM_FIELD_TYPES = (
     "string", "textarea", "double", "int", "currency", "percent", "boolean", "date",
     "datetime", "email", "phone", "url", "picklist", "reference",
 )
+
+
+# UserPermissionAccess fields the simulator answers (the current user's own permissions).
+USER_PERMISSION_FIELDS = ("ApiEnabled", "ViewSetup", "ManageUsers", "MonitorLoginHistory", "CustomizeApplication",
+                          "ModifyMetadata", "ModifyAllData", "ViewAllData")
 
 
 def _f(name: str, type_: str, label: str = "", **kw: object) -> FieldSchema:
@@ -142,6 +148,8 @@ def standard_objects() -> dict[str, ObjectSchema]:
             _id(), _ref("UserId", "User", "User", "User ID"), _f("IsFrozen", "boolean"),
             _f("IsPasswordLocked", "boolean"), _f("LastModifiedDate", "datetime")]),
         _obj("LoginHistory", "Login History", _login_history_fields()),
+        _obj("UserPermissionAccess", "User Permission Access", [
+            _id(), *[_f(f"Permissions{p}", "boolean") for p in USER_PERMISSION_FIELDS], _f("LastCacheUpdate", "datetime")]),
         _obj("LoginIpRange", "Login IP Range", [
             _id(), _ref("ProfileId", "Profile", "Profile", "Profile ID"), _f("StartAddress", "string"),
             _f("EndAddress", "string"), _f("Description", "string"), *_audit()]),

@@ -368,6 +368,11 @@ def _default_users() -> list[User]:
                  admin=True)]
 
 
+# The user permissions the simulator plays for sfdoctor's run-as user (`run_as_permissions`).
+RUN_AS_PERMISSIONS = ("ApiEnabled", "ViewSetup", "ManageUsers", "MonitorLoginHistory", "CustomizeApplication",
+                      "ModifyMetadata", "ModifyAllData", "ViewAllData")
+
+
 class Salesforce(_Model):
     my_domain: str = "acme"
     sandbox: Annotated[bool | str, BeforeValidator(_sandbox)] = False
@@ -387,6 +392,19 @@ class Salesforce(_Model):
     records: dict[str, list[dict[str, Any]]] = {}
     # Daily API requests already used when the world starts (/limits, Sforce-Limit-Info).
     api_requests_today: int = Field(0, ge=0)
+    metadata_api: bool = True       # false: no Metadata API (Professional edition)
+    # sfdoctor's own run-as user's permissions (Salesforce's names without `Permissions`);
+    # None: every permission sfdoctor's reads involve. A read it may not do is refused as
+    # Salesforce refuses it (INVALID_TYPE, own rows only, INSUFFICIENT_ACCESS).
+    run_as_permissions: list[str] | None = None
+
+    @field_validator("run_as_permissions")
+    @classmethod
+    def _known_permissions(cls, v: list[str] | None) -> list[str] | None:
+        unknown = [p for p in v or [] if p not in RUN_AS_PERMISSIONS]
+        if unknown:
+            raise ValueError(f"unknown permission(s) {unknown}; known: {', '.join(RUN_AS_PERMISSIONS)}")
+        return v
 
     @field_validator("my_domain")
     @classmethod

@@ -252,12 +252,28 @@ def _metadata(req: SimRequest, world: Any, version: str) -> SimResponse:
                           "The users password has expired, you must call SetPassword before attempting "
                           "any other API operations")
     op = _local(operation.tag)
+    refused = _metadata_refusal(world, user)
+    if refused is not None:
+        return refused
     if op == "readMetadata":
         return _read_metadata(world, operation)
     if op == "listMetadata":
         return _list_metadata(world, operation)
     return soap_client_fault(f"No operation available for request {{{METADATA_NS}}}{op}, "
                              "please check the WSDL for the service.")  # [I]
+
+
+def _metadata_refusal(world: Any, user: dict) -> SimResponse | None:
+    """Salesforce's refusals of a Metadata API call: an org without the Metadata API
+    (Professional edition) [I], and a user with neither Modify All Data nor Modify Metadata
+    Through Metadata API Functions (the fault text is Salesforce's, seen in forcedotcom/cli#3048)."""
+    if not world.scenario.salesforce.metadata_api:
+        return soap_fault("API_DISABLED_FOR_ORG", "The Metadata API is not enabled for this Organization or Partner")
+    granted = world.run_as_permissions(user_value(user, "Username", "username") or "")
+    if granted is not None and not granted & {"ModifyAllData", "ModifyMetadata"}:
+        return soap_fault("INSUFFICIENT_ACCESS",
+                          "use of the Metadata API requires a user with the ModifyAllData or ModifyMetadata permissions")
+    return None
 
 
 def _metadata_envelope(inner: str) -> SimResponse:

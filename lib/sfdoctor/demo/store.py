@@ -118,21 +118,48 @@ class _Cache:
     hidden: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
 
 
+# Setup objects sfdoctor's run-as user reads, and the permissions of which one lets it (docs/permissions.md).
+# Without one, the object does not exist for that user: SOQL answers INVALID_TYPE, as Salesforce does.
+_OBJECT_PERMISSIONS: dict[str, tuple[str, ...]] = {
+    "UserLogin": ("ManageUsers",),
+    "LoginIpRange": ("ViewSetup",),
+    "PermissionSet": ("ViewSetup",),
+    "PermissionSetAssignment": ("ViewSetup",),
+    "ConnectedApplication": ("CustomizeApplication",),
+}
+# Objects every user may query but, without one of these, see only their own rows in.
+_OWN_ROWS_UNLESS: dict[str, tuple[str, ...]] = {
+    "LoginHistory": ("ManageUsers", "MonitorLoginHistory"),
+    "OauthToken": ("CustomizeApplication",),
+}
+
+
 class WorldCatalog:
     """The Catalog (schema.py) as one user sees it: fields hidden from the user's profile by
-    field-level security are absent from describe and from the rows."""
+    field-level security are absent from describe and from the rows; for sfdoctor's run-as
+    user with `run_as_permissions`, setup objects it may not read are absent and LoginHistory
+    and OauthToken show its own rows only."""
 
-    def __init__(self, world: "World", profile_name: str):
+    def __init__(self, world: "World", profile_name: str, user_id: str = "",
+                 permissions: frozenset[str] | None = None):
         self._world = world
         self.profile_name = profile_name
+        self.user_id = user_id
+        self.permissions = permissions   # None: unrestricted
+
+    def _may(self, needs: tuple[str, ...]) -> bool:
+        return self.permissions is None or bool(self.permissions & set(needs))
 
     def sobject_names(self) -> list[str]:
         """Every queryable sObject (for describe global)."""
-        return list(self._world.schemas)
+        return [n for n in self._world.schemas if self._may(_OBJECT_PERMISSIONS.get(n, ("ApiEnabled",)))
+                or n not in _OBJECT_PERMISSIONS]
 
     def describe(self, sobject: str) -> ObjectSchema | None:
         schema = self._world.schema(sobject)
         if schema is None:
+            return None
+        if schema.name in _OBJECT_PERMISSIONS and not self._may(_OBJECT_PERMISSIONS[schema.name]):
             return None
         hidden = [n for n, f in schema.fields.items() if self.profile_name in f.hidden_from_profiles]
         if not hidden:
@@ -144,7 +171,13 @@ class WorldCatalog:
 
     def rows(self, sobject: str) -> list[dict[str, Any]]:
         """Shared, cached lists: callers must not modify them."""
-        return self._world._rows_for(sobject, self.profile_name)
+        name = sobject if sobject in self._world.schemas else (getattr(self._world.schema(sobject), "name", sobject))
+        if name == "UserPermissionAccess":
+            return [self._world.permission_access_row(self.user_id, self.permissions)]
+        rows = self._world._rows_for(sobject, self.profile_name)
+        if name in _OWN_ROWS_UNLESS and not self._may(_OWN_ROWS_UNLESS[name]):
+            return [r for r in rows if r.get("UserId") == self.user_id]
+        return rows
 
     def now(self) -> datetime:
         return self._world.now()
@@ -467,11 +500,36 @@ class World:
     # ------------------------------------------------------------------ rows (the Catalog's data)
 
     def catalog_for(self, user_id: str) -> WorldCatalog:
-        """The Catalog as `user_id` sees it (field-level security by profile)."""
+        """The Catalog as `user_id` sees it (field-level security by profile; for sfdoctor's
+        run-as user, `run_as_permissions`)."""
         with self._lock:
-            row = self._db.execute("SELECT p.name FROM users u JOIN profiles p ON p.id = u.profile_id "
+            row = self._db.execute("SELECT p.name, u.username FROM users u JOIN profiles p ON p.id = u.profile_id "
                                    "WHERE u.id = ?", (user_id,)).fetchone()
-        return WorldCatalog(self, row[0] if row else "")
+        return WorldCatalog(self, row[0] if row else "", user_id,
+                            self.run_as_permissions(row[1]) if row else None)
+
+    def run_as_permissions(self, username: str) -> frozenset[str] | None:
+        """The permissions the scenario plays for sfdoctor's run-as user (None: unrestricted,
+        and for every other user)."""
+        granted = self.scenario.salesforce.run_as_permissions
+        admin = self.scenario.admin_user
+        if granted is None or admin is None or admin.username.lower() != (username or "").lower():
+            return None
+        return frozenset(granted)
+
+    def permission_access_row(self, user_id: str, permissions: frozenset[str] | None) -> dict[str, Any]:
+        """The UserPermissionAccess row of `user_id` (its own effective permissions)."""
+        from .objects import USER_PERMISSION_FIELDS
+
+        if permissions is None:
+            with self._lock:
+                row = self._db.execute("SELECT p.name FROM users u JOIN profiles p ON p.id = u.profile_id "
+                                       "WHERE u.id = ?", (user_id,)).fetchone()
+            admin = bool(row) and row[0] == "System Administrator"
+            held = {p: admin for p in USER_PERMISSION_FIELDS} | {"ApiEnabled": True}
+        else:
+            held = {p: p in permissions for p in USER_PERMISSION_FIELDS}
+        return {"Id": user_id, **{f"Permissions{p}": v for p, v in held.items()}, "LastCacheUpdate": self.now()}
 
     def _rows_for(self, sobject: str, profile_name: str) -> list[dict[str, Any]]:
         schema = self.schema(sobject)

@@ -1,0 +1,204 @@
+"""`sfdoctor orgs check`: before the first run, what sfdoctor may read in an org and what not.
+
+It signs in as a run would, then reads who the run-as user is (`/services/oauth2/userinfo`),
+that user's own effective permissions (UserPermissionAccess: every user may read its own),
+the edition (Organization) and the daily API budget (the `Sforce-Limit-Info` header of those
+answers, which needs no permission, unlike `/limits`). With `sfdoctor.access.READS` that says,
+for each runbook the org entry can run, which reads will work and which will be a manual
+step, and the permission that would automate it. Three to four requests, all reads.
+
+Exit codes (spec/cli.md): 0 ready, 1 usable with gaps, 2 configuration error (raised as
+OrgConfigError before anything is printed).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import access
+from .errors import Inconclusive, OrgConfigError
+from .orgs import OrgRef, has_salesforce
+
+# The permissions sfdoctor's reads involve, as UserPermissionAccess fields.
+_PERMISSION_FIELDS = ("ApiEnabled", "ViewSetup", "ManageUsers", "MonitorLoginHistory", "CustomizeApplication",
+                      "ModifyMetadata", "ModifyAllData", "ViewAllData")
+
+
+@dataclass
+class ReadStatus:
+    id: str
+    allowed: bool
+    refusal: str | None                 # "permission" | "edition" | "api"
+    permissions: tuple[str, ...]        # what would allow it
+    own_rows_only: bool
+
+
+@dataclass
+class RunbookStatus:
+    id: str
+    runnable: bool                      # the org entry configures every service it needs
+    missing: list[str] = field(default_factory=list)
+    reads: list[ReadStatus] = field(default_factory=list)
+
+    @property
+    def gaps(self) -> list[ReadStatus]:
+        return [r for r in self.reads if not r.allowed]
+
+
+@dataclass
+class OrgStatus:
+    org: str
+    kind: str
+    services: list[str]
+    username: str | None = None
+    edition: str | None = None
+    permissions: list[str] = field(default_factory=list)
+    api_used: int | None = None
+    api_max: int | None = None
+    marketing_cloud: str | None = None  # "ok" or the refusal, when the entry has that section
+    runbooks: list[RunbookStatus] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        gaps = any(rb.gaps or not rb.runnable for rb in self.runbooks)
+        return 1 if gaps or (self.marketing_cloud not in (None, "ok")) else 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "org": self.org, "kind": self.kind, "services": self.services, "username": self.username,
+            "edition": self.edition, "permissions": self.permissions,
+            "api_budget": None if self.api_max is None else {"used": self.api_used, "max": self.api_max},
+            "marketing_cloud": self.marketing_cloud, "exit_code": self.exit_code,
+            "runbooks": [{"id": rb.id, "runnable": rb.runnable, "missing": rb.missing,
+                          "reads": [{"id": r.id, "allowed": r.allowed, "refusal": r.refusal,
+                                     "permissions": list(r.permissions), "own_rows_only": r.own_rows_only}
+                                    for r in rb.reads]} for rb in self.runbooks],
+        }
+
+
+def services_configured(org_ref: OrgRef) -> list[str]:
+    """What the org entry signs in to (demo worlds: all three)."""
+    if org_ref.is_demo:
+        return ["salesforce", "marketo", "marketing_cloud"]
+    out = ["salesforce"] if has_salesforce(org_ref.config) else []
+    return out + [s for s in ("marketo", "marketing_cloud") if isinstance(org_ref.config.get(s), dict)]
+
+
+def check_org(org_ref: OrgRef, specs: list[Any]) -> OrgStatus:
+    """Sign in and read what `orgs check` reports. OrgConfigError: exit 2; Inconclusive: unreachable."""
+    from . import clients
+
+    services = services_configured(org_ref)
+    kind = "demo" if org_ref.is_demo else (org_ref.config.get("auth", "client_credentials")
+                                           if "salesforce" in services else "marketing_cloud")
+    status = OrgStatus(org=org_ref.name, kind=str(kind), services=services)
+    conn = clients.connect(org_ref)   # OrgConfigError / OwnLoginRefused: exit 2 in the CLI
+    if conn.sf is not None:
+        _read_salesforce(conn, status)
+    if "marketing_cloud" in services:
+        status.marketing_cloud = _check_marketing_cloud(conn)
+    for spec in specs:
+        needs = list(getattr(spec, "services", None) or ["salesforce"])
+        missing = [s for s in needs if s not in services]
+        rb = RunbookStatus(id=spec.id, runnable=not missing, missing=missing)
+        if not missing:
+            for read in access.reads_of(spec):
+                refusal = read.refusal(status.permissions, status.edition)
+                rb.reads.append(ReadStatus(read.id, refusal is None, refusal, read.any_of, read.own_rows_only))
+        status.runbooks.append(rb)
+    return status
+
+
+def _read_salesforce(conn: Any, status: OrgStatus) -> None:
+    from simple_salesforce.exceptions import SalesforceError
+
+    sf = conn.sf
+    resp = conn.session.get(f"https://{sf.sf_instance}/services/oauth2/userinfo",
+                            headers={"Authorization": f"Bearer {sf.session_id}"})
+    if resp.status_code in (401, 403):
+        raise OrgConfigError(f"org '{status.org}': Salesforce refused sfdoctor's session (HTTP {resp.status_code})",
+                             hint="sign in again (sf org login web) or check the app's credentials")
+    if resp.ok:
+        status.username = str(resp.json().get("preferred_username") or "") or None
+    fields = ", ".join(f"Permissions{p}" for p in _PERMISSION_FIELDS)
+    try:
+        rows = sf.query(f"SELECT {fields} FROM UserPermissionAccess")["records"]
+        org = sf.query("SELECT OrganizationType, IsSandbox FROM Organization LIMIT 1")["records"]
+    except SalesforceError as exc:
+        raise Inconclusive(f"org '{status.org}': reading the run-as user's permissions failed "
+                           f"(HTTP {exc.status})") from None
+    if rows:
+        status.permissions = [p for p in _PERMISSION_FIELDS if rows[0].get(f"Permissions{p}")]
+    if org:
+        status.edition = org[0].get("OrganizationType")
+    usage = (getattr(sf, "api_usage", None) or {}).get("api-usage")
+    if usage is not None:
+        status.api_used, status.api_max = int(usage.used), int(usage.total)
+
+
+def _check_marketing_cloud(conn: Any) -> str:
+    """Sign in with the installed package (one `/v2/token`): "ok", or Marketing Cloud's refusal."""
+    from . import mcloud
+
+    try:
+        mcloud.get_token(conn, mcloud.package(conn))
+    except OrgConfigError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any refusal is reported, not raised
+        text = " ".join(str(getattr(exc, "message", None) or exc).split())[:200]
+        return text or type(exc).__name__
+    return "ok"
+
+
+# --------------------------------------------------------------------------- printing
+
+def render(status: OrgStatus, lang: str) -> list[str]:
+    """The lines `orgs check` prints (stderr), in `lang`."""
+    ja = lang == "ja"
+    lines = []
+    who = status.username or "-"
+    if "salesforce" in status.services:
+        lines.append((f"{status.org}: 実行ユーザー {who}、エディション {status.edition or '-'}" if ja
+                      else f"{status.org}: run-as user {who}, edition {status.edition or '-'}"))
+        if status.api_max:
+            pct = 100 * (status.api_used or 0) / status.api_max
+            lines.append((f"  本日の API リクエスト: {status.api_used}/{status.api_max} ({pct:.0f}%)" if ja
+                          else f"  API requests today: {status.api_used}/{status.api_max} ({pct:.0f} %)"))
+        granted = ", ".join(access.permission_label(p, lang) for p in status.permissions) or "-"
+        lines.append(("  権限: " if ja else "  permissions: ") + granted)
+    if status.marketing_cloud is not None:
+        mc = ("サインインできました" if ja else "signed in") if status.marketing_cloud == "ok" else status.marketing_cloud
+        lines.append(("  Marketing Cloud (インストール済みパッケージ): " if ja
+                      else "  Marketing Cloud (installed package): ") + mc)
+    for rb in status.runbooks:
+        if not rb.runnable:
+            what = ", ".join(rb.missing)
+            lines.append((f"  {rb.id}: 実行できません ({what} のサインインが組織ファイルにありません)" if ja
+                          else f"  {rb.id}: cannot run (the orgs file has no {what} sign-in)"))
+            continue
+        if not rb.reads:
+            lines.append((f"  {rb.id}: 準備完了 (Salesforce の読み取りなし)" if ja
+                          else f"  {rb.id}: ready (no Salesforce read)"))
+            continue
+        ok = [r for r in rb.reads if r.allowed]
+        head = (f"  {rb.id}: 読み取り {len(ok)}/{len(rb.reads)} 件が可能" if ja
+                else f"  {rb.id}: {len(ok)} of {len(rb.reads)} reads allowed")
+        lines.append(head + ("" if rb.gaps else ("、準備完了" if ja else ", ready")))
+        for r in rb.gaps:
+            read = access.READS[r.id]
+            what = read.what.get(lang, read.what["en"])
+            if r.refusal == "edition":
+                why = (f"{status.edition} では使えません" if ja else f"not available in {status.edition}")
+            elif r.refusal == "api":
+                why = "「API の有効化」がありません" if ja else "no API Enabled"
+            else:
+                perms = (" または " if ja else " or ").join(access.permission_label(p, lang) for p in r.permissions)
+                why = (f"権限 {perms} があれば自動化できます" if ja else f"{perms} would automate it")
+            manual = read.setup.get(lang, read.setup.get("en", ""))
+            lines.append((f"    手作業: {what} — {why}。確認場所: {manual}" if ja
+                          else f"    manual: {what} — {why}; look at {manual}"))
+    code = status.exit_code
+    lines.append(("準備完了" if ja else "ready") if code == 0 else
+                 ("使えますが、手作業のステップがあります (docs/permissions.md)" if ja
+                  else "usable, with manual steps (docs/permissions.md)"))
+    return lines
