@@ -68,3 +68,17 @@ def test_every_runbook_names_its_reads():
     for spec in all_specs():
         reads = access.reads_of(spec)
         assert bool(reads) == ("salesforce" in spec.services), spec.id
+
+
+def test_refusals_name_the_read_the_user_may_not_make():
+    msg = ("\nSELECT IsFrozen FROM UserLogin\n                   ^\nERROR at Row:1:Column:20\n"
+           "sObject type 'UserLogin' is not supported. If you are attempting to use a custom object, be sure to "
+           "append the '__c' after the entity name. Please reference your WSDL or the describe call for the "
+           "appropriate names.")
+    assert access.refused_read("INVALID_TYPE", msg).id == "user-login"
+    assert access.refused_read("INSUFFICIENT_ACCESS", "use of the Metadata API requires ...", metadata=True).id == \
+        "trusted-ip-ranges"
+    assert access.refused_read("API_DISABLED_FOR_ORG", "x", metadata=True).id == "trusted-ip-ranges"
+    assert access.refused_read("INVALID_FIELD", "No such column") is None
+    assert access.refused_read("INVALID_TYPE", "sObject type 'Foo__c' is not supported") is None
+    assert access.refused_read("REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.") is None

@@ -12,6 +12,7 @@ Each entry names its source: the page of Salesforce's documentation that states 
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping
 
@@ -179,3 +180,30 @@ def reads_of(spec: object) -> list[Read]:
     """The reads a runbook makes (its spec's `reads`), in catalog order."""
     wanted = set(getattr(spec, "reads", None) or ())
     return [r for rid, r in READS.items() if rid in wanted]
+
+
+# The sObject whose absence for the run-as user (INVALID_TYPE) means a read it may not make.
+_READ_OF_SOBJECT = {"UserLogin": "user-login", "LoginIpRange": "profile-ip-ranges",
+                    "PermissionSetAssignment": "permission-grants", "PermissionSet": "permission-grants",
+                    "ConnectedApplication": "connected-apps", "LoginHistory": "login-history",
+                    "OauthToken": "oauth-tokens", "Lead": "lead-contact", "Contact": "lead-contact"}
+_INVALID_TYPE = re.compile(r"sObject type '([A-Za-z0-9_]+)' is not supported")
+# Salesforce's refusals of the Metadata API: no permission, or an edition without it.
+_METADATA_REFUSALS = ("INSUFFICIENT_ACCESS", "API_DISABLED_FOR_ORG")
+
+
+def refused_read(code: object, message: str, *, metadata: bool = False) -> Read | None:
+    """The read a refusal says the run-as user may not make, or None for any other error.
+
+    `INVALID_TYPE: sObject type 'UserLogin' is not supported` is how Salesforce answers a
+    query on an object the user has no access to; a Metadata API fault INSUFFICIENT_ACCESS
+    or API_DISABLED_FOR_ORG refuses the only read sfdoctor makes there (trusted IP ranges).
+    """
+    code = str(code or "")
+    if metadata and code in _METADATA_REFUSALS:
+        return READS["trusted-ip-ranges"]
+    if code == "INVALID_TYPE" or "is not supported" in (message or ""):
+        m = _INVALID_TYPE.search(message or "")
+        if m and m.group(1) in _READ_OF_SOBJECT:
+            return READS[_READ_OF_SOBJECT[m.group(1)]]
+    return None
