@@ -40,7 +40,7 @@ def test_docs_list_every_read_with_its_source_and_every_runbook():
 def test_every_read_that_needs_a_permission_says_where_a_person_looks_instead():
     for read in access.READS.values():
         if read.any_of or read.editions:
-            assert read.setup.get("en") and read.setup.get("ja"), read.id
+            assert read.setup("en") and read.setup("ja"), read.id
         assert read.source.startswith("https://developer.salesforce.com/"), read.id
 
 

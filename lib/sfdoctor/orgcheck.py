@@ -17,6 +17,7 @@ from typing import Any
 
 from . import access
 from .errors import Inconclusive, OrgConfigError
+from .i18n import t
 from .orgs import OrgRef, has_salesforce
 
 # The permissions sfdoctor's reads involve, as UserPermissionAccess fields.
@@ -153,52 +154,38 @@ def _check_marketing_cloud(conn: Any) -> str:
 # --------------------------------------------------------------------------- printing
 
 def render(status: OrgStatus, lang: str) -> list[str]:
-    """The lines `orgs check` prints (stderr), in `lang`."""
-    ja = lang == "ja"
+    """The lines `orgs check` prints (stderr), in `lang` (texts/orgs.toml)."""
     lines = []
-    who = status.username or "-"
     if "salesforce" in status.services:
-        lines.append((f"{status.org}: 実行ユーザー {who}、エディション {status.edition or '-'}" if ja
-                      else f"{status.org}: run-as user {who}, edition {status.edition or '-'}"))
+        lines.append(t("orgs.check.identity", lang, org=status.org, user=status.username or "-",
+                       edition=status.edition or "-"))
         if status.api_max:
-            pct = 100 * (status.api_used or 0) / status.api_max
-            lines.append((f"  本日の API リクエスト: {status.api_used}/{status.api_max} ({pct:.0f}%)" if ja
-                          else f"  API requests today: {status.api_used}/{status.api_max} ({pct:.0f} %)"))
-        granted = ", ".join(access.permission_label(p, lang) for p in status.permissions) or "-"
-        lines.append(("  権限: " if ja else "  permissions: ") + granted)
+            lines.append(t("orgs.check.budget", lang, used=status.api_used, max=status.api_max,
+                           percent=f"{100 * (status.api_used or 0) / status.api_max:.0f}"))
+        names = ", ".join(access.permission_label(p, lang) for p in status.permissions) or "-"
+        lines.append(t("orgs.check.permissions", lang, names=names))
     if status.marketing_cloud is not None:
-        mc = ("サインインできました" if ja else "signed in") if status.marketing_cloud == "ok" else status.marketing_cloud
-        lines.append(("  Marketing Cloud (インストール済みパッケージ): " if ja
-                      else "  Marketing Cloud (installed package): ") + mc)
+        result = t("orgs.check.mc_ok", lang) if status.marketing_cloud == "ok" else status.marketing_cloud
+        lines.append(t("orgs.check.mc", lang, result=result))
     for rb in status.runbooks:
         if not rb.runnable:
-            what = ", ".join(rb.missing)
-            lines.append((f"  {rb.id}: 実行できません ({what} のサインインが組織ファイルにありません)" if ja
-                          else f"  {rb.id}: cannot run (the orgs file has no {what} sign-in)"))
+            lines.append(t("orgs.check.cannot_run", lang, runbook=rb.id, services=", ".join(rb.missing)))
             continue
         if not rb.reads:
-            lines.append((f"  {rb.id}: 準備完了 (Salesforce の読み取りなし)" if ja
-                          else f"  {rb.id}: ready (no Salesforce read)"))
+            lines.append(t("orgs.check.no_reads", lang, runbook=rb.id))
             continue
-        ok = [r for r in rb.reads if r.allowed]
-        head = (f"  {rb.id}: 読み取り {len(ok)}/{len(rb.reads)} 件が可能" if ja
-                else f"  {rb.id}: {len(ok)} of {len(rb.reads)} reads allowed")
-        lines.append(head + ("" if rb.gaps else ("、準備完了" if ja else ", ready")))
+        allowed = sum(1 for r in rb.reads if r.allowed)
+        lines.append(t("orgs.check.reads", lang, runbook=rb.id, allowed=allowed, total=len(rb.reads))
+                     + ("" if rb.gaps else t("orgs.check.reads_ready", lang)))
         for r in rb.gaps:
             read = access.READS[r.id]
-            what = read.what.get(lang, read.what["en"])
             if r.refusal == "edition":
-                why = (f"{status.edition} では使えません" if ja else f"not available in {status.edition}")
+                why = t("orgs.check.why_edition", lang, edition=status.edition)
             elif r.refusal == "api":
-                why = "「API の有効化」がありません" if ja else "no API Enabled"
+                why = t("orgs.check.why_api", lang)
             else:
-                perms = (" または " if ja else " or ").join(access.permission_label(p, lang) for p in r.permissions)
-                why = (f"権限 {perms} があれば自動化できます" if ja else f"{perms} would automate it")
-            manual = read.setup.get(lang, read.setup.get("en", ""))
-            lines.append((f"    手作業: {what} — {why}。確認場所: {manual}" if ja
-                          else f"    manual: {what} — {why}; look at {manual}"))
-    code = status.exit_code
-    lines.append(("準備完了" if ja else "ready") if code == 0 else
-                 ("使えますが、手作業のステップがあります (docs/permissions.md)" if ja
-                  else "usable, with manual steps (docs/permissions.md)"))
+                why = t("orgs.check.why_permission", lang, permissions=t("access.manual.or", lang).join(
+                    access.permission_label(p, lang) for p in r.permissions))
+            lines.append(t("orgs.check.manual", lang, what=read.what(lang), why=why, setup=read.setup(lang)))
+    lines.append(t("orgs.check.ready" if status.exit_code == 0 else "orgs.check.gaps", lang))
     return lines

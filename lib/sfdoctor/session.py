@@ -221,8 +221,10 @@ class RunSession:
                     raise TypeError(f"{fn.__name__} returned {type(f).__name__}, not Finding")
         except Exception as exc:
             reason, evidence = describe_exception(exc, self.secrets)
-            found = [self._engine_finding(cid, "error", evidence, t("run.error.check", self.lang, reason=reason),
-                                          int((time.perf_counter() - t0) * 1000))]
+            ms = int((time.perf_counter() - t0) * 1000)
+            manual = self._refused_read(cid, exc, reason, evidence, ms)
+            found = [manual or self._engine_finding(cid, "error", evidence, t("run.error.check", self.lang, reason=reason),
+                                                    ms)]
             self._record(found)
             return found
         elapsed = int((time.perf_counter() - t0) * 1000)
@@ -280,6 +282,25 @@ class RunSession:
         }
 
     # ------------------------------------------------------------------ internals
+    def _refused_read(self, cid: str, exc: BaseException, reason: str, evidence: dict[str, Any],
+                      ms: int) -> Finding | None:
+        """A `manual` step when Salesforce refused a read sfdoctor's run-as user may not make
+        (docs/permissions.md): never an error, never a pass. None for any other failure."""
+        from . import access
+        from .metadata import MetadataError
+
+        read = access.refused_read(evidence.get("code"), reason, metadata=isinstance(exc, MetadataError))
+        if read is None:
+            return None
+        edition_words = ("API_DISABLED_FOR_ORG", "The Metadata API is not enabled")
+        refusal = "edition" if any(w in f"{evidence.get('code')} {reason}" for w in edition_words) else "permission"
+        text = access.manual_step(read, self.lang, refusal=refusal, edition=self.edition)
+        found = self._engine_finding(cid, "manual", {
+            "read": read.id, "refusal": refusal, "code": evidence.get("code"),
+            "permissions": list(read.any_of), "setup": read.setup(self.lang)}, text, ms)
+        found.fix = text
+        return found
+
     def _engine_finding(self, cid: str, status: str, evidence: dict[str, Any], summary: str, ms: int) -> Finding:
         return self.spec.finding(cid, status, self.lang, evidence=evidence, summary=summary, duration_ms=ms)
 

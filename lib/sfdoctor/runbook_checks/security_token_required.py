@@ -194,6 +194,15 @@ def user_status(conn: Connection, facts: Facts, lang: str = "en") -> list[Findin
         return [RUNBOOK.finding("fail", lang, cause="API_NOT_ENABLED", edition=edition, evidence=evidence,
                         summary=RUNBOOK.msg(lang, "user_api_disabled", username=user.get("Username"),
                                     profile=user.get("Profile.Name")))]
+    from sfdoctor import access
+
+    for ref in ("userlogin", "apiperms"):
+        refused = access.refused_read(None, facts.read_errors.get(ref, ""))
+        if refused is not None:
+            # Not a pass: what sfdoctor may not read (frozen / locked, or the API grant) is for a person to look at.
+            return [RUNBOOK.finding("manual", lang, evidence={**evidence, "read": refused.id,
+                                                               "permissions": list(refused.any_of)},
+                                    summary=access.manual_step(refused, lang))]
     return [RUNBOOK.finding("pass", lang, evidence=evidence,
                     summary=RUNBOOK.msg(lang, "user_ok", username=user.get("Username"), profile=user.get("Profile.Name")))]
 
@@ -287,6 +296,15 @@ def load_history(conn: Connection, facts: Facts) -> lh.History:
     if user_id:
         h.groups = lh.group_rows(answers["user"].records)
         h.complete = h.complete and answers["user"].done
+        if not h.groups and not answers["recent"].records:
+            # Nothing for this user: true, or only the run-as user's own rows are visible to it.
+            from sfdoctor import access
+
+            try:
+                access.check_rows_visible(conn, "login-history")
+            except access.ReadRefused as exc:
+                facts.read_errors["history"] = str(exc)
+                raise
         h.recent = [{"time": r.get("LoginTime"), "status": r.get("Status"), "category": lh.category(r.get("Status"))}
                     for r in answers["recent"].records]
     facts.history = h
