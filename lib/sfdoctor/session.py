@@ -289,7 +289,8 @@ class RunSession:
         from . import access
         from .metadata import MetadataError
 
-        read = access.refused_read(evidence.get("code"), reason, metadata=isinstance(exc, MetadataError))
+        read = access.refused_read(evidence.get("code"), reason, metadata=isinstance(exc, MetadataError),
+                                   runbook_reads=getattr(self.spec, "reads", None) or ())
         if read is None:
             return None
         edition_words = ("API_DISABLED_FOR_ORG", "The Metadata API is not enabled")

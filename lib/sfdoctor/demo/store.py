@@ -126,6 +126,7 @@ _OBJECT_PERMISSIONS: dict[str, tuple[str, ...]] = {
     "PermissionSet": ("ViewSetup",),
     "PermissionSetAssignment": ("ViewSetup",),
     "ConnectedApplication": ("CustomizeApplication",),
+    "SetupEntityAccess": ("ViewSetup",),
 }
 # Objects every user may query but, without one of these, see only their own rows in.
 _OWN_ROWS_UNLESS: dict[str, tuple[str, ...]] = {
