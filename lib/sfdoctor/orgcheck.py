@@ -40,6 +40,7 @@ class RunbookStatus:
     runnable: bool                      # the org entry configures every service it needs
     missing: list[str] = field(default_factory=list)
     reads: list[ReadStatus] = field(default_factory=list)
+    wanted: bool = False                # the org entry's `runbooks` names it
 
     @property
     def gaps(self) -> list[ReadStatus]:
@@ -61,7 +62,8 @@ class OrgStatus:
 
     @property
     def exit_code(self) -> int:
-        gaps = any(rb.gaps or not rb.runnable for rb in self.runbooks)
+        # A runbook the entry has no sign-in for is not a gap unless the entry's `runbooks` names it.
+        gaps = any(rb.gaps or (not rb.runnable and rb.wanted) for rb in self.runbooks)
         return 1 if gaps or (self.marketing_cloud not in (None, "ok")) else 0
 
     def to_json(self) -> dict[str, Any]:
@@ -70,7 +72,7 @@ class OrgStatus:
             "edition": self.edition, "permissions": self.permissions,
             "api_budget": None if self.api_max is None else {"used": self.api_used, "max": self.api_max},
             "marketing_cloud": self.marketing_cloud, "exit_code": self.exit_code,
-            "runbooks": [{"id": rb.id, "runnable": rb.runnable, "missing": rb.missing,
+            "runbooks": [{"id": rb.id, "runnable": rb.runnable, "wanted": rb.wanted, "missing": rb.missing,
                           "reads": [{"id": r.id, "allowed": r.allowed, "refusal": r.refusal,
                                      "permissions": list(r.permissions), "own_rows_only": r.own_rows_only}
                                     for r in rb.reads]} for rb in self.runbooks],
@@ -101,7 +103,8 @@ def check_org(org_ref: OrgRef, specs: list[Any]) -> OrgStatus:
     for spec in specs:
         needs = list(getattr(spec, "services", None) or ["salesforce"])
         missing = [s for s in needs if s not in services]
-        rb = RunbookStatus(id=spec.id, runnable=not missing, missing=missing)
+        wanted = spec.id in (org_ref.config.get("runbooks") or [])
+        rb = RunbookStatus(id=spec.id, runnable=not missing, missing=missing, wanted=wanted)
         if not missing:
             for read in access.reads_of(spec):
                 refusal = read.refusal(status.permissions, status.edition)
@@ -169,7 +172,8 @@ def render(status: OrgStatus, lang: str) -> list[str]:
         lines.append(t("orgs.check.mc", lang, result=result))
     for rb in status.runbooks:
         if not rb.runnable:
-            lines.append(t("orgs.check.cannot_run", lang, runbook=rb.id, services=", ".join(rb.missing)))
+            key = "orgs.check.cannot_run" if rb.wanted else "orgs.check.not_set_up"
+            lines.append(t(key, lang, runbook=rb.id, services=", ".join(rb.missing)))
             continue
         if not rb.reads:
             lines.append(t("orgs.check.no_reads", lang, runbook=rb.id))
