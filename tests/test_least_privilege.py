@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from sfdoctor import checks
+from sfdoctor import registry
 from sfdoctor.session import RunSession
 
 RUNBOOK = "security-token-required"
@@ -18,7 +18,8 @@ RUNBOOK = "security-token-required"
 
 def run(scenario: str, lang: str = "en"):
     session = RunSession.open(RUNBOOK, f"demo:{scenario}", lang, {"username": "sync@acme.example"}, display=False)
-    checks.run_all(session, checks.Facts.from_params(session.conn, username="sync@acme.example"))
+    runbook = registry.get(RUNBOOK)
+    runbook.run_all(session, runbook.facts.from_params(session.conn, username="sync@acme.example"))
     result = session.finish()
     return {f.id: f for f in result.checks}, result
 
