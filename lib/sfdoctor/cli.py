@@ -127,6 +127,27 @@ def cmd_run(args: argparse.Namespace) -> int:
     return outcome.exit_code
 
 
+def cmd_triage(args: argparse.Namespace) -> int:
+    from .i18n import pick
+    from .runner import run_runbook
+    from .triage import plan
+
+    chosen = plan(args.text, _parse_params(args.param or []))
+    m = chosen.match
+    _err(t("triage.chosen", args.lang, runbook=m.spec.id, title=pick(m.spec.title, args.lang), score=m.score,
+           matched="; ".join(m.matched)))
+    _err(t("triage.carried", args.lang, param=chosen.carried_into) if chosen.carried_into
+         else t("triage.not_carried", args.lang))
+    outcome = run_runbook(chosen.runbook, args.org, chosen.params, args.out, args.lang,
+                          cell_timeout=args.cell_timeout, total_timeout=args.timeout)
+    if args.json:
+        _out_json(outcome.findings)
+    else:
+        print(outcome.folder, flush=True)
+    _err(t("cli.folder", args.lang, folder=outcome.folder))
+    return outcome.exit_code
+
+
 def cmd_demo_list(args: argparse.Namespace) -> int:
     from .clients import demo_package_errors
 
@@ -431,6 +452,16 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--cell-timeout", type=float, default=120, help=t("cli.help.run_cell_timeout", LANG))
     sp.add_argument("--timeout", type=float, default=600, help=t("cli.help.run_timeout", LANG))
     sp.set_defaults(func=cmd_run)
+
+    sp = sub.add_parser("triage", help=t("triage.help", LANG))
+    sp.add_argument("text", metavar="TEXT", help=t("triage.help_text", LANG))
+    sp.add_argument("--org", required=True, help=t("cli.help.run_org", LANG))
+    sp.add_argument("-p", "--param", action="append", metavar="NAME=VALUE",
+                    help=t("cli.help.run_param", LANG))
+    out_opt(sp), json_opt(sp), lang_opt(sp)
+    sp.add_argument("--cell-timeout", type=float, default=120, help=t("cli.help.run_cell_timeout", LANG))
+    sp.add_argument("--timeout", type=float, default=600, help=t("cli.help.run_timeout", LANG))
+    sp.set_defaults(func=cmd_triage)
 
     demo = sub.add_parser("demo", help=t("cli.help.demo", LANG))
     dsub = demo.add_subparsers(dest="demo_command", metavar="SUBCOMMAND")

@@ -93,6 +93,10 @@ class _SpecUse:
     def texts(self, lang: str) -> "Texts":
         return Texts(self, check_lang(lang))
 
+    def pasted_parameter(self) -> str | None:
+        """The parameter a pasted error message or URL goes into (`pasted: true`), if any."""
+        return next((p.name for p in self.parameters if getattr(p, "pasted", False)), None)
+
     def parameter(self, name: str) -> Parameter:
         for p in self.parameters:
             if p.name == name:
@@ -181,6 +185,9 @@ def _define_models() -> dict[str, type]:
             # (the default), or at newlines only, for items whose text may hold commas (an
             # allowlist's descriptions) and whose own parser splits them further.
             split: Literal["lines_and_commas", "lines"] = "lines_and_commas"
+            # True on the one parameter that takes a pasted error message or error page URL:
+            # `sfdoctor triage TEXT` carries TEXT into it (spec/cli.md). Type str, not secret.
+            pasted: bool = False
 
             @field_validator("validator")
             @classmethod
@@ -201,6 +208,8 @@ def _define_models() -> dict[str, type]:
 
             @model_validator(mode="after")
             def _default_fits(self) -> "Parameter":
+                if self.pasted and (self.secret or self.type != "str"):
+                    raise ValueError("a pasted parameter must be of type str and not secret")
                 if self.secret:
                     # A secret never has a default: papermill would write it into every report.
                     if self.default not in (None, ""):
@@ -313,6 +322,9 @@ def _define_models() -> dict[str, type]:
                 dupes = sorted({n for n in names if names.count(n) > 1})
                 if dupes:
                     raise ValueError(f"parameters: duplicate name(s) {', '.join(dupes)}")
+                pasted = [p.name for p in self.parameters if p.pasted]
+                if len(pasted) > 1:
+                    raise ValueError(f"parameters: only one may be pasted: true, not {', '.join(pasted)}")
                 for code in self.causes:
                     if not re.fullmatch(r"[A-Z][A-Z0-9_]*", code):
                         raise ValueError(f"causes: {code!r} must be UPPER_SNAKE_CASE")
