@@ -11,6 +11,8 @@ EXTRAS := demo,test,dask
 # The lock's maker, pinned like everything else: uv's resolver writes a file plain pip reads.
 UV_VERSION := 0.13.9
 NODE_STAMP := tests/node/node_modules/.installed
+# The report.html files `make demo` wrote, for its closing lines.
+DEMO_REPORTS := $(VENV)/demo-reports.txt
 export PYTHONDONTWRITEBYTECODE := 1
 # Never let a user-level SFDOCTOR_DEMO_URL leak into tests or the demo.
 unexport SFDOCTOR_DEMO_URL
@@ -26,10 +28,14 @@ help:
 	@echo "make bench-fleet - 1,000 org-runbooks (250 demo orgs x 4) local and on Dask, beside one sfdoctor run"
 
 $(STAMP): pyproject.toml $(LOCK)
-	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
-	$(BIN)/python -m pip install --quiet -c $(LOCK) -e '.[$(EXTRAS)]' 2>&1 | grep -v '^WARNING: Location' || true
+	@test -x $(BIN)/python || { echo "[1/3] creating $(VENV) with $(PY)"; $(PY) -m venv $(VENV); }
+	@echo "[2/3] updating pip in $(VENV)"
+	@$(BIN)/python -m pip install --quiet --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
+	@echo "[3/3] installing sfdoctor and the versions in $(LOCK) (extras $(EXTRAS)): a few minutes on a fresh machine, one line per package"
+	@$(BIN)/python -m pip install --progress-bar off -c $(LOCK) -e '.[$(EXTRAS)]' 2>&1 \
+	  | grep --line-buffered -E '^(Collecting|ERROR|error)' | sed -u 's/^Collecting /  fetching /' || true
 	@$(BIN)/python -c "import sfdoctor, papermill, simple_salesforce, ipykernel, apprise, distributed" || { echo "install failed"; exit 1; }
+	@echo "$(VENV) is ready"
 	@touch $(STAMP)
 
 setup: $(STAMP)
@@ -55,25 +61,40 @@ $(NODE_STAMP): tests/node/package.json
 	cd tests/node && npm install --no-audit --no-fund --silent
 	@touch $(NODE_STAMP)
 
+# One line per run (runbook, demo world, outcome, the report to open); a run's own progress
+# lines go to a log shown only when the run could not start. The reports to open are
+# listed again at the very end ($(DEMO_REPORTS)).
 demo: $(STAMP) bytecode
-	$(BIN)/sfdoctor demo list
-	@for run in $$($(BIN)/python -c "from sfdoctor import runbooks; \
+	@echo "the built-in demo worlds (sfdoctor demo list):"
+	@$(BIN)/sfdoctor demo list
+	@echo "running each runbook against its default demo world:"
+	@log=$$(mktemp); : > $(DEMO_REPORTS); for run in $$($(BIN)/python -c "from sfdoctor import runbooks; \
 	    print(*(f'{s.id}:{s.default_scenario}' for s in runbooks.all_specs() if s.default_scenario))"); do \
-	  echo "$(BIN)/sfdoctor run $${run%%:*} --org demo:$${run#*:} --out reports"; \
-	  $(BIN)/sfdoctor run $${run%%:*} --org demo:$${run#*:} --out reports; \
-	  rc=$$?; if [ $$rc -gt 1 ]; then exit $$rc; fi; \
-	done
-	$(BIN)/sfdoctor reports list
+	  folder=$$($(BIN)/sfdoctor run $${run%%:*} --org demo:$${run#*:} --out reports 2>$$log); rc=$$?; \
+	  case $$rc in 0) outcome=healthy;; 1) outcome="problems found";; 3) outcome=inconclusive;; \
+	    *) cat $$log; rm -f $$log; exit $$rc;; esac; \
+	  printf '  %-26s %-28s %s\n' "$${run%%:*}" "demo:$${run#*:}" "$$outcome"; \
+	  echo "$$(realpath $$folder)/report.html" >> $(DEMO_REPORTS); \
+	done; rm -f $$log
+	@echo "the history (sfdoctor reports list):"
+	@$(BIN)/sfdoctor reports list
 	$(BIN)/sfdoctor demo fleet --orgs 12 --out .demo-fleet >/dev/null
 	$(BIN)/sfdoctor fleet run --orgs .demo-fleet/orgs.toml --out reports; \
 	  rc=$$?; if [ $$rc -eq 2 ] || [ $$rc -gt 3 ]; then exit $$rc; fi
 	@echo "fleet page: $$(pwd)/reports/fleet.html"
+	@echo "the reports of the runs above (open in a browser, they work offline):"
+	@sed 's/^/  /' $(DEMO_REPORTS)
+	@echo "every run, with filters and a chart: $$(pwd)/reports/index.html"
 
 test: $(STAMP) bytecode system-deps $(NODE_STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadfile -q
 
+# jupyter-config/ (added to Jupyter's config path, whatever JUPYTER_CONFIG_DIR says) turns off
+# JupyterLab's news pop-up for this project; root (a container, a fresh VM) needs --allow-root.
 lab: $(STAMP)
-	$(BIN)/jupyter lab notebooks/
+	@JUPYTER_CONFIG_PATH="$(CURDIR)/jupyter-config$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH}" \
+	  $(BIN)/jupyter lab --LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate \
+	  $$([ "$$(id -u)" = 0 ] && echo --allow-root) $(LAB_ARGS) notebooks/
 
 bench: $(STAMP) bytecode
 	$(BIN)/python bench/run.py
