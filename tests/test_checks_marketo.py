@@ -398,3 +398,17 @@ def test_the_refused_sign_in_of_an_org_without_api_is_counted():
     by = run.conn.counter.snapshot()["by_endpoint"]
     assert by.get("POST /services/oauth2/token") == 1 and run.conn.sf is None
     assert facts.own_refused
+
+
+def test_operator_answers_read_as_the_form_reads_them():
+    """`ticked` (the choice's own value) is an answer, not dropped; a value that fits nothing
+    is refused naming the parameter."""
+    from sfdoctor.errors import BadInput
+    from sfdoctor.runbook_checks import marketo_sync_setup as ms
+
+    assert ms._operator_choice("marketo_sync_sandbox", "ticked") == "ticked"
+    assert ms._operator_choice("marketo_sync_sandbox", False) == "not ticked"
+    assert ms._operator_choice("marketo_sync_sandbox", None) is None
+    with pytest.raises(BadInput) as refused:
+        ms._operator_choice("marketo_sync_sandbox", "maybe")
+    assert "marketo_sync_sandbox" in refused.value.one_line("en")

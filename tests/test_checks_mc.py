@@ -502,3 +502,13 @@ def test_the_probe_fingerprint_follows_the_integration_users_password():
     assert wrong and right and wrong != right and wrong.startswith("hmac-sha256:")
     assert schedule.probe_fingerprint("demo:mc-healthy", RUNBOOK, {}, "salt-2") != right
     assert schedule.probe_fingerprint("demo:mc-healthy", RUNBOOK, {"mc_username": "nobody-here"}, "salt-1") is None
+
+
+def test_next_steps_do_not_say_nothing_blocks_when_checks_could_not_look():
+    from sfdoctor.findings import Finding
+    from sfdoctor.runbook_checks import mc_missing_oauth_token as mc_mod
+
+    broken = Finding(id="mc-user", title="The integration user", status="error", summary="no [marketing_cloud]")
+    [step] = mc_mod.next_steps_check(None, None, "en", found=[broken])
+    assert step.status == "skip" and "The integration user" in step.summary
+    assert step.evidence["not_looked"] == ["mc-user"]

@@ -409,3 +409,16 @@ def test_an_adversarial_world_through_the_cli(cli_runs):
     roots, warns, _, _ = ADVERSARIAL["type-param-before-error"]
     f = H.assert_verdict(cli_runs["look-alikes"], roots, warns)
     assert f["api_calls"] <= 6
+
+
+def test_an_error_in_the_url_no_check_explains_keeps_the_run_from_healthy():
+    """OAUTH_APP_ACCESS_DENIED (admin-approved users only) is the symptom itself: the warning
+    carries it as unexplained, so the outcome cannot be healthy."""
+    from sfdoctor import findings as findings_mod
+    from sfdoctor.runbook_checks import sia_auth_failure as sia_mod
+
+    facts = sia_mod.SiaFacts.from_params(
+        error_url="https://app.example/callback?error=OAUTH_APP_ACCESS_DENIED&error_description=user+is+not+admin-approved")
+    found = sia_mod.error_url(None, facts, lang="en")
+    assert [f.unexplained for f in found] == [True]
+    assert findings_mod.outcome(found) == "inconclusive"

@@ -58,6 +58,10 @@ class Finding:
     fix: str = ""
     summary: str = ""
     duration_ms: int = 0
+    # The finding shows the runbook's symptom itself (a refused login, failing history rows, an
+    # error type in a pasted URL, a Failed sync status) without saying why: while no `fail`
+    # explains it, the run cannot be `healthy` (spec/findings.md outcome rules).
+    unexplained: bool = False
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
@@ -67,6 +71,8 @@ class Finding:
         data = asdict(self)
         # Evidence must be JSON-native: round-trip now so a bad value fails at the check, not at the writer.
         data["evidence"] = json.loads(json.dumps(self.evidence, default=str))
+        if not self.unexplained:
+            del data["unexplained"]  # written only where it holds, so a plain finding reads as before
         return data
 
     @classmethod
@@ -84,12 +90,15 @@ def warnings(checks: Iterable[Finding]) -> list[str]:
 
 
 def outcome(checks: Iterable[Finding], *, run_broke: bool = False) -> str:
+    """THE outcome rule (spec/findings.md), for every runbook: a fail explains the symptom;
+    without one, a check that could not run or symptom evidence left unexplained makes the run
+    `inconclusive`; `healthy` only when neither is left."""
     checks = list(checks)
     if run_broke:
         return "error"
     if any(c.status == "fail" for c in checks):
         return "problems_found"
-    if any(c.status == "error" for c in checks):
+    if any(c.status == "error" or c.unexplained for c in checks):
         return "inconclusive"
     return "healthy"
 
@@ -109,6 +118,53 @@ def reasons_of(findings: dict[str, Any]) -> list[str]:
                                 or check.get("title") or check.get("id")).split())
             out.append(f"{check.get('id')}: {text}")
     return _distinct(out)
+
+
+def not_checked(checks: Iterable[Finding]) -> list[str]:
+    """Ids of the `manual` steps left for the operator (spec/findings.md `not_checked`)."""
+    return _distinct(c.id for c in checks if c.status == "manual")
+
+
+def reasons(checks: Iterable[Finding], lang: str, *, run_broke: bool = False) -> list[str]:
+    """One line per reason the run is `inconclusive` or `error`, in `lang`: each check that could
+    not run and each piece of the symptom left unexplained. Empty for any other outcome."""
+    from .i18n import t
+
+    checks = list(checks)
+    if outcome(checks, run_broke=run_broke) not in ("inconclusive", "error"):
+        return []
+    lines: list[str] = []
+    for c in checks:
+        said = " ".join((c.summary or str(c.evidence.get("reason") or "")).split())
+        if c.status == "error":
+            lines.append(t("outcome.reason.error", lang, title=c.title, reason=said or "-"))
+        elif c.unexplained:
+            lines.append(t("outcome.reason.unexplained", lang, title=c.title, reason=said or "-"))
+    return _distinct(lines)
+
+
+def done_line(findings: dict[str, Any], lang: str) -> str:
+    """The terminal's one line for a finished run: the outcome and what it rests on (the causes
+    found, the reasons a run is inconclusive); the outcome alone when there is nothing to add."""
+    outcome = findings["outcome"]
+    from .i18n import t
+
+    said = t("outcome." + outcome, lang)
+    if outcome == "problems_found":
+        detail = ", ".join(findings.get("root_causes", []))
+    elif outcome in ("inconclusive", "error"):
+        detail = "; ".join(reasons_of(findings))
+    else:
+        detail = ""
+    return t("run.progress.done", lang, outcome=said, causes=detail) if detail else said
+
+
+def version() -> str:
+    """The sfdoctor that wrote a findings.json: a change of wording or rules between two runs
+    is then not read as the org changing."""
+    from . import __version__
+
+    return __version__
 
 
 def _distinct(items: Iterable[str]) -> list[str]:
@@ -148,10 +204,13 @@ class RunResult:
             "lang": self.lang,
             "started_at": iso(self.started_at),
             "finished_at": iso(self.finished_at or utcnow()),
+            "sfdoctor_version": version(),
             "outcome": self.outcome,
             "root_causes": root_causes(self.checks),
             "warnings": warnings(self.checks),
             "api_calls": self.api_calls,
+            "not_checked": not_checked(self.checks),
+            "reasons": reasons(self.checks, self.lang, run_broke=self.run_broke),
             "parameters": self.parameters,
             "checks": [c.to_json() for c in self.checks],
         }

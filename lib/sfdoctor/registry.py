@@ -108,13 +108,19 @@ class Runbook:
         return runbooks.load(self.id)
 
     def finding(self, status: str, lang: str, *, check_id: str | None = None, cause: str | None = None,
-                evidence: dict[str, Any] | None = None, summary: str = "", edition: str | None = None) -> Finding:
-        """A finding of the running check (or of `check_id`): title and fix from the YAML."""
+                evidence: dict[str, Any] | None = None, summary: str = "", edition: str | None = None,
+                unexplained: bool = False) -> Finding:
+        """A finding of the running check (or of `check_id`): title and fix from the YAML.
+        `unexplained=True` declares that this finding is the symptom's own evidence (a refused
+        login, failing history rows, an error in a pasted URL, a Failed sync): the engine's one
+        outcome rule (findings.outcome) then refuses `healthy` unless a fail explains it."""
         cid = check_id or _running_check.get()
         if cid is None:
             raise RuntimeError(f"runbook {self.id}: a finding outside a registered check needs check_id")
-        return self.spec().finding(cid, status, lang, cause=cause, evidence=evidence, summary=summary,
-                                   edition=edition)
+        found = self.spec().finding(cid, status, lang, cause=cause, evidence=evidence, summary=summary,
+                                    edition=edition)
+        found.unexplained = unexplained
+        return found
 
     def msg(self, lang: str, key: str, **values: Any) -> str:
         """The YAML's `messages.<key>` in `lang`, formatted."""

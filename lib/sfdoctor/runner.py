@@ -34,7 +34,8 @@ import nbformat  # noqa: E402
 
 from . import project_root, registry
 from .errors import BadInput, check_lang, problem_text
-from .findings import API_CALLS_METADATA, EXIT_CODES, MIMETYPE, RUN_MIMETYPE, SCHEMA, Finding, RunResult, iso, reasons_of, utcnow
+from .findings import API_CALLS_METADATA, EXIT_CODES, MIMETYPE, RUN_MIMETYPE, SCHEMA, Finding, RunResult, iso, utcnow
+from .findings import done_line as findings_done_line
 from .i18n import t
 from .kernel import PREWARM_ENV, EarlyKernel, execute_notebook
 from .params import convert_value, jsonable
@@ -347,8 +348,7 @@ def run_runbook(
 
     refresh(out_root, lang)  # reports/index.html from the index, under its lock; never fails the run
     if progress:
-        progress(t("run.progress.done", lang, outcome=t("outcome." + findings["outcome"], lang),
-                    causes=", ".join(findings.get("root_causes", [])) or "; ".join(reasons_of(findings)) or "-"))
+        progress(findings_done_line(findings, lang))
     result = RunResult(
         runbook=findings["runbook"], org=findings["org"], lang=findings["lang"], started_at=started,
         finished_at=utcnow(), parameters=findings.get("parameters", {}), api_calls=findings.get("api_calls", 0),

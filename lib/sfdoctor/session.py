@@ -17,7 +17,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Callable, Mapping, NamedTuple
 
 from .errors import CheckError, SfdoctorError, check_lang
-from .findings import API_CALLS_METADATA, MIMETYPE, RUN_MIMETYPE, Finding, RunResult, utcnow
+from .findings import API_CALLS_METADATA, MIMETYPE, RUN_MIMETYPE, Finding, RunResult, done_line, utcnow
 from .i18n import t
 from .report import CONTEXT_MIMETYPE, finding_card_html, summary_html
 from .runbooks import load
@@ -261,7 +261,7 @@ class RunSession:
                 "text/html": summary_html(data, self.lang, self.spec),
                 RUN_MIMETYPE: data,
                 CONTEXT_MIMETYPE: self.context(),
-                "text/plain": f"{data['outcome']}: {', '.join(data['root_causes']) or '-'}",
+                "text/plain": done_line(data, self.lang),
             })
         return result
 

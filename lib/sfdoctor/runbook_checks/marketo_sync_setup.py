@@ -106,14 +106,16 @@ class Facts:
             unwanted = list(operator["fields_not_to_sync"])
             answered["fields_not_to_sync"] = "operator"
         status = str(params.get("marketo_sync_status") or NOT_ANSWERED)
-        if status == NOT_ANSWERED and operator.get("marketo_sync_status") in STATUSES:
-            status = operator["marketo_sync_status"]
+        said = _operator_choice("marketo_sync_status", operator.get("marketo_sync_status"))
+        if status == NOT_ANSWERED and said is not None:
+            status = said
             answered["marketo_sync_status"] = "operator"
         elif status != NOT_ANSWERED:
             answered["marketo_sync_status"] = "form"
         sandbox = str(params.get("marketo_sync_sandbox") or NOT_ANSWERED)
-        if sandbox == NOT_ANSWERED and isinstance(operator.get("marketo_sync_sandbox"), bool):
-            sandbox = TICKED if operator["marketo_sync_sandbox"] else NOT_TICKED
+        said = _operator_choice("marketo_sync_sandbox", operator.get("marketo_sync_sandbox"))
+        if sandbox == NOT_ANSWERED and said is not None:
+            sandbox = said
             answered["marketo_sync_sandbox"] = "operator"
         elif sandbox != NOT_ANSWERED:
             answered["marketo_sync_sandbox"] = "form"
@@ -130,6 +132,27 @@ class Facts:
     def user(self) -> dict[str, Any] | None:
         """The sync user's row (login_probe's row lookup reads `facts.user["Id"]`)."""
         return self.grants.user if self.grants is not None else None
+
+
+def _operator_choice(name: str, value: Any) -> str | None:
+    """An operator answer for a choice parameter, read as the form reads it (params.convert_value:
+    one of the choice's own values; for the Sandbox box also a boolean). None when there is no
+    answer; a value that fits neither raises the parameter's one-line error instead of being
+    dropped (a dropped answer would hide the world's own and read as "not answered")."""
+    if value is None:
+        return None
+    if name == "marketo_sync_sandbox" and isinstance(value, bool):
+        return TICKED if value else NOT_TICKED
+    from sfdoctor.errors import LocalizedValueError, SfdoctorError
+    from sfdoctor.i18n import Text
+    from sfdoctor.params import convert_value
+
+    param = next(p for p in RUNBOOK.spec().parameters if p.name == name)
+    try:
+        converted = convert_value(param, value)
+    except SfdoctorError as exc:
+        raise LocalizedValueError(Text("params.bad", name=name, problem=exc.message)) from None
+    return None if converted == NOT_ANSWERED else converted
 
 
 RUNBOOK = Runbook("marketo-sync-setup", Facts)

@@ -514,6 +514,13 @@ def next_steps(found: list, lang: str = "en") -> Any:
         steps.append(RUNBOOK.msg(lang, "step_recheck_data_cloud"))
     steps += [RUNBOOK.msg(lang, "step_" + c.lower()) for c in order if c not in failing and causes.get(c) == "warn"]
     evidence = {"order": order, "steps": [f"{i}. {s}" for i, s in enumerate(steps, 1)]}
+    # "Nothing blocks" is only true when every check looked: a missing Marketing Cloud section,
+    # a refused package secret or an unreadable input leaves checks in `error`.
+    not_looked = [f.title for f in found if f.status == "error"]
+    if not failing and not_looked:
+        evidence["not_looked"] = [f.id for f in found if f.status == "error"]
+        return RUNBOOK.finding("skip", lang, evidence=evidence,
+                               summary=RUNBOOK.msg(lang, "next_not_looked", checks=", ".join(not_looked)))
     if not failing:
         return RUNBOOK.finding("pass", lang, evidence=evidence,
                        summary=RUNBOOK.msg(lang, "next_none" if not steps else "next_prevent_only"))

@@ -346,7 +346,9 @@ def org_history(conn: Connection, facts: Facts, lang: str = "en") -> list[Findin
     evidence["token_required_other_users"] = others
     status = "warn" if others > 0 else "pass"
     key = "org_history_others" if others > 0 else ("org_history_token" if token else "org_history_ok")
-    return [RUNBOOK.finding(status, lang, evidence=evidence,
+    # The symptom itself: logins refused for a missing token. With no user under diagnosis no
+    # check explains them, so the run may not call the org healthy.
+    return [RUNBOOK.finding(status, lang, evidence=evidence, unexplained=facts.user is None and token > 0,
                     summary=RUNBOOK.msg(lang, key, n=evidence["failures"], token=token, others=others, days=facts.days))]
 
 

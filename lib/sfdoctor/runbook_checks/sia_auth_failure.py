@@ -210,10 +210,12 @@ def error_url(conn: Connection, facts: SiaFacts, lang: str = "en") -> list[Findi
     if url.kind == BLOCKED:
         return [RUNBOOK.finding("fail", lang, cause="OAUTH_APP_BLOCKED", evidence=evidence,
                         summary=RUNBOOK.msg(lang, "url_blocked", error=shown))]
+    # The pasted failure is the symptom itself: while no check explains it, the run is
+    # inconclusive, never healthy (spec/causes.md UNRECOGNIZED_ERROR).
     if not url.error and not url.description:
-        return [RUNBOOK.finding("warn", lang, cause="UNRECOGNIZED_ERROR", evidence=evidence,
+        return [RUNBOOK.finding("warn", lang, cause="UNRECOGNIZED_ERROR", evidence=evidence, unexplained=True,
                         summary=RUNBOOK.msg(lang, "url_no_error", url=url.url))]
-    return [RUNBOOK.finding("warn", lang, cause="UNRECOGNIZED_ERROR", evidence=evidence,
+    return [RUNBOOK.finding("warn", lang, cause="UNRECOGNIZED_ERROR", evidence=evidence, unexplained=True,
                     summary=RUNBOOK.msg(lang, "url_other", error=shown, meaning=evidence["salesforce_meaning"]))]
 
 
