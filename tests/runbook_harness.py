@@ -169,13 +169,18 @@ def report_folder(result: Mapping[str, Any]) -> Path:
     return Path(result["folders"][-1])
 
 
-def assert_verdict(result: Mapping[str, Any], roots: list[str], warns: list[str]) -> dict[str, Any]:
-    """A scenario's run: exit 1 with root causes, else 0; exactly these root causes and warnings
-    in this order; the matching outcome; report.html and report.ipynb written. Returns findings."""
-    assert result["exit"] == (1 if roots else 0), result["stderr"]
+def assert_verdict(result: Mapping[str, Any], roots: list[str], warns: list[str],
+                   outcome: str | None = None) -> dict[str, Any]:
+    """A scenario's run: exit 1 with root causes, else 0 (3 for `outcome="inconclusive"`: the
+    symptom left unexplained); exactly these root causes and warnings in this order; the
+    matching outcome; report.html and report.ipynb written. Returns findings."""
+    outcome = outcome or ("problems_found" if roots else "healthy")
+    assert result["exit"] == sf_findings.EXIT_CODES[outcome], result["stderr"]
     f = result["findings"]
     assert (f["root_causes"], f["warnings"]) == (roots, warns)
-    assert f["outcome"] == ("problems_found" if roots else "healthy")
+    assert f["outcome"] == outcome
+    if outcome == "inconclusive":
+        assert f["reasons"], f
     folder = report_folder(result)
     assert (folder / "report.html").is_file() and (folder / "report.ipynb").is_file()
     return f

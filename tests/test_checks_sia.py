@@ -109,6 +109,10 @@ EXPECTED = {
                                                  "error_description": "The handshake did not finish"}),
                           "user-api-enabled": ("pass", {"from_profile": False,
                                                         "permission_sets": ["SIA Integration"]})}),
+    "sia-not-approved": (["USER_NOT_APPROVED"], [],
+                         {"error-url": ("warn", {"error": "OAUTH_APP_ACCESS_DENIED"}),
+                          "user-api-enabled": ("fail", {"admin_approved_users_only": True,
+                                                        "assigned_through": []})}),
 }
 
 
@@ -284,7 +288,7 @@ ADVERSARIAL = {
          "toutapp-oauth-usage": ("pass", {"app": "Sales Insight Actions", "tokens": 0, "connected_app_installed": True}),
          "toutapp-block": ("fail", {"operator_answer": "unblock"})}, []),
     "username-case-zero-tokens": (
-        ["API_NOT_ENABLED_FOR_USER"], ["UNRECOGNIZED_ERROR"],
+        ["API_NOT_ENABLED_FOR_USER"], [],
         {"error-url": ("warn", {"error": "OAUTH_APP_ACCESS_DENIED"}),
          "user-api-enabled": ("fail", {"username": "haruka.ogawa@kobe-denki.example"}),
          "toutapp-oauth-usage": ("pass", {"tokens": 0, "user_has_token": False, "connected_app_installed": True})},

@@ -136,3 +136,10 @@ def test_run_exit_codes_and_index_with_concurrent_processes(tmp_path):
     assert sorted(e["exit_code"] for e in lines) == [0, 1]
     assert len({e["folder"] for e in lines}) == 2
     assert main(["reports", "diff", "-2", "-1", "--out", str(out), "--json"]) in (0,)
+
+
+def test_diagnose_exits_1_with_one_line_when_nothing_fits(capsys):
+    assert main(["diagnose", "the coffee machine is empty"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "sfdoctor list" in err[0]
+    assert main(["diagnose", "the coffee machine is empty", "--json"]) == 1

@@ -76,6 +76,22 @@ def test_diff_cli_text_and_json(out, capsys):
     assert err.count("\n") == 1 and "no report at position 7" in err and "Traceback" not in err
 
 
+def test_diff_says_when_two_runs_differ_in_sfdoctor_version(out, capsys):
+    from sfdoctor.cli import main
+
+    for name, version in (("a", "0.1.0"), ("b", "0.2.0")):
+        path = out / "2026-11-23" / "rb" / name / "findings.json"
+        path.write_text(json.dumps({**json.loads(path.read_text()), "sfdoctor_version": version}))
+    d = diff("-2", "-1", out)
+    assert d.versions_differ and d.to_json()["sfdoctor_version"] == {"a": "0.1.0", "b": "0.2.0"}
+    assert main(["reports", "diff", "-2", "-1", "--out", str(out)]) == 0
+    assert "different sfdoctor versions (0.1.0 and 0.2.0)" in capsys.readouterr().err
+    path = out / "2026-11-23" / "rb" / "b" / "findings.json"
+    path.write_text(json.dumps({**json.loads(path.read_text()), "sfdoctor_version": "0.1.0"}))
+    assert main(["reports", "diff", "-2", "-1", "--out", str(out)]) == 0
+    assert "versions" not in capsys.readouterr().err
+
+
 # ------------------------------------------------------------------------------ prune
 from datetime import datetime, timedelta, timezone  # noqa: E402
 

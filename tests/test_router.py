@@ -75,3 +75,16 @@ def test_diagnose_no_match_and_empty(specs):
 
 def test_decode_url_undoes_every_layer_of_encoding():
     assert decode_url("a%2520b+c") == "a b c"
+
+
+def test_a_match_names_only_words_found_in_the_text():
+    """`Missing_OAuth_Token` shares one word ("token") with "security token": that is no match,
+    and no listed phrase is absent from the text."""
+    from sfdoctor.router import _compact, diagnose
+
+    text = "Missing_OAuth_Token"
+    ids = [m.spec.id for m in diagnose(text)]
+    assert "security-token-required" not in ids
+    for m in diagnose(text):
+        for phrase in m.matched:
+            assert all(_compact(part) in _compact(text) for part in phrase.split(" … "))

@@ -24,6 +24,8 @@ FAULTS = H.REST_COMPOSITE_FAULTS
 # (findings.md: a fail explains the symptom), checked in faults-limit-blocked.
 FAULT_BASE = "sia-unrecognized"
 CLI_SCENARIOS = sorted(EXPECTED)
+# The URL's error stays unexplained by every check: never healthy (spec/causes.md UNRECOGNIZED_ERROR).
+INCONCLUSIVE = {"sia-unrecognized"}
 JA = "sia-sandbox"
 
 
@@ -48,7 +50,7 @@ def test_cli_scenarios_reach_every_cause_code():
 @pytest.mark.parametrize("scenario", CLI_SCENARIOS)
 def test_every_scenario_through_the_cli(runs, scenario):
     roots, warns, extra = EXPECTED[scenario]
-    f = H.assert_verdict(runs[scenario], roots, warns)
+    f = H.assert_verdict(runs[scenario], roots, warns, "inconclusive" if scenario in INCONCLUSIVE else None)
     by_id = {c["id"]: c for c in f["checks"]}
     for cid, (status, _) in extra.items():
         assert by_id[cid]["status"] == status
@@ -86,7 +88,7 @@ def test_a_parameter_answer_is_recorded(runs):
 
 
 def test_transient_503s_recovered_give_the_same_result(runs):
-    H.assert_same_verdict(runs["faults-503"], runs[FAULT_BASE], 0)
+    H.assert_same_verdict(runs["faults-503"], runs[FAULT_BASE], 3)
 
 
 @pytest.mark.parametrize("name", ["faults-limit", "faults-hang"])

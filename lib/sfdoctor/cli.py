@@ -80,10 +80,10 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
     if args.json:
         _out_json([{"runbook": m.spec.id, "title": pick(m.spec.title, args.lang), "score": m.score, "matched": m.matched}
                    for m in matches])
-        return 0
+        return 0 if matches else 1
     if not matches:
         _err(t("cli.no_match", args.lang))
-        return 0
+        return 1
     for m in matches:
         _err(f"{m.score:.2f}  {m.spec.id}: {pick(m.spec.title, args.lang)}")
         _err("      " + t("cli.matched", args.lang, matched="; ".join(m.matched)))
@@ -209,6 +209,9 @@ def cmd_reports_diff(args: argparse.Namespace) -> int:
     _err(t("cli.diff_unchanged", args.lang, causes=", ".join(d.unchanged) or "-"))
     for c in d.status_changes:
         _err(f"  {c['check']}: {c['a']} -> {c['b']}")
+    if d.versions_differ:
+        unknown = t("cli.diff_version_unknown", args.lang)
+        _err(t("cli.diff_versions", args.lang, a=d.version_a or unknown, b=d.version_b or unknown))
     return 0
 
 

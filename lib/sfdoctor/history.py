@@ -87,11 +87,21 @@ class Diff:
     outcome_a: str = ""
     outcome_b: str = ""
     status_changes: list[dict[str, str]] = field(default_factory=list)
+    # The sfdoctor that wrote each findings.json (None: written before it was recorded). When
+    # they differ, a change may be sfdoctor's wording or rules, not the org.
+    version_a: str | None = None
+    version_b: str | None = None
+
+    @property
+    def versions_differ(self) -> bool:
+        return self.version_a != self.version_b
 
     def to_json(self) -> dict[str, Any]:
         return {
             "a": str(self.a), "b": str(self.b),
             "outcome": {"a": self.outcome_a, "b": self.outcome_b},
+            "sfdoctor_version": {"a": self.version_a, "b": self.version_b},
+            "versions_differ": self.versions_differ,
             "new": self.new, "fixed": self.fixed, "unchanged": self.unchanged,
             "status_changes": self.status_changes,
         }
@@ -118,6 +128,7 @@ def diff(a: str | os.PathLike[str], b: str | os.PathLike[str], out_dir: str | os
         new=new, fixed=fixed, unchanged=unchanged,
         outcome_a=str(da.get("outcome", "")), outcome_b=str(db.get("outcome", "")),
         status_changes=changes,
+        version_a=da.get("sfdoctor_version"), version_b=db.get("sfdoctor_version"),
     )
 
 

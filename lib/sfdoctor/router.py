@@ -64,6 +64,25 @@ def _tokens(text: str) -> set[str]:
 _STOPWORDS = {"the", "a", "an", "to", "of", "in", "on", "for", "and", "or", "is", "was", "we", "your", "you", "be", "not", "with", "this"}
 
 
+def found_words(text: str, words: set[str]) -> str:
+    """The stretches of the (normalized) text that the shared words cover, in text order,
+    overlapping ones merged: what a match names is always found in the text."""
+    norm = normalize(text)
+    spans: list[list[int]] = []
+    for word in words:
+        at = norm.find(word)
+        if at >= 0:
+            spans.append([at, at + len(word)])
+    spans.sort()
+    merged: list[list[int]] = []
+    for start, end in spans:
+        if merged and start <= merged[-1][1] + 1:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    return " … ".join(norm[a:b] for a, b in merged)
+
+
 def _url_error_values(text: str) -> list[str]:
     """Values of error-ish query parameters in any URL or query string inside the text."""
     values: list[str] = []
@@ -101,9 +120,12 @@ def _score_spec(spec: RunbookSpec, text: str) -> tuple[float, list[str]]:
         sym_tokens = _tokens(s.text)
         if not sym_tokens:
             continue
-        overlap = len(sym_tokens & tokens) / len(sym_tokens)
-        if overlap >= 0.5:
-            hits.append((s.weight * 0.8 * overlap, s.text))
+        shared = sym_tokens & tokens
+        overlap = len(shared) / len(sym_tokens)
+        # One shared word ("token") is no evidence of a phrase; and a hit is named by the words
+        # the text itself carries, never by the symptom phrase it only partly matched.
+        if overlap >= 0.5 and len(shared) >= 2:
+            hits.append((s.weight * 0.8 * overlap, found_words(text, shared)))
     url_values = {_compact(v) for v in _url_error_values(text)}
     for code in spec.causes:
         code_c = _compact(code)

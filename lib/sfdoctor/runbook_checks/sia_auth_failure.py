@@ -40,6 +40,11 @@ _KNOWN_MEANINGS = ("oauth_app_access_denied", "oauth_ec_app_not_found", "access_
                    "api_disabled_for_org")
 
 
+def access_denied(url: UrlError) -> bool:
+    """The URL says OAUTH_APP_ACCESS_DENIED: the app admits admin-approved users only (pure)."""
+    return url.kind == OTHER and compact(url.error) == compact("OAUTH_APP_ACCESS_DENIED")
+
+
 def meaning(url: UrlError, lang: str) -> str:
     """What Salesforce means by the URL's error, when documented (else says so)."""
     if url.kind in (RESTRICTED, BLOCKED):
@@ -69,6 +74,7 @@ class SiaFacts:
     tokens: list[dict[str, Any]] = field(default_factory=list)
     apps: list[dict[str, Any]] = field(default_factory=list)
     history: list[dict[str, Any]] = field(default_factory=list)
+    access: list[dict[str, Any]] = field(default_factory=list)
     read_errors: dict[str, str] = field(default_factory=dict)
     started_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
 
@@ -134,6 +140,12 @@ def queries(username: str, since: datetime) -> dict[str, str]:
     }
     if username:
         out.update(permissions.queries(username, prefix="p_"))
+        # The connected apps assigned to the user's profile and permission sets (the profile's
+        # own permission set is among the assignments), for an admin-approved-only app.
+        out["access"] = soql("SELECT SetupEntityId, Parent.Label, Parent.IsOwnedByProfile FROM SetupEntityAccess "
+                             "WHERE SetupEntityType = 'ConnectedApplication' AND ParentId IN "
+                             "(SELECT PermissionSetId FROM PermissionSetAssignment WHERE Assignee.Username = {})",
+                             username)
         by_user = soql("SELECT Id FROM User WHERE Username = {}", username)
         out["history"] = soql(
             "SELECT Status, LoginUrl, Application, LoginType, COUNT(Id) logins, MAX(LoginTime) lastLogin FROM LoginHistory "
@@ -151,7 +163,7 @@ def load(conn: Connection, facts: SiaFacts) -> SiaFacts:
     org = answers["org"]
     facts.org = plain_record(org.records[0]) if org.records else {}
     facts.instance_host = _host(conn.sf.sf_instance if conn.sf is not None else None) or _host(conn.my_domain_host)
-    for ref in ("tokens", "apps", "history"):
+    for ref in ("tokens", "apps", "history", "access"):
         sub: SubResult | None = answers.get(ref)
         if sub is not None and not sub.ok:
             facts.read_errors[ref] = sub.error
@@ -159,6 +171,8 @@ def load(conn: Connection, facts: SiaFacts) -> SiaFacts:
     facts.apps = [plain_record(r) for r in answers["apps"].records]
     if "history" in answers:
         facts.history = [plain_record(r) for r in answers["history"].records]
+    if "access" in answers:
+        facts.access = [plain_record(r) for r in answers["access"].records]
     if facts.username:
         try:
             facts.grants = permissions.from_answers(answers, prefix="p_")
@@ -210,6 +224,10 @@ def error_url(conn: Connection, facts: SiaFacts, lang: str = "en") -> list[Findi
     if url.kind == BLOCKED:
         return [RUNBOOK.finding("fail", lang, cause="OAUTH_APP_BLOCKED", evidence=evidence,
                         summary=RUNBOOK.msg(lang, "url_blocked", error=shown))]
+    if access_denied(url):
+        # Known: the admin-approval setting; the user check holds it against the org.
+        return [RUNBOOK.finding("warn", lang, evidence=evidence, unexplained=True,
+                                summary=RUNBOOK.msg(lang, "url_access_denied", error=shown))]
     # The pasted failure is the symptom itself: while no check explains it, the run is
     # inconclusive, never healthy (spec/causes.md UNRECOGNIZED_ERROR).
     if not url.error and not url.description:
@@ -318,7 +336,21 @@ def user_api_enabled(conn: Connection, facts: SiaFacts, lang: str = "en") -> lis
         return [RUNBOOK.finding("fail", lang, cause="API_NOT_ENABLED_FOR_USER", evidence=evidence,
                         edition=facts.edition, summary=RUNBOOK.msg(lang, "api_disabled", profile=grants.profile,
                                                            username=_found_name(facts)))]
+    if access_denied(facts.url):
+        if "access" in facts.read_errors or "apps" in facts.read_errors:
+            raise CheckError(f"SetupEntityAccess / ConnectedApplication could not be read: "
+                             f"{facts.read_errors.get('access') or facts.read_errors.get('apps')}")
+        admin_only = bool(facts.apps and facts.apps[0].get("OptionsAllowAdminApprovedUsersOnly"))
+        app_ids = {str(a.get("Id")) for a in facts.apps}
+        assigned = [str(r.get("Parent.Label") or "") for r in facts.access if str(r.get("SetupEntityId")) in app_ids]
+        evidence |= {"admin_approved_users_only": admin_only, "assigned_through": assigned}
+        if admin_only and not assigned:
+            return [RUNBOOK.finding("fail", lang, cause="USER_NOT_APPROVED", evidence=evidence, edition=facts.edition,
+                                    summary=RUNBOOK.msg(lang, "not_approved", username=_found_name(facts),
+                                                        profile=grants.profile))]
     summary = RUNBOOK.msg(lang, "api_enabled", username=_found_name(facts), via=", ".join(grants.via))
+    if access_denied(facts.url):
+        summary += RUNBOOK.msg(lang, "approved_note" if evidence["admin_approved_users_only"] else "not_admin_only_note")
     if grants.user.get("IsActive") is False:
         summary += RUNBOOK.msg(lang, "user_inactive_note")
     return [RUNBOOK.finding("pass", lang, evidence=evidence, summary=summary)]
