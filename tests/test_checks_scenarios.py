@@ -80,3 +80,13 @@ def test_probe_false_makes_no_login_attempt():
     assert by_id["probe-login-password-only"].status == "skip"
     assert conn.counter.logins == 1   # sfdoctor's own OAuth token only
     assert findings.root_causes(found) == ["TOKEN_MISSING", "SOURCE_IP_UNTRUSTED"]   # from LoginHistory
+
+
+@pytest.mark.parametrize("lang, unlock", [("en", "Unlock"), ("ja", "ロック解除")])
+def test_a_locked_user_gets_the_locked_case_with_the_user_not_the_menu(lang, unlock):
+    _, _, found = H.run_steps(RUNBOOK, "demo:user-locked", sectoken.Facts, sectoken.STEPS, lang)
+    fails = [f for f in found if f.status == "fail" and f.cause == "PASSWORD_INVALID"]
+    assert fails
+    for f in fails:
+        assert unlock in f.fix and "sync@acme.example" in f.fix, f.fix
+        assert "which" not in f.fix and "unknown_username" not in f.fix and "Unfreeze" not in f.fix

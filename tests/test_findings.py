@@ -51,6 +51,9 @@ def test_findings_json_carries_version_reasons_and_flag_only_where_it_holds():
 @pytest.mark.parametrize("data, line", [
     ({"outcome": "healthy", "root_causes": []}, "Healthy: no check failed"),
     ({"outcome": "problems_found", "root_causes": ["TOKEN_MISSING"]}, "Problems found: TOKEN_MISSING"),
+    ({"outcome": "problems_found", "root_causes": ["PASSWORD_INVALID"],
+      "checks": [{"status": "fail", "cause": "PASSWORD_INVALID", "summary": "sync@acme.example is locked out."}]},
+     "Problems found: PASSWORD_INVALID (sync@acme.example is locked out)"),
     ({"outcome": "inconclusive", "root_causes": [], "reasons": ["A could not run: timeout"]},
      "Inconclusive: A could not run: timeout"),
 ])

@@ -143,6 +143,9 @@ def reasons(checks: Iterable[Finding], lang: str, *, run_broke: bool = False) ->
     return _distinct(lines)
 
 
+_CASE_CHARS = 120
+
+
 def done_line(findings: dict[str, Any], lang: str) -> str:
     """The terminal's one line for a finished run: the outcome and what it rests on (the causes
     found, the reasons a run is inconclusive); the outcome alone when there is nothing to add."""
@@ -151,7 +154,18 @@ def done_line(findings: dict[str, Any], lang: str) -> str:
 
     said = t("outcome." + outcome, lang)
     if outcome == "problems_found":
-        detail = ", ".join(findings.get("root_causes", []))
+        # Each cause with the case its first failing check found (`PASSWORD_INVALID (x is locked out)`).
+        first = {}
+        for check in findings.get("checks") or []:
+            if check.get("status") == "fail" and check.get("cause"):
+                first.setdefault(check["cause"], " ".join(str(check.get("summary") or "").split()))
+        named = []
+        for cause in findings.get("root_causes", []):
+            case = first.get(cause, "").rstrip(".。")
+            if len(case) > _CASE_CHARS:
+                case = case[: _CASE_CHARS - 1] + "…"
+            named.append(f"{cause} ({case})" if case else cause)
+        detail = ", ".join(named)
     elif outcome in ("inconclusive", "error"):
         detail = "; ".join(reasons_of(findings))
     else:

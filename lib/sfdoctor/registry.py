@@ -117,9 +117,17 @@ class Runbook:
         cid = check_id or _running_check.get()
         if cid is None:
             raise RuntimeError(f"runbook {self.id}: a finding outside a registered check needs check_id")
-        found = self.spec().finding(cid, status, lang, cause=cause, evidence=evidence, summary=summary,
-                                    edition=edition)
+        spec = self.spec()
+        found = spec.finding(cid, status, lang, cause=cause, evidence=evidence, summary=summary, edition=edition)
         found.unexplained = unexplained
+        case = (evidence or {}).get("which")
+        key = f"fix_{cause.lower()}_{case}" if cause and isinstance(case, str) else ""
+        if found.fix and key in spec.messages:
+            # The case the check found, with its values, instead of the menu of every case the
+            # cause's text in the YAML covers (that stays whole for the form and `sfdoctor list`).
+            values = {k: v for k, v in (evidence or {}).items() if isinstance(v, (str, int))}
+            values.setdefault("username", self.msg(lang, "the_user") if "the_user" in spec.messages else "-")
+            found.fix = self.msg(lang, key, **values)
         return found
 
     def msg(self, lang: str, key: str, **values: Any) -> str:

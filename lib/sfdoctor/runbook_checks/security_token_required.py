@@ -320,6 +320,7 @@ def login_history(conn: Connection, facts: Facts, lang: str = "en") -> list[Find
     h = load_history(conn, facts)
     status, cause, key, extra = lh.verdict(h, facts.probe_verdict)
     evidence = {
+        "username": facts.username,
         "window": f"{h.window_start} .. {h.window_end}", "logins": h.total(), "failures": h.total() - h.total(lh.SUCCESS),
         "by_status": _by(h.groups, "status"), "failing_source_ips": dict(list(h.failing_ips().items())[:10]),
         "complete": h.complete, **extra,
