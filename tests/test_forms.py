@@ -119,3 +119,44 @@ def test_a_malformed_allowlist_is_refused_in_the_form_without_running():
     assert form.run() is None and ran == []
     form.fields["ip_allowlist"].value = "198.51.100.0 - 198.51.100.255 Head office, Tokyo\n192.0.2.0/24"
     assert form.values()["ip_allowlist"] == ["198.51.100.0 - 198.51.100.255 Head office, Tokyo", "192.0.2.0/24"]
+
+
+def test_org_field_offers_the_orgs_file_and_the_runbooks_demo_worlds(tmp_path, monkeypatch):
+    orgs_file = tmp_path / "orgs.toml"
+    orgs_file.write_text('[orgs.acme]\nmy_domain = "acme.my.salesforce.com"\nauth = "sf_cli"\nalias = "acme"\n',
+                         encoding="utf-8")
+    monkeypatch.setenv("SFDOCTOR_ORGS", str(orgs_file))
+    got = []
+    form = build_form("sia-auth-failure", "ja", lambda values, org: got.append((values, org)), org="demo")
+    assert form.children[1] is form.org_field and form.org_field.description == "組織"
+    options = list(form.org_field.options)
+    assert options[:2] == ["acme", "demo"]
+    assert "demo:sia-oauth-blocked" in options and not any("token-missing" in o for o in options)
+    form.org_field.value = "demo:my-own-world.yml"  # free text: not one of the options
+    form.run()
+    assert got and got[0][1] == "demo:my-own-world.yml" and "org" not in got[0][0]
+
+
+def test_without_org_no_org_field_and_on_run_takes_values_only(spec):
+    got = []
+    form = build_form(spec, "en", got.append)
+    assert form.org_field is None
+    form.run()
+    assert len(got) == 1 and isinstance(got[0], dict)
+
+
+def test_the_summary_shows_above_the_cards_when_the_run_finishes(spec):
+    from sfdoctor.session import RunSession
+
+    def on_run(values, org):
+        run = RunSession.open(spec, org, "ja", values, connect=False, display=False)
+        run.check(lambda conn, spec, *, lang: [spec.finding("probe", "fail", lang, cause="FIXTURE_BROKEN")], spec)
+        return run.finish()
+
+    form = build_form(spec, "ja", on_run, org="demo")
+    assert form.summary.value == ""
+    children = list(form.children)
+    assert children.index(form.summary) == children.index(form.output) - 1
+    result = form.run()
+    assert result.outcome == "problems_found"
+    assert "フィクスチャが壊れています" in form.summary.value

@@ -65,14 +65,49 @@ def _widget_for(p: Parameter, lang: str, label_width: str = "initial") -> widget
     return widgets.Text(value=str(default), **common)
 
 
-class RunbookForm(widgets.VBox):
-    """The form: one field per parameter, the login-attempts note, Run, and an Output area."""
+def org_choices(spec: RunbookSpec) -> list[str]:
+    """What the org field offers: the orgs file's orgs, `demo`, then this runbook's demo worlds.
 
-    def __init__(self, spec: RunbookSpec, lang: str, on_run: Callable[[dict[str, Any]], Any]):
+    An orgs file that cannot be read, or a checkout without the demo extra, offers less; the
+    field still takes any typed name, and a wrong one is said when Run resolves it.
+    """
+    from .errors import SfdoctorError
+
+    choices: list[str] = []
+    try:
+        from .orgs import list_orgs
+
+        choices += [ref.name for ref in list_orgs()]
+    except (SfdoctorError, OSError, ValueError):
+        pass
+    choices.append("demo")
+    try:
+        from .demo.scenario import list_builtin
+
+        choices += [f"demo:{s.name}" for s in list_builtin() if s.runbook == spec.id]
+    except (ImportError, SfdoctorError, OSError, ValueError):
+        pass
+    return list(dict.fromkeys(choices))
+
+
+class RunbookForm(widgets.VBox):
+    """The form: the org, one field per parameter, the login-attempts note, Run, and an Output area.
+
+    With `org` given, the form shows an org field (a choice of known orgs that also takes any
+    typed name) and calls `on_run(values, org=chosen)`; without it, `on_run(values)`.
+    """
+
+    def __init__(self, spec: RunbookSpec, lang: str, on_run: Callable[..., Any], org: str | None = None):
         self.spec = spec
         self.lang = lang
         self.on_run = on_run
         width = _label_width(spec, lang)
+        self.org_field: widgets.Combobox | None = None
+        if org is not None:
+            self.org_field = widgets.Combobox(
+                value=org, options=org_choices(spec), ensure_option=False, description=t("forms.org", lang),
+                tooltip=t("forms.org_help", lang), placeholder=t("forms.org_help", lang),
+                style={"description_width": width}, layout=widgets.Layout(width="100%", max_width="46em"))
         self.fields: dict[str, widgets.Widget] = {p.name: _widget_for(p, lang, width) for p in spec.parameters}
         # Typed secrets live here, never in a widget's synced state (see the module docstring).
         self._secrets: dict[str, str] = {}
@@ -86,9 +121,14 @@ class RunbookForm(widgets.VBox):
         self.note = widgets.HTML(f"<p><b>⚠</b> {_esc(note_text)}</p>")
         self.run_button = widgets.Button(description=t("forms.run", lang), button_style="primary", icon="play")
         self.output = widgets.Output()
+        # The run's summary, shown above the check cards once the run finishes (the cards
+        # appear in `output` one by one while it runs; the answer should not sit below them).
+        self.summary = widgets.HTML()
         self.run_button.on_click(lambda _b: self.run())
         header = widgets.HTML(f"<h3>{_esc(spec.texts(lang).runbook_title)}</h3><p>{_esc(spec.texts(lang).summary)}</p>")
-        super().__init__([header, *self.fields.values(), self.note, self.run_button, self.output])
+        org_row = [self.org_field] if self.org_field is not None else []
+        super().__init__([header, *org_row, *self.fields.values(), self.note, self.run_button, self.summary,
+                          self.output])
 
     def _take_secret(self, name: str) -> Callable[[dict[str, Any]], None]:
         def take(change: dict[str, Any]) -> None:
@@ -133,6 +173,7 @@ class RunbookForm(widgets.VBox):
     def run(self) -> Any:
         """What the Run button does: collect values, call on_run, show its findings in place."""
         self.output.clear_output()
+        self.summary.value = ""
         with self.output:
             try:
                 values = self.values()
@@ -142,11 +183,25 @@ class RunbookForm(widgets.VBox):
             self.run_button.disabled = True
             self.run_button.description = t("forms.running", self.lang)
             try:
-                return self.on_run(values)
+                if self.org_field is None:
+                    result = self.on_run(values)
+                else:
+                    result = self.on_run(values, org=self.org_field.value.strip() or "demo")
+                self._show_summary(result)
+                return result
             finally:
                 self._forget_secrets()  # used once
                 self.run_button.description = t("forms.run", self.lang)
                 self.run_button.disabled = False
+
+
+    def _show_summary(self, result: Any) -> None:
+        """The finished run's summary above the cards; anything else on_run returns shows nothing."""
+        to_json = getattr(result, "to_json", None)
+        if callable(to_json):
+            from .report import summary_html
+
+            self.summary.value = summary_html(to_json(), self.lang, self.spec)
 
 
 def _esc(text: str) -> str:
@@ -155,8 +210,9 @@ def _esc(text: str) -> str:
     return html.escape(text)
 
 
-def build_form(spec: RunbookSpec | str, lang: str, on_run: Callable[[dict[str, Any]], Any]) -> RunbookForm:
-    """The ipywidgets form of a runbook; `on_run(values)` runs its checks when Run is pressed."""
+def build_form(spec: RunbookSpec | str, lang: str, on_run: Callable[..., Any], org: str | None = None) -> RunbookForm:
+    """The ipywidgets form of a runbook; Run calls `on_run(values)`, or `on_run(values, org=...)`
+    when `org` (the notebook's) is given, which adds the org field."""
 
     spec = spec if isinstance(spec, RunbookSpec) else load(spec)
-    return RunbookForm(spec, check_lang(lang), on_run)
+    return RunbookForm(spec, check_lang(lang), on_run, org)
