@@ -90,3 +90,13 @@ def test_a_locked_user_gets_the_locked_case_with_the_user_not_the_menu(lang, unl
     for f in fails:
         assert unlock in f.fix and "sync@acme.example" in f.fix, f.fix
         assert "which" not in f.fix and "unknown_username" not in f.fix and "Unfreeze" not in f.fix
+
+
+@pytest.mark.parametrize("scenario, lang, where", [("token-missing", "en", "Network Access"),
+                                                   ("token-missing", "ja", "ネットワークアクセス")])
+def test_an_untrusted_address_gets_the_range_to_add_not_the_evidence_key(scenario, lang, where):
+    _, _, found = H.run_steps(RUNBOOK, f"demo:{scenario}", sectoken.Facts, sectoken.STEPS, lang)
+    [f] = [f for f in found if f.id == "source-ip-ranges"]
+    first = f.evidence["suggested_ranges"][0]
+    assert where in f.fix and str(first["start"]) in f.fix, f.fix
+    assert "suggested_ranges" not in f.fix and "profile_login_ip_ranges" not in f.fix

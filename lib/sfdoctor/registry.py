@@ -109,7 +109,8 @@ class Runbook:
 
     def finding(self, status: str, lang: str, *, check_id: str | None = None, cause: str | None = None,
                 evidence: dict[str, Any] | None = None, summary: str = "", edition: str | None = None,
-                unexplained: bool = False) -> Finding:
+                unexplained: bool = False, case: str | None = None,
+                values: dict[str, Any] | None = None) -> Finding:
         """A finding of the running check (or of `check_id`): title and fix from the YAML.
         `unexplained=True` declares that this finding is the symptom's own evidence (a refused
         login, failing history rows, an error in a pasted URL, a Failed sync): the engine's one
@@ -120,14 +121,18 @@ class Runbook:
         spec = self.spec()
         found = spec.finding(cid, status, lang, cause=cause, evidence=evidence, summary=summary, edition=edition)
         found.unexplained = unexplained
-        case = (evidence or {}).get("which")
+        case = case or (evidence or {}).get("which")
         key = f"fix_{cause.lower()}_{case}" if cause and isinstance(case, str) else ""
-        if found.fix and key in spec.messages:
-            # The case the check found, with its values, instead of the menu of every case the
-            # cause's text in the YAML covers (that stays whole for the form and `sfdoctor list`).
-            values = {k: v for k, v in (evidence or {}).items() if isinstance(v, (str, int))}
-            values.setdefault("username", self.msg(lang, "the_user") if "the_user" in spec.messages else "-")
-            found.fix = self.msg(lang, key, **values)
+        edition_text = edition is not None and found.fix != spec.texts(lang).fix(cause, None) if cause else False
+        # An edition's own setup path (fix_by_edition) outranks the case's text, written for the usual menus.
+        if found.fix and key in spec.messages and not edition_text:
+            # The case the check found (`case`, else the evidence's "which"), with its values
+            # (`values` over the evidence's), instead of the menu of every case the cause's text
+            # in the YAML covers (that stays whole for the form and `sfdoctor list`).
+            said = {k: v for k, v in (evidence or {}).items() if isinstance(v, (str, int))}
+            said.update(values or {})
+            said.setdefault("username", self.msg(lang, "the_user") if "the_user" in spec.messages else "-")
+            found.fix = self.msg(lang, key, **said)
         return found
 
     def msg(self, lang: str, key: str, **values: Any) -> str:

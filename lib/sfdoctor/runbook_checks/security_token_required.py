@@ -535,8 +535,11 @@ def source_ips(conn: Connection, facts: Facts, lang: str = "en") -> list[Finding
         if groups[group]:
             suggestion = ipr.suggest_ranges(groups[group])
             evidence.update(restriction=restriction, suggested_ranges=suggestion)
+            profile_name = (facts.user or {}).get("Profile.Name") or RUNBOOK.msg(lang, "the_profile")
             return [RUNBOOK.finding("fail", lang, cause="SOURCE_IP_UNTRUSTED", edition=facts.edition,
-                            evidence=evidence, summary=RUNBOOK.msg(lang, key, ips=", ".join(groups[group]),
+                            evidence=evidence, case=restriction,
+                            values={"ranges": _ranges_text(suggestion), "profile": profile_name},
+                            summary=RUNBOOK.msg(lang, key, ips=", ".join(groups[group]),
                                                            ranges=_ranges_text(suggestion)))]
     return [RUNBOOK.finding("pass", lang, evidence=evidence,
                     summary=RUNBOOK.msg(lang, "ip_all_trusted", ips=", ".join(ips)))]
