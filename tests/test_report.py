@@ -250,3 +250,16 @@ def test_summary_at_end_of_notebook_points_to_the_top():
         "display_data", data={"text/html": summary_html(f, "ja"), RUN_MIMETYPE: f, "text/plain": "x"})])]
     page = export_html(nb, f, "ja")
     assert page.count('id="sfd-summary"') == 1 and "このレポートの先頭にあります" in page
+
+
+def test_the_report_keeps_the_runs_language_of_the_notebooks_markdown():
+    from sfdoctor.report import markdown_in_language
+
+    source = ("## 2. Test the login / ログインを試す\n\nAt most two attempts (SOAP `login()`).\n\n"
+              "最大 2 回試します (SOAP `login()`)。\n\nThe error says 「トークンが必要」 when the org speaks Japanese.")
+    en = markdown_in_language(source, "en")
+    ja = markdown_in_language(source, "ja")
+    assert en == ("## 2. Test the login\n\nAt most two attempts (SOAP `login()`).\n\n"
+                  "The error says 「トークンが必要」 when the org speaks Japanese.")
+    assert ja == "## 2. ログインを試す\n\n最大 2 回試します (SOAP `login()`)。"
+    assert markdown_in_language("# Only English", "ja") == "# Only English"  # a heading with one side stays

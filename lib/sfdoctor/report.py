@@ -437,6 +437,57 @@ _EXT_SRC = re.compile(r"(<(?:img|iframe|source|video|audio|embed)\b[^>]*?)\bsrc\
 _DROP_MIMES = ("application/vnd.jupyter.widget-view+json", "application/javascript", "text/javascript")
 
 
+_CJK_CHAR = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\uff66-\uff9f]")
+_LETTER = re.compile(r"[^\W\d_]")
+_HIRAGANA = re.compile(r"[\u3040-\u309f]")
+
+
+def _is_japanese(text: str) -> bool:
+    """Japanese prose: a tenth of its letters or more are hiragana (its particles), which an
+    English sentence quoting a Japanese label (mostly katakana and kanji) does not reach."""
+    letters = len(_LETTER.findall(text))
+    return letters > 0 and len(_HIRAGANA.findall(text)) * 10 >= letters
+
+
+def markdown_in_language(source: str, lang: str) -> str:
+    """A notebook's bilingual markdown as one language's: what the report of a `lang` run shows.
+
+    The notebooks keep English and Japanese side by side for JupyterLab: a heading says
+    `English / 日本語`, and each paragraph is written once per language. A heading keeps its
+    `lang` side; a paragraph is kept when its language is `lang` (told by its script).
+    """
+    want_ja = lang == "ja"
+    out: list[str] = []
+    for block in re.split(r"\n[ \t]*\n", source):
+        lines = block.split("\n")
+        kept: list[str] = []
+        paragraph: list[str] = []
+
+        def flush() -> None:
+            text = "\n".join(paragraph)
+            if paragraph and (not _LETTER.search(text) or _is_japanese(text) == want_ja):
+                kept.extend(paragraph)
+            paragraph.clear()
+
+        for line in lines:
+            heading = re.match(r"^(\s*#+\s+)(.*)$", line)
+            if heading:
+                flush()
+                sides = heading.group(2).split(" / ")
+                number = re.match(r"^\d+\.\s+", sides[0])
+                # a heading is short: its Japanese side is the one with any kana or kanji
+                ours = [side for side in sides if bool(_CJK_CHAR.search(side)) == want_ja]
+                if number and ours and not re.match(r"^\d+\.", ours[0]):
+                    ours[0] = number.group(0) + ours[0]  # "## 1. The org / 組織": the step number is both's
+                kept.append(heading.group(1) + " / ".join(ours if ours and len(sides) > 1 else sides))
+            else:
+                paragraph.append(line)
+        flush()
+        if kept:
+            out.append("\n".join(kept))
+    return "\n\n".join(out)
+
+
 def _printable_notebook(
     nb: "nbformat.NotebookNode",
     lang: str = "en",
@@ -460,6 +511,9 @@ def _printable_notebook(
     for c in (findings or {}).get("checks", []):
         by_id.setdefault(str(c.get("id")), []).append(c)
     for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            cell.source = markdown_in_language(cell.source, lang)
+            continue
         if cell.cell_type != "code":
             continue
         kept = []
