@@ -17,7 +17,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 # Never let a user-level SFDOCTOR_DEMO_URL leak into tests or the demo.
 unexport SFDOCTOR_DEMO_URL
 
-.PHONY: help setup demo test lab bench bench-fleet clean system-deps bytecode lock
+.PHONY: help setup demo test lab bench bench-fleet clean system-deps bytecode lock golden
 
 help:
 	@echo "make demo   - set up .venv, list the demo scenarios, run each runbook against the demo world, then a 12-org fleet"
@@ -26,6 +26,7 @@ help:
 	@echo "make bench  - run the benchmarks in bench/ (figures and ratios)"
 	@echo "make lock   - re-resolve $(LOCK) after a dependency change (UPGRADE=1: every package to its newest allowed), then run the suite"
 	@echo "make bench-fleet - 1,000 org-runbooks (250 demo orgs x 4) local and on Dask, beside one sfdoctor run"
+	@echo "make golden - rerun every built-in scenario (en, ja) and rewrite tests/golden/ (only for intended changes)"
 
 $(STAMP): pyproject.toml $(LOCK)
 	@test -x $(BIN)/python || { echo "[1/3] creating $(VENV) with $(PY)"; $(PY) -m venv $(VENV); }
@@ -88,6 +89,11 @@ demo: $(STAMP) bytecode
 
 test: $(STAMP) bytecode system-deps $(NODE_STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadfile -q
+
+# Golden findings (tests/golden/README.md): only when a change alters findings on purpose,
+# in the same commit, said in its message. SCENARIOS="a b" limits it to some scenarios.
+golden: $(STAMP) bytecode
+	$(BIN)/python tests/golden/update.py $(SCENARIOS)
 
 # jupyter-config/ (added to Jupyter's config path, whatever JUPYTER_CONFIG_DIR says) turns off
 # JupyterLab's news pop-up for this project; root (a container, a fresh VM) needs --allow-root.

@@ -224,3 +224,14 @@ def world_on_movable_clock(data: dict, start):
     world = World(parse_scenario(data, source="test"), clock=clock)
     world.test_clock = clock  # type: ignore[attr-defined]
     return world
+
+
+# ------------------------------------------------------------------ one run per built-in scenario
+@pytest.fixture(scope="session")
+def builtin_runs(tmp_path_factory: pytest.TempPathFactory):
+    """`builtin_runs.get(scenario, lang)` / `.get_many(keys)`: the one `sfdoctor run` of a
+    built-in scenario in a language this pytest session makes (shared by every xdist worker:
+    tests/builtin_runs.py), for the golden test and every test that walks the scenarios."""
+    import builtin_runs as runs_module
+
+    return runs_module.BuiltinRuns(runs_module.session_cache_dir(tmp_path_factory))

@@ -164,6 +164,25 @@ def run_all(jobs: Sequence[Job], most: int = 6) -> dict[str, dict[str, Any]]:
         return dict(zip(keys, pool.map(run_cli, jobs)))
 
 
+def builtin_and_fresh_runs(cache: Any, scenarios: Mapping[str, tuple[str, str]],
+                           jobs: Sequence[Job] = ()) -> dict[str, dict[str, Any]]:
+    """A module's runs: each built-in `scenarios[key] = (scenario, lang)` from the session's
+    shared cache (the `builtin_runs` fixture: one run per scenario and language serves every
+    test), and `jobs` (faults, parameters, anything not a plain built-in run) run fresh, both at
+    once: {key: run_cli's result}."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        cached = pool.submit(cache.get_many, list(scenarios.values()))
+        fresh = run_all(jobs) if jobs else {}
+        by_key = cached.result()
+    assert not set(fresh) & set(scenarios), "a job shares a key with a built-in run"
+    return {**{key: by_key[ref] for key, ref in scenarios.items()}, **fresh}
+
+
+def builtin_refs(names: Iterable[str], ja: str | None = None) -> dict[str, tuple[str, str]]:
+    """{name: (name, lang)} for builtin_and_fresh_runs: en, except the one named `ja`."""
+    return {name: (name, "ja" if name == ja else "en") for name in names}
+
+
 def report_folder(result: Mapping[str, Any]) -> Path:
     """The newest report folder of a run."""
     return Path(result["folders"][-1])

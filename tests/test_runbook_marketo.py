@@ -24,13 +24,12 @@ FAULTS = H.REST_COMPOSITE_FAULTS   # Salesforce's reads are REST composites
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory) -> dict[str, dict]:
+def runs(tmp_path_factory, builtin_runs) -> dict[str, dict]:
     tmp = tmp_path_factory.mktemp("mkto")
-    jobs = H.scenario_jobs(RUNBOOK, tmp, sorted(EXPECTED))
-    jobs.append(H.Job("ja", RUNBOOK, f"demo:{JA}", tmp / "ja", ("--lang", "ja")))
-    jobs.append(H.Job("default", RUNBOOK, "demo", tmp / "default"))
+    jobs = [H.Job("default", RUNBOOK, "demo", tmp / "default")]
     jobs += H.fault_jobs(RUNBOOK, tmp, FAULTS, FAULT_BASE)
-    return H.run_all(jobs, most=4)
+    refs = {**H.builtin_refs(sorted(EXPECTED)), "ja": (JA, "ja")}
+    return H.builtin_and_fresh_runs(builtin_runs, refs, jobs)
 
 
 def test_cli_scenarios_reach_every_cause_code():

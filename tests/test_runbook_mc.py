@@ -33,14 +33,13 @@ JA = "mc-password-expired"
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory) -> dict[str, dict]:
+def runs(tmp_path_factory, builtin_runs) -> dict[str, dict]:
     tmp = tmp_path_factory.mktemp("mc")
-    jobs = H.scenario_jobs(RUNBOOK, tmp, CLI_SCENARIOS, ja=JA)
-    jobs.append(H.Job("default", RUNBOOK, "demo", tmp / "default"))
+    jobs = [H.Job("default", RUNBOOK, "demo", tmp / "default")]
     jobs.append(H.Job("bad-range", RUNBOOK, "demo:mc-healthy", tmp / "bad-range",
                       ("-p", "ip_allowlist=192.0.2.0 - 192.0.2.999")))
     jobs += H.fault_jobs(RUNBOOK, tmp, FAULTS, FAULT_BASE)
-    return H.run_all(jobs)
+    return H.builtin_and_fresh_runs(builtin_runs, H.builtin_refs(CLI_SCENARIOS, ja=JA), jobs)
 
 
 def test_cli_scenarios_reach_every_cause_code():

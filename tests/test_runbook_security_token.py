@@ -31,10 +31,10 @@ JA = "profile-ip-ranges"   # run in Japanese: also shows the Professional editio
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory) -> dict[str, dict]:
+def runs(tmp_path_factory, builtin_runs) -> dict[str, dict]:
     tmp = tmp_path_factory.mktemp("stf")
-    return H.run_all(H.scenario_jobs(RUNBOOK, tmp, CLI_SCENARIOS, ja=JA)
-                     + H.fault_jobs(RUNBOOK, tmp, FAULTS, FAULT_BASE))
+    return H.builtin_and_fresh_runs(builtin_runs, H.builtin_refs(CLI_SCENARIOS, ja=JA),
+                                    H.fault_jobs(RUNBOOK, tmp, FAULTS, FAULT_BASE))
 
 
 def test_cli_scenarios_reach_every_cause_code():

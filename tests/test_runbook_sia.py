@@ -30,16 +30,16 @@ JA = "sia-sandbox"
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory) -> dict[str, dict]:
+def runs(tmp_path_factory, builtin_runs) -> dict[str, dict]:
     tmp = tmp_path_factory.mktemp("sia")
-    jobs = H.scenario_jobs(RUNBOOK, tmp, CLI_SCENARIOS, ja=JA) + H.fault_jobs(RUNBOOK, tmp, FAULTS, FAULT_BASE)
+    jobs = H.fault_jobs(RUNBOOK, tmp, FAULTS, FAULT_BASE)
     jobs.append(H.Job("faults-limit-blocked", RUNBOOK, H.fault_scenario(tmp, "faults-limit-blocked",
                                                                         FAULTS["faults-limit"], "sia-oauth-blocked"),
                       tmp / "faults-limit-blocked"))
     # the operator's answer given as a parameter overrides the demo operator's
     jobs.append(H.Job("param-answer", RUNBOOK, "demo:sia-healthy", tmp / "param-answer",
                       ("-p", "oauth_usage_button=unblock")))
-    return H.run_all(jobs)
+    return H.builtin_and_fresh_runs(builtin_runs, H.builtin_refs(CLI_SCENARIOS, ja=JA), jobs)
 
 
 def test_cli_scenarios_reach_every_cause_code():

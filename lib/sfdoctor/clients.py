@@ -23,6 +23,7 @@ import xml.etree.ElementTree as ET
 from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any, Iterator, Mapping
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
@@ -336,6 +337,9 @@ class Connection:
     secrets: set[str] = field(default_factory=set, repr=False)
     base_url: str | None = None    # the simulator's URL (demo orgs)
     api_version: str = API_VERSION
+    # When connect() began, before sfdoctor's own login: a LoginHistory window ending here
+    # never counts that login, whichever second the login fell in.
+    opened_at: datetime | None = None
 
     @property
     def marketo_session(self) -> SfdoctorSession:
@@ -392,16 +396,20 @@ def connect(org: OrgRef | str, *, runbook: Any = None, timeout: tuple[float, flo
     if org_ref.is_demo and org_ref.scenario_ref is None and runbook is not None:
         org_ref = resolve(org_ref.name, runbook=runbook)
     counter = CallCounter()
+    opened_at = datetime.now(timezone.utc)
     try:
         if org_ref.is_demo:
-            return _connect_demo(org_ref, counter, timeout, backoff, runbook)
-        if not has_salesforce(org_ref.config):
+            conn = _connect_demo(org_ref, counter, timeout, backoff, runbook)
+        elif not has_salesforce(org_ref.config):
             # Only Marketing Cloud (or Marketo) configured: no Salesforce org to sign in to.
-            return probe_only(org_ref, timeout=timeout, backoff=backoff, counter=counter)
-        return _connect_real(org_ref, counter, timeout, backoff)
+            conn = probe_only(org_ref, timeout=timeout, backoff=backoff, counter=counter)
+        else:
+            conn = _connect_real(org_ref, counter, timeout, backoff)
     except OwnLoginRefused as exc:
         exc.counter = counter  # the refused request cost an API call too: probe_only goes on counting
         raise
+    conn.opened_at = opened_at
+    return conn
 
 
 def _sessions(route_to: str | None, counter: CallCounter, timeout: Any, backoff: float

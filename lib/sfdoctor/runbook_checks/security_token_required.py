@@ -70,6 +70,8 @@ class Facts:
             probe=bool(params.get("probe", True)),
             source_ip=str(params.get("source_ip") or "").strip(),
             reset_link_missing=bool(params.get("reset_link_missing", False)),
+            # the history window ends before sfdoctor's own login (clients.Connection.opened_at)
+            started_at=(conn.opened_at if conn is not None and conn.opened_at else datetime.now(timezone.utc)),
         )
 
     @property
