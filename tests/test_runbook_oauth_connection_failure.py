@@ -20,13 +20,12 @@ FAULT_BASE = "oauth-not-approved"
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory) -> dict[str, dict]:
+def runs(tmp_path_factory, builtin_runs) -> dict[str, dict]:
     tmp = tmp_path_factory.mktemp("oauth")
-    jobs = H.scenario_jobs(RUNBOOK, tmp, CLI_SCENARIOS, ja=JA)
-    jobs += H.fault_jobs(RUNBOOK, tmp, {"faults-limit": H.REST_COMPOSITE_FAULTS["faults-limit"]}, FAULT_BASE)
+    jobs = H.fault_jobs(RUNBOOK, tmp, {"faults-limit": H.REST_COMPOSITE_FAULTS["faults-limit"]}, FAULT_BASE)
     jobs.append(H.Job("param-paste", RUNBOOK, "demo:oauth-healthy", tmp / "param-paste",
                       ("-p", "oauth_error=invalid_grant: no client credentials user enabled")))
-    return H.run_all(jobs)
+    return H.builtin_and_fresh_runs(builtin_runs, H.builtin_refs(CLI_SCENARIOS, ja=JA), jobs)
 
 
 @pytest.mark.parametrize("scenario", [s for s in CLI_SCENARIOS if s != "oauth-unrecognized"])
