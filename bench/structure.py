@@ -18,7 +18,8 @@
    Two modules importing each other and a ring of three are two cycles.
 4. Files a new runbook must touch. For each existing runbook R (runbooks/*.yml with an
    `id:` and a notebook) we take R's own files, those a new runbook would create:
-   runbooks/R.yml, notebooks/R.ipynb, the built-in scenarios whose `runbook:` is R, and the
+   runbooks/R.yml, notebooks/R.ipynb, any file whose path holds R's id (or its id with
+   underscores: runbook_checks/<id>.py), the built-in scenarios whose `runbook:` is R, and the
    files named after one of R's checks modules (the `sfdoctor.checks` modules its notebook
    imports by name: lib/sfdoctor/checks/<m>.py, tests/test_*<m>*.py, tests/scenarios/<m>/...).
    A shared file is any other tracked text file that names R's id or one of its checks
@@ -122,6 +123,8 @@ def files_per_runbook(tree: Path) -> dict[str, Any]:
         own: set[Path] = {tree / "runbooks" / f"{rb}.yml", tree / "notebooks" / f"{rb}.ipynb"}
         for p, text in texts.items():
             rel = p.relative_to(tree).as_posix()
+            if rb in rel or rb.replace("-", "_") in rel:   # runbook_checks/<id>.py, test_*_<id>.py, ...
+                own.add(p)
             if rel.startswith("lib/sfdoctor/demo/scenarios/") and re.search(rf"^runbook:\s*{re.escape(rb)}\s*$", text, re.M):
                 own.add(p)
             for m in modules:
