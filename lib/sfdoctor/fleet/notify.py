@@ -11,6 +11,7 @@ from typing import Any, Mapping, Sequence
 
 from ..errors import BadInput
 from ..i18n import t
+from ..report_index import cause_changes
 
 LOOKED = ("healthy", "problems_found")
 TURNED = ("inconclusive", "error", "skipped")
@@ -36,9 +37,10 @@ def changes(current: Mapping[str, Any], previous: Mapping[str, Any] | None) -> l
         prev_causes = list(prev.get("root_causes") or []) if prev else []
         now_causes = list(e.get("root_causes") or [])
         change = Change(e["org"], e["runbook"], folder=e.get("folder"))
-        change.new = [c for c in now_causes if c not in prev_causes]
+        new, fixed, _unchanged = cause_changes(prev_causes, now_causes)
+        change.new = new
         if e["outcome"] in LOOKED:
-            change.fixed = [c for c in prev_causes if c not in now_causes]
+            change.fixed = fixed
         if e["outcome"] in TURNED and (prev is None or prev.get("outcome") != e["outcome"]):
             change.turned = e["outcome"]
         if change.new or change.fixed or change.turned:
