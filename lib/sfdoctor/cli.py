@@ -273,7 +273,7 @@ def cmd_orgs_list(args: argparse.Namespace) -> int:
         _out_json(rows)
         return 0
     if not rows:
-        _err(t("orgs.cli.m1", args.lang, path=orgs_file()))
+        _err(t("orgs.cli.no_orgs", args.lang, path=orgs_file()))
     for row in rows:
         _err(f"{row['name']:<24} {row['kind']:<19} {row['host']}")
     return 0
@@ -286,13 +286,13 @@ def cmd_orgs_check(args: argparse.Namespace) -> int:
     from .scrub import scrub_text
 
     if args.all == bool(args.name):
-        raise BadInput(t("orgs.cli.m2", args.lang))
+        raise BadInput(t("orgs.cli.name_or_all", args.lang))
     specs = all_specs()
     refs = list_orgs() if args.all else [resolve(args.name)]
     worst, out = 0, []
     for ref in refs:
         if len(refs) > 1 or not args.json:
-            _err(t("orgs.cli.m3", args.lang, ref_name=ref.name))
+            _err(t("orgs.cli.checking", args.lang, ref_name=ref.name))
         try:
             status = check_org(ref, specs)
         except SfdoctorError as exc:
@@ -325,27 +325,27 @@ def cmd_orgs_add(args: argparse.Namespace) -> int:
     entry: dict[str, Any] = {}
     kinds = [k for k in ("sf_cli", "client_credentials", "jwt", "sfdx_url_env") if getattr(args, k)]
     if len(kinds) > 1:
-        raise BadInput(t("orgs.cli.m4", args.lang))
+        raise BadInput(t("orgs.cli.one_sign_in", args.lang))
     upper = "".join(c if c.isalnum() else "_" for c in args.name).upper()
     if args.sf_cli:
         from .clients import sf_cli_session
 
-        _err(t("orgs.cli.m5", args.lang, alias=args.sf_cli))
+        _err(t("orgs.cli.asking_sf_cli", args.lang, alias=args.sf_cli))
         cli = sf_cli_session(args.sf_cli, args.name)
         host = cli.instance_url.split("://", 1)[-1].split("/", 1)[0]
         entry = {"auth": "sf_cli", "alias": args.sf_cli, "my_domain": host, "sandbox": ".sandbox." in host}
         if cli.username:
-            _err(t("orgs.cli.m6", args.lang, host=host, cli_username=cli.username))
+            _err(t("orgs.cli.sf_cli_signed_in", args.lang, host=host, cli_username=cli.username))
     elif args.client_credentials:
         if not args.my_domain:
-            raise BadInput(t("orgs.cli.m7", args.lang),
-                           hint=t("orgs.cli.m8", args.lang))
+            raise BadInput(t("orgs.cli.client_credentials_needs_domain", args.lang),
+                           hint=t("orgs.cli.my_domain_example", args.lang))
         entry = {"auth": "client_credentials", "my_domain": args.my_domain,
                  "client_id_env": args.client_id_env or f"{upper}_CLIENT_ID",
                  "client_secret_env": args.client_secret_env or f"{upper}_CLIENT_SECRET"}
     elif args.jwt:
         if not (args.username and args.private_key_file):
-            raise BadInput(t("orgs.cli.m9", args.lang))
+            raise BadInput(t("orgs.cli.jwt_needs_user_and_key", args.lang))
         entry = {"auth": "jwt", "username": args.username, "private_key_file": args.private_key_file,
                  "client_id_env": args.client_id_env or f"{upper}_CLIENT_ID"}
         if args.my_domain:
@@ -358,21 +358,21 @@ def cmd_orgs_add(args: argparse.Namespace) -> int:
         entry["marketing_cloud"] = {"subdomain": args.mc_subdomain, "client_id": args.mc_client_id or "",
                                     "client_secret_env": args.mc_client_secret_env or f"{upper}_MC_CLIENT_SECRET"}
         if not args.mc_client_id:
-            raise BadInput(t("orgs.cli.m10", args.lang))
+            raise BadInput(t("orgs.cli.mc_needs_client_id", args.lang))
     if args.probe_username:
         entry["probe"] = {"username": args.probe_username,
                           "password_env": args.probe_password_env or f"{upper}_PROBE_PASSWORD"}
         if args.probe_token_env:
             entry["probe"]["token_env"] = args.probe_token_env
     if not entry:
-        raise BadInput(t("orgs.cli.m11", args.lang))
+        raise BadInput(t("orgs.cli.nothing_to_add", args.lang))
     path = add_org(args.name, entry, replace=args.replace)
     print(path, flush=True)
     refs = sorted({v for v in _flatten(entry) if isinstance(v, str) and v.isupper() and "_" in v})
-    _err(t("orgs.cli.m12", args.lang, name=args.name, path=path))
+    _err(t("orgs.cli.added", args.lang, name=args.name, path=path))
     if refs:
-        _err(t("orgs.cli.m13", args.lang) + ", ".join(refs))
-    _err(t("orgs.cli.m14", args.lang, name=args.name))
+        _err(t("orgs.cli.set_variables", args.lang) + ", ".join(refs))
+    _err(t("orgs.cli.next_check", args.lang, name=args.name))
     return 0
 
 
@@ -506,38 +506,38 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_fleet_parsers(sub, dsub, LANG, lang_opt, json_opt, out_opt)
 
-    orgs_p = sub.add_parser("orgs", help=t("orgs.cli.h15", LANG))
+    orgs_p = sub.add_parser("orgs", help=t("orgs.cli.help_orgs", LANG))
     osub = orgs_p.add_subparsers(dest="orgs_command", metavar="SUBCOMMAND")
     osub.required = True
-    sp = osub.add_parser("list", help=t("orgs.cli.h16", LANG))
+    sp = osub.add_parser("list", help=t("orgs.cli.help_list", LANG))
     json_opt(sp), lang_opt(sp)
     sp.set_defaults(func=cmd_orgs_list)
-    sp = osub.add_parser("check", help=t("orgs.cli.h17", LANG),
-                         description=t("orgs.cli.h18", LANG))
-    sp.add_argument("name", nargs="?", metavar="NAME", help=t("orgs.cli.h19", LANG))
-    sp.add_argument("--all", action="store_true", help=t("orgs.cli.h20", LANG))
+    sp = osub.add_parser("check", help=t("orgs.cli.help_check", LANG),
+                         description=t("orgs.cli.help_check_description", LANG))
+    sp.add_argument("name", nargs="?", metavar="NAME", help=t("orgs.cli.help_check_name", LANG))
+    sp.add_argument("--all", action="store_true", help=t("orgs.cli.help_check_all", LANG))
     json_opt(sp), lang_opt(sp)
     sp.set_defaults(func=cmd_orgs_check)
-    sp = osub.add_parser("add", help=t("orgs.cli.h21", LANG),
-                         description=t("orgs.cli.h22", LANG))
-    sp.add_argument("name", metavar="NAME", help=t("orgs.cli.h23", LANG))
-    sp.add_argument("--sf-cli", metavar="ALIAS", help=t("orgs.cli.h24", LANG))
-    sp.add_argument("--client-credentials", action="store_true", help=t("orgs.cli.h25", LANG))
-    sp.add_argument("--jwt", action="store_true", help=t("orgs.cli.h26", LANG))
-    sp.add_argument("--sfdx-url-env", metavar="VAR", help=t("orgs.cli.h27", LANG))
-    sp.add_argument("--my-domain", metavar="HOST", help=t("orgs.cli.h28", LANG))
-    sp.add_argument("--sandbox", action="store_true", help=t("orgs.cli.h29", LANG))
-    sp.add_argument("--client-id-env", metavar="VAR", help=t("orgs.cli.h30", LANG))
-    sp.add_argument("--client-secret-env", metavar="VAR", help=t("orgs.cli.h31", LANG))
-    sp.add_argument("--username", help=t("orgs.cli.h32", LANG))
-    sp.add_argument("--private-key-file", metavar="PATH", help=t("orgs.cli.h33", LANG))
-    sp.add_argument("--probe-username", metavar="USER", help=t("orgs.cli.h34", LANG))
-    sp.add_argument("--probe-password-env", metavar="VAR", help=t("orgs.cli.h35", LANG))
-    sp.add_argument("--probe-token-env", metavar="VAR", help=t("orgs.cli.h36", LANG))
-    sp.add_argument("--mc-subdomain", metavar="SUB", help=t("orgs.cli.h37", LANG))
-    sp.add_argument("--mc-client-id", metavar="ID", help=t("orgs.cli.h38", LANG))
-    sp.add_argument("--mc-client-secret-env", metavar="VAR", help=t("orgs.cli.h39", LANG))
-    sp.add_argument("--replace", action="store_true", help=t("orgs.cli.h40", LANG))
+    sp = osub.add_parser("add", help=t("orgs.cli.help_add", LANG),
+                         description=t("orgs.cli.help_add_description", LANG))
+    sp.add_argument("name", metavar="NAME", help=t("orgs.cli.help_add_name", LANG))
+    sp.add_argument("--sf-cli", metavar="ALIAS", help=t("orgs.cli.help_sf_cli", LANG))
+    sp.add_argument("--client-credentials", action="store_true", help=t("orgs.cli.help_client_credentials", LANG))
+    sp.add_argument("--jwt", action="store_true", help=t("orgs.cli.help_jwt", LANG))
+    sp.add_argument("--sfdx-url-env", metavar="VAR", help=t("orgs.cli.help_sfdx_url_env", LANG))
+    sp.add_argument("--my-domain", metavar="HOST", help=t("orgs.cli.help_my_domain", LANG))
+    sp.add_argument("--sandbox", action="store_true", help=t("orgs.cli.help_sandbox", LANG))
+    sp.add_argument("--client-id-env", metavar="VAR", help=t("orgs.cli.help_client_id_env", LANG))
+    sp.add_argument("--client-secret-env", metavar="VAR", help=t("orgs.cli.help_client_secret_env", LANG))
+    sp.add_argument("--username", help=t("orgs.cli.help_username", LANG))
+    sp.add_argument("--private-key-file", metavar="PATH", help=t("orgs.cli.help_private_key_file", LANG))
+    sp.add_argument("--probe-username", metavar="USER", help=t("orgs.cli.help_probe_username", LANG))
+    sp.add_argument("--probe-password-env", metavar="VAR", help=t("orgs.cli.help_probe_password_env", LANG))
+    sp.add_argument("--probe-token-env", metavar="VAR", help=t("orgs.cli.help_probe_token_env", LANG))
+    sp.add_argument("--mc-subdomain", metavar="SUB", help=t("orgs.cli.help_mc_subdomain", LANG))
+    sp.add_argument("--mc-client-id", metavar="ID", help=t("orgs.cli.help_mc_client_id", LANG))
+    sp.add_argument("--mc-client-secret-env", metavar="VAR", help=t("orgs.cli.help_mc_client_secret_env", LANG))
+    sp.add_argument("--replace", action="store_true", help=t("orgs.cli.help_replace", LANG))
     lang_opt(sp)
     sp.set_defaults(func=cmd_orgs_add)
 

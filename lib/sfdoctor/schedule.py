@@ -169,6 +169,22 @@ def _entry(path: Path, i: int, raw: Any, lang: str) -> Entry:
         orgs.resolve(raw["org"], runbook=spec)   # configuration only: no network
     except SfdoctorError as exc:
         raise bad("org", exc.one_line(lang)) from None
+    expr, tz, entry_lang = _when_and_language(raw, lang, bad)
+    params = raw.get("params")
+    if params is None:
+        params = {}
+    if not isinstance(params, dict):
+        raise bad("params", t("schedule.params_mapping", lang))
+    try:
+        given = validate_params(spec, {str(k): v for k, v in params.items()}, lang)
+    except SfdoctorError as exc:
+        raise bad("params", exc.one_line(lang)) from None
+    return Entry(index=i, runbook=spec.id, org=raw["org"].strip(), cron=expr, tz=tz, params=given, lang=entry_lang)
+
+
+def _when_and_language(raw: Mapping[str, Any], lang: str,
+                       bad: Callable[[str | None, str], BadInput]) -> tuple[CronExpr, str, str | None]:
+    """An entry's `cron`, `tz` (UTC when absent) and `lang`, checked alike for runbook and fleet entries."""
     try:
         expr = parse(raw["cron"])
     except CronError as exc:
@@ -181,16 +197,7 @@ def _entry(path: Path, i: int, raw: Any, lang: str) -> Entry:
     entry_lang = raw.get("lang")
     if entry_lang is not None and entry_lang not in LANGS:
         raise bad("lang", t("schedule.lang", lang, langs=", ".join(LANGS)))
-    params = raw.get("params")
-    if params is None:
-        params = {}
-    if not isinstance(params, dict):
-        raise bad("params", t("schedule.params_mapping", lang))
-    try:
-        given = validate_params(spec, {str(k): v for k, v in params.items()}, lang)
-    except SfdoctorError as exc:
-        raise bad("params", exc.one_line(lang)) from None
-    return Entry(index=i, runbook=spec.id, org=raw["org"].strip(), cron=expr, tz=tz, params=given, lang=entry_lang)
+    return expr, tz, entry_lang
 
 
 def _fleet_entry(path: Path, i: int, raw: Mapping[str, Any], lang: str, bad: Callable[[str | None, str], BadInput]) -> Entry:
@@ -216,18 +223,7 @@ def _fleet_entry(path: Path, i: int, raw: Mapping[str, Any], lang: str, bad: Cal
         raise bad("fleet", exc.one_line(lang)) from None
     if "cron" not in raw or not isinstance(raw["cron"], str) or not raw["cron"]:
         raise bad("cron", t("schedule.missing", lang))
-    try:
-        expr = parse(raw["cron"])
-    except CronError as exc:
-        raise bad("cron", exc.text(lang)) from None
-    tz = raw.get("tz") or "UTC"
-    try:
-        zone(tz)
-    except CronError as exc:
-        raise bad("tz", exc.text(lang)) from None
-    entry_lang = raw.get("lang")
-    if entry_lang is not None and entry_lang not in LANGS:
-        raise bad("lang", t("schedule.lang", lang, langs=", ".join(LANGS)))
+    expr, tz, entry_lang = _when_and_language(raw, lang, bad)
     return Entry(index=i, runbook="fleet", org=options["orgs"], cron=expr, tz=tz, lang=entry_lang, fleet=options)
 
 
