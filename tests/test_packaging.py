@@ -54,7 +54,10 @@ def test_notebooks_are_committed_clean() -> None:
 
 
 def test_every_notebook_has_a_runbook_spec() -> None:
+    """Each notebook is a runbook's, but start-here.ipynb, which picks one and runs it."""
     for path in _notebooks():
+        if path.name == "start-here.ipynb":
+            continue
         assert (ROOT / "runbooks" / f"{path.stem}.yml").exists(), f"{path.name} has no runbooks/{path.stem}.yml"
 
 

@@ -113,39 +113,35 @@ def _parse_params(pairs: Sequence[str]) -> dict[str, str]:
     return params
 
 
+def _said(args: argparse.Namespace, outcome: Any) -> int:
+    """A finished run as `run` and `triage` say it: its findings (--json) or its folder on stdout,
+    the folder for people on stderr; its exit code."""
+    if args.json:
+        _out_json(outcome.findings)
+    else:
+        print(outcome.folder, flush=True)
+    _err(t("cli.folder", args.lang, folder=outcome.folder))
+    return outcome.exit_code
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from .runner import run_runbook
 
     params = _parse_params(args.param or [])
     outcome = run_runbook(args.runbook, args.org, params, args.out, args.lang,
                           cell_timeout=args.cell_timeout, total_timeout=args.timeout)
-    if args.json:
-        _out_json(outcome.findings)
-    else:
-        print(outcome.folder, flush=True)
-    _err(t("cli.folder", args.lang, folder=outcome.folder))
-    return outcome.exit_code
+    return _said(args, outcome)
 
 
 def cmd_triage(args: argparse.Namespace) -> int:
-    from .i18n import pick
-    from .runner import run_runbook
-    from .triage import plan
+    from .triage import explain, plan, run_chosen
 
     chosen = plan(args.text, _parse_params(args.param or []))
-    m = chosen.match
-    _err(t("triage.chosen", args.lang, runbook=m.spec.id, title=pick(m.spec.title, args.lang), score=m.score,
-           matched="; ".join(m.matched)))
-    _err(t("triage.carried", args.lang, param=chosen.carried_into) if chosen.carried_into
-         else t("triage.not_carried", args.lang))
-    outcome = run_runbook(chosen.runbook, args.org, chosen.params, args.out, args.lang,
-                          cell_timeout=args.cell_timeout, total_timeout=args.timeout)
-    if args.json:
-        _out_json(outcome.findings)
-    else:
-        print(outcome.folder, flush=True)
-    _err(t("cli.folder", args.lang, folder=outcome.folder))
-    return outcome.exit_code
+    for line in explain(chosen, args.lang):
+        _err(line)
+    outcome = run_chosen(chosen, args.org, args.out, args.lang,
+                         cell_timeout=args.cell_timeout, total_timeout=args.timeout)
+    return _said(args, outcome)
 
 
 def cmd_demo_list(args: argparse.Namespace) -> int:
@@ -521,23 +517,27 @@ def build_parser() -> argparse.ArgumentParser:
     sp = osub.add_parser("add", help=t("orgs.cli.help_add", LANG),
                          description=t("orgs.cli.help_add_description", LANG))
     sp.add_argument("name", metavar="NAME", help=t("orgs.cli.help_add_name", LANG))
-    sp.add_argument("--sf-cli", metavar="ALIAS", help=t("orgs.cli.help_sf_cli", LANG))
-    sp.add_argument("--client-credentials", action="store_true", help=t("orgs.cli.help_client_credentials", LANG))
-    sp.add_argument("--jwt", action="store_true", help=t("orgs.cli.help_jwt", LANG))
-    sp.add_argument("--sfdx-url-env", metavar="VAR", help=t("orgs.cli.help_sfdx_url_env", LANG))
-    sp.add_argument("--my-domain", metavar="HOST", help=t("orgs.cli.help_my_domain", LANG))
-    sp.add_argument("--sandbox", action="store_true", help=t("orgs.cli.help_sandbox", LANG))
-    sp.add_argument("--client-id-env", metavar="VAR", help=t("orgs.cli.help_client_id_env", LANG))
-    sp.add_argument("--client-secret-env", metavar="VAR", help=t("orgs.cli.help_client_secret_env", LANG))
-    sp.add_argument("--username", help=t("orgs.cli.help_username", LANG))
-    sp.add_argument("--private-key-file", metavar="PATH", help=t("orgs.cli.help_private_key_file", LANG))
-    sp.add_argument("--probe-username", metavar="USER", help=t("orgs.cli.help_probe_username", LANG))
-    sp.add_argument("--probe-password-env", metavar="VAR", help=t("orgs.cli.help_probe_password_env", LANG))
-    sp.add_argument("--probe-token-env", metavar="VAR", help=t("orgs.cli.help_probe_token_env", LANG))
-    sp.add_argument("--mc-subdomain", metavar="SUB", help=t("orgs.cli.help_mc_subdomain", LANG))
-    sp.add_argument("--mc-client-id", metavar="ID", help=t("orgs.cli.help_mc_client_id", LANG))
-    sp.add_argument("--mc-client-secret-env", metavar="VAR", help=t("orgs.cli.help_mc_client_secret_env", LANG))
-    sp.add_argument("--replace", action="store_true", help=t("orgs.cli.help_replace", LANG))
+    # Each option's help is the text `orgs.cli.help_<option>` (dashes as underscores).
+    for option, extra in (
+            ("--sf-cli", {"metavar": "ALIAS"}),
+            ("--client-credentials", {"action": "store_true"}),
+            ("--jwt", {"action": "store_true"}),
+            ("--sfdx-url-env", {"metavar": "VAR"}),
+            ("--my-domain", {"metavar": "HOST"}),
+            ("--sandbox", {"action": "store_true"}),
+            ("--client-id-env", {"metavar": "VAR"}),
+            ("--client-secret-env", {"metavar": "VAR"}),
+            ("--username", {}),
+            ("--private-key-file", {"metavar": "PATH"}),
+            ("--probe-username", {"metavar": "USER"}),
+            ("--probe-password-env", {"metavar": "VAR"}),
+            ("--probe-token-env", {"metavar": "VAR"}),
+            ("--mc-subdomain", {"metavar": "SUB"}),
+            ("--mc-client-id", {"metavar": "ID"}),
+            ("--mc-client-secret-env", {"metavar": "VAR"}),
+            ("--replace", {"action": "store_true"}),
+    ):
+        sp.add_argument(option, help=t(f"orgs.cli.help_{option[2:].replace('-', '_')}", LANG), **extra)
     lang_opt(sp)
     sp.set_defaults(func=cmd_orgs_add)
 

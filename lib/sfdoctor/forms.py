@@ -65,8 +65,9 @@ def _widget_for(p: Parameter, lang: str, label_width: str = "initial") -> widget
     return widgets.Text(value=str(default), **common)
 
 
-def org_choices(spec: RunbookSpec) -> list[str]:
-    """What the org field offers: the orgs file's orgs, `demo`, then this runbook's demo worlds.
+def org_choices(spec: RunbookSpec | None = None) -> list[str]:
+    """What the org field offers: the orgs file's orgs, `demo`, then the demo worlds of this
+    runbook (of every runbook when none is given yet, as on the start-here form).
 
     An orgs file that cannot be read, or a checkout without the demo extra, offers less; the
     field still takes any typed name, and a wrong one is said when Run resolves it.
@@ -84,10 +85,18 @@ def org_choices(spec: RunbookSpec) -> list[str]:
     try:
         from .demo.scenario import list_builtin
 
-        choices += [f"demo:{s.name}" for s in list_builtin() if s.runbook == spec.id]
+        choices += [f"demo:{s.name}" for s in list_builtin() if spec is None or s.runbook == spec.id]
     except (ImportError, SfdoctorError, OSError, ValueError):
         pass
     return list(dict.fromkeys(choices))
+
+
+def org_field(org: str, lang: str, label_width: str = "initial", spec: RunbookSpec | None = None) -> widgets.Combobox:
+    """The org field every form shows: a choice of `org_choices(spec)` that also takes any typed name."""
+    return widgets.Combobox(
+        value=org, options=org_choices(spec), ensure_option=False, description=t("forms.org", lang),
+        tooltip=t("forms.org_help", lang), placeholder=t("forms.org_help", lang),
+        style={"description_width": label_width}, layout=widgets.Layout(width="100%", max_width="46em"))
 
 
 class RunbookForm(widgets.VBox):
@@ -104,10 +113,7 @@ class RunbookForm(widgets.VBox):
         width = _label_width(spec, lang)
         self.org_field: widgets.Combobox | None = None
         if org is not None:
-            self.org_field = widgets.Combobox(
-                value=org, options=org_choices(spec), ensure_option=False, description=t("forms.org", lang),
-                tooltip=t("forms.org_help", lang), placeholder=t("forms.org_help", lang),
-                style={"description_width": width}, layout=widgets.Layout(width="100%", max_width="46em"))
+            self.org_field = org_field(org, lang, width, spec)
         self.fields: dict[str, widgets.Widget] = {p.name: _widget_for(p, lang, width) for p in spec.parameters}
         # Typed secrets live here, never in a widget's synced state (see the module docstring).
         self._secrets: dict[str, str] = {}
