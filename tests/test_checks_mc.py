@@ -329,11 +329,11 @@ def test_fix_follows_the_seeds_order():
     steps = {f.id: f for f in found}["mc-next-steps"]
     assert steps.status == "manual"
     text = steps.evidence["steps"]
-    assert text[0].startswith("1. Sign in to Marketing Cloud as the integration user")
+    assert text[0].startswith("1. Sign in to Marketing Cloud as dc-integration")
     assert "wizard" in text[1]
     assert any("API user" in s for s in text[2:])
     fix = {f.cause: f.fix for f in found if f.cause}["MC_PASSWORD_EXPIRED"]
-    assert fix.index("logging in as the user") < fix.index("wizard") < fix.index("Prevent a recurrence")
+    assert fix.index("signing in as dc-integration") < fix.index("wizard") < fix.index("Prevent a recurrence")
 
 
 def test_a_disabled_allowlist_passes_whatever_the_lists_say():

@@ -122,18 +122,38 @@ class Runbook:
         found = spec.finding(cid, status, lang, cause=cause, evidence=evidence, summary=summary, edition=edition)
         found.unexplained = unexplained
         case = case or (evidence or {}).get("which")
-        key = f"fix_{cause.lower()}_{case}" if cause and isinstance(case, str) else ""
-        edition_text = edition is not None and found.fix != spec.texts(lang).fix(cause, None) if cause else False
-        # An edition's own setup path (fix_by_edition) outranks the case's text, written for the usual menus.
-        if found.fix and key in spec.messages and not edition_text:
+        key = self._case_key(spec, cause, case if isinstance(case, str) else None, edition, lang,
+                             found.fix) if cause else None
+        if found.fix and key:
             # The case the check found (`case`, else the evidence's "which"), with its values
             # (`values` over the evidence's), instead of the menu of every case the cause's text
             # in the YAML covers (that stays whole for the form and `sfdoctor list`).
             said = {k: v for k, v in (evidence or {}).items() if isinstance(v, (str, int))}
             said.update(values or {})
             said.setdefault("username", self.msg(lang, "the_user") if "the_user" in spec.messages else "-")
-            found.fix = self.msg(lang, key, **said)
+            try:
+                found.fix = self.msg(lang, key, **said)
+            except KeyError:
+                pass  # a value the case's text names is unknown here: the cause's whole text stays
         return found
+
+    @staticmethod
+    def _case_key(spec: "RunbookSpec", cause: str, case: str | None, edition: str | None, lang: str,
+                  fix: str) -> str | None:
+        """The message that says this finding's fix with its values: `fix_<cause>_<case>` (the
+        case the check found), else `fix_<cause>` (a cause of one case, said with its values);
+        each first in the edition family's own wording (`..._professional`) where its Setup paths
+        differ. A cause's edition text (fix_by_edition) outranks a message not written for it."""
+        from .runbooks import edition_family
+
+        family = edition_family(edition)
+        edition_text = family is not None and fix != spec.texts(lang).fix(cause, None)
+        for base in ([f"fix_{cause.lower()}_{case}"] if case else []) + [f"fix_{cause.lower()}"]:
+            if family and f"{base}_{family}" in spec.messages:
+                return f"{base}_{family}"
+            if base in spec.messages and not edition_text:
+                return base
+        return None
 
     def msg(self, lang: str, key: str, **values: Any) -> str:
         """The YAML's `messages.<key>` in `lang`, formatted."""

@@ -530,7 +530,13 @@ def sync_user_login(conn: Connection, facts: Facts, lang: str = "en") -> list[Fi
     summary = RUNBOOK.msg(lang, key, fault=fault or "-", username=facts.sync_username,
                   elsewhere=", ".join(e["source_ip"] for e in lg.get("elsewhere", [])[:3]))
     return [RUNBOOK.finding(lg["status"], lang, cause=lg.get("cause"), edition=facts.edition,
-                    evidence=evidence, summary=summary)]
+                    evidence=evidence, summary=summary,
+                    values={"fault": fault or "-", "profile": _profile_name(facts, lang)})]
+
+
+def _profile_name(facts: Facts, lang: str) -> str:
+    """The sync user's profile by name, as the fixes say it (else "the sync user's profile")."""
+    return (facts.grants.profile if facts.grants is not None else None) or RUNBOOK.msg(lang, "the_profile")
 
 
 @RUNBOOK.check("sync-user-api-enabled")
@@ -555,7 +561,7 @@ def sync_user_api_enabled(conn: Connection, facts: Facts, lang: str = "en") -> l
                             [RUNBOOK.msg(lang, "via_profile", name=g.profile)] * bool(g.from_profile)
                             + [RUNBOOK.msg(lang, "via_permission_set", name=n) for n in g.permission_sets])))]
     return [RUNBOOK.finding("fail", lang, cause="SYNC_USER_API_NOT_ENABLED", edition=facts.edition,
-                    evidence=evidence, summary=RUNBOOK.msg(lang, "api_enabled_missing", profile=g.profile or "?",
+                    evidence=evidence, values={"profile": _profile_name(facts, lang)}, summary=RUNBOOK.msg(lang, "api_enabled_missing", profile=g.profile or "?",
                                                    username=facts.sync_username))]
 
 
@@ -575,12 +581,26 @@ def marketo_fields(conn: Connection, facts: Facts, lang: str = "en") -> list[Fin
                                 "seen_as": "sync user" if as_sync_user else "sfdoctor (admin)"}
     if missing:
         evidence["missing"] = [f"{m['object']}.{m['field']} ({m['why']})" for m in missing]
+        case, values = _fields_case(missing, lang)
+        values["profile"] = _profile_name(facts, lang)
         return [RUNBOOK.finding("fail", lang, cause="MARKETO_FIELDS_MISSING", edition=facts.edition,
-                        evidence=evidence, summary=RUNBOOK.msg(lang, "fields_missing", fields=", ".join(evidence["missing"])))]
+                        evidence=evidence, case=case, values=values, summary=RUNBOOK.msg(lang, "fields_missing", fields=", ".join(evidence["missing"])))]
     if not as_sync_user:
         evidence["reason"] = facts.sync_fields_error or "the sync user did not log in"
         return [RUNBOOK.finding("skip", lang, evidence=evidence, summary=RUNBOOK.msg(lang, "fields_exist_unseen"))]
     return [RUNBOOK.finding("pass", lang, evidence=evidence, summary=RUNBOOK.msg(lang, "fields_ok"))]
+
+
+def _fields_case(missing: list[dict[str, str]], lang: str) -> tuple[str, dict[str, str]]:
+    """Which case of MARKETO_FIELDS_MISSING (fields to create, fields to show, or both) and the
+    fields each step names: only those missing or hidden, never the whole list of three."""
+    create = [RUNBOOK.msg(lang, "fields_create_on", object=RUNBOOK.msg(lang, f"object_{obj}"),
+                          fields=", ".join(RUNBOOK.msg(lang, f"field_{m['field']}") for m in missing
+                                           if m["object"] == obj and m["why"] == "missing"))
+              for obj in F.OBJECTS if any(m["object"] == obj and m["why"] == "missing" for m in missing)]
+    hidden = [f"{m['object']}.{m['field']}" for m in missing if m["why"] == "hidden"]
+    case = "missing_and_hidden" if create and hidden else "missing" if create else "hidden"
+    return case, {"create": "; ".join(create), "hidden": ", ".join(hidden)}
 
 
 @RUNBOOK.check("unwanted-fields")
@@ -608,7 +628,7 @@ def unwanted_fields(conn: Connection, facts: Facts, lang: str = "en") -> list[Fi
     if visible:
         evidence["visible"] = visible
         return [RUNBOOK.finding("warn", lang, cause="UNWANTED_FIELDS_VISIBLE", edition=facts.edition,
-                        evidence=evidence, summary=RUNBOOK.msg(lang, "unwanted_visible", fields=", ".join(visible), n=total))]
+                        evidence=evidence, values={"visible": ", ".join(visible), "profile": _profile_name(facts, lang)}, summary=RUNBOOK.msg(lang, "unwanted_visible", fields=", ".join(visible), n=total))]
     if unknown:
         # Not "hidden": a name that matches no field (a typo, most often) hides nothing.
         return [RUNBOOK.finding("manual", lang, evidence=evidence,
@@ -670,7 +690,7 @@ def marketo_api_access(conn: Connection, facts: Facts, lang: str = "en") -> list
     except marketo.MarketoIdentityError as exc:
         facts.marketo_error = {"http_status": exc.status, "error": exc.error, "error_description": exc.description}
         evidence.update(facts.marketo_error, marketo_api_calls=client.calls)
-        return [RUNBOOK.finding("fail", lang, cause="MARKETO_API_ACCESS_DENIED", evidence=evidence,
+        return [RUNBOOK.finding("fail", lang, cause="MARKETO_API_ACCESS_DENIED", evidence=evidence, case="identity",
                         summary=RUNBOOK.msg(lang, "mkto_identity_refused", status=exc.status,
                                     description=exc.description or exc.error))]
     except marketo.MarketoApiError as exc:
@@ -682,7 +702,9 @@ def marketo_api_access(conn: Connection, facts: Facts, lang: str = "en") -> list
             raise MarketoNotAnswered(exc.code, RUNBOOK.msg(lang, "mkto_not_an_answer", code=exc.code, meaning=meaning)) from None
         facts.marketo_error = {"code": exc.code, "message": exc.message, "meaning": meaning}
         evidence.update(facts.marketo_error, marketo_api_calls=client.calls)
-        return [RUNBOOK.finding("fail", lang, cause="MARKETO_API_ACCESS_DENIED", evidence=evidence,
+        case = {"603": "role_or_ip", "614": "subscription"}.get(exc.code, "token")
+        return [RUNBOOK.finding("fail", lang, cause="MARKETO_API_ACCESS_DENIED", evidence=evidence, case=case,
+                        values={"api_user": client.scope or RUNBOOK.msg(lang, "the_api_user")},
                         summary=RUNBOOK.msg(lang, "mkto_code_refused", code=exc.code, meaning=meaning))]
     evidence["marketo_api_calls"] = client.calls
     return [RUNBOOK.finding("pass", lang, evidence=evidence,

@@ -217,10 +217,17 @@ def allowlist(conn: Connection, facts: Facts, lang: str = "en") -> list[Finding]
                   ranges="; ".join(_range_text(a) for a in add[:MAX_LISTED]), n=len(missing), total=len(rows))
     if facts.ip_allowlist_enabled == "on":
         return [RUNBOOK.finding("fail", lang, cause="MC_IP_NOT_ALLOWLISTED", evidence=evidence,
-                        summary=RUNBOOK.msg(lang, "allowlist_missing", **values))]
+                        values={"ranges": values["ranges"]}, summary=RUNBOOK.msg(lang, "allowlist_missing", **values))]
     # The ranges are known but not whether the allowlist is on: the operator must look.
     return [RUNBOOK.finding("manual", lang, cause="MC_IP_NOT_ALLOWLISTED", evidence=evidence,
-                    summary=RUNBOOK.msg(lang, "allowlist_missing_if_on", **values))]
+                    values={"ranges": values["ranges"]}, summary=RUNBOOK.msg(lang, "allowlist_missing_if_on", **values))]
+
+
+def _ranges_missing(facts: Facts, lang: str) -> str:
+    """The ranges the allowlist lacks, as the fixes name them (the Data Cloud addresses of the
+    region when no address list was given)."""
+    add = al.ranges_to_add(facts.rows) if facts.rows else []
+    return "; ".join(_range_text(a) for a in add[:MAX_LISTED]) or RUNBOOK.msg(lang, "data_cloud_addresses")
 
 
 def _range_text(r: dict[str, Any]) -> str:
@@ -359,7 +366,7 @@ def _login_finding(lang: str, facts: Facts, result: Any, where: str, attempts: i
     if result.reason == "IP_NOT_ALLOWLISTED" and facts.ip_allowlist_enabled == "off":
         summary += " " + RUNBOOK.msg(lang, "login_ip_contradicts_operator")
     return RUNBOOK.finding(verdict.status, lang, check_id=check_id, cause=verdict.cause, evidence=evidence,
-                           summary=summary)
+                           summary=summary, values={"ranges": _ranges_missing(facts, lang)})
 
 
 @RUNBOOK.check("mc-login")
@@ -509,10 +516,10 @@ def next_steps(found: list, lang: str = "en") -> Any:
     causes = {f.cause: f.status for f in found if f.cause and f.status in ("fail", "warn", "manual")}
     failing = [c for c in FIX_ORDER if causes.get(c) == "fail"]
     order = [c for c in FIX_ORDER if c in causes]
-    steps = [RUNBOOK.msg(lang, "step_" + c.lower()) for c in order if c in failing or causes.get(c) == "manual"]
+    steps = [_step(c, found, lang) for c in order if c in failing or causes.get(c) == "manual"]
     if failing:
         steps.append(RUNBOOK.msg(lang, "step_recheck_data_cloud"))
-    steps += [RUNBOOK.msg(lang, "step_" + c.lower()) for c in order if c not in failing and causes.get(c) == "warn"]
+    steps += [_step(c, found, lang) for c in order if c not in failing and causes.get(c) == "warn"]
     evidence = {"order": order, "steps": [f"{i}. {s}" for i, s in enumerate(steps, 1)]}
     # "Nothing blocks" is only true when every check looked: a missing Marketing Cloud section,
     # a refused package secret or an unreadable input leaves checks in `error`.
@@ -525,6 +532,17 @@ def next_steps(found: list, lang: str = "en") -> Any:
         return RUNBOOK.finding("pass", lang, evidence=evidence,
                        summary=RUNBOOK.msg(lang, "next_none" if not steps else "next_prevent_only"))
     return RUNBOOK.finding("manual", lang, evidence=evidence, summary=RUNBOOK.msg(lang, "next_steps", n=len(steps)))
+
+
+def _step(cause: str, found: list, lang: str) -> str:
+    """One next step, for the case the first finding of `cause` found, with its values."""
+    first = next(f for f in found if f.cause == cause)
+    which = first.evidence.get("which")
+    messages = RUNBOOK.spec().messages
+    key = f"step_{cause.lower()}_{which}" if f"step_{cause.lower()}_{which}" in messages else f"step_{cause.lower()}"
+    ranges = "; ".join(_range_text(r) for r in first.evidence.get("ranges_to_add") or [])
+    return RUNBOOK.msg(lang, key, username=first.evidence.get("username") or RUNBOOK.msg(lang, "the_user"),
+                       ranges=ranges or RUNBOOK.msg(lang, "data_cloud_addresses"))
 
 
 @RUNBOOK.check("mc-next-steps", step=False)

@@ -219,7 +219,10 @@ def error_url(conn: Connection, facts: SiaFacts, lang: str = "en") -> list[Findi
     evidence["salesforce_meaning"] = meaning(url, lang)
     shown = url.error or url.description or ""
     if url.kind == RESTRICTED:
+        # The org's own My Domain, as sfdoctor's connection knows it (no API call).
+        host = _host(conn.sf.sf_instance if conn.sf is not None else None) or _host(conn.my_domain_host)
         return [RUNBOOK.finding("fail", lang, cause="RESTRICTED_DOMAIN", evidence=evidence,
+                        case="url" if host else None, values={"host": host},
                         summary=RUNBOOK.msg(lang, "url_restricted", error=shown))]
     if url.kind == BLOCKED:
         return [RUNBOOK.finding("fail", lang, cause="OAUTH_APP_BLOCKED", evidence=evidence,
@@ -287,12 +290,13 @@ def target_org(conn: Connection, facts: SiaFacts, lang: str = "en") -> list[Find
         if facts.url.kind == RESTRICTED or why:
             aimed = RUNBOOK.msg(lang, "aimed_at", aimed_at=aimed_at) if why else ""
             return [RUNBOOK.finding("fail", lang, cause="SANDBOX_NOT_CONFIGURED", evidence=evidence,
-                            edition=facts.edition, summary=RUNBOOK.msg(lang, "org_sandbox", host=host, edition=edition,
+                            values={"aimed": aimed}, edition=facts.edition, summary=RUNBOOK.msg(lang, "org_sandbox", host=host, edition=edition,
                                                                aimed=aimed))]
         return [RUNBOOK.finding("manual", lang, cause="SANDBOX_NOT_CONFIGURED", evidence=evidence,
                         summary=RUNBOOK.msg(lang, "org_sandbox_unconfirmed", host=host, edition=edition))]
     if why:
         return [RUNBOOK.finding("fail", lang, cause="RESTRICTED_DOMAIN", evidence=evidence,
+                        case="wrong_host", values={"why": RUNBOOK.msg(lang, f"why_{why}")},
                         summary=RUNBOOK.msg(lang, "org_wrong_host", aimed_at=aimed_at, kind=kind, host=host,
                                     why=RUNBOOK.msg(lang, f"why_{why}")))]
     if refused:
@@ -300,6 +304,7 @@ def target_org(conn: Connection, facts: SiaFacts, lang: str = "en") -> list[Find
         last = max(str(g.get("lastLogin") or "") for g in refused)
         urls = ", ".join(sorted({str(g.get("LoginUrl") or "?") for g in refused}))
         return [RUNBOOK.finding("fail", lang, cause="RESTRICTED_DOMAIN", evidence=evidence,
+                        case="refused_logins", values={"username": _found_name(facts), "login_urls": urls},
                         summary=RUNBOOK.msg(lang, "org_refused_logins", n=n, username=_found_name(facts), last=last,
                                     login_urls=urls))]
     if facts.username and facts.grants is not None and facts.grants.user is None:

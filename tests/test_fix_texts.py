@@ -1,0 +1,175 @@
+"""Every built-in scenario of every runbook, in English and Japanese: the texts a person reads
+give the answer, not a menu (DESIGN principle 10, spec/findings.md `fix`).
+
+- A fail's fix names the values its evidence holds (the user, the profile, the host, the app, the
+  ranges to add, the missing fields), and where the runbook's YAML splits the cause into cases
+  (messages `fix_<cause>_<case>`), it is exactly one case's text and carries no step of another.
+- No evidence key name (`suggested_ranges`, `my_domain_host`, `which`, ...) appears in a title,
+  summary, fix, reason or the terminal's done line: a person reads values, not the JSON's keys.
+"""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Any, Iterator
+
+import pytest
+
+import test_outcome_honesty as honesty
+from sfdoctor import findings as sf_findings
+from sfdoctor import runbooks
+from sfdoctor.i18n import pick
+
+RUNS = [(p, lang) for p in honesty.SCENARIOS for lang in ("en", "ja")]
+IDS = [f"{p.stem}-{lang}" for p, lang in RUNS]
+
+
+@lru_cache(maxsize=None)
+def _run(path, lang) -> dict[str, Any]:
+    return honesty._run(path, lang)
+
+
+# --------------------------------------------------------------------- the values a fix must name
+def _fields(evidence: dict) -> list[str]:
+    """`missing`: ["Lead.mkto71_Acquisition_Program__c (missing)", ...] -> the fields' own names."""
+    return [str(m).split(" ")[0].split(".")[-1].removesuffix("__c") for m in evidence.get("missing") or []]
+
+
+def _ranges(evidence: dict) -> list[str]:
+    out = []
+    for key in ("suggested_ranges", "ranges_to_add"):
+        for r in evidence.get(key) or []:
+            out += [str(r["start"]), str(r["end"])]
+    return out
+
+
+# evidence key -> the strings of its value that the fix must contain
+VALUES = {
+    "username": lambda e: [e["username"]] if isinstance(e.get("username"), str) else [],
+    "profile": lambda e: [e["profile"]] if isinstance(e.get("profile"), str) else [],
+    "my_domain_host": lambda e: [e["my_domain_host"]] if e.get("my_domain_host") else [],
+    "aimed_at": lambda e: [e["aimed_at"]] if e.get("aimed_at") else [],
+    "app": lambda e: [e["app"]] if isinstance(e.get("app"), str) else [],
+    "api_user": lambda e: [e["api_user"]] if e.get("api_user") else [],
+    "redirect_uri_sent": lambda e: [e["redirect_uri_sent"]] if e.get("redirect_uri_sent") else [],
+    "missing": _fields,
+    "suggested_ranges": _ranges,
+    "ranges_to_add": _ranges,
+}
+# (cause, evidence key) where the value is not the fix's business, each with why.
+NOT_THE_FIX = {
+    # Marketing Cloud's allowlist is the account's: the failing login's user changes nothing in it.
+    ("MC_IP_NOT_ALLOWLISTED", "username"),
+    # The org has no API access: no user's setting helps, the edition decides.
+    ("ORG_API_DISABLED", "username"),
+    # Unlocking, unfreezing or activating acts on the user; the profile stays as it is.
+    ("PASSWORD_INVALID", "profile"),
+}
+
+
+def _fails(data: dict) -> Iterator[dict]:
+    return (c for c in data["checks"] if c["status"] == "fail")
+
+
+@pytest.mark.parametrize(("path", "lang"), RUNS, ids=IDS)
+def test_every_fail_names_the_values_of_its_evidence(path, lang):
+    data = _run(path, lang)
+    for check in _fails(data):
+        for key, values_of in VALUES.items():
+            if key not in check["evidence"] or (check["cause"], key) in NOT_THE_FIX:
+                continue
+            for value in values_of(check["evidence"]):
+                assert value in check["fix"], (check["id"], check["cause"], key, value, check["fix"])
+
+
+# --------------------------------------------------------------------- one case, not the menu
+EDITIONS = ("_enterprise", "_professional")
+
+
+def _case_texts(runbook: str, cause: str, lang: str) -> dict[str, list[str]]:
+    """The cause's own texts with values (messages `fix_<cause>_<case>`, and `fix_<cause>` for a
+    cause said as one case), by case: an edition's wording of a case is the same case."""
+    spec = runbooks.load(runbook)
+    base = f"fix_{cause.lower()}"
+    out: dict[str, list[str]] = {}
+    for key in spec.messages:
+        if key == base or key.startswith(base + "_"):
+            case = key[len(base):]
+            for suffix in EDITIONS:
+                case = case.removesuffix(suffix)
+            out.setdefault(case, []).append(pick(spec.messages[key], lang))
+    return out
+
+
+def _pattern(template: str) -> re.Pattern[str]:
+    """A case's text with its `{values}` as wildcards."""
+    parts = re.split(r"\{[a-z_]+\}", template)
+    return re.compile(".*?".join(re.escape(p) for p in parts), re.S)
+
+
+def _steps(template: str) -> list[str]:
+    """A case's own fixed words, step by step (runs of 24+ characters between its values)."""
+    return [s.strip() for s in re.split(r"\{[a-z_]+\}|\n", template) if len(s.strip()) >= 24]
+
+
+@pytest.mark.parametrize(("path", "lang"), RUNS, ids=IDS)
+def test_a_fail_gives_one_case_and_no_step_of_another(path, lang):
+    data = _run(path, lang)
+    for check in _fails(data):
+        cases = _case_texts(data["runbook"], check["cause"], lang)
+        if not cases:
+            continue
+        full = runbooks.load(data["runbook"]).texts(lang).fix(check["cause"])
+        assert check["fix"] != full, (check["id"], "the cause's whole menu")
+        chosen = [case for case, texts in cases.items() if any(_pattern(t).fullmatch(check["fix"]) for t in texts)]
+        assert len(chosen) == 1, (check["id"], check["cause"], chosen, check["fix"])
+        mine = "\n".join(cases[chosen[0]])
+        for case, texts in cases.items():
+            if case == chosen[0]:
+                continue
+            for step in (s for text in texts for s in _steps(text)):
+                assert step in mine or step not in check["fix"], (check["id"], chosen[0], case, step)
+
+
+# --------------------------------------------------------------------- no evidence key names
+def _keys(value: Any) -> Iterator[str]:
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            # A key that is data (a login status, an address: `by_status`'s keys) is not a name.
+            if re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", str(key)):
+                yield str(key)
+            yield from _keys(inner)
+    elif isinstance(value, list):
+        for inner in value:
+            yield from _keys(inner)
+
+
+def _is_identifier(key: str) -> bool:
+    """A key that reads as a program's name, not a word: snake_case or CamelCase."""
+    return "_" in key or bool(re.search(r"[a-z][A-Z]", key))
+
+
+def _says_key(text: str, key: str) -> bool:
+    if _is_identifier(key):
+        return re.search(rf"(?<![A-Za-z0-9_]){re.escape(key)}(?![A-Za-z0-9_])", text) is not None
+    # A plain word ("which", "missing") is a key name only where the text quotes it as one.
+    return any(q.format(key) in text for q in ('"{}"', "「{}」", "`{}`", "“{}”"))
+
+
+def _texts(check: dict) -> Iterator[tuple[str, str]]:
+    for field in ("title", "summary", "fix"):
+        yield field, str(check.get(field) or "")
+    for step in check["evidence"].get("steps") or []:
+        yield "evidence steps", str(step)
+
+
+@pytest.mark.parametrize(("path", "lang"), RUNS, ids=IDS)
+def test_no_text_a_person_reads_names_an_evidence_key(path, lang):
+    data = _run(path, lang)
+    every_key = {k for check in data["checks"] for k in _keys(check["evidence"])}
+    run_texts = [("reasons", r) for r in data.get("reasons") or []]
+    run_texts.append(("done line", sf_findings.done_line(data, lang)))
+    for check in data["checks"]:
+        for field, text in [*_texts(check), *run_texts]:
+            for key in every_key:
+                assert not _says_key(text, key), (check["id"], field, key, text)
