@@ -1,6 +1,7 @@
 """Fleet benchmark: org-runbooks per minute and peak memory, beside one `sfdoctor run`.
 
     .venv/bin/python bench/fleet.py                 # 250 demo orgs x 4 runbooks, then 50 orgs
+    .venv/bin/python bench/fleet.py history         # part 5 alone (a few seconds)
     BENCH_ORGS=250 BENCH_SMALL=50 BENCH_WORKERS=2 .venv/bin/python bench/fleet.py
 
 Printed, all measured in this one run (the machine's load average beside them, since a
@@ -15,12 +16,11 @@ shared machine's other work shows in every figure):
    whole process tree's RSS, sampled), and the ratio Dask / local. Targets: 1,000 org-runbooks
    in <= 120 s on 2 cores with `local`; LocalCluster within 1.2x.
 4. The same local fleet at BENCH_SMALL orgs: peak memory must stay flat as the fleet grows.
-5. The history page and `reports list` with the index at 10,000 runs (a fleet adds ~1,000 a
-   night): rebuild time and page size.
+5. The history page and `reports list` with the index at 10,000 runs of 250 orgs (a fleet adds
+   ~1,000 a night): rebuild time in each language and page size; `reports list` and its --json.
 """
 from __future__ import annotations
 
-import json
 import os
 import statistics
 import subprocess
@@ -119,27 +119,45 @@ def fleet(orgs_file: Path, executor: str) -> tuple[float, int, float, dict]:
     return wall, len(result["entries"]), mem.mb, counts
 
 
-def history_at(n: int) -> tuple[float, float, int]:
-    from sfdoctor import index_page
-    from sfdoctor.history import list_reports
+def history_at(n: int, orgs: int = 250) -> dict[str, float]:
+    """index.html rebuilt (in a fresh process, as a fleet run's end does: the runbook specs read
+    once) and `sfdoctor reports list` (text and --json), over an index of `n` runs of `orgs` orgs
+    (tests/history_gen.py: the newest 1,000 with their report folders), median of 3 each."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from history_gen import write_history
 
+    rebuild = ("import sys, time; from sfdoctor import index_page; t0 = time.perf_counter(); "
+               "index_page.write(sys.argv[1], sys.argv[2]); print(time.perf_counter() - t0)")
     with tempfile.TemporaryDirectory() as out:
-        lines = []
-        for i in range(n):
-            org = f"client-{i % 250:03d}"
-            rb = ["security-token-required", "sia-auth-failure", "marketo-sync-setup", "mc-missing-oauth-token"][i % 4]
-            lines.append(json.dumps({"time": f"2026-11-{1 + (i // 1000) % 28:02d}T02:{(i // 60) % 60:02d}:{i % 60:02d}Z",
-                                     "runbook": rb, "org": org, "outcome": "healthy" if i % 5 else "problems_found",
-                                     "root_causes": [] if i % 5 else ["TOKEN_MISSING"], "warnings": [],
-                                     "folder": f"2026-11-01/{rb}/{org}-{i:06d}Z", "exit_code": 0}))
-        Path(out, "index.jsonl").write_text("\n".join(lines) + "\n")
-        t0 = time.perf_counter()
-        page = index_page.write(out, "en")
-        page_s = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        subprocess.run([str(BIN / "sfdoctor"), "reports", "list", "--out", out], capture_output=True, check=False)
-        list_s = time.perf_counter() - t0
-        return page_s, list_s, page.stat().st_size
+        write_history(Path(out), n, orgs, reports=1000)
+        figures: dict[str, float] = {}
+        for lang in ("en", "ja"):
+            inner, outer = [], []
+            for _ in range(3):
+                t0 = time.perf_counter()
+                done = subprocess.run([sys.executable, "-c", rebuild, out, lang], capture_output=True, text=True,
+                                      check=True, env={**os.environ, "PYTHONPATH": str(ROOT / "lib")})
+                outer.append(time.perf_counter() - t0)
+                inner.append(float(done.stdout))
+            figures[f"page_{lang}_s"] = statistics.median(inner)
+            figures[f"page_{lang}_process_s"] = statistics.median(outer)
+        figures["page_mb"] = Path(out, "index.html").stat().st_size / 2**20
+        for name, extra in (("list_s", []), ("list_json_s", ["--json"])):
+            walls = []
+            for _ in range(3):
+                t0 = time.perf_counter()
+                subprocess.run([str(BIN / "sfdoctor"), "reports", "list", "--out", out, *extra],
+                               capture_output=True, check=True)
+                walls.append(time.perf_counter() - t0)
+            figures[name] = statistics.median(walls)
+        return figures
+
+
+def print_history(n: int = 10_000) -> None:
+    f = history_at(n)
+    print(f"5. history at {n:,} runs of 250 orgs: index.html rebuilt in {f['page_en_s']:.2f} s en / "
+          f"{f['page_ja_s']:.2f} s ja ({f['page_en_process_s']:.2f} s as its own process), {f['page_mb']:.1f} MB; "
+          f"`sfdoctor reports list` {f['list_s']:.2f} s, with --json {f['list_json_s']:.2f} s")
 
 
 def main() -> None:
@@ -164,11 +182,12 @@ def main() -> None:
         swall, sn, smb, _ = fleet(small, "local")
         print(f"4. local, {SMALL} orgs: {sn} in {swall:.1f} s, peak {smb:.0f} MB; "
               f"memory {SMALL} -> {ORGS} orgs: {smb:.0f} -> {mb:.0f} MB ({mb / smb:.2f}x for {ORGS / SMALL:.0f}x the orgs)")
-    page_s, list_s, size = history_at(10_000)
-    print(f"5. history at 10,000 runs: index.html rebuilt in {page_s:.2f} s ({size / 2**20:.1f} MB), "
-          f"`sfdoctor reports list` {list_s:.2f} s")
+    print_history()
     print(f"load average {os.getloadavg()[0]:.1f} at the end")
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:] == ["history"]:
+        print_history()
+    else:
+        main()

@@ -1,6 +1,6 @@
-"""The shared report and the history page in a real browser with the network off.
+"""The shared report in a real browser with the network off (the history page: test_index_page_browser.py).
 
-Debian's chromium via Playwright. Both pages must open complete offline (corporate networks
+Debian's chromium via Playwright. The page must open complete offline (corporate networks
 block CDNs; an e-mail attachment has no folder around it): every request is routed to a
 handler that lets through only the page's own file and aborts (and records) everything
 else, and the test asserts that nothing else was even attempted. Screenshots of each page
@@ -93,67 +93,6 @@ def test_report_opens_complete_offline(tmp_path, lang, browser):
     finally:
         context.close()
     assert attempted == [own]      # the file itself, and not one request more
-
-
-def _history(tmp_path: Path, lang: str) -> Path:
-    """A reports folder as runs leave it: real report pages, an index, the history page."""
-    from sfdoctor import index_page
-    from sfdoctor.report_index import append_index
-
-    out = tmp_path / f"reports-{lang}"
-    runs = [("2026-11-20T02:00:00Z", "demo:token-missing", "problems_found", ["FIXTURE_BROKEN", "TOKEN_MISSING"]),
-            ("2026-11-21T02:00:00Z", "demo:token-missing", "problems_found", ["FIXTURE_BROKEN"]),
-            ("2026-11-21T03:00:00Z", "demo:healthy", "healthy", []),
-            ("2026-11-22T02:00:00Z", "demo:token-missing", "healthy", [])]
-    for i, (time, org, outcome, causes) in enumerate(runs):
-        folder = f"{time[:10]}/fixture-probe/{org.replace(':', '-')}-{time[11:19].replace(':', '')}Z"
-        (out / folder).mkdir(parents=True)
-        (out / folder / "report.html").write_bytes(_report(tmp_path, lang).read_bytes())
-        append_index(out, {"time": time, "runbook": "fixture-probe" if i != 2 else "other-runbook", "org": org,
-                           "outcome": outcome, "root_causes": causes, "warnings": [], "folder": folder,
-                           "exit_code": 1 if causes else 0})
-    return index_page.write(out, lang)
-
-
-@pytest.mark.parametrize("lang", ["en", "ja"])
-def test_history_page_opens_complete_offline_and_filters(tmp_path, lang, browser):
-    page_file = _history(tmp_path, lang)
-    context, attempted, own = _sealed(browser, page_file)
-    try:
-        page = context.new_page()
-        page.goto(own, wait_until="load")
-        rows = page.locator("#runs tbody tr")
-        assert rows.count() == 4 and all(rows.nth(i).is_visible() for i in range(4))
-        assert "FIXTURE_BROKEN" in rows.nth(3).inner_text()
-        fixed = "fixed" if lang == "en" else "解消"
-        assert f"{fixed}: TOKEN_MISSING" in rows.nth(2).inner_text()
-        # the chart: one drawn SVG per org, the failed days in red
-        charts = page.locator("figure[data-org] svg")
-        assert charts.count() == 2
-        box = charts.nth(1).bounding_box()
-        assert box and box["width"] > 10 and box["height"] > 40
-        assert page.locator('figure[data-org="demo:token-missing"] rect.fail').count() == 2
-        # relative links that lead to report files next to the page
-        hrefs = page.locator("#runs a").evaluate_all("els => els.map(a => a.href)")
-        assert len(hrefs) == 4 and all(h.startswith(page_file.parent.as_uri() + "/") for h in hrefs)
-        assert all(Path(h[len("file://"):]).is_file() for h in hrefs)
-        # filters: by org, then by runbook too; the other org's chart hides with its rows
-        page.select_option("#f-org", "demo:healthy")
-        assert [rows.nth(i).is_visible() for i in range(4)] == [False, True, False, False]
-        assert page.locator('figure[data-org="demo:token-missing"]').is_hidden()
-        assert page.locator("#f-count").inner_text() == "1"
-        page.select_option("#f-org", "demo:token-missing")
-        page.select_option("#f-runbook", "fixture-probe")
-        assert [rows.nth(i).is_visible() for i in range(4)] == [True, False, True, True]
-        page.select_option("#f-org", "")
-        page.select_option("#f-runbook", "")
-        assert page.locator("#f-count").inner_text() == "4"
-        shot = _artifact(f"index-{lang}.png")
-        page.screenshot(path=str(shot), full_page=True)
-        assert shot.stat().st_size > 1000
-    finally:
-        context.close()
-    assert attempted == [own]
 
 
 _LONG = "Invalid username, password, security token; or user locked out. Are you at a new location? " * 3

@@ -216,7 +216,7 @@ def cmd_reports_index(args: argparse.Namespace) -> int:
 
     path = write(args.out, args.lang)
     print(path, flush=True)
-    _err(t("cli.index_rebuilt", args.lang, path=path, out=args.out))
+    _err(t("cli.index_rebuilt", args.lang or LANG, path=path, out=args.out))
     return 0
 
 
@@ -488,7 +488,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.set_defaults(func=cmd_reports_diff)
     sp = rsub.add_parser("index", help=t("cli.help.reports_index", LANG),
                          description=t("cli.help.reports_index_description", LANG))
-    out_opt(sp), lang_opt(sp)
+    out_opt(sp)
+    # No default: without --lang the page keeps its language (index_page.page_language).
+    sp.add_argument("--lang", choices=["en", "ja"], default=None, help=t("cli.help.reports_index_lang", LANG))
     sp.set_defaults(func=cmd_reports_index)
     sp = rsub.add_parser("prune", help=t("cli.help.reports_prune", LANG),
                          description=t("cli.help.reports_prune_description", LANG))
@@ -564,7 +566,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse: --help (0) or a usage error (2), already printed
         return int(exc.code or 0)
-    lang = getattr(args, "lang", LANG)
+    lang = getattr(args, "lang", None) or LANG
     try:
         return int(args.func(args))
     except SfdoctorError as exc:

@@ -341,12 +341,13 @@ def run_runbook(
         "warnings": findings.get("warnings", []),
         "folder": folder.relative_to(out_root).as_posix(),
         "exit_code": exit_code,
+        "sfdoctor_version": findings.get("sfdoctor_version"),
         **{k: v for k, v in (index_extra or {}).items()
            if k not in ("time", "runbook", "org", "outcome", "root_causes", "warnings", "folder", "exit_code")},
     })
     from .index_page import refresh
 
-    refresh(out_root, lang)  # reports/index.html from the index, under its lock; never fails the run
+    refresh(out_root)  # reports/index.html (in its own language) from the index, under its lock; never fails the run
     if progress:
         progress(findings_done_line(findings, lang))
     result = RunResult(

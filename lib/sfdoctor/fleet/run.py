@@ -239,6 +239,7 @@ class _Writer:
             "warnings": findings.get("warnings", []),
             "folder": entry["folder"],
             "exit_code": EXIT_CODES[findings["outcome"]],
+            "sfdoctor_version": findings.get("sfdoctor_version"),
             "fleet": self.fleet_id,
             **{k: v for k, v in self.index_extra.items() if k not in ("time", "runbook", "org", "outcome", "folder")},
         }
@@ -398,7 +399,7 @@ def run_fleet(opts: FleetOptions) -> tuple[dict[str, Any], int, Path]:
     from ..index_page import refresh
     from . import page
 
-    refresh(out, lang)  # the history page, once for the whole fleet
+    refresh(out)  # the history page (in its own language), once for the whole fleet
     previous = previous_fleet(out, state.folder)
     page_path = page.write(out, fleet, previous, lang)
     counts = ", ".join(f"{t(f'fleet.outcome.{o}', lang)} {n}" for o in OUTCOMES
