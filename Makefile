@@ -97,10 +97,12 @@ golden: $(STAMP) bytecode
 
 # jupyter-config/ (added to Jupyter's config path, whatever JUPYTER_CONFIG_DIR says) turns off
 # JupyterLab's news pop-up for this project; root (a container, a fresh VM) needs --allow-root.
+# LAB_ARGS adds options, LAB_DIR serves another folder (the browser tests start JupyterLab so).
+LAB_DIR ?= notebooks/
 lab: $(STAMP)
 	@JUPYTER_CONFIG_PATH="$(CURDIR)/jupyter-config$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH}" \
 	  $(BIN)/jupyter lab --LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate \
-	  $$([ "$$(id -u)" = 0 ] && echo --allow-root) $(LAB_ARGS) notebooks/
+	  $$([ "$$(id -u)" = 0 ] && echo --allow-root) $(LAB_ARGS) $(LAB_DIR)
 
 bench: $(STAMP) bytecode
 	$(BIN)/python bench/run.py

@@ -1,7 +1,7 @@
 """The interactive path as a person uses it: JupyterLab in Debian's chromium, driven by Playwright.
 
-One headless `jupyter lab` on 127.0.0.1 for the whole module (random port, token, every
-Jupyter directory and HOME in tmp, nothing in ~ touched) serves a copy per language of each
+One headless JupyterLab on 127.0.0.1 for the whole module, started by `make lab` (random port,
+token, every Jupyter directory and HOME in tmp, nothing in ~ touched: tests/lab_helpers.py) serves a copy per language of each
 runbook's notebook. A test types the demo world into the parameters cell (`org =
 "demo:<scenario>"`, and `lang = "ja"` for the Japanese copy), runs it and the form cell, fills
 the form, presses Run and waits for the findings in place: the form must state the login
@@ -27,20 +27,15 @@ Screenshots land in the module's tmp dir (lab0/).
 from __future__ import annotations
 
 import json
-import os
 import re
 import secrets
 import shutil
-import signal
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import nbformat
 import pytest
 
+import lab_helpers as L
 import runbook_harness as H
 from conftest import skip_without_chromium
 
@@ -56,179 +51,20 @@ skip_without_chromium()
 
 
 # --------------------------------------------------------------------------- the server
-def _settings(settings_dir: Path) -> None:
-    """Lab user settings: save widget state into notebooks, no news prompt, no update check."""
-    def put(plugin: str, values: dict) -> None:
-        pkg, name = plugin.split(":")
-        path = settings_dir / pkg / f"{name}.jupyterlab-settings"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(values), encoding="utf-8")
-
-    put("@jupyter-widgets/jupyterlab-manager:plugin", {"saveState": True})
-    put("@jupyterlab/apputils-extension:notification", {"fetchNews": "false", "checkForUpdates": False})
-    put("@jupyterlab/docmanager-extension:plugin", {"autosave": False})
-
-
-def _wait_for_server(proc: subprocess.Popen, runtime: Path, token: str, log: Path, timeout: float = 40.0) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"jupyter lab exited with {proc.returncode}:\n{log.read_text(errors='replace')[-3000:]}")
-        for info in runtime.glob("jpserver-*.json"):
-            try:
-                port = json.loads(info.read_text())["port"]
-                base = f"http://127.0.0.1:{port}"
-                with urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2) as r:
-                    if r.status == 200:
-                        return base
-            except (OSError, ValueError, KeyError):
-                pass
-        time.sleep(0.1)
-    raise RuntimeError(f"jupyter lab did not answer in {timeout:.0f} s:\n{log.read_text(errors='replace')[-3000:]}")
-
-
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    """A headless JupyterLab on a free loopback port; killed with its process group afterwards."""
-    base = tmp_path_factory.mktemp("lab")
-    root, home = base / "root", base / "home"
-    root.mkdir()
-    home.mkdir()
-    dirs = {name: base / name for name in ("runtime", "config", "data", "settings", "workspaces", "ipython")}
-    for d in dirs.values():
-        d.mkdir()
-    _settings(dirs["settings"])
-    token = secrets.token_hex(16)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER", "SFDOCTOR_"))}
-    env.update(
-        HOME=str(home), SFDOCTOR_HOME=str(REPO), PYTHONPATH=str(REPO / "lib"),
-        JUPYTER_RUNTIME_DIR=str(dirs["runtime"]), JUPYTER_CONFIG_DIR=str(dirs["config"]),
-        JUPYTER_DATA_DIR=str(dirs["data"]), JUPYTERLAB_SETTINGS_DIR=str(dirs["settings"]),
-        JUPYTERLAB_WORKSPACES_DIR=str(dirs["workspaces"]), IPYTHONDIR=str(dirs["ipython"]),
-        JUPYTER_PLATFORM_DIRS="1", MPLCONFIGDIR=str(home / "mpl"),
-    )
-    log = base / "lab.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1",
-             "--ServerApp.port=0", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
-             f"--ServerApp.root_dir={root}", "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-             "--ServerApp.terminals_enabled=False", *(["--allow-root"] if os.geteuid() == 0 else [])],
-            cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-        )
-    try:
-        url = _wait_for_server(proc, dirs["runtime"], token, log)
-        yield {"url": url, "token": token, "root": root, "log": log}
-    finally:
-        _stop(proc, dirs["runtime"])
-
-
-def _stop(proc: subprocess.Popen, runtime: Path) -> None:
-    """SIGTERM the server's process group (it shuts its kernels down), SIGKILL if it lingers.
-
-    jupyter_client starts each kernel in a session of its own, so a kernel that outlived a
-    killed server is found by its connection file, which lies in this test's runtime dir.
-    """
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
-    except ProcessLookupError:
-        pass
-    for pid_dir in Path("/proc").glob("[0-9]*"):
-        try:
-            cmdline = (pid_dir / "cmdline").read_bytes().decode(errors="replace")
-        except OSError:
-            continue
-        if f"{runtime}/kernel-" in cmdline:
-            try:
-                os.kill(int(pid_dir.name), signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+    """`make lab` on a free loopback port (tests/lab_helpers.py); widget state saved into notebooks."""
+    with L.serve_lab(tmp_path_factory.mktemp("lab"), settings={
+        "@jupyter-widgets/jupyterlab-manager:plugin": {"saveState": True},
+        "@jupyterlab/docmanager-extension:plugin": {"autosave": False},
+    }) as served:
+        yield served
 
 
 @pytest.fixture()
 def page(browser, lab, request):
-    context = browser.new_context(viewport={"width": 1400, "height": 1300}, locale="en-US")
-    p = context.new_page()
-    p.set_default_timeout(30_000)
-    try:
+    with L.lab_page(browser, lab, lab["root"].parent / f"end-{request.node.name}.png") as p:
         yield p
-    finally:
-        try:  # what the page looked like at the end: the first thing to look at when a step timed out
-            p.screenshot(path=str(lab["root"].parent / f"end-{request.node.name}.png"), full_page=True)
-        finally:
-            context.close()
-            _shut_kernels_down(lab)
-
-
-def _shut_kernels_down(lab) -> None:
-    """End the test's kernels through the server's REST API (deleting a session shuts its
-    kernel down): one server serves the whole module, and idle kernels would pile up."""
-    def call(method: str, path: str) -> bytes:
-        request = urllib.request.Request(f"{lab['url']}{path}", method=method,
-                                         headers={"Authorization": f"token {lab['token']}"})
-        with urllib.request.urlopen(request, timeout=20) as r:
-            return r.read()
-
-    for session in json.loads(call("GET", "/api/sessions")):
-        call("DELETE", f"/api/sessions/{session['id']}")
-
-
-# --------------------------------------------------------------------------- driving the UI
-def _open(page, lab, name: str) -> None:
-    # A workspace of its own per notebook: the default one would reopen the other tests' tabs.
-    page.goto(f"{lab['url']}/lab/workspaces/{name.split('.')[0]}/tree/{name}?token={lab['token']}")
-    page.wait_for_selector(".jp-NotebookPanel .jp-Notebook .jp-Cell", timeout=45_000)
-    # The status bar says "Python 3 (ipykernel) | Idle" only once the kernel is connected; a cell
-    # run before that is silently dropped (the toolbar's indicator says idle too early).
-    page.locator(".jp-StatusBar-Widget", has_text=re.compile(r"ipykernel\) \| Idle")).wait_for(timeout=45_000)
-
-
-def _cell(page, index: int):
-    return page.locator(".jp-NotebookPanel:visible .jp-Notebook .jp-Cell").nth(index)
-
-
-def _run_cell(page, index: int) -> None:
-    """Select a cell (command mode) and press shift+enter, as a person does."""
-    cell = _cell(page, index)
-    cell.locator(".jp-InputPrompt").click()
-    page.keyboard.press("Shift+Enter")
-
-
-def _wait_form(page, index: int, run_label: str):
-    """The form in cell `index` once its Run button shows; a traceback there fails at once, with its text."""
-    cell = _cell(page, index)
-    form = cell.locator(".jp-OutputArea .widget-vbox").first
-    button = form.locator("button.jupyter-button", has_text=run_label)
-    error = cell.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']",
-                         has_text=re.compile(r"Traceback|Error:"))
-    button.or_(error).first.wait_for(timeout=30_000)
-    if error.count():
-        pytest.fail("the form cell failed:\n" + error.first.inner_text())
-    return form, button
-
-
-def _wait_idle(page) -> None:
-    page.wait_for_selector(".jp-NotebookPanel .jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=45_000)
-
-
-def _save(page, lab, name: str) -> dict:
-    """File > Save Notebook, wait until the tab is no longer dirty, read the file from disk."""
-    path = lab["root"] / name
-    before = path.stat().st_mtime_ns
-    page.locator(".lm-MenuBar-itemLabel", has_text="File").click()
-    page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Save Notebook$")).click()
-    page.wait_for_function(
-        "() => !document.querySelector('.jp-mod-current.jp-mod-dirty, .lm-TabBar-tab.lm-mod-current.jp-mod-dirty')",
-        timeout=20_000)
-    deadline = time.monotonic() + 20
-    while path.stat().st_mtime_ns == before and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert path.stat().st_mtime_ns != before, "the notebook was not written"
-    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def _widget_state(nb: dict) -> dict:
@@ -261,34 +97,23 @@ TEXTS = {
 }
 
 
-def _replace_line(page, cell, line: int, text: str) -> None:
-    """Replace line `line` (0-based) of a cell's editor by typing, as a person edits it."""
-    cell.locator(".cm-content").click()
-    page.keyboard.press("Control+Home")
-    for _ in range(line):
-        page.keyboard.press("ArrowDown")
-    page.keyboard.press("Home")
-    page.keyboard.press("Shift+End")
-    page.keyboard.type(text)
-
-
 def _start_form(page, lab, notebook: Path, org: str, lang: str):
     """Open a copy of `notebook` (one per language), point its parameters cell at `org` (and
     `lang`) by typing, run that cell and the form cell: (file name, form, Run button)."""
     name = f"{notebook.stem}-{lang}.ipynb"
     if not (lab["root"] / name).exists():
         shutil.copy(notebook, lab["root"] / name)
-    _open(page, lab, name)
+    L.open_notebook(page, lab, name)
     # Every runbook's parameters cell starts with `org = "demo"` and `lang = "en"` (charter).
-    params = _cell(page, 1)
-    _replace_line(page, params, 0, f'org = "{org}"')
+    params = L.cell(page, 1)
+    L.replace_line(page, params, 0, f'org = "{org}"')
     if lang != "en":
-        _replace_line(page, params, 1, f'lang = "{lang}"')
+        L.replace_line(page, params, 1, f'lang = "{lang}"')
     page.keyboard.press("Escape")
-    _run_cell(page, 1)
-    _wait_idle(page)
-    _run_cell(page, 2)
-    form, run_button = _wait_form(page, 2, TEXTS[lang]["run"])
+    L.run_cell(page, 1)
+    L.wait_idle(page)
+    L.run_cell(page, 2)
+    form, run_button = L.wait_form(page, 2, TEXTS[lang]["run"])
     return name, form, run_button
 
 
@@ -319,7 +144,7 @@ def test_form_runs_the_runbook_in_lab(lab, page, lang):
     findings.locator("#sfd-summary").scroll_into_view_if_needed()
     page.screenshot(path=str(shots / f"form-summary-{lang}.png"))
 
-    saved = _save(page, lab, name)
+    saved = L.save(page, lab, name)
     raw = json.dumps(saved)
     state = _widget_state(saved)
     # Not vacuous: the form's widgets (and the findings in its Output) were saved.
@@ -381,7 +206,7 @@ def _check_outcome(lab, page, name: str, out, lang: str, scenario: str, expected
         assert cause in summary, (cause, summary)
     out.locator("#sfd-summary").scroll_into_view_if_needed()
     page.screenshot(path=str(lab["root"].parent / f"summary-{name.removesuffix('.ipynb')}.png"))
-    saved = _save(page, lab, name)
+    saved = L.save(page, lab, name)
     state = json.dumps(_widget_state(saved))
     assert all(cause in state for cause in expected), "the findings were not saved with the form"
     _assert_no_secret_saved(lab, name, saved, scenario)
@@ -467,20 +292,20 @@ def test_typed_password_never_reaches_the_saved_notebook(lab, page):
     name = _secret_notebook(lab["root"])
     shots = lab["root"].parent
     canary = "Canary-" + secrets.token_hex(8)
-    _open(page, lab, name)
-    _run_cell(page, 0)
-    form, run_button = _wait_form(page, 0, "Run the checks")
+    L.open_notebook(page, lab, name)
+    L.run_cell(page, 0)
+    form, run_button = L.wait_form(page, 0, "Run the checks")
     assert "never saved in the notebook" in form.inner_text()
     masked = form.locator(".widget-text", has_text="Password to test").locator("input")
     assert masked.get_attribute("type") == "password"
     masked.click()
     page.keyboard.type(canary)
     page.keyboard.press("Tab")  # the person moves on to the next field
-    _wait_idle(page)
+    L.wait_idle(page)
     form.screenshot(path=str(shots / "secret-typed.png"))
 
     # Saved before Run (what autosave does): the typed secret must not be in the file.
-    saved = _save(page, lab, name)
+    saved = L.save(page, lab, name)
     assert _widget_state(saved), "widget state was not saved: the check below would prove nothing"
     assert canary not in json.dumps(saved)
 
@@ -498,6 +323,6 @@ def test_typed_password_never_reaches_the_saved_notebook(lab, page):
     run_button.click()
     out.get_by_text(f"received {len(second)} characters").wait_for(timeout=30_000)
     expect(run_button).to_be_enabled(timeout=20_000)
-    saved = _save(page, lab, name)
+    saved = L.save(page, lab, name)
     assert canary not in json.dumps(saved) and second not in json.dumps(saved)
     assert masked.input_value() == ""

@@ -77,14 +77,14 @@ def report_href(folder: Path) -> str:
 
 
 def outcome_html(outcome: RunOutcome, lang: str) -> str:
-    """The run's summary (as the runbook form shows it), then the link to its report and its folder."""
+    """The link to the run's report (and its folder), then its summary as the runbook form shows it."""
     from .report import summary_html
 
     spec = load(outcome.findings["runbook"])
     link = (f'<p class="sfd-triage-report"><a href="{_e(report_href(outcome.folder))}" target="_blank">'
             f"{_e(t('start_here.open_report', lang))}</a> "
             f"<small>({_e(t('start_here.folder', lang, folder=outcome.folder))})</small></p>")
-    return summary_html(outcome.findings, lang, spec) + link
+    return link + summary_html(outcome.findings, lang, spec)
 
 
 # --------------------------------------------------------------------------- the notebook's steps
@@ -148,7 +148,7 @@ class StartHereForm(widgets.VBox):
             style={"description_width": width}, layout=widgets.Layout(width="100%", max_width="46em", height="7em"))
         self.org_field = org_field(org, lang, width)
         self.run_button = widgets.Button(description=t("start_here.run", lang), button_style="primary", icon="play",
-                                         layout=widgets.Layout(width="auto"))
+                                         layout=widgets.Layout(width="max-content"))
         self.progress = widgets.HTML()
         self.output = widgets.Output()
         self.run_button.on_click(lambda _b: self.run())
