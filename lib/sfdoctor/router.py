@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, unquote_plus, urlsplit
 
 from .errors import BadInput
+from .i18n import Text
 from .runbooks import all_specs
 
 if TYPE_CHECKING:
@@ -144,7 +145,7 @@ def _score_spec(spec: RunbookSpec, text: str) -> tuple[float, list[str]]:
 def diagnose(text: str, specs: list[RunbookSpec] | None = None) -> list[Match]:
     """Runbooks that fit an error message or URL, best first, each with a score in 0..1."""
     if not text or not text.strip():
-        raise BadInput("nothing to diagnose", hint="pass the error message or the error page's URL")
+        raise BadInput(Text("router.nothing"), hint=Text("router.nothing_hint"))
     specs = all_specs() if specs is None else specs
     ranked = []
     for spec in specs:
