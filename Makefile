@@ -22,7 +22,7 @@ unexport SFDOCTOR_DEMO_URL
 help:
 	@echo "make demo   - set up .venv, list the demo scenarios, run each runbook against the demo world, then a 12-org fleet"
 	@echo "make test   - set up .venv (and chromium, jsforce), run the whole test suite"
-	@echo "make lab    - open JupyterLab on notebooks/"
+	@echo "make lab    - open JupyterLab on notebooks/ (start-here.ipynb: paste an error, get its runbook run)"
 	@echo "make bench  - run the benchmarks in bench/ (figures and ratios)"
 	@echo "make lock   - re-resolve $(LOCK) after a dependency change (UPGRADE=1: every package to its newest allowed), then run the suite"
 	@echo "make bench-fleet - 1,000 org-runbooks (250 demo orgs x 4) local and on Dask, beside one sfdoctor run"
