@@ -111,3 +111,10 @@ def test_a_report_outside_the_working_folder_is_linked_by_its_file_uri(tmp_path,
     monkeypatch.chdir(tmp_path)
     assert start_here.report_href(tmp_path / "reports" / "a") == "reports/a/report.html"
     assert start_here.report_href(Path("/")) == "file:///report.html"
+
+
+def test_an_unknown_org_is_one_line_and_no_report(tmp_path) -> None:
+    shown = _papermill(tmp_path, "API security token required", org="no-such-org")
+    said = re.search(r'<p class="sfd-triage-error"><b>([^<]+)</b></p>', shown).group(1)
+    assert "no-such-org" in said and "\n" not in said
+    assert not (tmp_path / "reports").exists()
