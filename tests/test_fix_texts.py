@@ -82,6 +82,19 @@ def test_every_fail_names_the_values_of_its_evidence(path, lang):
                 assert value in check["fix"], (check["id"], check["cause"], key, value, check["fix"])
 
 
+# A fix that sends the reader to the evidence (or "the summary above") for its case or values
+# leaves the last step to them: it names them itself.
+POINTS_AWAY = re.compile(r"\bevidence\b|根拠|summary above|上の要約|which of these|which case")
+
+
+@pytest.mark.parametrize(("path", "lang"), RUNS, ids=IDS)
+def test_a_fix_names_its_case_itself(path, lang):
+    data = _run(path, lang)
+    for check in data["checks"]:
+        if check["status"] in ("fail", "warn") and check["fix"]:
+            assert not POINTS_AWAY.search(check["fix"]), (check["id"], check["cause"], check["fix"])
+
+
 # --------------------------------------------------------------------- one case, not the menu
 EDITIONS = ("_enterprise", "_professional")
 

@@ -654,6 +654,7 @@ def sandbox_choice(conn: Connection, facts: Facts, lang: str = "en") -> list[Fin
     if (facts.marketo_sync_sandbox == TICKED) != is_sandbox:
         key = "sandbox_ticked_for_production" if not is_sandbox else "sandbox_unticked_for_sandbox"
         return [RUNBOOK.finding("fail", lang, cause="SANDBOX_MISMATCH", evidence=evidence,
+                        case=key.removeprefix("sandbox_"),
                         summary=RUNBOOK.msg(lang, key))]
     return [RUNBOOK.finding("pass", lang, evidence=evidence, summary=RUNBOOK.msg(lang, "sandbox_ok", kind=kind))]
 
@@ -722,7 +723,7 @@ def sync_status(conn: Connection, facts: Facts, lang: str = "en") -> list[Findin
     if status == NOT_ANSWERED:
         return [RUNBOOK.finding("manual", lang, evidence=evidence, summary=RUNBOOK.msg(lang, "status_unanswered"))]
     if status == "Failed":
-        return [RUNBOOK.finding("fail", lang, cause="SYNC_FAILED", evidence=evidence,
+        return [RUNBOOK.finding("fail", lang, cause="SYNC_FAILED", evidence=evidence, case="status",
                         summary=RUNBOOK.msg(lang, "status_failed"))]
     return [RUNBOOK.finding("pass", lang, evidence=evidence, summary=RUNBOOK.msg(lang, "status_ok", status=status))]
 
@@ -759,9 +760,10 @@ def sync_recent_leads(conn: Connection, facts: Facts, lang: str = "en") -> list[
         key = "sample_in_progress" if facts.marketo_sync_status != NOT_ANSWERED else "sample_not_started"
         return [RUNBOOK.finding("manual", lang, evidence=evidence,
                         summary=RUNBOOK.msg(lang, key, n=len(missing), total=len(facts.recent_leads)))]
-    return [RUNBOOK.finding("fail", lang, cause="SYNC_FAILED", evidence=evidence,
+    emails = ", ".join(list(dict.fromkeys(m["email"] for m in missing))[:5])
+    return [RUNBOOK.finding("fail", lang, cause="SYNC_FAILED", evidence=evidence, case="leads", values={"emails": emails},
                     summary=RUNBOOK.msg(lang, "sample_missing", n=len(missing), total=len(facts.recent_leads),
-                                emails=", ".join(list(dict.fromkeys(m["email"] for m in missing))[:5])))]
+                                emails=emails))]
 
 
 # --------------------------------------------------------------------------- duplicates
@@ -807,7 +809,11 @@ def duplicates(conn: Connection, facts: Facts, lang: str = "en") -> list[Finding
                         summary=RUNBOOK.msg(lang, "dupes_none", n=sum(evidence["records_read"].values())))]
     evidence["duplicate_emails"] = len(groups)
     evidence["groups"] = groups[:50]
+    addresses = [RUNBOOK.msg(lang, "dupes_address", email=g["email"], n=g["count"]) for g in groups[:5]]
+    if len(groups) > 5:
+        addresses.append(RUNBOOK.msg(lang, "dupes_more", n=len(groups) - 5))
     return [RUNBOOK.finding("warn", lang, cause="DUPLICATE_RECORDS", evidence=evidence,
+                    values={"addresses": ", ".join(addresses)},
                     summary=RUNBOOK.msg(lang, "dupes_found", n=len(groups),
                                 records=sum(g["count"] for g in groups), example=groups[0]["email"]))]
 

@@ -683,9 +683,8 @@ def integration_user(conn: Connection, facts: OauthFacts, lang: str = "en") -> l
         raise CheckError(facts.read_errors["user"])
     user = facts.user
     if user is None:
-        return _fail(facts, lang, "USER_CANNOT_LOG_IN", {"username": facts.username,
-                                                                           "exists": False},
-                     RUNBOOK.msg(lang, "user_missing", username=facts.username))
+        return _cannot_log_in(facts, lang, {"username": facts.username, "exists": False}, ["missing"],
+                              RUNBOOK.msg(lang, "user_missing", username=facts.username))
     frozen = bool(facts.user_login.get("IsFrozen"))
     locked = bool(facts.user_login.get("IsPasswordLocked"))
     grants = facts.grants
@@ -698,8 +697,8 @@ def integration_user(conn: Connection, facts: OauthFacts, lang: str = "en") -> l
                                  ("locked", locked), ("no_api", not grants.enabled)) if bad]
     if problems:
         why = ", ".join(RUNBOOK.msg(lang, f"why_{p}") for p in problems)
-        return _fail(facts, lang, "USER_CANNOT_LOG_IN", evidence | {"problems": problems},
-                     RUNBOOK.msg(lang, "user_cannot", username=_found_name(facts), why=why))
+        return _cannot_log_in(facts, lang, evidence | {"problems": problems}, problems,
+                              RUNBOOK.msg(lang, "user_cannot", username=_found_name(facts), why=why))
     cc = facts.oauth_flow == "client_credentials"
     if not cc and _admin_approved(facts) and assigned is False and _looks_at(facts, "USER_NOT_APPROVED"):
         return _fail(facts, lang, "USER_NOT_APPROVED", evidence,
@@ -711,6 +710,19 @@ def integration_user(conn: Connection, facts: OauthFacts, lang: str = "en") -> l
                      RUNBOOK.msg(lang, "user_never_approved", username=_found_name(facts), app=facts.oauth_app))
     return [RUNBOOK.finding("pass", lang, evidence=evidence,
                     summary=RUNBOOK.msg(lang, "user_ok", username=_found_name(facts), via=", ".join(grants.via)))]
+
+
+def _cannot_log_in(facts: OauthFacts, lang: str, evidence: dict, problems: list[str], summary: str) -> list[Finding]:
+    """USER_CANNOT_LOG_IN with the steps for exactly what keeps this user out (one or more of
+    inactive, frozen, locked, no API Enabled; or no such user), not the cause's whole list."""
+    found = _fail(facts, lang, "USER_CANNOT_LOG_IN", evidence, summary)
+    username = _found_name(facts) or facts.username
+    profile = (facts.grants.profile if facts.grants else None) or "?"
+    steps = [RUNBOOK.msg(lang, f"user_cannot_fix_{p}", username=username, profile=profile) for p in problems]
+    head = [] if problems == ["missing"] else [RUNBOOK.msg(lang, "user_cannot_fix_head", username=username,
+                                                            profile=profile)]
+    found[0].fix = "\n".join(head + [f"{i}. {step}" for i, step in enumerate(steps, 1)])
+    return found
 
 
 @RUNBOOK.check("login-restrictions")

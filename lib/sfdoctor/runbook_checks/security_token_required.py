@@ -619,7 +619,8 @@ def soap_login_retiring(conn: Connection, facts: Facts, lang: str = "en") -> lis
     if failing or ok:
         key = "soap_retiring_failing" if failing else "soap_retiring_ok"
         return [RUNBOOK.finding("warn", lang, cause="SOAP_LOGIN_RETIRING", edition=facts.edition,
-                        evidence=evidence, summary=RUNBOOK.msg(lang, key, n=failing or ok))]
+                        evidence=evidence, values={"seen": ", ".join(seen[:10]) or "SOAP", "username": facts.username},
+                        summary=RUNBOOK.msg(lang, key, n=failing or ok))]
     return [RUNBOOK.finding("pass", lang, evidence=evidence, summary=RUNBOOK.msg(lang, "soap_none"))]
 
 

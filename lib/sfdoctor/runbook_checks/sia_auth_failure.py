@@ -235,9 +235,9 @@ def error_url(conn: Connection, facts: SiaFacts, lang: str = "en") -> list[Findi
     # inconclusive, never healthy (spec/causes.md UNRECOGNIZED_ERROR).
     if not url.error and not url.description:
         return [RUNBOOK.finding("warn", lang, cause="UNRECOGNIZED_ERROR", evidence=evidence, unexplained=True,
-                        summary=RUNBOOK.msg(lang, "url_no_error", url=url.url))]
+                        values={"error": url.url}, summary=RUNBOOK.msg(lang, "url_no_error", url=url.url))]
     return [RUNBOOK.finding("warn", lang, cause="UNRECOGNIZED_ERROR", evidence=evidence, unexplained=True,
-                    summary=RUNBOOK.msg(lang, "url_other", error=shown, meaning=evidence["salesforce_meaning"]))]
+                    values={"error": shown}, summary=RUNBOOK.msg(lang, "url_other", error=shown, meaning=evidence["salesforce_meaning"]))]
 
 
 def wrong_host(aimed_at: str | None, my_domain_host: str | None, sandbox: bool) -> str | None:
