@@ -91,7 +91,8 @@ EXPECTED: dict[str, tuple[list[str], list[str], dict]] = {
     "oauth-password-refused": (["PASSWORD_OR_TOKEN_REFUSED"], [], {"password-flow": ("fail", {"blocked": False})}),
     "oauth-redirect-mismatch": (["REDIRECT_URI_MISMATCH"], [], {
         "app": ("fail", {"redirect_uri_sent": "https://reports.acme.example/oauth/callback"})}),
-    "oauth-unrecognized": ([], ["UNRECOGNIZED_ERROR"], {"explained": ("error", {})}),
+    "oauth-unrecognized": ([], ["UNRECOGNIZED_ERROR"], {"explained": ("warn", {})}),
+    "oauth-refusals-not-pasted": ([], [], {"login-history": ("warn", {})}),
 }
 
 

@@ -43,7 +43,7 @@ def test_an_unknown_error_is_inconclusive_and_shown_verbatim(runs):
     f = r["findings"]
     assert f["outcome"] == "inconclusive" and f["warnings"] == ["UNRECOGNIZED_ERROR"]
     checks = {c["id"]: c for c in f["checks"]}
-    assert checks["explained"]["status"] == "error"
+    assert checks["explained"]["status"] == "warn" and checks["explained"]["unexplained"] is True
     assert checks["pasted-error"]["evidence"]["error"] == "invalid_scope"
     html = (H.report_folder(r) / "report.html").read_text(encoding="utf-8")
     assert "requested scope is invalid, unknown, or malformed" in html

@@ -228,13 +228,21 @@ class ReadRefused(Exception):
         super().__init__(f"[read refused: {read.id}] sfdoctor's run-as user may not read {read.what('en')}")
 
 
+PERMISSIONS_QUERY = "SELECT " + ", ".join(f"Permissions{p}" for p in PERMISSIONS) + " FROM UserPermissionAccess"
+
+
 def run_as_permissions(conn: object) -> frozenset[str]:
-    """The run-as user's own permissions (one UserPermissionAccess query per connection)."""
+    """The run-as user's own permissions (one UserPermissionAccess query per connection, none
+    when a runbook's composite already carried PERMISSIONS_QUERY: `remember_permissions`)."""
     cached = getattr(conn, "_run_as_permissions", None)
     if cached is not None:
         return cached
-    fields = ", ".join(f"Permissions{p}" for p in PERMISSIONS)
-    rows = conn.sf.query(f"SELECT {fields} FROM UserPermissionAccess")["records"]  # type: ignore[attr-defined]
+    return remember_permissions(conn, conn.sf.query(PERMISSIONS_QUERY)["records"])  # type: ignore[attr-defined]
+
+
+def remember_permissions(conn: object, rows: list[dict]) -> frozenset[str]:
+    """Keep the run-as user's permissions from PERMISSIONS_QUERY's answer on the connection, so
+    that telling an own-rows-only answer from an empty one costs no call of its own."""
     granted = frozenset(p for p in PERMISSIONS if rows and rows[0].get(f"Permissions{p}"))
     setattr(conn, "_run_as_permissions", granted)
     return granted

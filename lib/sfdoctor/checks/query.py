@@ -62,7 +62,15 @@ class SubResult:
             return ""
         body = self.body
         if isinstance(body, list) and body and isinstance(body[0], dict):
-            return f"{body[0].get('errorCode', self.status)}: {str(body[0].get('message', '')).strip()}"[:300]
+            message = str(body[0].get("message", "")).strip()
+            # A malformed-query answer repeats the SOQL first and says what is wrong after its
+            # "ERROR at Row" line (for a refused object: "sObject type 'X' is not supported"):
+            # keep that part, which a 300-character cut would lose behind a long query.
+            said = message.split("\n")
+            at = next((i for i, line in enumerate(said) if line.startswith("ERROR at Row")), None)
+            if at is not None and at + 1 < len(said):
+                message = " ".join(line.strip() for line in said[at + 1:])
+            return f"{body[0].get('errorCode', self.status)}: {message}"[:300]
         return f"HTTP {self.status}"
 
 

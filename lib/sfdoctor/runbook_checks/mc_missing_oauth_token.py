@@ -504,6 +504,8 @@ def _can_expire(is_api: bool | None, expires_in: int | str, exclude: bool | None
 
 # --------------------------------------------------------------------------- 5. next steps
 
+# The checks of what can block Data Cloud's sign-in (the others are prevention).
+BLOCKING_CHECKS = ("mc-allowlist", "mc-user", "mc-login")
 FIX_ORDER = ("MC_IP_NOT_ALLOWLISTED", "MC_CREDENTIALS_INVALID", "MC_PASSWORD_EXPIRED",
              "MC_USER_NOT_API_USER", "MC_API_USERS_NOT_EXEMPT_FROM_EXPIRY")
 
@@ -522,10 +524,13 @@ def next_steps(found: list, lang: str = "en") -> Any:
     steps += [_step(c, found, lang) for c in order if c not in failing and causes.get(c) == "warn"]
     evidence = {"order": order, "steps": [f"{i}. {s}" for i, s in enumerate(steps, 1)]}
     # "Nothing blocks" is only true when every check looked: a missing Marketing Cloud section,
-    # a refused package secret or an unreadable input leaves checks in `error`.
-    not_looked = [f.title for f in found if f.status == "error"]
+    # a refused package secret or an unreadable input leaves checks in `error`, and a check of
+    # what can block the sign-in that was skipped or left to the operator (no password to try
+    # the login with, a web login nobody tried, an allowlist nobody read) did not look either.
+    unseen = [f for f in found if f.status == "error" or (f.id in BLOCKING_CHECKS and f.status in ("skip", "manual"))]
+    not_looked = [f.title for f in unseen]
     if not failing and not_looked:
-        evidence["not_looked"] = [f.id for f in found if f.status == "error"]
+        evidence["not_looked"] = [f.id for f in unseen]
         return RUNBOOK.finding("skip", lang, evidence=evidence,
                                summary=RUNBOOK.msg(lang, "next_not_looked", checks=", ".join(not_looked)))
     if not failing:

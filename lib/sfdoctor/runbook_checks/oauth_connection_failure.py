@@ -40,6 +40,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import unquote_plus
 
+from .. import access
 from ..checks import permissions
 from ..checks.error_url import parse_error_url
 from ..checks.query import composite_once, plain_record, soql, soql_datetime
@@ -312,6 +313,8 @@ def queries(username: str, app_name: str, since: datetime) -> dict[str, str]:
     if username:
         by_user = soql("SELECT Id FROM User WHERE Username = {}", username)
         out.update(permissions.queries(username, prefix="p_"))
+        # sfdoctor's own permissions, for LoginHistory's and OauthToken's own-rows-only answers.
+        out["run_as"] = access.PERMISSIONS_QUERY
         out["user_login"] = soql("SELECT IsFrozen, IsPasswordLocked FROM UserLogin WHERE UserId IN ({:literal})",
                                  by_user)
         out["ranges"] = soql("SELECT StartAddress, EndAddress, Description FROM LoginIpRange WHERE ProfileId IN "
@@ -354,6 +357,8 @@ def load(conn: Connection, facts: OauthFacts) -> OauthFacts:
         if not sub.ok:
             facts.read_errors[ref] = sub.error
     facts.apps = [plain_record(r) for r in answers["apps"].records]
+    if "run_as" in answers and answers["run_as"].ok:
+        access.remember_permissions(conn, answers["run_as"].records)
     if facts.username:
         try:
             facts.grants = permissions.from_answers(answers, prefix="p_")
@@ -400,6 +405,11 @@ def load(conn: Connection, facts: OauthFacts) -> OauthFacts:
             more = composite_once(conn, facts.read_errors, "composite_user", {
                 k: v for k, v in queries(run_as, "", since).items() if k not in ("org", "apps")} | {
                 "org": queries("", "", since)["org"]}, "the run-as user")
+            for ref, sub in more.items():
+                if not sub.ok:
+                    facts.read_errors[ref] = sub.error
+            if "run_as" in more and more["run_as"].ok:
+                access.remember_permissions(conn, more["run_as"].records)
             facts.grants = permissions.from_answers(more, prefix="p_")
             facts.user_login = plain_record(more["user_login"].records[0]) if more["user_login"].records else {}
             facts.ip_ranges = [plain_record(r) for r in more["ranges"].records]
@@ -409,6 +419,20 @@ def load(conn: Connection, facts: OauthFacts) -> OauthFacts:
             facts.assigned_sets = [str(r.get("PermissionSetId")) for r in more["assigned_sets"].records]
     facts.loaded = True
     return facts
+
+
+# What each read of the composite is, as the error a check raises names it.
+_READS = {"apps": "ConnectedApplication", "user_login": "UserLogin", "ranges": "LoginIpRange",
+          "access": "SetupEntityAccess", "assigned_sets": "PermissionSetAssignment", "tokens": "OauthToken",
+          "history": "LoginHistory"}
+
+
+def _needs(facts: OauthFacts, *refs: str) -> None:
+    """Raise CheckError when a read this check's verdict rests on failed: an empty answer from
+    a refused read is not "nothing there" (the session makes a refused read a manual step)."""
+    for ref in refs:
+        if ref in facts.read_errors:
+            raise CheckError(f"{_READS[ref]} could not be read: {facts.read_errors[ref]}")
 
 
 def _run_as(facts: OauthFacts) -> str | None:
@@ -557,6 +581,7 @@ def app(conn: Connection, facts: OauthFacts, lang: str = "en") -> list[Finding]:
     if not facts.oauth_app and not facts.consumer_key:
         return [RUNBOOK.finding("skip", lang, evidence={"reason": "no app named"}, summary=RUNBOOK.msg(lang, "app_unnamed"))]
     load(conn, facts)
+    _needs(facts, "apps")
     if "app_meta" in facts.read_errors and facts.app_row is not None:
         raise CheckError(f"the app's settings could not be read: {facts.read_errors['app_meta']}")
     name = facts.oauth_app or facts.consumer_key or "?"
@@ -682,6 +707,8 @@ def integration_user(conn: Connection, facts: OauthFacts, lang: str = "en") -> l
     if "user" in facts.read_errors:
         raise CheckError(facts.read_errors["user"])
     user = facts.user
+    if user is not None:
+        _needs(facts, "user_login", "access", "assigned_sets", "apps")
     if user is None:
         return _cannot_log_in(facts, lang, {"username": facts.username, "exists": False}, ["missing"],
                               RUNBOOK.msg(lang, "user_missing", username=facts.username))
@@ -735,6 +762,7 @@ def login_restrictions(conn: Connection, facts: OauthFacts, lang: str = "en") ->
     if facts.user is None:
         return [RUNBOOK.finding("skip", lang, evidence={"reason": "user not found"},
                         summary=RUNBOOK.msg(lang, "user_missing", username=facts.username))]
+    _needs(facts, "ranges", "history")
     relax = (_ip_relaxation(facts) or "").lower()
     relaxed = relax in ("bypass", "relax")
     hours = (_profile_meta(conn, facts) or {}).get("loginHours") or {}
@@ -774,7 +802,8 @@ def password_flow(conn: Connection, facts: OauthFacts, lang: str = "en") -> list
         from sfdoctor.metadata import read_metadata  # noqa: PLC0415
 
         found = read_metadata(conn, "OauthOidcSettings", ["OauthOidc"])
-        facts.password_flow_blocked = bool(found and found[0].get("blockOAuthUnPwFlow"))
+        # No OauthOidcSettings record at all says nothing about the setting (the operator looks).
+        facts.password_flow_blocked = bool(found[0].get("blockOAuthUnPwFlow")) if found else None
     evidence = {"blocked": facts.password_flow_blocked, "flow": facts.oauth_flow or None,
                 "where": "Setup > OAuth and OpenID Connect Settings > Allow OAuth Username-Password Flows"}
     if facts.password_flow_blocked is None:
@@ -796,6 +825,7 @@ def refresh_tokens(conn: Connection, facts: OauthFacts, lang: str = "en") -> lis
         return [RUNBOOK.finding("skip", lang, evidence={"reason": "no user or app"},
                         summary=RUNBOOK.msg(lang, "tokens_unnamed"))]
     load(conn, facts)
+    _needs(facts, "tokens")
     mine = _app_tokens_for_user(facts)
     evidence = {"tokens": len(mine), "use_count": sum(int(t.get("UseCount") or 0) for t in mine),
                 "last_used": max((str(t.get("LastUsedDate") or "") for t in mine), default=None) or None,
@@ -807,6 +837,9 @@ def refresh_tokens(conn: Connection, facts: OauthFacts, lang: str = "en") -> lis
                      RUNBOOK.msg(lang, key, username=_found_name(facts), app=facts.oauth_app,
                          policy=evidence["refresh_token_policy"] or "?", last=evidence["last_used"] or "?",
                          issued=evidence["issued"] or "?"))
+    if not facts.tokens:
+        # OauthToken shows sfdoctor's run-as user its own rows only without Customize Application.
+        access.check_rows_visible(conn, "oauth-tokens")
     if not mine:
         return [RUNBOOK.finding("pass", lang, evidence=evidence,
                         summary=RUNBOOK.msg(lang, "tokens_none", username=_found_name(facts), app=facts.oauth_app))]
@@ -865,6 +898,10 @@ def login_history(conn: Connection, facts: OauthFacts, lang: str = "en") -> list
         return [RUNBOOK.finding("skip", lang, evidence={"reason": "no username"},
                         summary=RUNBOOK.msg(lang, "user_unnamed"))]
     load(conn, facts)
+    _needs(facts, "history")
+    if not facts.history:
+        # LoginHistory shows a run-as user without Manage Users its own rows only: empty proves nothing.
+        access.check_rows_visible(conn, "login-history")
     name = facts.oauth_app.casefold()
     rows = [h for h in facts.history if not name or str(h.get("Application") or "").casefold() == name]
     evidence = {"days": facts.days, "by_status": [{"status": h.get("Status"), "n": h.get("logins"),
@@ -873,7 +910,9 @@ def login_history(conn: Connection, facts: OauthFacts, lang: str = "en") -> list
     failed = [h for h in rows if str(h.get("Status") or "") != "Success"]
     key = "history_failed" if failed else ("history_ok" if rows else "history_none")
     statuses = ", ".join(sorted({str(h.get("Status")) for h in failed}))
-    return [RUNBOOK.finding("pass", lang, evidence=evidence,
+    # Refused sign-ins are the symptom itself: with nothing pasted and no check explaining them,
+    # the run may not call the integration healthy (findings.outcome).
+    return [RUNBOOK.finding("warn" if failed else "pass", lang, evidence=evidence, unexplained=bool(failed),
                     summary=RUNBOOK.msg(lang, key, username=_found_name(facts), app=facts.oauth_app or "?",
                                 days=facts.days, statuses=statuses))]
 
@@ -891,7 +930,9 @@ def explained(conn: Connection, facts: OauthFacts, lang: str = "en") -> list[Fin
                         summary=RUNBOOK.msg(lang, "explained_yes", causes=", ".join(found)))]
     if facts.probe and facts.probe.get("ok"):
         return [RUNBOOK.finding("pass", lang, evidence=evidence, summary=RUNBOOK.msg(lang, "explained_probe_ok"))]
-    return [RUNBOOK.finding("error", lang, evidence=evidence,
+    # The check ran; what it found is that the symptom stands unexplained (not an `error`,
+    # which says a check could not run): the outcome rule makes the run inconclusive.
+    return [RUNBOOK.finding("warn", lang, evidence=evidence, unexplained=True,
                     summary=RUNBOOK.msg(lang, "explained_no" if facts.meaning != "unknown" else "explained_unknown"))]
 
 

@@ -205,6 +205,10 @@ def user_status(conn: Connection, facts: Facts, lang: str = "en") -> list[Findin
             return [RUNBOOK.finding("manual", lang, evidence={**evidence, "read": refused.id,
                                                                "permissions": list(refused.any_of)},
                                     summary=access.manual_step(refused, lang))]
+        if ref in facts.read_errors:
+            # Any other failed read: frozen / locked (or the API grant) was not seen, so no pass.
+            what = {"userlogin": "UserLogin", "apiperms": "the API Enabled grants"}[ref]
+            raise CheckError(f"{what} could not be read: {facts.read_errors[ref]}")
     return [RUNBOOK.finding("pass", lang, evidence=evidence,
                     summary=RUNBOOK.msg(lang, "user_ok", username=user.get("Username"), profile=user.get("Profile.Name")))]
 
@@ -527,6 +531,11 @@ def source_ips(conn: Connection, facts: Facts, lang: str = "en") -> list[Finding
         "profile_login_ip_ranges": [f"{r.get('StartAddress')}-{r.get('EndAddress')}" for r in profile][:20],
         "source_ips": dict(list(ips.items())[:20]),
     }
+    if not ips and facts.user is None:
+        # No user under diagnosis (so no user's failing logins) and no address given: there was
+        # nothing to look at, which is not "no untrusted address".
+        return [RUNBOOK.finding("skip", lang, evidence={**evidence, "reason": "no user and no source address"},
+                                summary=RUNBOOK.msg(lang, "ip_nothing_to_hold"))]
     if not ips:
         return [RUNBOOK.finding("pass", lang, evidence=evidence, summary=RUNBOOK.msg(lang, "ip_none"))]
     groups = ipr.classify(ips, trusted, profile)

@@ -22,6 +22,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
+from .. import access
 from ..checks import permissions
 from ..checks.error_url import BLOCKED, NONE, OTHER, RESTRICTED, UrlError, compact, parse_error_url
 from ..checks.query import SubResult, composite_once, plain_record, soql, soql_datetime
@@ -140,6 +141,9 @@ def queries(username: str, since: datetime) -> dict[str, str]:
     }
     if username:
         out.update(permissions.queries(username, prefix="p_"))
+        # sfdoctor's own permissions: an empty LoginHistory or OauthToken answer proves nothing
+        # without them (access.check_rows_visible), and asking here costs no call of its own.
+        out["run_as"] = access.PERMISSIONS_QUERY
         # The connected apps assigned to the user's profile and permission sets (the profile's
         # own permission set is among the assignments), for an admin-approved-only app.
         out["access"] = soql("SELECT SetupEntityId, Parent.Label, Parent.IsOwnedByProfile FROM SetupEntityAccess "
@@ -167,6 +171,8 @@ def load(conn: Connection, facts: SiaFacts) -> SiaFacts:
         sub: SubResult | None = answers.get(ref)
         if sub is not None and not sub.ok:
             facts.read_errors[ref] = sub.error
+    if "run_as" in answers and answers["run_as"].ok:
+        access.remember_permissions(conn, answers["run_as"].records)
     facts.tokens = [plain_record(r) for r in answers["tokens"].records]
     facts.apps = [plain_record(r) for r in answers["apps"].records]
     if "history" in answers:
@@ -283,8 +289,14 @@ def target_org(conn: Connection, facts: SiaFacts, lang: str = "en") -> list[Find
     if facts.username:
         grants = facts.grants
         evidence["user_found"] = None if grants is None else grants.user is not None
+    if "history" in facts.read_errors and not why and not sandbox:
+        # Only the history shows logins refused as "Restricted Domain": unread, nothing is known.
+        raise CheckError(f"LoginHistory could not be read: {facts.read_errors['history']}")
     if "history" in facts.read_errors:
         evidence["history_unreadable"] = facts.read_errors["history"]
+    elif not facts.history and not why and not sandbox:
+        # Without Manage Users LoginHistory shows sfdoctor's run-as user its own rows only.
+        access.check_rows_visible(conn, "login-history")
     kind = RUNBOOK.msg(lang, "sandbox" if sandbox else "production")
     if sandbox:
         if facts.url.kind == RESTRICTED or why:
@@ -388,6 +400,8 @@ def oauth_usage(conn: Connection, facts: SiaFacts, lang: str = "en") -> list[Fin
         "user_last_used": max((str(t.get("LastUsedDate") or "") for t in mine), default=None) or None,
     }
     if not tokens:
+        # Without Customize Application OauthToken shows the run-as user its own rows only.
+        access.check_rows_visible(conn, "oauth-tokens")
         key = "usage_installed_only" if apps else "usage_none"
         return [RUNBOOK.finding("pass", lang, evidence=evidence, summary=RUNBOOK.msg(lang, key, app=app))]
     if facts.username:
