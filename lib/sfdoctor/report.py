@@ -550,13 +550,47 @@ _EXPORTER: Any = None
 _EXPORTER_LOCK = threading.Lock()
 
 
+# nbconvert's HTMLExporter ends by parsing the whole page (~400 KB, mostly its style sheet)
+# with BeautifulSoup's pure-Python parser, only to add `tabindex="0"` to input wrappers and
+# outputs and `alt` to images, then serializing it all again: two thirds of the export's
+# time, paid by every report (a fleet writes a thousand a night). The same three edits are
+# made on the template's output directly, where nbconvert's own markup puts those elements.
+_FOCUSABLE = re.compile(r'(<div class="(?:jp-Cell-inputWrapper|[^"]*\bjp-OutputArea-output\b[^"]*)")(?![^>]*\btabindex=)')
+_IMG_NO_ALT = re.compile(r"<img\b(?![^>]*\balt=)", re.IGNORECASE)
+_NO_ALT_TEXT = "No description has been provided for this image"
+
+
+def _exporter() -> Any:
+    """nbconvert's HTMLExporter without its BeautifulSoup pass (see `_FOCUSABLE`), validating
+    the notebook once after its preprocessors rather than after each (`optimistic_validation`)."""
+    from nbconvert import HTMLExporter  # heavy import: only where a report is written
+    from nbconvert.exporters.templateexporter import TemplateExporter
+    from nbconvert.filters.highlight import Highlight2HTML
+    from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
+
+    class ReportExporter(HTMLExporter):
+        def from_notebook_node(self, nb: Any, resources: Any = None, **kw: Any) -> tuple[str, Any]:
+            # HTMLExporter.from_notebook_node up to its BeautifulSoup pass.
+            langinfo = nb.metadata.get("language_info", {})
+            lexer = langinfo.get("pygments_lexer", langinfo.get("name", None))
+            self.register_filter("highlight_code",
+                                 self.filters.get("highlight_code", Highlight2HTML(pygments_lexer=lexer, parent=self)))
+            resources = self._init_resources(resources)
+            self.register_filter("filter_data_type", WidgetsDataTypeFilter(
+                notebook_metadata=self._nb_metadata, parent=self, resources=resources))
+            page, resources = TemplateExporter.from_notebook_node(self, nb, resources, **kw)
+            page = _FOCUSABLE.sub(r'\1 tabindex="0"', page)
+            return _IMG_NO_ALT.sub(f'<img alt="{_NO_ALT_TEXT}"', page), resources
+
+    return ReportExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True,
+                          optimistic_validation=True)
+
+
 def _nbconvert_html(nb: "nbformat.NotebookNode") -> str:
     global _EXPORTER
     with _EXPORTER_LOCK:
         if _EXPORTER is None:
-            from nbconvert import HTMLExporter  # heavy import: only where a report is written
-
-            _EXPORTER = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
+            _EXPORTER = _exporter()
         body, _ = _EXPORTER.from_notebook_node(nb)
     return body
 
