@@ -88,7 +88,9 @@ def test_local_fleet_writes_every_org_runbook_as_sfdoctor_run_does(local_run, de
     # the budget guard: the seed puts orgs past 90 % (skipped, with the reason) and past 70 %
     skipped = [e for e in entries if e["outcome"] == "skipped"]
     assert skipped and all("90 %" in e["reason"] and e["folder"] is None for e in skipped)
-    assert any("70 %" in (e["reason"] or "") for e in entries)
+    warned = [e for e in entries if e["budget_warning"]]
+    assert warned and all("70 %" in e["budget_warning"] and e["outcome"] != "skipped" for e in warned)
+    assert all("70 %" not in (e["reason"] or "") for e in entries)
     assert page == out / "fleet.html" and page.is_file() and (out / "index.html").is_file()
     assert not (out / ".fleet-tmp").exists()
     saved = json.loads(next((out / "fleet").glob("*/*/fleet.json")).read_text())
@@ -193,6 +195,37 @@ def test_a_local_worker_killed_mid_run_loses_no_org(local_run, demo12, tmp_path)
     assert sum(got[k] == want[k] for k in got) >= 20
 
 
+def test_an_org_given_up_still_writes_its_reports(tmp_path, monkeypatch):
+    """Principle 6: an org-runbook whose worker hung or was lost ends `inconclusive` with the
+    reason, and with a report folder and index line like any run's (the notebook unexecuted)."""
+    from sfdoctor.fleet import executors
+    from sfdoctor.i18n import t
+
+    reason = t("fleet.lost.timeout", "en", seconds=270)
+
+    def give_up_every_org(self, tasks, on_result, on_lost, say):
+        for task in tasks:
+            on_lost(task, reason)
+
+    monkeypatch.setattr(executors.LocalExecutor, "run", give_up_every_org)
+    orgs = tmp_path / "orgs.toml"
+    orgs.write_text('[orgs.hung]\ndemo = "healthy"\n', encoding="utf-8")
+    out = tmp_path / "out"
+    fleet, code, _page = run_fleet(FleetOptions(orgs_file=orgs, runbooks=SOME, workers=1, out=out, progress=False))
+    assert code == 3 and len(fleet["entries"]) == len(SOME)
+    index = [json.loads(line) for line in (out / "index.jsonl").read_text().splitlines()]
+    assert sorted(i["folder"] for i in index) == sorted(e["folder"] for e in fleet["entries"])
+    for e in fleet["entries"]:
+        assert e["outcome"] == "inconclusive" and e["reason"] == reason and e["folder"]
+        folder = out / e["folder"]
+        assert sorted(p.name for p in folder.iterdir()) == ["findings.json", "report.html", "report.ipynb"]
+        findings = json.loads((folder / "findings.json").read_text())
+        assert findings["outcome"] == "inconclusive" and findings["org"] == "hung"
+        [run_check] = [c for c in findings["checks"] if c["id"] == "run"]
+        assert run_check["status"] == "error" and run_check["evidence"]["reason"] == reason
+        assert reason in (folder / "report.html").read_text(encoding="utf-8")
+
+
 def test_killed_fleet_resumes_without_half_written_folders_or_repeats(demo12, tmp_path):
     cmd = [str(BIN / "sfdoctor"), "fleet", "run", "--orgs", str(demo12), "--out", str(tmp_path),
            "--workers", "1", "--no-progress", "--runbooks", ",".join(SOME)]
@@ -246,7 +279,7 @@ def test_org_over_its_api_budget_is_skipped_and_one_near_it_warned(tmp_path, mon
         assert over["outcome"] == "skipped" and over["folder"] is None
         assert "97 %" in over["reason"] and "15000" in over["reason"]
         near = by[("near", rb)]
-        assert near["outcome"] != "skipped" and "80 %" in near["reason"] and near["folder"]
+        assert near["outcome"] != "skipped" and "80 %" in near["budget_warning"] and near["folder"]
     assert by[("mkto", "marketo-sync-setup")]["outcome"] == "skipped"
     assert "Marketo" in by[("mkto", "marketo-sync-setup")]["reason"]
     assert by[("mkto", "sia-auth-failure")]["outcome"] != "skipped"

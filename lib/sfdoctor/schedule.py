@@ -13,13 +13,8 @@ An entry's last run is the newest line with the same runbook, org and params. Ru
 by hand (`sfdoctor run`) carry no `schedule` key and do not count.
 
 Principle 7 (gentle probes): an entry whose last probe failed with the same credentials
-runs with `probe=false`. Per entry, `OUT/.schedule-state.json` keeps
-`{salt, fingerprint, failed}` — an HMAC of the probe's username, password and token
-(credentials.fingerprint), never the secret. Limit: the fingerprint inputs are only read
-for demo orgs (the operator's answers from the simulator); for a real org sfdoctor does
-not read the secrets in the scheduling process, so it cannot tell whether they changed,
-and after a failed probe it keeps the probe off until the entry's state is removed from
-that file (the message says so) — a missed re-check is cheaper than a locked-out user.
+runs with `probe=false`; the memory (`OUT/.schedule-state.json`, salted fingerprints, never a
+secret) and its limits are `probe_memory`'s, shared with `fleet run`.
 """
 from __future__ import annotations
 
@@ -39,10 +34,11 @@ from .cron import CronError, CronExpr, latest_fire_at_or_before, next_fire_after
 from .errors import BadInput, SfdoctorError
 from .findings import iso, parse_iso, utcnow
 from .i18n import LANGS, t
-from .report_index import write_atomic
+from .probe_memory import STATE, State, probe_failed, probe_fingerprint, probe_hold, probe_key, probe_ran, probing
 from .runner import RunOutcome, notebook_path, validate_params
 
-STATE = ".schedule-state.json"
+__all__ = ["STATE", "State", "probe_failed", "probe_fingerprint", "probe_ran", "run_due", "load_schedule", "describe"]
+
 LOCK = ".schedule.lock"
 LOG = "schedule.log"
 KEYS = ("runbook", "org", "cron", "params", "lang", "tz", "fleet")
@@ -82,7 +78,7 @@ class Entry:
         entry's runs carry its options instead."""
         if self.fleet is not None:
             return fleet_key(self.fleet)
-        return json.dumps([self.runbook, self.org, self.params], sort_keys=True, ensure_ascii=False)
+        return probe_key(self.runbook, self.org, self.params)
 
     @property
     def label(self) -> str:
@@ -270,112 +266,12 @@ def plan(entries: list[Entry], out_dir: str | os.PathLike[str], now: datetime) -
 
 
 # --------------------------------------------------------------------------------------
-# Principle 7: the probe state
-# --------------------------------------------------------------------------------------
-def _probe_parameter(entry: Entry) -> Any:
-    """The runbook's boolean `probe` parameter, if it has one (the switch for login probes)."""
-    from .runbooks import load
-
-    for p in load(entry.runbook).parameters:
-        if p.name == "probe" and p.type == "bool" and not p.secret:
-            return p
-    return None
-
-
-def probe_fingerprint(org: str, runbook: str, params: Mapping[str, Any], salt: str) -> str | None:
-    """The fingerprint of the credentials a run of `runbook` on `org` with `params` would probe.
-
-    Whose credentials: the runbook's `probe_identity` (e.g. Marketing Cloud's integration
-    user), else the Salesforce user of `username` with password and token. Demo orgs only: the
-    operator's answers come from the simulator's info endpoint, read as the notebook reads
-    them. None for a real org (its secrets are not read in the scheduling process) or when no
-    credentials are available.
-    """
-    import requests
-
-    from . import orgs
-    from .clients import demo_info, ensure_demo_simulator
-    from .credentials import fingerprint, probe_credentials
-    from .params import function_ref
-    from .runbooks import load
-
-    spec = load(runbook)
-    org_ref = orgs.resolve(org, runbook=spec)
-    if not org_ref.is_demo:
-        return None
-    from types import SimpleNamespace
-
-    base = ensure_demo_simulator(org_ref.scenario_ref)
-    try:
-        with requests.Session() as session:
-            info = demo_info(session, base)
-    except SfdoctorError:
-        return None
-    from .demo_operator import answers
-
-    operator = answers(info, spec.id)
-    conn = SimpleNamespace(org_ref=org_ref, operator=operator, info=info, secrets=set())
-    if spec.probe_identity:
-        identity = function_ref(spec.probe_identity)(conn, dict(params))
-        return fingerprint(identity[0], identity[1], "", salt) if identity and identity[1] else None
-    user = str(params.get("username") or "").strip() or str(operator.get("probe_username") or "")
-    if not user:
-        return None
-    try:
-        creds = probe_credentials(conn, user)
-    except SfdoctorError:
-        return None
-    if not creds.password:
-        return None
-    return fingerprint(user, creds.password, creds.token, salt)
-
-
-def probe_failed(findings: Mapping[str, Any]) -> bool:
-    """Whether any login attempt the run made was refused (each probe lists its `attempts`)."""
-    for check in findings.get("checks", []) or []:
-        attempts = (check.get("evidence") or {}).get("attempts")
-        if isinstance(attempts, list) and any(isinstance(a, dict) and a.get("ok") is False for a in attempts):
-            return True
-    return False
-
-
-def probe_ran(findings: Mapping[str, Any]) -> bool:
-    """Whether the run made any login attempt at all (a skipped probe leaves the state as it was)."""
-    for check in findings.get("checks", []) or []:
-        attempts = (check.get("evidence") or {}).get("attempts")
-        if isinstance(attempts, list) and attempts:
-            return True
-    return False
-
-
-class State:
-    """`OUT/.schedule-state.json`: per entry key `{salt, fingerprint, failed}`; never a secret."""
-
-    def __init__(self, out_dir: Path, progress: Progress | None, lang: str):
-        self.path = Path(out_dir) / STATE
-        self.entries: dict[str, dict[str, Any]] = {}
-        if self.path.is_file():
-            try:
-                data = json.loads(self.path.read_text(encoding="utf-8"))
-                self.entries = dict(data.get("entries") or {})
-            except (OSError, ValueError, AttributeError) as exc:
-                if progress:
-                    progress(t("schedule.state_bad", lang, state=self.path, reason=type(exc).__name__))
-
-    def get(self, key: str) -> dict[str, Any] | None:
-        rec = self.entries.get(key)
-        return rec if isinstance(rec, dict) else None
-
-    def put(self, entry: Entry, salt: str, fp: str | None, failed: bool, now: datetime) -> None:
-        self.entries[entry.key] = {"runbook": entry.runbook, "org": entry.org, "salt": salt,
-                                   "fingerprint": fp, "failed": failed, "updated": iso(now)}
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(self.path, json.dumps({"version": 1, "entries": self.entries}, indent=2, ensure_ascii=False) + "\n")
-
-
-# --------------------------------------------------------------------------------------
 # run-due
 # --------------------------------------------------------------------------------------
+# What `probe_hold` says, as a line of run-due's log.
+PROBE_HOLD_TEXT = {"same": "schedule.probe_same", "unknown": "schedule.probe_unknown"}
+
+
 def worst(a: int, b: int) -> int:
     """The worse of two exit codes: 0 < 1 < 3 < 2 (a run that could not start at all)."""
     return a if SEVERITY.get(a, 3) >= SEVERITY.get(b, 3) else b
@@ -454,25 +350,21 @@ def _run_entry(p: Plan, out: Path, now: datetime, state: State, lang: str, runne
     if entry.fleet is not None:
         return _run_fleet_entry(p, out, lang, say)
     params = dict(entry.params)
-    probing = False
+    will_probe = False
     salt, fp = "", None
     try:
-        probe_param = _probe_parameter(entry)
-        if probe_param is not None and bool(params.get("probe", probe_param.papermill_default())):
-            probing = True
+        if probing(entry.runbook, params):
+            will_probe = True
             rec = state.get(entry.key)
             from .credentials import new_salt
 
             salt = str(rec.get("salt") or "") if rec else ""
             salt = salt or new_salt()
             fp = probe_fingerprint(entry.org, entry.runbook, params, salt)
-            if rec and rec.get("failed"):
-                if fp is None:
-                    say(t("schedule.probe_unknown", lang, label=entry.label, state=state.path))
-                    params["probe"], probing = False, False
-                elif rec.get("fingerprint") == fp:
-                    say(t("schedule.probe_same", lang, label=entry.label))
-                    params["probe"], probing = False, False
+            hold = probe_hold(rec, fp)
+            if hold is not None:
+                say(t(PROBE_HOLD_TEXT[hold], lang, label=entry.label, state=state.path))
+                params["probe"], will_probe = False, False
         outcome = runner(entry.runbook, entry.org, params, out, entry.lang or lang, progress=progress,
                          index_extra={"schedule": {"params": entry.params, "slot": iso(p.slot)}})  # type: ignore[arg-type]
     except SfdoctorError as exc:
@@ -486,7 +378,7 @@ def _run_entry(p: Plan, out: Path, now: datetime, state: State, lang: str, runne
         say(t("schedule.failed", lang, label=entry.label,
                reason=scrub_text(f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}")))
         return 3
-    if probing and probe_ran(outcome.findings):
+    if will_probe and probe_ran(outcome.findings):
         state.put(entry, salt, fp, probe_failed(outcome.findings), now)
     return outcome.exit_code
 

@@ -7,11 +7,16 @@ up. `local` is `concurrent.futures.ProcessPoolExecutor` (spawned processes; a br
 replaced); `dask` is a `distributed.Client` on a `LocalCluster` started for the run or on the
 scheduler `--scheduler` names, submitting with `pure=False` (every run is a new audit) and
 leaving retries after a lost worker to Dask's scheduler.
+
+Both hand out at most `in_flight(workers)` orgs at a time and take the next as each one
+returns, so what is held between the workers and the writer (tasks, results, the cluster's
+copies of them) stays the same at 50 orgs or 5,000.
 """
 from __future__ import annotations
 
 import multiprocessing
 import time
+from collections import deque
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Callable, Mapping
@@ -41,6 +46,10 @@ class LocalExecutor:
         self.workers = workers
         self.lang = lang
 
+    @property
+    def window(self) -> int:
+        return in_flight(self.workers)
+
     def _pool(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"),
                                    initializer=worker.warm_up)
@@ -50,14 +59,23 @@ class LocalExecutor:
         attempts: dict[str, int] = {}
         while pending:
             pool = self._pool()
-            futures = {pool.submit(worker.run_org, task): task for task in pending.values()}
+            queue = deque(pending.values())
+            futures: dict[Any, dict[str, Any]] = {}
             running_since: dict[Any, float] = {}
             broken = False
+
+            def top_up() -> None:
+                while queue and len(futures) < self.window:
+                    task = queue.popleft()
+                    futures[pool.submit(worker.run_org, task)] = task
+
             try:
+                top_up()
                 while futures and not broken:
                     done, _ = wait(list(futures), timeout=0.5, return_when=FIRST_COMPLETED)
                     for fut in done:
                         task = futures.pop(fut)
+                        running_since.pop(fut, None)
                         try:
                             result = fut.result()
                         except BrokenProcessPool:
@@ -71,7 +89,7 @@ class LocalExecutor:
                         pending.pop(task["org"], None)
                         on_result(task, result)
                     now = time.monotonic()
-                    for fut, task in list(futures.items()):
+                    for fut in futures:
                         if fut.running():
                             running_since.setdefault(fut, now)
                     overdue = [f for f, since in running_since.items()
@@ -85,6 +103,8 @@ class LocalExecutor:
                         # pool's processes; the orgs they were running go again (not counted).
                         _kill_processes(pool)
                         broken = True
+                    if not broken:
+                        top_up()
                 if broken:
                     lost_running = [futures[f] for f in futures if f in running_since or f.running()]
                     for task in lost_running:
@@ -100,6 +120,13 @@ class LocalExecutor:
 
     def close(self) -> None:
         pass
+
+
+def in_flight(workers: int) -> int:
+    """How many orgs are handed to the workers at once: enough that none waits for the next
+    (each worker has one running and one queued), few enough that the results waiting to be
+    written, and the memory they hold, do not grow with the fleet."""
+    return 2 * max(1, workers)
 
 
 def _kill_processes(pool: ProcessPoolExecutor) -> None:
@@ -137,30 +164,57 @@ class DaskExecutor:
             self.client = Client(self.cluster)
             self.workers = workers
 
+    @property
+    def window(self) -> int:
+        """`in_flight` for the cluster's threads (a worker may run several tasks at once)."""
+        try:
+            threads = sum(int(w.get("nthreads") or 1) for w in self.client.scheduler_info().get("workers", {}).values())
+        except Exception:  # noqa: BLE001 - the scheduler is busy: the workers counted at the start
+            threads = 0
+        return in_flight(max(threads, self.workers))
+
     def run(self, tasks: list[dict[str, Any]], on_result: OnResult, on_lost: OnLost, say: Say) -> None:
         from distributed import as_completed
 
-        futures = {}
-        for task in tasks:
-            fut = self.client.submit(worker.run_org, task, pure=False, retries=1)
-            futures[fut.key] = (fut, task)
-        seq = as_completed([f for f, _ in futures.values()], with_results=False)
+        queue = deque(tasks)
+        remaining: dict[str, tuple[Any, dict[str, Any]]] = {}
+        seq = as_completed([], with_results=False)
+        window = self.window
+
+        def top_up() -> None:
+            while queue and len(remaining) < window:
+                task = queue.popleft()
+                fut = self.client.submit(worker.run_org, task, pure=False, retries=1)
+                remaining[fut.key] = (fut, task)
+                seq.add(fut)
+
+        def forget(key: str) -> None:
+            # Drop our reference at once, so the cluster frees the result it held for us.
+            entry = remaining.pop(key, None)
+            started.pop(key, None)
+            if entry is not None:
+                entry[0].release()
+
         started: dict[str, float] = {}
-        remaining = dict(futures)
         last_poll = 0.0
+        top_up()
         while remaining:
             batch = seq.next_batch(block=False) if seq.has_ready() else []
             for fut in batch:
-                entry = remaining.pop(fut.key, None)
+                entry = remaining.get(fut.key)
                 if entry is None:
-                    continue
+                    continue  # given up (overdue) already
                 task = entry[1]
                 try:
-                    on_result(task, fut.result())
+                    result = fut.result()
                 except Exception as exc:  # noqa: BLE001 - KilledWorker, a bug in one task, ...
+                    forget(fut.key)
                     reason = f"{type(exc).__name__}: {' '.join(str(exc).split())}"[:300]
-                    on_lost(task, t("fleet.lost.worker" if "Killed" in type(exc).__name__ else "lost.crash",
+                    on_lost(task, t("fleet.lost.worker" if "Killed" in type(exc).__name__ else "fleet.lost.crash",
                                     self.lang, reason=reason))
+                else:
+                    forget(fut.key)
+                    on_result(task, result)
             now = time.monotonic()
             if now - last_poll > 1.0:
                 last_poll = now
@@ -170,13 +224,15 @@ class DaskExecutor:
                     processing = {}
                 for keys in processing.values():
                     for key in keys:
-                        started.setdefault(str(key), now)
+                        if str(key) in remaining:
+                            started.setdefault(str(key), now)
                 for key, since in list(started.items()):
                     entry = remaining.get(key)
                     if entry is not None and now - since > org_timeout(entry[1]):
-                        remaining.pop(key)
                         entry[0].cancel()
+                        forget(key)
                         on_lost(entry[1], t("fleet.lost.timeout", self.lang, seconds=int(org_timeout(entry[1]))))
+            top_up()
             if not batch:
                 time.sleep(0.05)
 

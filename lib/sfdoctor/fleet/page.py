@@ -106,7 +106,7 @@ def render(out: Path, fleet: Mapping[str, Any], previous: Mapping[str, Any] | No
             words += causes
             link = (f' <a href="{_e(e["folder"])}/report.html">{_e(_tt("report", lang))}</a>'
                     if e.get("folder") else "")
-            detail = ", ".join(causes) or (e.get("reason") or "")
+            detail = "; ".join(x for x in (", ".join(causes) or (e.get("reason") or ""), e.get("budget_warning") or "") if x)
             said = t(f"fleet.outcome.{e['outcome']}", lang)
             tds.append(f'<td class="o" title="{_e(detail)}"><span class="b {_e(e["outcome"])}">'
                        f'{_e(said)}</span>{link}'

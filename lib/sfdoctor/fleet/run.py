@@ -21,6 +21,7 @@ from typing import Any, Mapping, Sequence
 
 from ..errors import BadInput
 from ..findings import EXIT_CODES, iso, parse_iso, utcnow
+from .. import probe_memory
 from . import plan as planning
 from ..i18n import t
 
@@ -54,6 +55,8 @@ class _State:
     journal: Path
     started_at: str
     done: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    # What each org-runbook's login probe left for the probe memory (principle 7); journaled.
+    probes: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
 
 
 def exit_code(entries: Sequence[Mapping[str, Any]]) -> int:
@@ -135,6 +138,8 @@ def _open_state(out: Path, resume: bool, lang: str) -> _State:
                 commits[(rec["org"], rec["runbook"])] = rec
             elif rec.get("state") == "done":
                 state.done[(rec["entry"]["org"], rec["entry"]["runbook"])] = rec["entry"]
+            if rec.get("state") in ("commit", "done") and rec.get("probe"):
+                state.probes[(rec["entry"]["org"], rec["entry"]["runbook"])] = rec["probe"]
         for key, rec in commits.items():
             if key in state.done:
                 continue
@@ -192,8 +197,6 @@ class _Writer:
     def entry(self, org: str, result: Mapping[str, Any], worker_name: str | None, budget: Any) -> dict[str, Any]:
         findings = result.get("findings") or {}
         reason = result.get("reason")
-        if result.get("budget_warning"):
-            reason = f"{reason}; {result['budget_warning']}" if reason else result["budget_warning"]
         entry = {
             "org": org,
             "runbook": result["runbook"],
@@ -206,6 +209,9 @@ class _Writer:
             "api_calls": int(result.get("api_calls") or 0),
             "duration_s": result.get("duration_s", 0.0),
             "worker": worker_name,
+            # The API budget guard's warning (usage over 70 %), in the run's language; not a
+            # reason, which says why an org-runbook ended as it did.
+            "budget_warning": result.get("budget_warning"),
         }
         if budget:
             entry["api_budget"] = budget
@@ -214,6 +220,9 @@ class _Writer:
     def write(self, org: str, result: Mapping[str, Any], worker_name: str | None = None, budget: Any = None) -> dict[str, Any]:
         entry = self.entry(org, result, worker_name, budget)
         findings = result.get("findings")
+        probe = {"probe": result["probe"]} if result.get("probe") else {}
+        if probe:
+            self.state.probes[(org, entry["runbook"])] = result["probe"]
         if findings is None:
             _append(self.state.journal, {"state": "done", "entry": entry})
             self.state.done[(org, entry["runbook"])] = entry
@@ -244,10 +253,10 @@ class _Writer:
             **{k: v for k, v in self.index_extra.items() if k not in ("time", "runbook", "org", "outcome", "folder")},
         }
         _append(self.state.journal, {"state": "commit", "org": org, "runbook": entry["runbook"], "tmp": str(tmp),
-                                     "entry": entry, "index": index_line})
+                                     "entry": entry, "index": index_line, **probe})
         os.rename(tmp, final)
         _append_index(self.out, index_line)
-        _append(self.state.journal, {"state": "done", "entry": entry})
+        _append(self.state.journal, {"state": "done", "entry": entry, **probe})
         self.state.done[(org, entry["runbook"])] = entry
         return entry
 
@@ -325,6 +334,43 @@ def previous_fleet(out: Path, before: Path | None) -> dict[str, Any] | None:
     return None
 
 
+def _lost(org: str, item: Mapping[str, Any], lang: str, reason: str) -> dict[str, Any]:
+    """An org-runbook whose worker hung or was lost: `inconclusive` with the reason, and a
+    report folder like any run's (`worker.lost_result`), so that nothing ends without one."""
+    from .worker import lost_result
+
+    try:
+        return lost_result(item["runbook"], org, item.get("params") or {}, lang, reason)
+    except Exception:  # noqa: BLE001 - the entry must still be written; it says why it ended
+        return {"runbook": item["runbook"], "outcome": "inconclusive", "reason": reason, "findings": None}
+
+
+def _with_probe_memory(org: str, item: Mapping[str, Any], memory: Any) -> dict[str, Any]:
+    """The task's runbook item, with what the probe memory holds for it when it would probe:
+    the salt to fingerprint the credentials with (new if none) and the last probe's outcome.
+    Never a secret: the worker reads the credentials and decides (`worker._probe_memory`)."""
+    params = item.get("params") or {}
+    if not probe_memory.probing(item["runbook"], params):
+        return dict(item)
+    from ..credentials import new_salt
+
+    rec = memory.get(probe_memory.probe_key(item["runbook"], org, params)) or {}
+    return {**item, "probe_memory": {"salt": str(rec.get("salt") or "") or new_salt(),
+                                     "fingerprint": rec.get("fingerprint"), "failed": bool(rec.get("failed"))}}
+
+
+def _remember_probes(memory: Any, plan: planning.Plan, state: _State) -> None:
+    """Store what this run's probes left (one write, for the whole fleet) in the memory that
+    `schedule run-due` keeps too (`OUT/.schedule-state.json`)."""
+    now = utcnow()
+    params = {(task["org"], r["runbook"]): r.get("params") or {} for task in plan.tasks for r in task["runbooks"]}
+    memory.put_many({
+        probe_memory.probe_key(runbook, org, params.get((org, runbook), {})):
+            memory.record(runbook, org, str(rec["salt"]), rec.get("fingerprint"), bool(rec.get("failed")), now)
+        for (org, runbook), rec in state.probes.items()
+    })
+
+
 def run_fleet(opts: FleetOptions) -> tuple[dict[str, Any], int, Path]:
     """Run the fleet; returns fleet.json's object, the exit code and the fleet page's path.
 
@@ -348,11 +394,14 @@ def run_fleet(opts: FleetOptions) -> tuple[dict[str, Any], int, Path]:
         state = _open_state(out, opts.resume, lang)
         fleet_id = state.folder.relative_to(out).as_posix()
         writer = _Writer(out, state, lang, fleet_id, opts.index_extra)
+        memory = probe_memory.State(out, None, lang)
         todo = []
         for task in plan.tasks:
-            left = [r for r in task["runbooks"] if (task["org"], r["runbook"]) not in state.done]
+            left = [_with_probe_memory(task["org"], r, memory) for r in task["runbooks"]
+                    if (task["org"], r["runbook"]) not in state.done]
             if left:
                 todo.append({**task, "runbooks": left})
+        held: dict[str, int] = {}
         total = len(plan.pairs)
         progress = _Progress(total, total - sum(len(x["runbooks"]) for x in todo), lang, opts.progress)
         progress.say(t("fleet.progress.start", lang, orgs=len(plan.tasks), tasks=total, executor=executor.name,
@@ -364,11 +413,13 @@ def run_fleet(opts: FleetOptions) -> tuple[dict[str, Any], int, Path]:
         def on_result(task: Mapping[str, Any], result: Mapping[str, Any]) -> None:
             written = [writer.write(task["org"], r, result.get("worker"), result.get("budget"))
                        for r in result["results"]]
+            for r in result["results"]:
+                if r.get("probe_held"):
+                    held[r["probe_held"]] = held.get(r["probe_held"], 0) + 1
             progress.add(written)  # type: ignore[union-attr]
 
         def on_lost(task: Mapping[str, Any], reason: str) -> None:
-            written = [writer.write(task["org"], {"runbook": r["runbook"], "outcome": "inconclusive",
-                                                  "reason": reason, "findings": None})
+            written = [writer.write(task["org"], _lost(task["org"], r, lang, reason))
                        for r in task["runbooks"] if (task["org"], r["runbook"]) not in state.done]
             progress.add(written)  # type: ignore[union-attr]
 
@@ -381,6 +432,8 @@ def run_fleet(opts: FleetOptions) -> tuple[dict[str, Any], int, Path]:
             progress.close()
         executor.close()
     entries = [state.done[key] for key in plan.pairs if key in state.done]
+    # The probe memory before fleet.json: a run killed in between is resumed, and remembers.
+    _remember_probes(memory, plan, state)
     fleet = {
         "schema": "sfdoctor.fleet/1",
         "started_at": state.started_at,
@@ -407,6 +460,8 @@ def run_fleet(opts: FleetOptions) -> tuple[dict[str, Any], int, Path]:
     say = (lambda line: print(f"sfdoctor: {line}", file=sys.stderr, flush=True))
     say(t("fleet.summary", lang, n=len(entries), seconds=elapsed, rate=60 * len(entries) / max(elapsed, 1e-6),
           counts=counts or "-"))
+    if held:
+        say(t("fleet.probe_held", lang, same=held.get("same", 0), unknown=held.get("unknown", 0), state=memory.path))
     if notifier is not None:
         say(notifier.send(fleet, previous))
     say(t("fleet.summary_json", lang, path=path))

@@ -19,7 +19,7 @@ import socket
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from ..i18n import t
 
@@ -90,6 +90,7 @@ def _run_org(task: Mapping[str, Any], tmp: Path) -> dict[str, Any]:
         world = _World(org_ref)
         world.serve()
         budget = api_budget(org_ref, entry, lang)
+        secrets: set[str] | None = None  # the same for all the org's runbooks: read once
         out["budget"] = {k: v for k, v in budget.items() if k != "config_error"}
         for item in task["runbooks"]:
             runbook = item["runbook"]
@@ -105,14 +106,54 @@ def _run_org(task: Mapping[str, Any], tmp: Path) -> dict[str, Any]:
                 out["results"].append(_ended(runbook, "skipped", t("fleet.skip.prereq", lang, section=section, runbook=runbook)))
                 continue
             world.serve()
-            result = run_runbook_here(runbook, org, org_ref, item.get("params") or {}, lang,
-                                      float(task.get("runbook_timeout") or 120))
+            if secrets is None:
+                from ..scrub import known_secrets
+
+                secrets = set(known_secrets(org_ref))
+            params = dict(item.get("params") or {})
+            memory = item.get("probe_memory")
+            fp, held = _probe_memory(org, runbook, params, memory)
+            if held:
+                params["probe"] = False
+            result = run_runbook_here(runbook, org, org_ref, params, lang,
+                                      float(task.get("runbook_timeout") or 120), secrets=secrets)
+            if held:
+                result["probe_held"] = held
+            elif memory is not None:
+                result["probe"] = _probe_outcome(result.get("findings"), memory["salt"], fp)
             warning = budget.get("warn_marketo") if runbook in USES_MARKETO else None
             warning = warning or budget.get("warn")
             if warning:
                 result["budget_warning"] = warning
             out["results"].append(result)
     return out
+
+
+def _probe_memory(org: str, runbook: str, params: Mapping[str, Any],
+                  memory: Mapping[str, Any] | None) -> tuple[str | None, str | None]:
+    """Principle 7 on the worker, where the credentials are: the fingerprint of those this
+    run would probe (salted as the fleet process said) and, when the last probe failed with
+    them (or they cannot be read), why the probe stays off. The fleet process keeps the memory;
+    it sends it only for runbooks that would probe."""
+    if memory is None:
+        return None, None
+    from ..probe_memory import probe_fingerprint, probe_hold
+
+    try:
+        fp = probe_fingerprint(org, runbook, params, str(memory["salt"]))
+    except Exception:  # noqa: BLE001 - unreadable credentials are an unknown fingerprint
+        fp = None
+    return fp, probe_hold(memory, fp)
+
+
+def _probe_outcome(findings: Mapping[str, Any] | None, salt: str, fp: str | None) -> dict[str, Any] | None:
+    """What the fleet process remembers of a run that could probe: None when it made no login
+    attempt (the memory stays as it was), else the salted fingerprint and whether one failed."""
+    from ..probe_memory import probe_failed, probe_ran
+
+    if not findings or not probe_ran(findings):
+        return None
+    return {"salt": salt, "fingerprint": fp, "failed": probe_failed(findings)}
 
 
 class _World:
@@ -224,15 +265,13 @@ def _release(org_ref: Any) -> None:
 # One runbook, in this process
 # --------------------------------------------------------------------------------------
 def run_runbook_here(runbook: str, org: str, org_ref: Any, params: Mapping[str, Any], lang: str,
-                     timeout: float) -> dict[str, Any]:
+                     timeout: float, *, secrets: set[str] | None = None) -> dict[str, Any]:
     """What `sfdoctor run RUNBOOK --org ORG` would write, computed here and returned:
-    findings, the executed notebook and its report page, all scrubbed of the org's secrets."""
-    import nbformat
-
+    findings, the executed notebook and its report page, all scrubbed of the org's secrets
+    (`secrets`: `scrub.known_secrets(org_ref)`, given when the caller already has them)."""
     from .. import scrub
     from ..errors import SfdoctorError
-    from ..findings import SCHEMA, Finding, RunResult, iso, utcnow
-    from ..report import context_from_notebook, export_html
+    from ..findings import utcnow
     from ..runbooks import load
     from ..runner import collect_with_cost, notebook_path, validate_params
     from . import inprocess
@@ -246,7 +285,7 @@ def run_runbook_here(runbook: str, org: str, org_ref: Any, params: Mapping[str, 
     src = notebook_path(spec)
     started = utcnow()
     try:
-        secrets = set(scrub.known_secrets(org_ref))
+        secrets = set(scrub.known_secrets(org_ref)) if secrets is None else set(secrets)
         nb = inprocess.prepare(str(src), {"org": org, "lang": lang, **given})
         nb, failure = inprocess.execute(nb, timeout=timeout)
     finally:
@@ -262,16 +301,64 @@ def run_runbook_here(runbook: str, org: str, org_ref: Any, params: Mapping[str, 
         else:
             reason, timed_out = t("run.cell_raised", lang, cell=failure.cell, ename=failure.ename,
                                    evalue=failure.evalue[:200]), False
-        defaults = {p.name: p.papermill_default() for p in spec.parameters if not p.secret}
-        error_check = Finding(
-            id="run", title=spec.texts(lang).title("run"), status="error",
-            evidence={"reason": reason, "timeout": timed_out, **({"exception": failure.ename} if failure else {})},
-            summary=t("run.error.run_broke", lang, reason=reason),
-        )
-        result = RunResult(runbook=spec.id, org=org, lang=lang, started_at=started, finished_at=utcnow(),
-                           parameters={**defaults, **given}, api_calls=api_calls_seen,
-                           checks=[*checks, error_check], run_broke=failure is None or not failure.timeout)
-        findings = result.to_json()
+        findings = _unfinished(spec, org, lang, given, started, reason, timed_out=timed_out,
+                               exception=failure.ename if failure else None, checks=checks,
+                               api_calls=api_calls_seen, run_broke=failure is None or not failure.timeout)
+    return _report(spec, nb, findings, lang, secrets, started, time.monotonic() - t0)
+
+
+def lost_result(runbook: str, org: str, params: Mapping[str, Any], lang: str, reason: str) -> dict[str, Any]:
+    """The report of an org-runbook whose result never came back (its worker hung past the
+    org's time or was lost): `inconclusive`, the `run` check in error with the reason, and the
+    notebook as it was handed over, unexecuted. Principle 6: every outcome is a report, so the
+    history and `reports diff` show it as they show any run. Made by the `fleet run` process."""
+    from ..errors import SfdoctorError
+    from ..findings import utcnow
+    from ..runbooks import load
+    from ..runner import notebook_path, validate_params
+    from . import inprocess
+
+    try:
+        spec = load(runbook)
+        given = validate_params(spec, params, lang)
+    except SfdoctorError as exc:
+        return _ended(runbook, "error", t("fleet.error.param", lang, runbook=runbook, reason=_one_line(exc, lang)))
+    started = utcnow()
+    nb = inprocess.prepare(str(notebook_path(spec)), {"org": org, "lang": lang, **given})
+    findings = _unfinished(spec, org, lang, given, started, reason, timed_out=True, run_broke=False)
+    result = _report(spec, nb, findings, lang, set(), started, 0.0)
+    result["reason"] = reason
+    return result
+
+
+def _unfinished(spec: Any, org: str, lang: str, given: Mapping[str, Any], started: Any, reason: str, *,
+                timed_out: bool, run_broke: bool, exception: str | None = None, checks: Sequence[Any] = (),
+                api_calls: Any = 0) -> dict[str, Any]:
+    """findings.json of a run that did not finish, as `sfdoctor run` writes it: the checks that
+    ran, then the `run` check in error with the reason."""
+    from ..findings import Finding, RunResult, utcnow
+
+    defaults = {p.name: p.papermill_default() for p in spec.parameters if not p.secret}
+    error_check = Finding(
+        id="run", title=spec.texts(lang).title("run"), status="error",
+        evidence={"reason": reason, "timeout": timed_out, **({"exception": exception} if exception else {})},
+        summary=t("run.error.run_broke", lang, reason=reason),
+    )
+    result = RunResult(runbook=spec.id, org=org, lang=lang, started_at=started, finished_at=utcnow(),
+                       parameters={**defaults, **given}, api_calls=api_calls,
+                       checks=[*checks, error_check], run_broke=run_broke)
+    return result.to_json()
+
+
+def _report(spec: Any, nb: Any, findings: dict[str, Any], lang: str, secrets: set[str], started: Any,
+            duration: float) -> dict[str, Any]:
+    """findings, notebook and report page, scrubbed, as the `fleet run` process writes them."""
+    import nbformat
+
+    from .. import scrub
+    from ..findings import SCHEMA, iso
+    from ..report import context_from_notebook, export_html
+
     findings["schema"] = SCHEMA
     findings = scrub.scrub_obj(findings, secrets) or findings
     nb = scrub.scrub_notebook(nb, secrets, secret_params={p.name for p in spec.parameters if p.secret}) or nb
@@ -284,6 +371,6 @@ def run_runbook_here(runbook: str, org: str, org_ref: Any, params: Mapping[str, 
         "notebook": nbformat.writes(nb),
         "html": page,
         "started_at": findings.get("started_at") or iso(started),
-        "duration_s": round(time.monotonic() - t0, 3),
+        "duration_s": round(duration, 3),
         "api_calls": int(findings.get("api_calls") or 0),
     }

@@ -1,0 +1,57 @@
+"""Principle 7 in a fleet (spec/cli.md "Fleet runs"): the `fleet run` process keeps the probe
+memory that `schedule run-due` keeps, so a fleet does not repeat a login probe that failed with
+the same credentials, probes again once they change, and keeps no secret."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from sfdoctor.demo.scenario import BUILTIN_DIR
+from sfdoctor.fleet.run import FleetOptions, run_fleet
+from sfdoctor.probe_memory import STATE, probe_key
+
+RUNBOOK = "security-token-required"
+OLD_PASSWORD = "Etl-pass-2025"   # what password-invalid's operator still holds
+NEW_PASSWORD = "Etl-pass-2026"   # the user's real password in that world
+
+
+def _attempts(findings: dict) -> list[dict]:
+    return [a for c in findings["checks"] for a in ((c.get("evidence") or {}).get("attempts") or [])]
+
+
+def _run(orgs: Path, out: Path) -> dict:
+    fleet, _code, _page = run_fleet(FleetOptions(orgs_file=orgs, runbooks=[RUNBOOK], workers=1, out=out,
+                                                 progress=False))
+    return {e["org"]: json.loads((out / e["folder"] / "findings.json").read_text()) for e in fleet["entries"]}
+
+
+def test_a_fleet_does_not_repeat_a_failed_probe_with_the_same_credentials(tmp_path, capfd):
+    world = tmp_path / "stale.yml"
+    world.write_text((BUILTIN_DIR / "password-invalid.yml").read_text(encoding="utf-8"), encoding="utf-8")
+    orgs = tmp_path / "orgs.toml"
+    orgs.write_text('[orgs.stale]\ndemo = "stale.yml"\n\n[orgs.fine]\ndemo = "healthy"\n', encoding="utf-8")
+    out = tmp_path / "out"
+
+    first = _run(orgs, out)
+    assert any(a["ok"] is False for a in _attempts(first["stale"]))          # probes, is refused
+    assert _attempts(first["fine"]) and all(a["ok"] for a in _attempts(first["fine"]))
+    state = json.loads((out / STATE).read_text())["entries"]
+    stale = state[probe_key(RUNBOOK, "stale", {})]
+    assert stale["failed"] is True and stale["fingerprint"].startswith("hmac-sha256:") and len(stale["salt"]) >= 16
+    assert state[probe_key(RUNBOOK, "fine", {})]["failed"] is False
+    assert OLD_PASSWORD not in (out / STATE).read_text() and NEW_PASSWORD not in (out / STATE).read_text()
+    capfd.readouterr()
+
+    second = _run(orgs, out)
+    assert second["stale"]["parameters"]["probe"] is False and not _attempts(second["stale"])   # held back
+    assert _attempts(second["fine"])                                        # its last probe worked: probes
+    assert "probe off (probe=false) for 1 org-runbooks" in capfd.readouterr().err
+    assert json.loads((out / STATE).read_text())["entries"][probe_key(RUNBOOK, "stale", {})] == stale
+
+    # The operator's notes get the new password: other credentials, so the fleet probes again.
+    world.write_text(world.read_text(encoding="utf-8").replace(OLD_PASSWORD, NEW_PASSWORD), encoding="utf-8")
+    third = _run(orgs, out)
+    assert _attempts(third["stale"]) and third["stale"]["parameters"].get("probe") is not False
+    renewed = json.loads((out / STATE).read_text())["entries"][probe_key(RUNBOOK, "stale", {})]
+    assert renewed["salt"] == stale["salt"] and renewed["fingerprint"] != stale["fingerprint"]
+    assert renewed["failed"] is False
