@@ -1,8 +1,8 @@
 """Fleet benchmark: org-runbooks per minute and peak memory, beside one `sfdoctor run`.
 
-    .venv/bin/python bench/fleet.py                 # 250 demo orgs x 4 runbooks, then 50 orgs
+    .venv/bin/python bench/fleet.py                 # 250 demo orgs x 4 runbooks, and 50 for memory
     .venv/bin/python bench/fleet.py history         # part 5 alone (a few seconds)
-    BENCH_ORGS=250 BENCH_SMALL=50 BENCH_WORKERS=2 .venv/bin/python bench/fleet.py
+    BENCH_ORGS=50 BENCH_SMALL=10 BENCH_WORKERS=2 .venv/bin/python bench/fleet.py   # smaller
 
 Printed, all measured in this one run (the machine's load average beside them, since a
 shared machine's other work shows in every figure):
@@ -10,12 +10,16 @@ shared machine's other work shows in every figure):
 1. One `sfdoctor run security-token-required --org demo:token-missing` (a kernel per
    org-runbook), wall time, median of 3: what a fleet of separate runs would pay each time.
 2. The same org-runbook in a warm fleet worker (`fleet.worker.run_runbook_here`: the
-   notebook's cells in-process, nbconvert in-process), median of 10: the design's unit cost.
+   notebook's cells in-process, nbconvert in-process), median of 10: the design's unit cost;
+   then where a warm worker's time goes, per org-runbook, over a few whole orgs (`run_org`):
+   the world built and served, the cells, the report page, the scrubbing, the rest.
 3. `fleet run` over BENCH_ORGS demo orgs x 4 runbooks, local executor (processes) and Dask's
    LocalCluster, BENCH_WORKERS workers: wall time, org-runbooks per minute, peak memory (the
-   whole process tree's RSS, sampled), and the ratio Dask / local. Targets: 1,000 org-runbooks
-   in <= 120 s on 2 cores with `local`; LocalCluster within 1.2x.
-4. The same local fleet at BENCH_SMALL orgs: peak memory must stay flat as the fleet grows.
+   whole process tree's RSS, sampled), the ratio Dask / local and the fleet against the same
+   org-runbooks as separate runs. Targets: 1,000 org-runbooks in <= 120 s on 2 cores with
+   `local`; LocalCluster within 1.2x.
+4. The same fleets at BENCH_SMALL orgs: peak memory must stay flat as the fleet grows (both
+   executors hand out at most 2 orgs per worker at a time).
 5. The history page and `reports list` with the index at 10,000 runs of 250 orgs (a fleet adds
    ~1,000 a night): rebuild time in each language and page size; `reports list` and its --json.
 """
@@ -107,6 +111,40 @@ def warm_unit() -> float:
     return statistics.median(times)
 
 
+def stages(orgs_file: Path, n_orgs: int = 6) -> tuple[int, float, dict[str, float]]:
+    """Where a warm worker's time goes: `n_orgs` whole orgs through `worker.run_org` in this
+    process, with the stages timed by wrapping the functions the worker calls."""
+    from sfdoctor import report, scrub
+    from sfdoctor.fleet import inprocess, plan, worker
+
+    spent: dict[str, float] = {}
+
+    def timed(owner: object, name: str, stage: str) -> None:
+        inner = getattr(owner, name)
+
+        def wrapper(*args: object, **kwargs: object) -> object:
+            t0 = time.perf_counter()
+            try:
+                return inner(*args, **kwargs)
+            finally:
+                spent[stage] = spent.get(stage, 0.0) + time.perf_counter() - t0
+
+        setattr(owner, name, wrapper)
+
+    worker.warm_up()
+    tasks = plan.build(orgs_file, [], RUNBOOKS, "en").tasks[:n_orgs]
+    timed(worker._World, "serve", "world built and served")
+    timed(worker, "api_budget", "API budget guard")
+    timed(inprocess, "execute", "notebook cells")
+    timed(report, "export_html", "report page (nbconvert)")
+    for name in ("scrub_html", "scrub_notebook", "scrub_obj", "known_secrets"):
+        timed(scrub, name, "scrubbing")
+    t0 = time.perf_counter()
+    done = sum(len(worker.run_org(task)["results"]) for task in tasks)
+    total = time.perf_counter() - t0
+    return done, total, spent
+
+
 def fleet(orgs_file: Path, executor: str) -> tuple[float, int, float, dict]:
     with tempfile.TemporaryDirectory() as out, PeakMemory() as mem:
         t0 = time.perf_counter()
@@ -160,30 +198,44 @@ def print_history(n: int = 10_000) -> None:
           f"`sfdoctor reports list` {f['list_s']:.2f} s, with --json {f['list_json_s']:.2f} s")
 
 
+def load() -> str:
+    return f"load average {os.getloadavg()[0]:.1f}"
+
+
 def main() -> None:
-    print(f"machine: {os.cpu_count()} cpus, load average {os.getloadavg()[0]:.1f} at start; {WORKERS} workers")
+    print(f"machine: {os.cpu_count()} cpus, {load()} at start; {WORKERS} workers; "
+          f"{ORGS} orgs x {len(RUNBOOKS)} runbooks, memory also at {SMALL} orgs")
     single = single_run()
     print(f"1. one `sfdoctor run` (kernel per org-runbook): {single:.2f} s "
-          f"-> {60 / single:.0f} org-runbooks/min on one core")
+          f"-> {60 / single:.0f} org-runbooks/min on one core ({load()})")
     unit = warm_unit()
     print(f"2. the same org-runbook in a warm fleet worker (in-process cells + nbconvert): {unit * 1000:.0f} ms "
-          f"({single / unit:.1f}x less than a kernel run)")
+          f"({single / unit:.1f}x less than a kernel run; {load()})")
     with tempfile.TemporaryDirectory() as tmp:
         big = write_fleet(ORGS, Path(tmp) / "big", seed=1)
+        done, total, spent = stages(big)
+        parts = ", ".join(f"{name} {1000 * s / done:.0f}" for name, s in spent.items())
+        print(f"   per org-runbook over {done} in a warm worker: {1000 * total / done:.0f} ms = {parts}, "
+              f"rest {1000 * (total - sum(spent.values())) / done:.0f} (ms)")
         wall, n, mb, counts = fleet(big, "local")
-        print(f"3. local, {ORGS} orgs: {n} org-runbooks in {wall:.1f} s = {60 * n / wall:.0f} org-runbooks/min, "
-              f"peak {mb:.0f} MB, {counts} (target: 1,000 in <= 120 s on 2 cores)")
+        rate = 60 * n / wall
+        print(f"3. local, {ORGS} orgs: {n} org-runbooks in {wall:.1f} s = {rate:.0f} org-runbooks/min, "
+              f"peak {mb:.0f} MB, {counts} ({load()}); target: 1,000 in <= 120 s on 2 cores "
+              f"(this rate: 1,000 in {60_000 / rate:.0f} s)")
         dwall, dn, dmb, _ = fleet(big, "dask")
-        print(f"   dask LocalCluster, {ORGS} orgs: {dn} in {dwall:.1f} s = {60 * dn / dwall:.0f}/min, peak {dmb:.0f} MB; "
-              f"dask/local = {dwall / wall:.2f} (target <= 1.2)")
-        print(f"   vs separate `sfdoctor run`s on {WORKERS} cores: {n * single / WORKERS:.0f} s "
-              f"({n * single / WORKERS / wall:.1f}x the fleet's time)")
+        drate = 60 * dn / dwall
+        print(f"   dask LocalCluster, {ORGS} orgs: {dn} in {dwall:.1f} s = {drate:.0f} org-runbooks/min, "
+              f"peak {dmb:.0f} MB ({load()}); dask/local time = {dwall / wall:.2f} (target <= 1.2)")
+        print(f"   the same {n} as separate `sfdoctor run`s on {WORKERS} cores: {n * single / WORKERS:.0f} s "
+              f"= {n * single / WORKERS / wall:.1f}x the local fleet's time")
         small = write_fleet(SMALL, Path(tmp) / "small", seed=1)
         swall, sn, smb, _ = fleet(small, "local")
-        print(f"4. local, {SMALL} orgs: {sn} in {swall:.1f} s, peak {smb:.0f} MB; "
-              f"memory {SMALL} -> {ORGS} orgs: {smb:.0f} -> {mb:.0f} MB ({mb / smb:.2f}x for {ORGS / SMALL:.0f}x the orgs)")
+        dswall, dsn, dsmb, _ = fleet(small, "dask")
+        print(f"4. peak memory (whole process tree), {SMALL} -> {ORGS} orgs ({ORGS / SMALL:.0f}x the orgs): "
+              f"local {smb:.0f} -> {mb:.0f} MB ({mb / smb:.2f}x), dask {dsmb:.0f} -> {dmb:.0f} MB ({dmb / dsmb:.2f}x); "
+              f"at {SMALL} orgs local {60 * sn / swall:.0f}/min, dask {60 * dsn / dswall:.0f}/min ({load()})")
     print_history()
-    print(f"load average {os.getloadavg()[0]:.1f} at the end")
+    print(f"{load()} at the end")
 
 
 if __name__ == "__main__":
