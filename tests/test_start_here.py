@@ -81,7 +81,7 @@ def test_a_japanese_message_runs_its_runbook_as_sfdoctor_run_does(tmp_path) -> N
 def test_a_pasted_url_goes_into_the_runbook_as_sfdoctor_triage_does(tmp_path) -> None:
     shown = _papermill(tmp_path, SIA_URL, org="demo:sia-oauth-blocked")
     assert "The runbook that fits:" in shown and "<code>sia-auth-failure</code>" in shown
-    assert "<q>OAUTH_APP_BLOCKED</q>" in shown and "parameter error_url" in shown
+    assert "<q>OAUTH_APP_BLOCKED</q>" in shown and "“URL of the failure page”" in shown
     assert "Open the report" in shown
     _, findings = _report(tmp_path, shown)
     assert findings["parameters"]["error_url"] == SIA_URL and findings["root_causes"] == ["OAUTH_APP_BLOCKED"]

@@ -84,7 +84,7 @@ def test_triage_runs_the_runbook_with_the_pasted_url(tmp_path) -> None:
     assert findings["runbook"] == "sia-auth-failure"
     assert findings["root_causes"] == ["OAUTH_APP_BLOCKED"]
     assert findings["parameters"]["error_url"] == SIA_URL
-    assert "ランブック: sia-auth-failure" in res.stderr and "error_url" in res.stderr
+    assert "ランブック: sia-auth-failure" in res.stderr and "「エラーページの URL」" in res.stderr
 
 
 def test_triage_with_nothing_that_fits_is_one_line_exit_2(tmp_path) -> None:

@@ -54,9 +54,10 @@ def plan(text: str, params: Mapping[str, str] | None = None) -> Triage:
 
 
 def carried_line(chosen: Triage, lang: str) -> str:
-    """Where the pasted text goes: the chosen runbook's pasted parameter, or nowhere."""
+    """Where the pasted text goes: the chosen runbook's pasted parameter by the label its form shows, or nowhere."""
     if chosen.carried_into:
-        return t("triage.carried", lang, param=chosen.carried_into)
+        label = pick(chosen.match.spec.parameter(chosen.carried_into).label, lang)
+        return t("triage.carried", lang, field=label)
     return t("triage.not_carried", lang)
 
 
