@@ -92,6 +92,32 @@ def test_diff_says_when_two_runs_differ_in_sfdoctor_version(out, capsys):
     assert "versions" not in capsys.readouterr().err
 
 
+# ------------------------------------------------------------------------------ list
+def test_reports_list_narrows_a_fleets_history_and_keeps_the_positions(tmp_path, capsys):
+    from history_gen import write_history
+
+    from sfdoctor.cli import main
+
+    lines = write_history(tmp_path, 2000, 50)
+    assert main(["reports", "list", "--out", str(tmp_path)]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 2000 and err[-1].split()[:4] == ["-1", lines[-1]["time"], lines[-1]["runbook"], lines[-1]["org"]]
+    starts = {(line.index(x["runbook"]), line.index(x["org"], line.index(x["runbook"]) + 1)) for line, x in zip(err, lines)}
+    assert len(starts) == 1                                                        # columns line up
+    argv = ["reports", "list", "--out", str(tmp_path), "--org", "client-00*", "--runbook", "sia-auth-failure", "--last", "3"]
+    assert main(argv) == 0
+    err = capsys.readouterr().err.splitlines()
+    mine = [(i - 2000, x) for i, x in enumerate(lines) if x["org"].startswith("client-00") and x["runbook"] == "sia-auth-failure"]
+    assert [int(line.split()[0]) for line in err[:-1]] == [pos for pos, _ in mine[-3:]]
+    assert err[-1] == "3 of 2,000 runs listed; the positions are those `sfdoctor reports diff` takes"
+    pos, x = mine[-1]
+    assert main([*argv, "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert [d["position"] for d in data] == [p for p, _ in mine[-3:]] and data[-1]["folder"] == x["folder"]
+    assert main([*argv[:4], "--org", "nobody", "--lang", "ja"]) == 0
+    assert capsys.readouterr().err.strip() == "2,000 件中 0 件を表示。位置はそのまま `sfdoctor reports diff` に渡せます"
+
+
 # ------------------------------------------------------------------------------ prune
 from datetime import datetime, timedelta, timezone  # noqa: E402
 

@@ -239,3 +239,27 @@ def test_reports_index_command(out, capsys):
     prune(out, timedelta(days=1), now=datetime(2030, 1, 1, tzinfo=timezone.utc))
     assert '<html lang="ja">' in (out / "index.html").read_text(encoding="utf-8")
     assert json.loads((out / "index.jsonl").read_text() or "null") is None    # every run was older than a day
+
+
+def test_a_fleet_run_rebuilds_the_page_once_in_its_own_language(tmp_path, monkeypatch):
+    """A fleet adds many runs and rebuilds the page once at its end (spec/cli.md "Fleet runs"),
+    in the page's language, not the fleet's `--lang`; its index lines carry the version too."""
+    from sfdoctor import __version__
+    from sfdoctor.fleet.run import FleetOptions, run_fleet
+
+    orgs = tmp_path / "orgs.toml"
+    orgs.write_text('[orgs.one]\ndemo = "sia-healthy"\n\n[orgs.two]\ndemo = "sia-healthy"\n\n'
+                    '[orgs.three]\ndemo = "token-missing"\n', encoding="utf-8")
+    out = tmp_path / "out"
+    index_page.write(out, "en")
+    written: list[str] = []
+    real = index_page.write_locked
+    monkeypatch.setattr(index_page, "write_locked", lambda o, lang=None: (written.append(str(o)), real(o, lang))[1])
+    fleet, _code, _page = run_fleet(FleetOptions(orgs_file=orgs, runbooks=["sia-auth-failure", "security-token-required"],
+                                                 workers=1, out=out, progress=False, lang="ja"))
+    lines = [json.loads(x) for x in (out / "index.jsonl").read_text().splitlines()]
+    assert len(lines) == len([e for e in fleet["entries"] if e["folder"]]) >= 4
+    assert written == [str(out.resolve())]                              # once, for the whole fleet
+    page = (out / "index.html").read_text(encoding="utf-8")
+    assert '<html lang="en">' in page and page.count('<tr data-org="two"') == 4   # 2 runbooks, in both tables
+    assert {x["sfdoctor_version"] for x in lines} == {__version__}

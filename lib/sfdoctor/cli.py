@@ -176,18 +176,33 @@ def cmd_demo_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_reports_list(args: argparse.Namespace) -> int:
+    """The index, oldest first, each run with its position (what `reports diff` takes); a fleet's
+    history is thousands of lines, so --org, --runbook and --last narrow it (positions stay)."""
+    from fnmatch import fnmatchcase
+
     from .report_index import list_reports
 
     entries = list_reports(args.out)
+    n = len(entries)
+    chosen = [(i - n, e) for i, e in enumerate(entries)
+              if (not args.org or fnmatchcase(str(e.get("org", "")), args.org))
+              and (not args.runbook or e.get("runbook") == args.runbook)]
+    if args.last is not None:
+        chosen = chosen[-args.last:] if args.last > 0 else []
     if args.json:
-        _out_json(entries)
+        _out_json([{"position": pos, **e} for pos, e in chosen])
         return 0
     if not entries:
         _err(t("cli.no_reports", args.lang, out=args.out))
-    n = len(entries)
-    for i, e in enumerate(entries):
-        causes = ", ".join(e.get("root_causes", [])) or "-"
-        _err(f"{i - n:>4}  {e.get('time', '')}  {e.get('runbook', '')}  {e.get('org', '')}  {e.get('outcome', '')}  {causes}  {e.get('folder', '')}")
+        return 0
+    rows = [(str(pos), str(e.get("time", "")), str(e.get("runbook", "")), str(e.get("org", "")), str(e.get("outcome", "")),
+             ", ".join(e.get("root_causes") or []) or "-", str(e.get("folder", ""))) for pos, e in chosen]
+    widths = [max((len(r[c]) for r in rows), default=0) for c in range(6)]
+    lines = ["  ".join([r[0].rjust(widths[0]), *(r[c].ljust(widths[c]) for c in range(1, 6)), r[6]]).rstrip() for r in rows]
+    if len(chosen) < n:
+        lines.append(t("cli.reports_listed", args.lang, shown=f"{len(chosen):,}", n=f"{n:,}"))
+    sys.stderr.write("".join(line + "\n" for line in lines))  # one write: 10,000 lines are one call, not 10,000
+    sys.stderr.flush()
     return 0
 
 
@@ -478,6 +493,9 @@ def build_parser() -> argparse.ArgumentParser:
     rsub = reports.add_subparsers(dest="reports_command", metavar="SUBCOMMAND")
     rsub.required = True
     sp = rsub.add_parser("list", help=t("cli.help.reports_list", LANG))
+    sp.add_argument("--org", metavar="GLOB", help=t("cli.help.reports_list_org", LANG))
+    sp.add_argument("--runbook", metavar="RUNBOOK", help=t("cli.help.reports_list_runbook", LANG))
+    sp.add_argument("--last", type=int, metavar="N", help=t("cli.help.reports_list_last", LANG))
     out_opt(sp), json_opt(sp), lang_opt(sp)
     sp.set_defaults(func=cmd_reports_list)
     sp = rsub.add_parser("diff", help=t("cli.help.reports_diff", LANG),

@@ -144,7 +144,13 @@ def _e(value: Any) -> str:
 
 def _tt(key: str, lang: str, **values: Any) -> str:
     """One text of this page (`texts/index_page.toml`), escaped for HTML."""
-    return _e(t(f"index_page.{key}", lang, **values))
+    return _e(t(f"index_page.{key}", lang, **values)) if values else _fixed_text(key, lang)
+
+
+@lru_cache(maxsize=256)
+def _fixed_text(key: str, lang: str) -> str:
+    """A text without values, said once per page and language (a page of 10,000 runs says "open" 2,000 times)."""
+    return _e(t(f"index_page.{key}", lang))
 
 
 # --------------------------------------------------------------------------------------
@@ -169,6 +175,7 @@ def cause_title(runbook: str, code: str, lang: str) -> str:
     return _runbook_texts(runbook, lang)[1].get(code, code)
 
 
+@lru_cache(maxsize=4096)
 def _cause(runbook: str, code: str, lang: str, warning: bool = False) -> str:
     title = cause_title(runbook, code, lang)
     tip = f"{code}: {title}" if title != code else code
@@ -268,6 +275,7 @@ def _read_runs(entries: list[dict[str, Any]]) -> tuple[list[_Run], dict[tuple[st
 # --------------------------------------------------------------------------------------
 # Pieces of the page
 # --------------------------------------------------------------------------------------
+@lru_cache(maxsize=64)
 def _outcome(outcome: str, lang: str) -> str:
     symbol, bg, fg, border, _ = OUTCOME_STYLE.get(outcome, ("?", "#eaeef2", "#32383f", "1px dotted #6e7781", ""))
     label = t(f"index_page.short_outcome.{outcome}", lang) if outcome in OUTCOME_STYLE else outcome
@@ -320,9 +328,12 @@ def _changes(run: _Run, versions: _Versions, lang: str) -> str:
 
 def _search_text(run: _Run, lang: str) -> str:
     """What the text filter matches: org, runbook, the causes' codes and titles (lower case)."""
-    codes = causes(run.entry)
-    words = [run.org, run.runbook, *codes, *(cause_title(run.runbook, c, lang) for c in codes)]
-    return " ".join(words).lower()
+    return f"{run.org} {_cause_words(run.runbook, tuple(causes(run.entry)), lang)}".lower()
+
+
+@lru_cache(maxsize=4096)
+def _cause_words(runbook: str, codes: tuple[str, ...], lang: str) -> str:
+    return " ".join([runbook, *codes, *(cause_title(runbook, c, lang) for c in codes)])
 
 
 def _row_attrs(run: _Run, lang: str) -> str:
