@@ -371,7 +371,7 @@ def chart_svg(runs: list[_Run], versions: _Versions, lang: str) -> str:
             seen.add(v)
     bar = max(6, min(24, 900 // span))
     left, height, top_pad, bottom = 44, 84, 6, 18
-    width = left + span * bar + 4
+    width = left + max(span * bar, 96) + 4   # room for the day labels even when there is one day
     top = max(sum(c.values()) for d, c in per_day.items() if d >= first)
     scale = height / top
     order = ["problems_found", "error", "inconclusive", "healthy"]
