@@ -193,7 +193,7 @@ def user_status(conn: Connection, facts: Facts, lang: str = "en") -> list[Findin
         return [RUNBOOK.finding("fail", lang, cause="PASSWORD_INVALID", edition=edition, evidence=evidence,
                         summary=RUNBOOK.msg(lang, f"user_{state}", username=user.get("Username")))]
     if not facts.api_enabled_via and "apiperms" not in facts.read_errors:
-        return [RUNBOOK.finding("fail", lang, cause="API_NOT_ENABLED", edition=edition, evidence=evidence,
+        return [RUNBOOK.finding("fail", lang, cause="API_NOT_ENABLED", edition=edition, evidence=evidence, case="user",
                         summary=RUNBOOK.msg(lang, "user_api_disabled", username=user.get("Username"),
                                     profile=user.get("Profile.Name")))]
     from sfdoctor import access
