@@ -67,6 +67,31 @@ def test_bad_input_in_japanese(capsys):
     assert "パラメータ 'bogus' はありません" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("lang, says", [
+    ("en", "parameter {name}: {value} is not one of its choices; it takes {first}"),
+    ("ja", "パラメータ {name}: {value} は選択肢にありません。使える値: {first}")])
+@pytest.mark.parametrize("argv, name, value, first", [
+    (["run", "marketo-sync-setup", "--org", "demo:marketo-healthy", "-p", "marketo_sync_sandbox=tickd"],
+     "marketo_sync_sandbox", "'tickd'", "'not answered', 'ticked', 'not ticked'"),
+    (["triage", "Missing_OAuth_Token", "--org", "demo", "-p", "exclude_api_users=maybe"],
+     "exclude_api_users", "'maybe'", "'unknown', 'yes', 'no'"),
+    (["run", "sia-auth-failure", "--org", "acme"], "oauth_usage_button", "'blocked'", "'', 'unblock'"),
+])
+def test_a_value_that_fits_no_choice_is_one_line_exit_2_naming_what_it_takes(
+        argv, name, value, first, lang, says, capsys, tmp_path, monkeypatch):
+    """`run -p`, `triage -p` and the orgs file's [orgs.NAME.params.RUNBOOK] read a value as the
+    form does, and refuse one that fits nothing before any folder or login."""
+    monkeypatch.delenv("SFDOCTOR_HOME")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "orgs.toml").write_text('[orgs.acme]\ndemo = "sia-healthy"\n[orgs.acme.params.sia-auth-failure]\n'
+                                        'oauth_usage_button = "blocked"\n', encoding="utf-8")
+    assert main([*argv, "--lang", lang]) == 2
+    err = capsys.readouterr().err
+    last = err.strip().splitlines()[-1]
+    assert says.format(name=name, value=value, first=first) in last and "Traceback" not in err
+    assert not (tmp_path / "reports").exists()
+
+
 def test_usage_error_is_exit_2(capsys):
     assert main(["run", "fixture-probe"]) == 2  # --org missing
     assert "--org" in capsys.readouterr().err

@@ -306,13 +306,17 @@ def test_a_misconfigured_org_ends_error_and_the_others_run(tmp_path, monkeypatch
     (["--orgs", "{good}", "--runbooks", "no-such-runbook"], "unknown runbook 'no-such-runbook'"),
     (["--orgs", "{good}", "--executor", "dask", "--scheduler", "tcp://127.0.0.1:{port}"], "cannot reach the Dask scheduler"),
     (["--orgs", "{missing}"], "orgs file not found"),
+    (["--orgs", "{bad_param}"], "orgs.a.params.sia-auth-failure: parameter oauth_usage_button: 'blocked' is not one"),
 ])
 def test_bad_input_is_one_line_exit_2_before_anything_runs(args, says, tmp_path, capsys):
     bad = tmp_path / "bad.toml"
     bad.write_text("[orgs.x\n", encoding="utf-8")
     good = tmp_path / "good.toml"
     good.write_text('[orgs.a]\ndemo = "sia-healthy"\n', encoding="utf-8")
-    values = {"bad": bad, "good": good, "missing": tmp_path / "nope.toml", "port": _free_port()}
+    bad_param = tmp_path / "bad-param.toml"
+    bad_param.write_text('[orgs.a]\ndemo = "sia-healthy"\n[orgs.a.params.sia-auth-failure]\noauth_usage_button = "blocked"\n',
+                         encoding="utf-8")
+    values = {"bad": bad, "good": good, "missing": tmp_path / "nope.toml", "port": _free_port(), "bad_param": bad_param}
     out = tmp_path / "out"
     code = main(["fleet", "run", *[a.format(**values) for a in args], "--out", str(out), "--no-progress"])
     err = capsys.readouterr().err.strip()
@@ -324,6 +328,25 @@ def test_bad_input_is_one_line_exit_2_before_anything_runs(args, says, tmp_path,
 def test_japanese_bad_input(tmp_path, capsys):
     code = main(["fleet", "run", "--orgs", str(tmp_path / "nope.toml"), "--lang", "ja", "--no-progress"])
     assert code == 2 and "orgs ファイルがありません" in capsys.readouterr().err
+    orgs = tmp_path / "orgs.toml"
+    orgs.write_text('[orgs.a]\ndemo = "sia-healthy"\n[orgs.a.params.sia-auth-failure]\noauth_usage_button = "blocked"\n',
+                    encoding="utf-8")
+    code = main(["fleet", "run", "--orgs", str(orgs), "--lang", "ja", "--no-progress", "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 2 and "パラメータ oauth_usage_button: 'blocked' は選択肢にありません" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_plan_carries_each_orgs_params_read_as_run_reads_them(tmp_path):
+    """`[orgs.NAME.params.RUNBOOK]`: a label the form shows (either language) becomes the value."""
+    from sfdoctor.fleet.plan import build
+
+    orgs = tmp_path / "orgs.toml"
+    orgs.write_text('[orgs.a]\ndemo = "sia-healthy"\n[orgs.a.params.sia-auth-failure]\n'
+                    'oauth_usage_button = "アプリの行がない"\ndays = "3"\n', encoding="utf-8")
+    plan = build(orgs, [], ["sia-auth-failure"], "en")
+    assert plan.tasks[0]["runbooks"] == [{"runbook": "sia-auth-failure",
+                                          "params": {"oauth_usage_button": "not_listed", "days": 3}}]
 
 
 def test_help_answers(capsys):

@@ -160,3 +160,22 @@ def test_the_summary_shows_above_the_cards_when_the_run_finishes(spec):
     result = form.run()
     assert result.outcome == "problems_found"
     assert "フィクスチャが壊れています" in form.summary.value
+
+
+@pytest.mark.parametrize("lang, shown", [("en", ["Not answered", "Ticked", "Not ticked"]),
+                                         ("ja", ["未回答", "チェックあり", "チェックなし"])])
+def test_a_choice_shows_its_labels_in_the_runs_language_and_gives_back_the_value(lang, shown):
+    """The labels the form shows are words `-p`, the orgs file and a demo operator may give too
+    (params.convert_value reads them back); Run hands the value itself to the runbook."""
+    from sfdoctor.params import convert_value
+
+    spec = load("marketo-sync-setup")
+    got = []
+    form = build_form(spec, lang, got.append)
+    field = form.fields["marketo_sync_sandbox"]
+    assert [label for label, _ in field.options] == shown and field.value == "not answered"
+    field.value = "ticked"
+    form.run()
+    assert got[0]["marketo_sync_sandbox"] == "ticked"
+    param = spec.parameter("marketo_sync_sandbox")
+    assert [convert_value(param, label) for label in shown] == ["not answered", "ticked", "not ticked"]

@@ -237,7 +237,8 @@ def test_marketo_form_finds_the_sync_user_login_failing(lab, page, lang):
     assert ATTEMPTS[2][lang] in form.inner_text()
     _field(form, runbook, "username", lang, "text").locator("input").fill(sync_user)
     _field(form, runbook, "fields_not_to_sync", lang, "textarea").locator("textarea").fill("Lead.AnnualRevenue")
-    _field(form, runbook, "marketo_sync_status", lang, "dropdown").locator("select").select_option("Failed")
+    _field(form, runbook, "marketo_sync_status", lang, "dropdown").locator("select").select_option(
+        label={"en": "Failed", "ja": "失敗"}[lang])   # the choice's label in the form's language
     out = _run_to_summary(form, run_button)
     assert sync_user in out.inner_text()
     _check_outcome(lab, page, name, out, lang, scenario, ["SYNC_USER_LOGIN_FAILED"])
@@ -248,7 +249,8 @@ def test_mc_form_refuses_a_malformed_allowlist_then_finds_the_missing_range(lab,
     runbook, scenario = "mc-missing-oauth-token", "mc-ip-not-allowlisted"
     name, form, run_button = _start_form(page, lab, NOTEBOOKS / f"{runbook}.ipynb", f"demo:{scenario}", lang)
     assert ATTEMPTS[2][lang] in form.inner_text()
-    _field(form, runbook, "ip_allowlist_enabled", lang, "dropdown").locator("select").select_option("on")
+    _field(form, runbook, "ip_allowlist_enabled", lang, "dropdown").locator("select").select_option(
+        label={"en": "Enabled", "ja": "有効"}[lang])
     allowlist = _field(form, runbook, "ip_allowlist", lang, "textarea").locator("textarea")
     out = form.locator(".widget-output")
 

@@ -89,3 +89,95 @@ def test_a_refused_value_is_said_in_the_runs_language():
     with pytest.raises(BadInput) as exc:
         validate_params(spec, {"probe": "maybe"}, "en")
     assert "expected true or false, got 'maybe'" in exc.value.one_line()
+
+
+# ---------------------------------------------------------------- one reading for every path
+def test_a_choice_takes_its_values_its_labels_in_both_languages_and_booleans():
+    """What the form shows (a label, in en or ja), the value itself in any case, and for a
+    yes/no choice a boolean or a boolean word: all read as the one value."""
+    sandbox = runbooks.load("marketo-sync-setup").parameter("marketo_sync_sandbox")
+    for given in ("ticked", "Ticked", " TICKED ", "チェックあり", True, "yes", "true", "はい"):
+        assert convert_value(sandbox, given) == "ticked", given
+    for given in ("not ticked", "Not ticked", "チェックなし", False, "no", "false", "いいえ"):
+        assert convert_value(sandbox, given) == "not ticked", given
+    assert convert_value(sandbox, "未回答") == "not answered"
+    # a choice whose own values are yes/no: YAML's unquoted `yes` arrives as True
+    exclude = runbooks.load("mc-missing-oauth-token").parameter("exclude_api_users")
+    assert [convert_value(exclude, v) for v in (True, False, "yes", "no", "チェックあり", "不明")] == \
+        ["yes", "no", "yes", "no", "yes", "unknown"]
+    allowlist = runbooks.load("mc-missing-oauth-token").parameter("ip_allowlist_enabled")
+    assert [convert_value(allowlist, v) for v in (True, "off", "有効", "Disabled")] == ["on", "off", "on", "off"]
+    # an empty value is a choice of its own where the spec has one ("not looked at")
+    button = runbooks.load("sia-auth-failure").parameter("oauth_usage_button")
+    assert [convert_value(button, v) for v in ("", "未確認", "No row for the app", "Unblock")] == \
+        ["", "", "not_listed", "unblock"]
+
+
+@pytest.mark.parametrize("lang, words", [("en", "is not one of its choices"), ("ja", "は選択肢にありません")])
+def test_a_value_no_choice_takes_is_refused_naming_the_parameter_the_value_and_what_it_takes(lang, words):
+    from sfdoctor.runner import validate_params
+
+    spec = runbooks.load("marketo-sync-setup")
+    with pytest.raises(BadInput) as exc:
+        validate_params(spec, {"marketo_sync_sandbox": "tickd"}, lang)
+    line = exc.value.one_line(lang)
+    assert "\n" not in line and words in line
+    for part in ("marketo_sync_sandbox", "'tickd'", "'ticked'", "'not ticked'", "Ticked / チェックあり", "true/false"):
+        assert part in line, (part, line)
+    # a choice without a yes/no meaning refuses a boolean rather than guess one
+    button = runbooks.load("sia-auth-failure")
+    with pytest.raises(BadInput) as exc:
+        validate_params(button, {"oauth_usage_button": True}, lang)
+    assert "oauth_usage_button" in exc.value.one_line(lang) and "true/false" not in exc.value.one_line(lang)
+
+
+def test_a_spec_may_label_only_its_own_choices_and_map_booleans_to_two_of_them(tmp_path):
+    data = fixture_data()
+    mode = next(p for p in data["parameters"] if p["name"] == "mode")
+    mode["choice_labels"] = {"nope": {"en": "Nope", "ja": "いいえ"}}
+    with pytest.raises(BadInput, match="choice_labels"):
+        runbooks.load_file(write_spec(tmp_path, data))
+    mode["choice_labels"] = {}
+    mode["boolean_choices"] = [mode["choices"][0]]
+    with pytest.raises(BadInput, match="boolean_choices"):
+        runbooks.load_file(write_spec(tmp_path, data))
+    del mode["boolean_choices"]
+    days = next(p for p in data["parameters"] if p["name"] == "days")
+    days["boolean_choices"] = ["1", "0"]
+    with pytest.raises(BadInput, match="only for type choice"):
+        runbooks.load_file(write_spec(tmp_path, data))
+
+
+@pytest.mark.parametrize("lang", ["en", "ja"])
+def test_the_orgs_files_params_are_read_as_p_is_and_a_bad_one_names_the_file_and_org(lang):
+    from sfdoctor.params import orgs_file_params
+
+    spec = runbooks.load("marketo-sync-setup")
+    entry = {"params": {"marketo-sync-setup": {"marketo_sync_sandbox": "チェックなし", "days": "3"}}}
+    assert orgs_file_params(spec, entry, "acme", "/x/orgs.toml", lang) == {"marketo_sync_sandbox": "not ticked", "days": 3}
+    assert orgs_file_params(spec, {}, "acme", "/x/orgs.toml", lang) == {}
+    entry = {"params": {"marketo-sync-setup": {"marketo_sync_sandbox": "maybe"}}}
+    with pytest.raises(BadInput) as exc:
+        orgs_file_params(spec, entry, "acme", "/x/orgs.toml", lang)
+    line = exc.value.one_line(lang)
+    assert "/x/orgs.toml: orgs.acme.params.marketo-sync-setup" in line and "marketo_sync_sandbox" in line
+    assert "'maybe'" in line and "'ticked'" in line and "\n" not in line
+    with pytest.raises(BadInput, match=r"orgs\.acme\.params"):
+        orgs_file_params(spec, {"params": {"marketo-sync-setup": "ticked"}}, "acme", "/x/orgs.toml", lang)
+
+
+@pytest.mark.parametrize("lang, words", [("en", "the operator's answer for parameter marketo_sync_sandbox"),
+                                         ("ja", "パラメータ marketo_sync_sandbox へのオペレーターの回答")])
+def test_operator_answers_are_converted_by_parameter_and_a_bad_one_is_never_dropped(lang, words):
+    from sfdoctor.errors import LocalizedValueError
+    from sfdoctor.params import convert_answers
+
+    spec = runbooks.load("marketo-sync-setup")
+    got = convert_answers(spec, {"marketo_sync_sandbox": True, "marketo_sync_status": "同期中", "days": "5",
+                                 "probe_token": "KEEP", "marketo_last_synced_at": None})
+    assert got == {"marketo_sync_sandbox": "ticked", "marketo_sync_status": "Sync in progress", "days": 5,
+                   "probe_token": "KEEP", "marketo_last_synced_at": None}
+    with pytest.raises(LocalizedValueError) as exc:
+        convert_answers(spec, {"marketo_sync_sandbox": "maybe"})
+    line = exc.value.one_line(lang)
+    assert words in line and "'maybe'" in line and "'not ticked'" in line

@@ -85,6 +85,8 @@ ENTRY = '- runbook: security-token-required\n  org: demo\n  cron: "0 2 * * *"\n'
     (ENTRY + "  params: {bogus: 1}\n", "[0].params", "has no parameter 'bogus'"),
     (ENTRY + "  params: {days: soon}\n", "[0].params", "parameter days"),
     (ENTRY + "  params: [days]\n", "[0].params", "must be a mapping"),
+    ('- runbook: marketo-sync-setup\n  org: demo\n  cron: "0 2 * * *"\n  params: {marketo_sync_sandbox: tickd}\n',
+     "[0].params", "parameter marketo_sync_sandbox: 'tickd' is not one of its choices; it takes 'not answered'"),
     (ENTRY + "  tz: Mars/Olympus\n", "[0].tz", "unknown time zone 'Mars/Olympus'"),
     (ENTRY + "  lang: fr\n", "[0].lang", "must be one of en, ja"),
     ("- runbook: security-token-required\n  org: demo\n", "[0].cron", "missing"),
@@ -119,6 +121,21 @@ def test_runbook_without_its_notebook_is_refused_before_anything_runs(tmp_path, 
         schedule.run_due(path, out, at(2030, 1, 1), runner=fake, progress=None)
     assert f"{path}: [0].runbook: runbook {RUNBOOK} has no notebook at" in info.value.one_line()
     assert fake.calls == [] and not (out / "index.jsonl").exists()
+
+
+def test_an_entrys_params_are_read_as_p_reads_them(tmp_path, capsys):
+    """A label the form shows, in either language, or a boolean for a yes/no choice."""
+    path = write(tmp_path, '- runbook: marketo-sync-setup\n  org: demo\n  cron: "0 2 * * *"\n'
+                           '  params: {marketo_sync_sandbox: チェックあり, marketo_sync_status: 同期中}\n'
+                           '- runbook: marketo-sync-setup\n  org: demo\n  cron: "0 3 * * *"\n'
+                           '  params: {marketo_sync_sandbox: false}\n')
+    a, b = schedule.load_schedule(path)
+    assert a.params == {"marketo_sync_sandbox": "ticked", "marketo_sync_status": "Sync in progress"}
+    assert b.params == {"marketo_sync_sandbox": "not ticked"}
+    bad = write(tmp_path, '- runbook: marketo-sync-setup\n  org: demo\n  cron: "0 2 * * *"\n'
+                          '  params: {marketo_sync_sandbox: tickd}\n')
+    assert main(["schedule", "show", "--file", str(bad), "--lang", "ja"]) == 2
+    assert "パラメータ marketo_sync_sandbox: 'tickd' は選択肢にありません" in capsys.readouterr().err
 
 
 def test_bad_file_in_japanese_and_missing_file(tmp_path, capsys):

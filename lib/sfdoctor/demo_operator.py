@@ -9,7 +9,7 @@ runbook's form asks for is that runbook's business: its module registers a
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Mapping
 
 from . import registry
 
@@ -34,9 +34,15 @@ def probe_answers(info: "DemoInfo", probe_username: str | None = None) -> dict[s
 
 
 def answers(info: "DemoInfo", runbook_id: str | None = None) -> dict[str, Any]:
-    """The demo operator's answers for a run of `runbook_id` (None: the probe answers only)."""
+    """The demo operator's answers for a run of `runbook_id` (None: the probe answers only).
+
+    Every answer that names one of the runbook's parameters is read as the form and `-p` read
+    that parameter (params.convert_answers): `ticked`, a label in either language, a boolean.
+    One that fits none raises LocalizedValueError (the runner refuses the run with exit 2
+    before it starts: `check_overrides`)."""
     given = {k: v for k, v in dict(info.operator_overrides).items() if v is not None}
     out = probe_answers(info, given.get("probe_username"))
+    book = None
     if runbook_id is not None:
         try:
             book = registry.get(runbook_id)
@@ -45,7 +51,19 @@ def answers(info: "DemoInfo", runbook_id: str | None = None) -> dict[str, Any]:
         if book is not None:
             out.update(book.operator_answers(info))
     out.update(given)
+    if book is not None:
+        from .params import convert_answers
+
+        out = convert_answers(book.spec(), out)
     return out
 
 
-__all__ = ["answers", "probe_answers"]
+def check_overrides(spec: Any, overrides: Mapping[str, Any]) -> None:
+    """Refuse a scenario whose `operator:` gives one of `spec`'s parameters a value it does not
+    take (spec/scenario-format.md: a load error, exit 2), before any run starts."""
+    from .params import convert_answers
+
+    convert_answers(spec, {k: v for k, v in overrides.items() if v is not None})
+
+
+__all__ = ["answers", "check_overrides", "probe_answers"]

@@ -20,7 +20,7 @@ import ipywidgets as widgets
 
 from .errors import BadInput, check_lang, problem_text
 from .i18n import t
-from .params import convert_value
+from .params import choice_label, convert_value
 from .runbooks import Parameter, RunbookSpec, load
 
 
@@ -52,7 +52,10 @@ def _widget_for(p: Parameter, lang: str, label_width: str = "initial") -> widget
         return widgets.Password(value="", continuous_update=False, **common)
     default = p.papermill_default()
     if p.type == "choice":
-        return widgets.Dropdown(options=list(p.choices), value=default, **common)
+        # (label, value): the form shows each choice's label in the run's language and hands
+        # back the value, which -p, the orgs file and a demo operator may give by either.
+        options = [(choice_label(p, c, lang), c) for c in p.choices]
+        return widgets.Dropdown(options=options, value=default, **common)
     if p.type == "int":
         return widgets.IntText(value=int(default), **common)
     if p.type == "bool":

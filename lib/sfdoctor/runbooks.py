@@ -173,6 +173,12 @@ def _define_models() -> dict[str, type]:
             label: Text
             help: Text
             choices: list[str] = Field(default_factory=list)
+            # For type choice: what the form shows for each value, in en and ja. A value given
+            # by -p, the orgs file, a schedule or a demo operator may be any of these labels too.
+            choice_labels: dict[str, Text] = Field(default_factory=dict)
+            # For type choice: the two values a yes and a no mean ([yes, no]), so that a boolean
+            # answer (YAML's unquoted yes/no, on/off) is read, never dropped.
+            boolean_choices: list[str] = Field(default_factory=list)
             secret: bool = False
             # How many login attempts per tested user this parameter's checks may make (principle 7);
             # the form sums them into its warning. Optional: most parameters make none.
@@ -217,6 +223,15 @@ def _define_models() -> dict[str, type]:
                     if self.type != "str":
                         raise ValueError("a secret parameter must be of type str")
                     return self
+                if self.type != "choice" and (self.choice_labels or self.boolean_choices):
+                    raise ValueError("'choice_labels' and 'boolean_choices' are only for type choice")
+                for value, label in self.choice_labels.items():
+                    _both_langs(label)
+                    if value not in self.choices:
+                        raise ValueError(f"choice_labels: {value!r} is not one of {self.choices}")
+                if self.boolean_choices and (len(self.boolean_choices) != 2
+                                             or not set(self.boolean_choices) <= set(self.choices)):
+                    raise ValueError(f"boolean_choices must be [yes, no], two of {self.choices}")
                 if self.type == "choice":
                     if not self.choices:
                         raise ValueError("type choice needs a non-empty 'choices' list")

@@ -38,7 +38,7 @@ from .findings import API_CALLS_METADATA, EXIT_CODES, MIMETYPE, RUN_MIMETYPE, SC
 from .findings import done_line as findings_done_line
 from .i18n import t
 from .kernel import PREWARM_ENV, EarlyKernel, execute_notebook
-from .params import convert_value, jsonable
+from .params import orgs_file_params, validate_params  # noqa: F401 (validate_params: the runner's name too)
 from .report_index import append_index, write_atomic
 from .runbooks import VALIDATED_SPEC_ENV, load, spec_json, spec_path
 
@@ -74,22 +74,20 @@ class RunOutcome:
 # --------------------------------------------------------------------------------------
 # Inputs: checked before anything is created
 # --------------------------------------------------------------------------------------
-def validate_params(spec: RunbookSpec, params: Mapping[str, Any], lang: str = "en") -> dict[str, Any]:
-    """Convert CLI strings (or typed values) to the spec's types; refuse unknown and secret names."""
-    out: dict[str, Any] = {}
-    known = {p.name: p for p in spec.parameters}
-    for name, raw in params.items():
-        p = known.get(name)
-        if p is None:
-            names = ", ".join(n for n, q in known.items() if not q.secret) or "-"
-            raise BadInput(t("params.unknown", lang, runbook=spec.id, name=name), hint=t("params.known", lang, names=names))
-        if p.secret:
-            raise BadInput(t("params.secret", lang, name=name), hint=t("params.secret_hint", lang))
-        try:
-            out[name] = jsonable(convert_value(p, raw))
-        except ValueError as exc:
-            raise BadInput(t("params.bad", lang, name=name, problem=problem_text(exc, lang))) from None
-    return out
+def check_demo_answers(spec: RunbookSpec, base_url: str, lang: str) -> None:
+    """Refuse a demo world whose `operator:` gives one of the runbook's parameters a value it does
+    not take (spec/scenario-format.md: a load error), before any folder, kernel or login."""
+    import requests
+
+    from .clients import demo_info
+    from .demo_operator import check_overrides
+
+    with requests.Session() as session:
+        overrides = demo_info(session, base_url).operator_overrides
+    try:
+        check_overrides(spec, overrides)
+    except ValueError as exc:
+        raise BadInput(problem_text(exc, lang)) from None
 
 
 def notebooks_dir(home: str | os.PathLike[str] | None = None) -> Path:
@@ -267,6 +265,9 @@ def run_runbook(
     if progress:
         progress(t("run.progress.resolve", lang, org=org))
     org_ref = orgs.resolve(org, runbook=spec)
+    # The orgs file's [orgs.NAME.params.RUNBOOK] first, -p over it: the parameters a fleet run
+    # gives this org (principle 12: a single run writes exactly the report a fleet would).
+    given = {**orgs_file_params(spec, org_ref.config, org_ref.name, org_ref.source, lang), **given}
     from .preflight import check_access
 
     check_access(org_ref, spec)  # sfdoctor's own access misconfigured: exit 2, still no folder
@@ -277,6 +278,7 @@ def run_runbook(
         from .clients import ensure_demo_simulator
 
         url = ensure_demo_simulator(org_ref.scenario_ref)  # a bad scenario: exit 2, still no folder
+        check_demo_answers(spec, url, lang)                # a bad operator answer: exit 2, still no folder
         env["SFDOCTOR_DEMO_URL"] = url
         if progress:
             progress(t("run.progress.simulator", lang, url=url))

@@ -96,6 +96,11 @@ def build(orgs_file: Path, selects: Sequence[str], runbooks: Sequence[str] | Non
         params = entry.get("params") or {}
         if not isinstance(params, dict):
             raise BadInput(f"{orgs_file}: orgs.{name}.params must be tables like [orgs.{name}.params.RUNBOOK]")
+        from ..params import orgs_file_params
+        from ..runbooks import load
+
+        # Every org's parameters read now, as `run` reads them: a bad one stops the fleet before it starts.
+        given = {r: orgs_file_params(load(r), entry, name, str(orgs_file), lang) for r in chosen if r in params}
         world = None
         problem = None
         if isinstance(entry.get("demo"), str):
@@ -107,7 +112,7 @@ def build(orgs_file: Path, selects: Sequence[str], runbooks: Sequence[str] | Non
             "entry": entry,
             "world": world,
             "source": str(orgs_file),
-            "runbooks": [{"runbook": r, "params": dict(params.get(r) or {})} for r in chosen],
+            "runbooks": [{"runbook": r, "params": given.get(r, {})} for r in chosen],
             "lang": lang,
             "runbook_timeout": runbook_timeout,
         }

@@ -136,13 +136,11 @@ class Facts:
 
 def _operator_choice(name: str, value: Any) -> str | None:
     """An operator answer for a choice parameter, read as the form reads it (params.convert_value:
-    one of the choice's own values; for the Sandbox box also a boolean). None when there is no
-    answer; a value that fits neither raises the parameter's one-line error instead of being
-    dropped (a dropped answer would hide the world's own and read as "not answered")."""
+    one of the choice's own values, a label, or a boolean where the spec maps one). None when
+    there is no answer; a value that fits none raises the parameter's one-line error instead
+    of being dropped (a dropped answer would hide the world's own and read as "not answered")."""
     if value is None:
         return None
-    if name == "marketo_sync_sandbox" and isinstance(value, bool):
-        return TICKED if value else NOT_TICKED
     from sfdoctor.errors import LocalizedValueError, SfdoctorError
     from sfdoctor.i18n import Text
     from sfdoctor.params import convert_value
