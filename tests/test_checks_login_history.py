@@ -119,3 +119,19 @@ def test_soap_groups():
         {"Status": "Success", "LoginType": "Remote Access 2.0", "ApiType": "N/A", "n": 7},
     ])
     assert soap_login.soap_groups(groups)[:2] == (3, 2)
+
+
+def test_token_failures_by_user_ranks_users_by_token_failures_then_the_latest():
+    """Only "security token required" rows count; the most first, a tie goes to the latest failure."""
+    rows = [
+        {"UserId": "005A", "Status": "Failed: API security token required", "n": 3, "lastLogin": "2026-12-01T10:00:00Z"},
+        {"UserId": "005A", "Status": "Success", "n": 50, "lastLogin": "2026-12-02T10:00:00Z"},
+        {"UserId": "005B", "Status": "Failed: API security token required", "n": 3, "lastLogin": "2026-12-03T10:00:00Z"},
+        {"UserId": "005C", "Status": "Invalid Password", "n": 9, "lastLogin": "2026-12-03T10:00:00Z"},
+        {"UserId": "005D", "Status": "Failed: API security token required", "expr0": 7, "lastLogin": "2026-11-30T00:00:00Z"},
+        {"UserId": "005D", "Status": "Failed: API security token required", "n": 1, "lastLogin": "2026-12-04T00:00:00Z"},
+    ]
+    assert lh.token_failures_by_user(rows) == [("005D", 8, "2026-12-04T00:00:00Z"), ("005B", 3, "2026-12-03T10:00:00Z"),
+                                               ("005A", 3, "2026-12-01T10:00:00Z")]
+    assert lh.token_failures_by_user([r for r in rows if r["UserId"] == "005C"]) == []
+    assert "GROUP BY UserId, Status" in lh.failures_by_user_query("2026-12-01T00:00:00Z", "2026-12-08T00:00:00Z")

@@ -14,7 +14,16 @@ RUNBOOK = "security-token-required"
 
 # scenario -> (root causes, warnings, extra expectations {check id: (status, evidence subset)})
 EXPECTED = {
-    "healthy": ([], ["SOAP_LOGIN_RETIRING"], {"probe-login-password-only": ("pass", {})}),
+    # nobody named, nobody failing for a missing token: no user to look at, nothing unexplained
+    "healthy": ([], [], {"failing-users": ("pass", {"token_failures_by_user": {}}),
+                         "probe-login-password-only": ("skip", {"login_attempts": 0}),
+                         "login-history-org": ("pass", {"token_required": 0})}),
+    # nobody named: the user failing most is diagnosed (probed with the world's own credentials)
+    "token-unnamed-user": (["TOKEN_MISSING", "SOURCE_IP_UNTRUSTED"], ["SOAP_LOGIN_RETIRING"],
+                           {"failing-users": ("pass", {"diagnosed": "etl@acme.example"}),
+                            "user-status": ("pass", {"username": "etl@acme.example"}),
+                            "probe-login-with-token": ("pass", {"login_attempts": 2}),
+                            "login-history-org": ("warn", {"token_required_other_users": 4})}),
     "token-missing": (["TOKEN_MISSING", "SOURCE_IP_UNTRUSTED"], ["SOAP_LOGIN_RETIRING"],
                       {"probe-login-with-token": ("pass", {"login_attempts": 2})}),
     "token-stale": (["TOKEN_INVALID", "SOURCE_IP_UNTRUSTED"], ["SOAP_LOGIN_RETIRING"], {}),
@@ -100,3 +109,33 @@ def test_an_untrusted_address_gets_the_range_to_add_not_the_evidence_key(scenari
     first = f.evidence["suggested_ranges"][0]
     assert where in f.fix and str(first["start"]) in f.fix, f.fix
     assert "suggested_ranges" not in f.fix and "profile_login_ip_ranges" not in f.fix
+
+
+@pytest.mark.parametrize("lang, says", [
+    ("en", "etl@acme.example's logins failed most often for a missing security token ({n} times)"),
+    ("ja", "最も多いのは etl@acme.example ({n} 回)")])
+def test_without_a_username_the_user_failing_most_is_diagnosed_and_the_others_named(lang, says):
+    """No `-p username` and no probe user in the world: the window's LoginHistory names the
+    users whose logins failed for a missing token; the first is diagnosed, the others listed
+    with their counts; the demo operator does not pick anyone."""
+    conn, found = run_checks("demo:token-unnamed-user", lang)
+    assert "probe_username" not in conn.operator
+    [first] = [f for f in found if f.id == "failing-users"]
+    n = first.evidence["token_failures_by_user"]["etl@acme.example"]   # 90, plus an earlier test's probe in this world
+    assert says.format(n=n) in first.summary and "reports@acme.example (4)" in first.summary
+    assert findings.outcome(found) == "problems_found"
+    assert all(f.evidence.get("username") in (None, "etl@acme.example") for f in found)
+
+
+@pytest.mark.parametrize("lang, says", [("en", "no user's login failed for a missing security token"),
+                                        ("ja", "セキュリティトークン不足でログインに失敗したユーザーはいません")])
+def test_without_a_username_and_no_token_failure_the_run_says_so_and_is_healthy(lang, says):
+    conn, found = run_checks("demo:healthy", lang)
+    [first] = [f for f in found if f.id == "failing-users"]
+    assert says in first.summary and first.evidence["token_failures_by_user"] == {}
+    assert findings.outcome(found) == "healthy" and conn.counter.logins == 1   # no probe: nobody to probe
+
+
+def test_a_named_user_needs_no_search():
+    conn, found = run_checks("demo:token-missing")
+    assert not [f for f in found if f.id == "failing-users"]

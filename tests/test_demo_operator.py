@@ -83,3 +83,19 @@ def test_cli_run_says_it_in_one_line_with_exit_2(tmp_path, capsys, monkeypatch):
     err = capsys.readouterr().err.strip().splitlines()
     assert "marketo_sync_status" in err[-1] and "'broken'" in err[-1] and "'Last synced'" in err[-1]
     assert not (tmp_path / "reports").exists()
+
+
+def test_the_operator_names_no_user_the_scenario_does_not_name():
+    """No `probe_username` in the world: no probe user, no credentials offered up front; a
+    runbook that finds a user itself gets that user's own credentials from the operator."""
+    from types import SimpleNamespace
+
+    from sfdoctor.credentials import probe_credentials
+
+    with requests.Session() as session:
+        info = demo_info(session, ensure_simulator("token-unnamed-user"))
+    answers = demo_operator.answers(info, "security-token-required")
+    assert not {"probe_username", "probe_password", "probe_token"} & set(answers)
+    conn = SimpleNamespace(org_ref=None, operator=answers, info=info)
+    creds = probe_credentials(conn, "reports@acme.example")
+    assert (creds.password, creds.token) == ("Rep-pass-77", "RRRRtokenRRRR")

@@ -13,6 +13,7 @@ from sfdoctor.probe_memory import STATE, probe_key
 RUNBOOK = "security-token-required"
 OLD_PASSWORD = "Etl-pass-2025"   # what password-invalid's operator still holds
 NEW_PASSWORD = "Etl-pass-2026"   # the user's real password in that world
+FINE_USER = "sync@acme.example"  # healthy's integration user, whose login works
 
 
 def _attempts(findings: dict) -> list[dict]:
@@ -29,7 +30,9 @@ def test_a_fleet_does_not_repeat_a_failed_probe_with_the_same_credentials(tmp_pa
     world = tmp_path / "stale.yml"
     world.write_text((BUILTIN_DIR / "password-invalid.yml").read_text(encoding="utf-8"), encoding="utf-8")
     orgs = tmp_path / "orgs.toml"
-    orgs.write_text('[orgs.stale]\ndemo = "stale.yml"\n\n[orgs.fine]\ndemo = "healthy"\n', encoding="utf-8")
+    # healthy names no probe user (the demo operator picks none): the orgs file names the one to probe
+    orgs.write_text('[orgs.stale]\ndemo = "stale.yml"\n\n[orgs.fine]\ndemo = "healthy"\n'
+                    f'[orgs.fine.params.{RUNBOOK}]\nusername = "{FINE_USER}"\n', encoding="utf-8")
     out = tmp_path / "out"
 
     first = _run(orgs, out)
@@ -38,7 +41,7 @@ def test_a_fleet_does_not_repeat_a_failed_probe_with_the_same_credentials(tmp_pa
     state = json.loads((out / STATE).read_text())["entries"]
     stale = state[probe_key(RUNBOOK, "stale", {})]
     assert stale["failed"] is True and stale["fingerprint"].startswith("hmac-sha256:") and len(stale["salt"]) >= 16
-    assert state[probe_key(RUNBOOK, "fine", {})]["failed"] is False
+    assert state[probe_key(RUNBOOK, "fine", {"username": FINE_USER})]["failed"] is False
     assert OLD_PASSWORD not in (out / STATE).read_text() and NEW_PASSWORD not in (out / STATE).read_text()
     capfd.readouterr()
 

@@ -96,6 +96,47 @@ def test_security_token_required_over_https(real):
     org.assert_no_secret_written()
 
 
+@pytest.mark.parametrize("lang, says", [("ja", "{user} 本人のパスワードとトークンが必要ですが"),
+                                        ("en", "a login probe needs {user}'s own password and token")])
+def test_security_token_without_a_username_probes_only_with_that_users_own_credentials(real, lang, says):
+    """No username: the login history names the user failing most (sync@acme.example). The orgs
+    file holds another user's credentials, so nothing is tried on sync's account: the probe is a
+    manual step (not_checked), and the diagnosis comes from the history and setup."""
+    org, sim = real("token-missing")
+    org.orgs.write_text("[orgs.acme]\n" + cc_entry("acme.my.salesforce.com")
+                        + '[orgs.acme.probe]\nusername = "admin@acme.example"\npassword_env = "ACME_ADMIN_PASSWORD"\n')
+    org.secret("ACME_ADMIN_PASSWORD", "Adm1n-pass")
+    before = dict(sim.stats)
+    done = org.sfdoctor("run", "security-token-required", "--org", "acme", "--out", str(org.out), "--json",
+                        "--lang", lang)
+    assert done.returncode == 1, done.stderr
+    findings = json.loads(done.stdout)
+    by_id = {c["id"]: c for c in findings["checks"]}
+    assert by_id["failing-users"]["evidence"]["diagnosed"] == "sync@acme.example"
+    probe = by_id["probe-login-password-only"]
+    assert probe["status"] == "manual" and probe["evidence"]["login_attempts"] == 0
+    assert says.format(user="sync@acme.example") in probe["summary"]
+    assert "probe-login-password-only" in findings["not_checked"]
+    assert findings["root_causes"] == ["TOKEN_MISSING", "SOURCE_IP_UNTRUSTED"]          # from the history
+    soap = sum(n for k, n in sim.stats.items() if "Soap/u" in k) - sum(n for k, n in before.items() if "Soap/u" in k)
+    assert soap == 0                                    # no login tried on anyone's account
+    org.assert_no_secret_written()
+
+    if lang == "ja":
+        return
+    # With that user's own credentials in [orgs.acme.probe], the found user is probed.
+    org.orgs.write_text("[orgs.acme]\n" + cc_entry("acme.my.salesforce.com")
+                        + '[orgs.acme.probe]\nusername = "sync@acme.example"\npassword_env = "ACME_SYNC_PASSWORD"\n')
+    org.secret("ACME_SYNC_PASSWORD", "Sync-pass-1")
+    done, findings = org.run("security-token-required", "acme")
+    assert done.returncode == 1, done.stderr
+    by_id = {c["id"]: c for c in findings["checks"]}
+    assert (by_id["probe-login-password-only"]["status"], by_id["probe-login-password-only"]["cause"]) == \
+        ("fail", "TOKEN_MISSING")
+    assert "probe-login-password-only" not in findings["not_checked"]
+    org.assert_no_secret_written()
+
+
 def test_sia_auth_failure_over_https(real):
     org, sim = real("sia-oauth-blocked")
     org.orgs.write_text("[orgs.acme]\n" + cc_entry("acme.my.salesforce.com"))

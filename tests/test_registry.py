@@ -103,5 +103,7 @@ def test_each_runbook_answers_for_its_own_parameters_in_demo_mode(runbook_id):
     with requests.Session() as session:
         info = demo_info(session, ensure_simulator(SPECS[runbook_id].default_scenario))
     answers = demo_operator.answers(info, runbook_id)
-    assert answers["probe_username"] and "probe_password" in answers
+    named = info.operator_overrides.get("probe_username")
+    # the probe user is the one the scenario names, with that user's own credentials; none is invented
+    assert answers.get("probe_username") == named and ("probe_password" in answers) == bool(named)
     assert set(registry.get(runbook_id).operator_answers(info)) <= set(answers)

@@ -26,7 +26,7 @@ FAULT_BASE = "token-missing"
 # Each cause code reached through `sfdoctor run` at least once, plus the healthy world; the
 # locked/frozen/inactive variants of PASSWORD_INVALID run without a kernel only.
 CLI_SCENARIOS = ["healthy", "token-missing", "token-stale", "password-invalid", "soap-login-disabled",
-                 "profile-ip-ranges", "no-network-access", "profile-corrupted"]
+                 "profile-ip-ranges", "no-network-access", "profile-corrupted", "token-unnamed-user"]
 JA = "profile-ip-ranges"   # run in Japanese: also shows the Professional edition's Setup path
 
 

@@ -131,15 +131,16 @@ def _demo_probe(conn: Any, username: str) -> ProbeCredentials:
     """The demo operator types what the scenario says (spec/scenario-format.md, "The demo operator")."""
     operator: Mapping[str, Any] = getattr(conn, "operator", None) or {}
     probe_user = operator.get("probe_username")
-    if probe_user and username and probe_user.lower() != username.lower():
-        # Another user than the scenario's probe user: the operator knows the real
-        # credentials of every user the info document lists.
+    if username and (not probe_user or probe_user.lower() != username.lower()):
+        # Not the scenario's probe user (or the scenario names none, and the runbook found the
+        # user itself): the operator knows the real credentials of every user the world lists.
         info = getattr(conn, "info", None)
         user = info.salesforce_user(username) if info is not None else None
         if user is not None:
             return ProbeCredentials(password=user.password, token=user.security_token)
         raise OrgConfigError(f"the demo operator has no credentials for {username}",
-                             hint=f"probe {probe_user}, or add operator.probe_username to the scenario")
+                             hint=f"probe {probe_user}, or add operator.probe_username to the scenario" if probe_user
+                             else "add operator.probe_username to the scenario")
     if "probe_password" not in operator:
         raise OrgConfigError("the demo world gives no probe password",
                              hint="set operator.probe_username in the scenario")

@@ -18,15 +18,14 @@ if TYPE_CHECKING:
 
 
 def probe_answers(info: "DemoInfo", probe_username: str | None = None) -> dict[str, Any]:
-    """Whose login the runbooks probe (the first user who is not an admin, unless the scenario
-    names one) and that user's real password and security token."""
-    users = list(info.salesforce_users)
-    if probe_username is None:
-        non_admin = [u for u in users if not u.admin]
-        first = (non_admin or users or [None])[0]
-        probe_username = first.username if first is not None else None
+    """Whose login the runbooks probe and that user's real password and security token: the
+    user the scenario names (`operator.probe_username`), else nobody. The operator never picks a
+    user for the runbook: one that needs a user finds it itself (security-token-required reads
+    the login history) or says it cannot (spec/scenario-format.md)."""
+    if not probe_username:
+        return {}
     answers: dict[str, Any] = {"probe_username": probe_username}
-    probed = next((u for u in users if u.username == probe_username), None)
+    probed = info.salesforce_user(probe_username)
     if probed is not None:
         answers["probe_password"] = probed.password
         answers["probe_token"] = probed.security_token

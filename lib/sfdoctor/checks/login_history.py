@@ -109,6 +109,32 @@ def queries(user_id: str | None, start: datetime, end: datetime) -> dict[str, st
     return out
 
 
+def failures_by_user_query(start: str, end: str) -> str:
+    """Every user's logins in the window grouped by status (pure): which users fail, and how.
+    `start`, `end`: SOQL dateTime literals."""
+    return soql("SELECT UserId, Status, COUNT(Id) n, MAX(LoginTime) lastLogin FROM LoginHistory "
+                "WHERE LoginTime >= {:literal} AND LoginTime < {:literal} GROUP BY UserId, Status", start, end)
+
+
+def token_failures_by_user(records: list[dict[str, Any]]) -> list[tuple[str, int, str]]:
+    """(user id, logins refused for a missing token, latest such login) per user who has any,
+    the most first; ties: the latest failure first, then the id (pure)."""
+    users: dict[str, list[Any]] = {}
+    for r in records:
+        if category(r.get("Status")) != TOKEN_REQUIRED or not r.get("UserId"):
+            continue
+        entry = users.setdefault(str(r["UserId"]), [0, ""])
+        entry[0] += int(r.get("n") or r.get("expr0") or 0)
+        entry[1] = max(entry[1], str(r.get("lastLogin") or ""))
+    ranked = sorted(users.items(), key=lambda kv: (-kv[1][0], _negated(kv[1][1]), kv[0]))
+    return [(user_id, n, last) for user_id, (n, last) in ranked]
+
+
+def _negated(text: str) -> tuple[int, ...]:
+    """A sort key that orders ISO times latest first."""
+    return tuple(-ord(c) for c in text)
+
+
 def group_rows(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """AggregateResult records → plain groups with a category (pure)."""
     out = []

@@ -22,9 +22,9 @@ from typing import Any
 from ..checks import ip_ranges as ipr
 from ..checks import login_history as lh
 from ..checks import login_probe, org_info, permissions, soap_login, token_reset
-from ..checks.query import composite, composite_once, plain_record, soql_datetime
+from ..checks.query import composite, composite_once, plain_record, soql, soql_datetime
 from ..clients import Connection
-from ..errors import CheckError
+from ..errors import CheckError, problem_text
 from ..findings import Finding
 from ..i18n import t
 from ..registry import Runbook
@@ -35,6 +35,10 @@ class Facts:
     """The run's parameters and what has been read so far; passed from check to check."""
 
     username: str = ""
+    # False: no one was named (neither the run nor the demo scenario): the runbook finds the user
+    # itself, the one whose logins failed most for a missing token in the window (`failing_users`).
+    username_given: bool = True
+    failing_users: dict[str, int] | None = None  # username -> token failures in the window (None: not looked)
     days: int = 7
     probe: bool = True
     source_ip: str = ""
@@ -56,7 +60,8 @@ class Facts:
 
     @classmethod
     def from_params(cls, conn: Connection | None = None, **params: Any) -> "Facts":
-        """From the notebook's parameters; an empty username means the demo operator's probe user."""
+        """From the notebook's parameters; an empty username means the demo operator's probe user,
+        and without one (the scenario names none) the user the login history points to."""
         operator = conn.operator if conn is not None else {}
         username = str(params.get("username") or "").strip() or str(operator.get("probe_username") or "")
         # The demo operator answers what the form asks when the run left it at its default
@@ -66,6 +71,7 @@ class Facts:
                 params = {**params, key: operator[key]}
         return cls(
             username=username,
+            username_given=bool(username),
             days=max(1, int(params.get("days") or 7)),
             probe=bool(params.get("probe", True)),
             source_ip=str(params.get("source_ip") or "").strip(),
@@ -87,10 +93,47 @@ RUNBOOK = Runbook("security-token-required", Facts)
 
 
 # ------------------------------------------------------------------ reading the org
+# How many of the other failing users the report names (with their counts).
+OTHERS_SHOWN = 10
+
+
+def find_failing_user(conn: Connection, facts: Facts) -> None:
+    """No user named: the window's LoginHistory grouped by user and status (one aggregate
+    query: Status cannot be filtered in SOQL), the users whose logins failed for a missing
+    token ranked by how often (ties: the latest failure), then their usernames (one query).
+    The first becomes the user under diagnosis. Once per run; a failed read is remembered in
+    `read_errors["failing_users"]` (the `failing-users` check reports it) and leaves no user."""
+    if facts.username_given or facts.failing_users is not None or "failing_users" in facts.read_errors:
+        return
+    start, end = soql_datetime(facts.window_start), soql_datetime(facts.started_at)
+    try:
+        answer = composite(conn, {"by_user": lh.failures_by_user_query(start, end)})["by_user"]
+        if not answer.ok:
+            raise CheckError(f"LoginHistory could not be read: {answer.error}")
+        ranked = lh.token_failures_by_user(answer.records)
+        names: dict[str, str] = {}
+        if ranked:
+            ids = [user_id for user_id, _, _ in ranked[:OTHERS_SHOWN + 1]]
+            rows = conn.sf.query(soql("SELECT Id, Username FROM User WHERE Id IN {}", ids)).get("records", [])
+            names = {str(r.get("Id")): str(r.get("Username")) for r in rows}
+    except Exception as exc:  # noqa: BLE001 - said by the failing-users check, not by every later one
+        facts.read_errors["failing_users"] = (getattr(exc, "reason", None)
+                                              or f"LoginHistory could not be read: {type(exc).__name__}: {exc}")[:300]
+        return
+    if ranked and ranked[0][0] not in names:
+        # The run-as user may not read that User row: a guessed name would be "unknown user".
+        facts.read_errors["failing_users"] = f"User {ranked[0][0]} could not be read (its username is needed)"
+        return
+    facts.failing_users = {names.get(user_id, user_id): n for user_id, n, _ in ranked[:OTHERS_SHOWN + 1]}
+    if facts.failing_users:
+        facts.username = next(iter(facts.failing_users))
+
+
 def load_org(conn: Connection, facts: Facts) -> Facts:
     """Read org and user facts once (one API call); later calls reuse them."""
     if facts.org is not None:
         return facts
+    find_failing_user(conn, facts)
     answers = composite_once(conn, facts.read_errors, "org", org_info.queries(facts.username), "org and user facts")
     org = answers["org"]
     facts.org = plain_record(org.records[0]) if org.records else {}
@@ -119,14 +162,23 @@ def user_missing(facts: Facts) -> bool:
 def skip_unless_user(conn: Connection, facts: Facts, lang: str) -> list[Finding] | None:
     """The `skip` finding a check about the user returns when there is no user to look at
     (no username given, or none such in the org); None when the user is there (org facts loaded)."""
-    if not facts.username:
-        return [RUNBOOK.finding("skip", lang, evidence={"reason": "no username given"},
-                        summary=RUNBOOK.msg(lang, "no_username"))]
     load_org(conn, facts)
+    if not facts.username:
+        return [_no_user(facts, lang)]
     if user_missing(facts):
         return [RUNBOOK.finding("skip", lang, evidence={"reason": "user not found"},
                         summary=RUNBOOK.msg(lang, "user_unknown", username=facts.username))]
     return None
+
+
+def _no_user(facts: Facts, lang: str) -> Finding:
+    """The `skip` of a check about the user when there is none: none named and none whose
+    logins failed for a missing token (or the history that would say so could not be read)."""
+    if facts.failing_users == {}:
+        return RUNBOOK.finding("skip", lang, evidence={"reason": "no user named, none failing"},
+                               summary=RUNBOOK.msg(lang, "no_failing_user", days=facts.days))
+    return RUNBOOK.finding("skip", lang, evidence={"reason": "no username given"},
+                           summary=RUNBOOK.msg(lang, "no_username"))
 
 
 def user_state(facts: Facts) -> str | None:
@@ -141,6 +193,29 @@ def user_state(facts: Facts) -> str | None:
     if login.get("IsPasswordLocked"):
         return "locked"
     return None
+
+
+@RUNBOOK.check("failing-users")
+def failing_users(conn: Connection, facts: Facts, lang: str = "en") -> list[Finding]:
+    """No user named: whose logins failed for a missing token in the window, and which one the
+    run diagnoses (the most failures); nothing to say when the run names its user."""
+    if facts.username_given:
+        return []
+    find_failing_user(conn, facts)
+    if "failing_users" in facts.read_errors:
+        raise CheckError(facts.read_errors["failing_users"])
+    found = facts.failing_users or {}
+    evidence: dict[str, Any] = {"window_days": facts.days, "token_failures_by_user": dict(found)}
+    if not found:
+        return [RUNBOOK.finding("pass", lang, evidence=evidence,
+                                summary=RUNBOOK.msg(lang, "failing_users_none", days=facts.days))]
+    chosen, n = next(iter(found.items()))
+    evidence["diagnosed"] = chosen
+    others = [f"{user} ({count})" for user, count in list(found.items())[1:]]
+    key = "failing_users_others" if others else "failing_users_one"
+    return [RUNBOOK.finding("pass", lang, evidence=evidence,
+                            summary=RUNBOOK.msg(lang, key, days=facts.days, username=chosen, n=n,
+                                                others=", ".join(others)))]
 
 
 @RUNBOOK.check("org-facts")
@@ -163,10 +238,9 @@ def org_facts(conn: Connection, facts: Facts, lang: str = "en") -> list[Finding]
 @RUNBOOK.check("user-status")
 def user_status(conn: Connection, facts: Facts, lang: str = "en") -> list[Finding]:
     """The user under diagnosis: exists, active, not frozen, not locked, API Enabled."""
-    if not facts.username:
-        return [RUNBOOK.finding("skip", lang, evidence={"reason": "no username given"},
-                        summary=RUNBOOK.msg(lang, "no_username"))]
     load_org(conn, facts)
+    if not facts.username:
+        return [_no_user(facts, lang)]
     if "user" in facts.read_errors:
         raise CheckError(f"User could not be read: {facts.read_errors['user']}")
     edition = facts.edition
@@ -219,12 +293,13 @@ def probe_logins(conn: Connection, facts: Facts, lang: str = "en") -> list[Findi
     ids = ("probe-login-password-only", "probe-login-with-token")
     reason = None
     creds = None
+    if facts.probe:
+        load_org(conn, facts)
     if not facts.probe:
         reason = RUNBOOK.msg(lang, "probe_skip_off")
     elif not facts.username:
-        reason = RUNBOOK.msg(lang, "probe_skip_no_username")
+        reason = RUNBOOK.msg(lang, "probe_skip_no_failing_user" if facts.failing_users == {} else "probe_skip_no_username")
     else:
-        load_org(conn, facts)
         if facts.user is None and facts.user_read:
             reason = RUNBOOK.msg(lang, "probe_skip_no_user", username=facts.username)
         elif user_state(facts):
@@ -236,10 +311,9 @@ def probe_logins(conn: Connection, facts: Facts, lang: str = "en") -> list[Findi
             try:
                 creds = probe_credentials(conn, facts.username)
             except Exception as exc:  # noqa: BLE001 - a missing credential means: do not probe
-                reason = RUNBOOK.msg(lang, "probe_skip_no_credentials",
-                             detail=getattr(exc, "message", None) or type(exc).__name__)
+                return _probe_needs_credentials(conn, facts, lang, exc)
             if creds is not None and not creds.password:
-                reason, creds = RUNBOOK.msg(lang, "probe_skip_no_password", username=facts.username), None
+                return _probe_needs_credentials(conn, facts, lang, None)
     if reason:
         v = login_probe.interpret(None, None, has_token=False, state=None)
         return [RUNBOOK.finding("skip", lang, check_id=i, evidence={"reason": reason, "login_attempts": 0},
@@ -276,6 +350,22 @@ def probe_logins(conn: Connection, facts: Facts, lang: str = "en") -> list[Findi
         out.append(RUNBOOK.finding(status, lang, check_id=check_id, cause=cause, edition=edition, evidence=evidence,
                            summary=RUNBOOK.msg(lang, key, fault=(attempt or first).fault or "", username=facts.username)))
     return out
+
+
+def _probe_needs_credentials(conn: Connection, facts: Facts, lang: str, problem: BaseException | None) -> list[Finding]:
+    """No credentials given for the user under diagnosis: the probe is a step for a person (a
+    `manual` finding, in `not_checked`); the diagnosis goes on from the history and setup.
+    Another user's password is never tried on this one (a failed login counts towards its lockout)."""
+    org = getattr(getattr(conn, "org_ref", None), "name", None) or "NAME"
+    detail = problem_text(problem, lang) if isinstance(problem, Exception) else RUNBOOK.msg(
+        lang, "probe_skip_no_password", username=facts.username)
+    evidence = {"username": facts.username, "login_attempts": 0, "reason": detail,
+                "username_given": facts.username_given}
+    summary = RUNBOOK.msg(lang, "probe_needs_credentials", username=facts.username, org=org)
+    return [RUNBOOK.finding("manual", lang, check_id="probe-login-password-only", evidence=evidence, summary=summary),
+            RUNBOOK.finding("skip", lang, check_id="probe-login-with-token",
+                            evidence={"reason": summary, "login_attempts": 0},
+                            summary=RUNBOOK.msg(lang, "probe_skipped", reason=RUNBOOK.msg(lang, "probe_skip_first_not_made")))]
 
 
 def load_history(conn: Connection, facts: Facts) -> lh.History:
