@@ -1,4 +1,5 @@
-"""The HTML report: header from findings, code hidden, self-contained, plots kept, print CSS."""
+"""The HTML report: the answer first, each check once, evidence in words, the run's details last;
+code hidden, self-contained, plots kept, print CSS."""
 from __future__ import annotations
 
 import base64
@@ -11,7 +12,7 @@ import pytest
 from sfdoctor.findings import MIMETYPE
 from bs4 import BeautifulSoup
 
-from sfdoctor.report import STATUS_STYLE, evidence_table, export_html, finding_card_html, make_self_contained
+from sfdoctor.report import STATUS_STYLE, evidence_html, export_html, finding_card_html, make_self_contained
 from sfdoctor.runbooks import load
 
 FIXTURE_RUNBOOKS = Path(__file__).parent / "fixtures" / "home" / "runbooks"
@@ -72,10 +73,12 @@ def test_no_network_resource_and_no_script(page):
 def test_header_code_hidden_plots_embedded(page):
     assert page.index('id="sfd-summary"') < page.index('id="sfd-checks"') < page.index('id="sfd-looked"')
     assert "Problems found" in page and "FIXTURE_BROKEN" in page and "The fixture is broken" in page
-    assert "1. Open the fixture.<br>2. Mend it." in page  # what to do first, steps kept apart
+    soup = BeautifulSoup(page, "html.parser")
+    steps = [d.get_text() for d in soup.select("#sfd-summary .sfd-step")]
+    assert steps[:2] == ["1. Open the fixture.", "2. Mend it."]  # what to do, one step a line
     assert "Echo &lt;the&gt; environment" in page  # escaped
-    assert "Group Edition" in page and ">5<" in page  # edition and API calls in "what we looked at"
-    assert "last 7 days" in page
+    looked = " ".join(soup.select_one("#sfd-looked").get_text(" ").split())
+    assert "Group Edition" in looked and "API calls used: 5" in looked and "last 7 days" in looked
     assert f"data:image/png;base64,{PNG}" in page
     assert "secret_code_line" not in page and "s3cr3t-widget" not in page
     assert "RuntimeError: broke" in page and "\x1b[" not in page
@@ -102,7 +105,7 @@ def test_japanese_report():
     f = _findings("healthy")
     f["root_causes"], f["warnings"], f["checks"] = [], [], []
     ja = export_html(nbformat.v4.new_notebook(), f, "ja", spec=spec)
-    assert '<html lang="ja">' in ja and "正常" in ja and "最初にやること" in ja and "修正は不要です" in ja
+    assert '<html lang="ja">' in ja and "正常" in ja and "修正は不要です" in ja and "この実行について" in ja
     assert "sfdoctor レポート: フィクスチャ検査" in ja
 
 
@@ -139,51 +142,75 @@ _NESTED = {
 }
 
 
-def _own_table(table):
-    """The rows of `table` itself, not those of tables nested in it."""
-    return [tr for tr in table.find_all("tr") if tr.find_parent("table") is table]
-
-
-def test_evidence_renders_nested_tables_escaped():
-    html_ = evidence_table(_NESTED, "en")
+def test_evidence_reads_as_labelled_values_in_words_escaped():
+    html_ = evidence_html(_NESTED, "en")
     assert "<script" not in html_ and "<b>" not in html_
     assert "&lt;script&gt;document.title=&#x27;pwned&#x27;&lt;/script&gt;" in html_.replace("<wbr>", "")
     soup = BeautifulSoup(html_, "html.parser")
-    top = soup.find("table", class_="sfd-evidence")
-    rows = {tr.th.span["data-key"]: tr for tr in _own_table(top)}
-    assert list(rows) == list(_NESTED)  # the check's own key order
-    # humanized key, raw key kept recognizable (title and data-key)
-    key = rows["login_attempts"].th.span
-    assert key.get_text() == "login attempts" and key["title"] == "login_attempts"
-    # a list of dicts: a small table with a header row (union of keys), one row per item
-    attempts = rows["attempts"].td.find("table", class_="sfd-rows")
-    assert [th.get_text() for th in attempts.thead.find_all("th")] == ["kind", "ok", "fault", "message"]
-    body = [tr for tr in _own_table(attempts) if tr.find_parent("thead") is None]
-    assert len(body) == 2 and body[0].find_all("td")[1].get_text() == "no"
+    items = {div["data-key"]: div for div in soup.select(".sfd-evidence > .sfd-ev")}
+    assert list(items) == list(_NESTED)  # the check's own key order
+    # each key by its label (texts/evidence.toml), never as the key
+    assert items["login_attempts"].select_one(".sfd-label").get_text() == "Login attempts"
+    assert "login_attempts" not in soup.get_text() and "suggested_ranges" not in soup.get_text()
+    # a list of dicts: a small table with labelled columns (union of keys), values in words
+    attempts = items["attempts"].find("table", class_="sfd-rows")
+    assert [th.get_text() for th in attempts.thead.find_all("th")] == ["Kind", "Logged in", "Fault", "Message"]
+    body = attempts.tbody.find_all("tr")
+    assert [td.get_text() for td in body[0].find_all("td")[:2]] == ["password alone", "no"]
+    assert body[1].find_all("td")[0].get_text() == "password + security token"
     assert "LOGIN_MUST_USE_SECURITY_TOKEN" in body[0].get_text()
-    # a long string: truncated, the full text in <details> and in a title
+    # a long string: its start, the full text in <details> and in a title
     details = body[0].find("details")
     full = _NESTED["attempts"][0]["message"]
     assert details.summary["title"] == full
     head = details.summary.get_text().split("…")[0].strip()
     rest = details.find(class_="sfd-rest").get_text()
     assert 40 <= len(head) <= 100 and " ".join((head + " " + rest).split()) == " ".join(full.split())
-    # a dict: a nested key/value table, its keys as they are (data, not identifiers)
-    by_status = rows["by_status"].td.find("table", class_="sfd-kv")
-    assert [tr.th.get_text() for tr in _own_table(by_status)] == ["Success", "Failed: <b>token</b> required"]
-    assert by_status.find("b") is None  # the planted tag stayed text
-    # a list of scalars: a comma list; an empty list says so
-    assert rows["trusted_ranges"].td.get_text() == "198.51.100.0-198.51.100.255, 203.0.113.0-203.0.113.255"
-    assert rows["profile_login_ip_ranges"].td.get_text() == "none"
-    suggested = rows["suggested_ranges"].td.find("table", class_="sfd-rows")
-    assert [th.get_text() for th in suggested.thead.find_all("th")] == ["start", "end", "covers"]
+    # a dict of data: its keys as they are (a login status is data, not a field), escaped
+    assert items["by_status"].select_one(".sfd-pairs").get_text() == "Success: 191; Failed: <b>token</b> required: 140"
+    assert items["by_status"].find("b") is None  # the planted tag stayed text
+    # a list of short scalars: a comma list (on a line of its own when long); an empty list says so
+    assert items["trusted_ranges"].get_text() == "Trusted IP ranges: 198.51.100.0-198.51.100.255, 203.0.113.0-203.0.113.255"
+    assert "grid-column:1/-1" in items["trusted_ranges"]["style"]
+    short = BeautifulSoup(evidence_html({"trusted_ranges": ["198.51.100.0/24", "203.0.113.0/24"]}, "en"), "html.parser")
+    assert short.get_text() == "Trusted IP ranges: 198.51.100.0/24, 203.0.113.0/24"
+    assert "grid-column" not in short.select_one(".sfd-ev")["style"]
+    assert items["profile_login_ip_ranges"].get_text() == "Profile login IP ranges: none"
+    suggested = items["suggested_ranges"].find("table", class_="sfd-rows")
+    assert [th.get_text() for th in suggested.thead.find_all("th")] == ["Start", "End", "Covers"]
     assert soup.find("script") is None
-    assert rows["note"].td.get_text() == _NESTED["note"]  # shown as text, exactly
+    assert items["note"].get_text().endswith(_NESTED["note"])  # shown as text, exactly
 
 
-def test_evidence_texts_localized():
-    soup = BeautifulSoup(evidence_table({"active": True, "frozen": False, "ranges": []}, "ja"), "html.parser")
-    assert [td.get_text() for td in soup.find_all("td")] == ["はい", "いいえ", "なし"]
+def test_machine_values_read_as_words_in_the_runs_language():
+    ev = {"active": True, "frozen": False, "profile_login_ip_ranges": [], "restriction": "not_trusted",
+          "fault": "none", "answered_by": "operator", "which": "wrong_password", "error": "invalid_grant"}
+    for lang, said in (("en", ["Active: yes", "Frozen: no", "Profile login IP ranges: none",
+                               "Restriction: outside every trusted IP range", "Fault: none", "Answered by: you",
+                               "Case: wrong password", "Error: invalid_grant"]),
+                       ("ja", ["有効: はい", "凍結: いいえ", "プロファイルのログイン IP アドレスの制限: なし",
+                               "制限: どの信頼済み IP 範囲にも含まれない", "エラーコード: なし", "回答者: あなた",
+                               "ケース: パスワードの誤り", "エラー: invalid_grant"])):
+        soup = BeautifulSoup(evidence_html(ev, lang), "html.parser")
+        assert [d.get_text() for d in soup.select(".sfd-ev")] == said  # an OAuth code stays as written
+
+
+def test_steps_carried_in_evidence_read_one_a_line_in_full():
+    steps = ["1. Add the missing ranges to Marketing Cloud's Login IP Allowlist.",
+             "2. In Data Cloud Setup > Salesforce Integrations > Marketing > Marketing Cloud Engagement, "
+             "check the configuration with the current credentials and go through the wizard again if it asks.",
+             "3. Tick \"Exclude API Users From Password Expiration\"."]
+    soup = BeautifulSoup(evidence_html({"steps": steps}, "en"), "html.parser")
+    assert [li.get_text() for li in soup.select(".sfd-list li")] == steps  # no comma join, nothing cut
+    assert soup.find("details") is None and ".," not in soup.get_text()
+
+
+def test_japanese_texts_lose_the_space_after_their_punctuation():
+    from sfdoctor.report import steps_html, tidy
+
+    assert tidy("ログイン履歴を読み、 失敗した。 次に", "ja") == "ログイン履歴を読み、失敗した。次に"
+    assert tidy("Read it, then fail. Next", "en") == "Read it, then fail. Next"
+    assert "読み、失敗" in steps_html("1. 読み、 失敗したら\n2. 次へ", "ja")
 
 
 def test_card_styles_itself():
@@ -222,25 +249,32 @@ def test_status_badges_localized_and_distinct_in_greyscale(lang, labels):
     assert len(seen) == len(labels)  # symbol + border tell them apart without colour
 
 
-def test_each_fix_stands_once_in_the_report():
+def test_each_check_and_each_fix_stand_once_in_the_report():
     f = _findings()
-    fix = f["checks"][0]["fix"]
     f["checks"].append(dict(f["checks"][0], id="probe-again", title="Probe once more", evidence={"n": 2}))
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell("x", outputs=[
+    nb.cells = [nbformat.v4.new_markdown_cell("## 1. Probe / 検査\n\nProse written for JupyterLab.\n\nJupyterLab 向けの説明。"),
+                nbformat.v4.new_code_cell("x", outputs=[
         nbformat.v4.new_output("display_data", data={"text/html": finding_card_html(c, "en"), MIMETYPE: c, "text/plain": c["id"]})
         for c in f["checks"]
     ])]
     page = export_html(nb, f, "en", spec=load("fixture-probe", FIXTURE_RUNBOOKS))
-    steps = "1. Open the fixture.<br>2. Mend it."
-    assert page.count(steps) == 1 and fix  # in the summary only
-    assert 'id="sfd-fix-FIXTURE_BROKEN"' in page and 'id="sfd-fix-FIXTURE_DRIFT"' in page
-    # the checks table and every card point to it: 3 checks in the table, 3 cards
-    assert page.count('href="#sfd-fix-FIXTURE_BROKEN"') == 4 and page.count('href="#sfd-fix-FIXTURE_DRIFT"') == 2
-    assert "see fix for FIXTURE_BROKEN in the summary above" in page
+    soup = BeautifulSoup(page, "html.parser")
+    # each check once: one card per check of findings.json, in run order, no second table of them
+    assert [c["id"] for c in soup.select(".sfd-card")] == ["sfd-check-probe", "sfd-check-leak", "sfd-check-probe-again"]
+    assert page.count("Probe the fixture") == 1 and soup.find("table", class_="sfd-checks-table") is None
+    # the steps stand once, in the answer at the top; the cards point to them
+    assert [d.get_text() for d in soup.select(".sfd-step")].count("1. Open the fixture.") == 1
+    assert soup.select_one("#sfd-summary #sfd-fix-FIXTURE_BROKEN") and soup.select_one("#sfd-summary #sfd-fix-FIXTURE_DRIFT")
+    assert page.count('href="#sfd-fix-FIXTURE_BROKEN"') == 2 and page.count('href="#sfd-fix-FIXTURE_DRIFT"') == 1
+    # the answer says the case the checks found, under the cause's title
+    block = soup.select_one("#sfd-fix-FIXTURE_BROKEN")
+    assert "The fixture is broken" in block.h3.get_text() and "It broke." in block.get_text()
+    # the notebook's bilingual prose is JupyterLab's, not the report's
+    assert "Prose written for JupyterLab" not in page and "JupyterLab 向け" not in page
 
 
-def test_summary_at_end_of_notebook_points_to_the_top():
+def test_the_notebooks_closing_summary_is_not_repeated():
     from sfdoctor.findings import RUN_MIMETYPE
     from sfdoctor.report import summary_html
 
@@ -249,17 +283,20 @@ def test_summary_at_end_of_notebook_points_to_the_top():
     nb.cells = [nbformat.v4.new_code_cell("run.finish()", outputs=[nbformat.v4.new_output(
         "display_data", data={"text/html": summary_html(f, "ja"), RUN_MIMETYPE: f, "text/plain": "x"})])]
     page = export_html(nb, f, "ja")
-    assert page.count('id="sfd-summary"') == 1 and "このレポートの先頭にあります" in page
+    assert page.count('id="sfd-summary"') == 1
 
 
-def test_the_report_keeps_the_runs_language_of_the_notebooks_markdown():
-    from sfdoctor.report import markdown_in_language
+def test_an_output_that_names_its_check_stands_under_that_checks_card():
+    from sfdoctor.findings import CHECK_METADATA
 
-    source = ("## 2. Test the login / ログインを試す\n\nAt most two attempts (SOAP `login()`).\n\n"
-              "最大 2 回試します (SOAP `login()`)。\n\nThe error says 「トークンが必要」 when the org speaks Japanese.")
-    en = markdown_in_language(source, "en")
-    ja = markdown_in_language(source, "ja")
-    assert en == ("## 2. Test the login\n\nAt most two attempts (SOAP `login()`).\n\n"
-                  "The error says 「トークンが必要」 when the org speaks Japanese.")
-    assert ja == "## 2. ログインを試す\n\n最大 2 回試します (SOAP `login()`)。"
-    assert markdown_in_language("# Only English", "ja") == "# Only English"  # a heading with one side stays
+    f = _findings()
+    nb = nbformat.v4.new_notebook()
+    cards = [nbformat.v4.new_output("display_data", data={"text/html": "x", MIMETYPE: c, "text/plain": c["id"]})
+             for c in f["checks"]]
+    chart = nbformat.v4.new_output("display_data", data={"text/html": "<p id='chart'>chart</p>"},
+                                   metadata={CHECK_METADATA: "probe"})
+    nb.cells = [nbformat.v4.new_code_cell("x", outputs=[*cards, chart])]
+    soup = BeautifulSoup(export_html(nb, f, "en"), "html.parser")
+    cells = soup.select(".jp-Cell")
+    assert cells[0].select_one("#sfd-check-probe") and cells[0].select_one("#chart")
+    assert cells[1].select_one("#chart") is None

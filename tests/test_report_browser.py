@@ -77,10 +77,12 @@ def test_report_opens_complete_offline(tmp_path, lang, browser):
         page = context.new_page()
         page.goto(own, wait_until="load")
         summary = page.locator("#sfd-summary")
-        table = page.locator("#sfd-checks table.sfd-checks-table")
-        assert summary.is_visible() and table.is_visible()
+        cards = page.locator(".sfd-card")
+        assert summary.is_visible() and cards.count() == 2 and cards.first.is_visible()
         assert "FIXTURE_BROKEN" in summary.inner_text()
-        assert table.locator(":scope > tbody > tr").count() == 2
+        # top-down: the answer, then each check once, then the run's details
+        tops = [page.locator(sel).first.bounding_box()["y"] for sel in ("#sfd-summary", ".sfd-card", "#sfd-looked")]
+        assert tops == sorted(tops)
         assert page.locator("#nb-out").is_visible()
         expected = "Problems found" if lang == "en" else "問題が見つかりました"
         assert expected in summary.inner_text()
@@ -137,9 +139,9 @@ def test_card_styles_itself_inside_jupyterlab_css(tmp_path, theme, browser):
         assert long.locator(".sfd-rest").is_hidden()
         long.locator("summary").click()
         assert long.locator(".sfd-rest").is_visible()
-        # a nested dict is a table inside the evidence table, left-aligned like the rest
-        assert card.locator("table.sfd-evidence table.sfd-kv").count() == 1
-        assert card.locator("table.sfd-evidence table.sfd-rows thead th").count() == 2
+        # evidence as labelled values; records as a small table, left-aligned like the rest
+        assert card.locator(".sfd-evidence .sfd-label").first.inner_text() == "Login attempts"
+        assert card.locator(".sfd-evidence table.sfd-rows thead th").count() == 2
         page.screenshot(path=str(tmp_path / f"card-{theme}.png"), full_page=True)
     finally:
         context.close()
@@ -155,10 +157,10 @@ def test_report_prints_a4_with_folded_texts_open(tmp_path, browser):
         page.goto(page_file.as_uri(), wait_until="load")
         page.emulate_media(media="print")
         # every badge keeps its symbol and border in print (greyscale-safe)
-        borders = page.locator("#sfd-checks .sfd-badge").evaluate_all(
+        borders = page.locator(".sfd-card .sfd-badge").evaluate_all(
             "els => els.map(e => getComputedStyle(e).borderTopStyle + ' ' + e.textContent.trim()[0])")
         assert borders == ["solid \u2717", "solid \u2713"]
-        rest = page.locator("#sfd-checks details.sfd-long .sfd-rest")
+        rest = page.locator(".sfd-card details.sfd-long .sfd-rest")
         assert rest.is_visible() and "new location?" in rest.inner_text()  # printed in full
         page.emulate_media(media="screen")
         assert rest.is_hidden()  # folded on screen
@@ -167,3 +169,45 @@ def test_report_prints_a4_with_folded_texts_open(tmp_path, browser):
         assert pdf.startswith(b"%PDF")
     finally:
         context.close()
+
+
+def _defaults() -> list[tuple[str, str]]:
+    from sfdoctor import runbooks
+
+    return [(s.id, s.default_scenario) for s in runbooks.all_specs() if s.default_scenario]
+
+
+DEFAULTS = _defaults()
+
+
+@pytest.mark.parametrize("lang", ["en", "ja"])
+@pytest.mark.parametrize("runbook,scenario", DEFAULTS, ids=[r for r, _ in DEFAULTS])
+def test_each_runbooks_report_reads_top_down_offline(builtin_runs, browser, runbook, scenario, lang):
+    """Each runbook's default demo world as `sfdoctor run` reports it: the answer first, each
+    check once, the run's details last; opened offline; a full-page screenshot kept."""
+    import runbook_harness as H
+
+    result = builtin_runs.get(scenario, lang)
+    page_file = H.report_folder(result) / "report.html"
+    checks = result["findings"]["checks"]
+    context, attempted, own = _sealed(browser, page_file)
+    try:
+        page = context.new_page()
+        page.set_viewport_size({"width": 1280, "height": 900})
+        page.goto(own, wait_until="load")
+        cards = page.locator(".sfd-card")
+        assert [cards.nth(i).get_attribute("id") for i in range(cards.count())] == [f"sfd-check-{c['id']}" for c in checks]
+        summary, looked = page.locator("#sfd-summary"), page.locator("#sfd-looked")
+        assert summary.bounding_box()["y"] < 300  # the answer opens the page
+        assert summary.bounding_box()["y"] < cards.first.bounding_box()["y"] < looked.bounding_box()["y"]
+        outcome = {"en": "Problems found", "ja": "問題が見つかりました"}[lang]
+        assert outcome in summary.inner_text()
+        # a check that passed folds its values away; one that failed shows them
+        failed = page.locator(".sfd-card-fail .sfd-evidence").first
+        assert failed.is_visible()
+        shot = _artifact(f"report-{runbook}-{lang}.png")
+        page.screenshot(path=str(shot), full_page=True)
+        assert shot.stat().st_size > 1000
+    finally:
+        context.close()
+    assert attempted == [own]

@@ -124,9 +124,9 @@ def test_a_cause_fix_is_shown_once_then_referred_to(shown, spec):
 
     run.check(two_failures)
     first, second = (b["text/html"] for b in shown[:2])
-    steps = "1. Open the fixture.<br>2. Mend it."
-    assert steps in first and steps not in second
-    assert "see fix for FIXTURE_BROKEN above" in second and "Probe the fixture" in second
+    step = "1. Open the fixture.</div>"
+    assert step in first and step not in second
+    assert "the same steps as check “Probe the fixture” above" in second
     assert "text-align:left" in first  # the card styles itself: JupyterLab has no report.css
     assert all(f.fix for f in run.findings)  # findings.json keeps every fix
 

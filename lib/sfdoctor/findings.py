@@ -18,6 +18,9 @@ RUN_MIMETYPE = "application/vnd.sfdoctor.run+json"
 # Key in each finding output's metadata: the API calls spent up to that finding, so that a run
 # that breaks before its summary still reports its cost.
 API_CALLS_METADATA = "sfdoctor.api_calls"
+# Key in the metadata of an output a check shows beside its card (a table, a chart): the check's
+# id, so that the report places the output under that check's card.
+CHECK_METADATA = "sfdoctor.check"
 
 Status = Literal["pass", "fail", "warn", "manual", "skip", "error"]
 STATUSES: tuple[str, ...] = ("pass", "fail", "warn", "manual", "skip", "error")

@@ -17,7 +17,8 @@ import threading
 from importlib import resources
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
-from .findings import MIMETYPE, RUN_MIMETYPE, Finding
+from .findings import CHECK_METADATA, MIMETYPE, RUN_MIMETYPE, Finding
+from . import evidence_words
 from .i18n import t
 
 if TYPE_CHECKING:  # nbformat costs seconds to import (jsonschema): only where reports are written
@@ -28,9 +29,6 @@ if TYPE_CHECKING:  # nbformat costs seconds to import (jsonschema): only where r
 # The notebook session publishes its context (edition, window, login attempts) beside the
 # findings: findings.json stays exactly spec/findings.md, the report still knows the rest.
 CONTEXT_MIMETYPE = "application/vnd.sfdoctor.context+json"
-
-_STATUS_ORDER = {"fail": 0, "error": 1, "warn": 2, "manual": 3, "skip": 4, "pass": 5}
-
 
 def _e(value: Any) -> str:
     return html.escape(str(value), quote=True)
@@ -77,7 +75,6 @@ _TH = _CELL + f"background:{_TINT};font-weight:600;"
 _TD = _CELL + "background:transparent;overflow-wrap:break-word;"
 _TR = "background:transparent;"
 _CODE = f"font-family:{_MONO};font-size:.92em;"
-_LONG_AT = 100  # characters of a string shown before the rest folds away
 
 
 def status_badge(status: str, lang: str) -> str:
@@ -93,7 +90,25 @@ def status_badge(status: str, lang: str) -> str:
 # ---------------------------------------------------------------- evidence for people
 _URL = re.compile(r"https?://[^\s<>\"')]+")
 _TOKEN = re.compile(r"^(?=\S*[\d_.@/:-])\S{1,64}$")  # a host, address, code or id: no space, some punctuation or digit
-_IDENT = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)+$")
+_CAUSE_CODE = re.compile(r"^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$")
+_NUMBERED = re.compile(r"^\s*(?:\d+|[A-Z])[.)]\s")  # "1. ", "B. ": a step that carries its own number
+_SHORT = 48  # a value this long or shorter shares a line with others; a longer one gets a line of its own
+
+
+def tidy(text: str, lang: str) -> str:
+    """A text as it should read: in Japanese, no space after 、 or 。 (YAML folding and sentences
+    joined with a space leave one: 「読み、 失敗した」)."""
+    if lang == "ja":
+        text = re.sub(r"(?<=[、。])[ \t]+", "", text)
+    return text
+
+
+_ISO_TIME = re.compile(r"\b(\d{4}-\d\d-\d\d)T(\d\d:\d\d)(?::\d\d(?:\.\d+)?)?(Z|[+-]00:?00)\b")
+
+
+def _readable_times(text: str) -> str:
+    """UTC timestamps as people read them: `2026-12-03T09:55:37.946+0000` → `2026-12-03 09:55 UTC`."""
+    return _ISO_TIME.sub(lambda m: f"{m.group(1)} {m.group(2)} UTC", text)
 
 
 def _text_html(text: str) -> str:
@@ -115,18 +130,40 @@ def _breakable(token: str) -> str:
     return re.sub(r"([_.@/-])(?=.)", r"\1<wbr>", _e(token))
 
 
-def humanize_key(key: str) -> str:
-    """`login_attempts` → `login attempts`; other keys (IP addresses, status strings) as they are."""
-    return key.replace("_", " ") if _IDENT.match(key) else key
+class Words:
+    """How one report or card says evidence: its language, the runbook (for the runbook's own
+    labels) and the cause titles (a cause code in the evidence reads as its title)."""
+
+    def __init__(self, lang: str, spec: RunbookSpec | None = None):
+        self.lang = lang
+        self.runbook = spec.id if spec is not None else None
+        self._spec = spec
+
+    def label(self, key: Any) -> str:
+        # A key without words (a test keeps built-in ones from it) reads as its spaced-out self.
+        return evidence_words.label(str(key), self.lang, self.runbook) or str(key).replace("_", " ")
+
+    def cause_title(self, code: str) -> str | None:
+        if self._spec is not None and code in self._spec.causes:
+            return self._spec.texts(self.lang).cause_title(code)
+        return None
 
 
-def _key_html(key: Any) -> str:
-    raw = str(key)
-    shown = humanize_key(raw)
-    return f'<span class="sfd-key" data-key="{_e(raw)}" title="{_e(raw)}">{_e(shown)}</span>'
+def _label_html(key: Any, words: Words) -> str:
+    return f'<span class="sfd-label" data-key="{_e(key)}">{_e(words.label(key))}</span>'
 
 
-def _string_html(value: str, lang: str, limit: int, *, cell: bool = False) -> str:
+def _string_html(value: str, words: Words, key: str | None, limit: int, *, cell: bool = False) -> str:
+    if evidence_words.is_machine_value(key, value):
+        said = evidence_words.value_words(value, words.lang)
+        if said is not None:
+            return f'<span class="sfd-word" data-value="{_e(value)}">{_e(said)}</span>'
+    if _CAUSE_CODE.match(value) and key not in evidence_words.AS_IS_KEYS:
+        title = words.cause_title(value)
+        if title:
+            return (f'<span class="sfd-cause-ref" data-cause="{_e(value)}">{_e(title)} '
+                    f'<code style="{_CODE}{_MUTED}">{_e(value)}</code></span>')
+    value = _readable_times(tidy(value, words.lang))
     if len(value) <= limit:
         if _TOKEN.match(value) and not _URL.match(value):
             # A host, code, address or id: monospace, breakable after _ . @ - / only.
@@ -138,10 +175,10 @@ def _string_html(value: str, lang: str, limit: int, *, cell: bool = False) -> st
     cut = cut if cut > limit // 2 else limit
     head, rest = value[:cut], value[cut:].lstrip()
     cls = "sfd-long sfd-long-cell" if cell else "sfd-long"
-    return (f'<details class="{cls}" style="margin:0;">'
-            f'<summary title="{_e(value)}" style="cursor:pointer;">{_text_html(head)} '
+    return (f'<details class="{cls}" style="margin:0;display:inline;">'
+            f'<summary title="{_e(value)}" style="cursor:pointer;display:inline;">{_text_html(head)} '
             f'<span class="sfd-more" style="{_MUTED}font-size:.85em;white-space:nowrap;">… '
-            f'<span class="sfd-more-label">{_e(t("report.more", lang, n=len(value)))}</span></span></summary>'
+            f'<span class="sfd-more-label">{_e(t("report.more", words.lang, n=len(value)))}</span></span></summary>'
             f'<span class="sfd-rest">{_text_html(rest)}</span></details>')
 
 
@@ -149,55 +186,77 @@ def _is_scalar(value: Any) -> bool:
     return value is None or isinstance(value, (str, int, float, bool))
 
 
-def evidence_value_html(value: Any, lang: str, *, depth: int = 0, limit: int = _LONG_AT, cell: bool = False) -> str:
-    """One evidence value for people: scalars as text, dicts and lists of dicts as small tables."""
+def _is_short(value: Any) -> bool:
+    """Fits on a line beside other values: a scalar, or a few short scalars."""
+    if isinstance(value, str):
+        return len(value) <= _SHORT
+    if _is_scalar(value):
+        return True
+    if isinstance(value, (list, tuple)):
+        return all(_is_scalar(v) for v in value) and len(", ".join(map(str, value))) <= _SHORT
+    if isinstance(value, Mapping):
+        return (all(_is_scalar(v) for v in value.values())
+                and len(", ".join(f"{k} {v}" for k, v in value.items())) <= _SHORT)
+    return False
+
+
+def evidence_value_html(value: Any, lang: str | Words, *, key: str | None = None, depth: int = 0,
+                        limit: int = 140, cell: bool = False) -> str:
+    """One evidence value in words: yes/no, a machine value's words, a cause's title, a short
+    list on one line, steps and long lists one per line, records as a small table."""
+    words = lang if isinstance(lang, Words) else Words(lang)
     if value is None:
         return f'<span style="{_MUTED}">—</span>'
     if isinstance(value, bool):
-        return f'<span style="white-space:nowrap;">{_e(t("report.yes" if value else "report.no", lang))}</span>'
+        return f'<span style="white-space:nowrap;">{_e(t("report.yes" if value else "report.no", words.lang))}</span>'
     if isinstance(value, (int, float)):
         return _e(value)
     if isinstance(value, str):
-        return _string_html(value, lang, limit, cell=cell)
+        return _string_html(value, words, key, limit, cell=cell)
     if depth >= 4:  # deeper than people read: compact JSON, still escaped
         return f'<span style="{_CODE}">{_e(json.dumps(value, ensure_ascii=False, default=str))}</span>'
     if isinstance(value, Mapping):
         if not value:
-            return f'<span style="{_MUTED}">{_e(t("report.empty", lang))}</span>'
-        return _kv_table(value, lang, depth=depth + 1)
+            return f'<span style="{_MUTED}">{_e(t("report.empty", words.lang))}</span>'
+        return _pairs_html(value, words, depth=depth + 1)
     if isinstance(value, (list, tuple, set, frozenset)):
         items = list(value)
         if not items:
-            return f'<span style="{_MUTED}">{_e(t("report.empty", lang))}</span>'
-        if all(_is_scalar(v) for v in items):
-            return ", ".join(evidence_value_html(v, lang, depth=depth + 1, limit=limit, cell=cell) for v in items)
+            return f'<span style="{_MUTED}">{_e(t("report.empty", words.lang))}</span>'
         if all(isinstance(v, Mapping) for v in items):
-            return _rows_table(items, lang, depth=depth + 1)
-        return ('<ul style="margin:0;padding-left:1.2em;">'
-                + "".join(f"<li>{evidence_value_html(v, lang, depth=depth + 1, limit=limit)}</li>" for v in items)
+            return _rows_table(items, words, depth=depth + 1)
+        if all(_is_scalar(v) for v in items) and (cell or all(_is_short(v) and not _NUMBERED.match(str(v)) for v in items)):
+            return ", ".join(evidence_value_html(v, words, key=key, depth=depth + 1, limit=limit, cell=cell) for v in items)
+        # Sentences or steps: one per line, in full; a step keeps the number it carries.
+        numbered = all(isinstance(v, str) and _NUMBERED.match(v) for v in items)
+        style = "margin:.1em 0;padding-left:" + ("0;list-style:none;" if numbered else "1.2em;")
+        return (f'<ul class="sfd-list" style="{style}">'
+                + "".join(f'<li style="margin:0;">{evidence_value_html(v, words, key=key, depth=depth + 1, limit=10_000)}</li>'
+                          for v in items)
                 + "</ul>")
     return _e(value)
 
 
-def _kv_table(mapping: Mapping[str, Any], lang: str, *, depth: int, cls: str = "sfd-kv") -> str:
-    width = "width:100%;" if depth <= 1 else "width:auto;"
-    rows = "".join(
-        f'<tr style="{_TR}"><th scope="row" style="{_TH}{"width:26%;" if depth <= 1 else ""}">{_key_html(k)}</th>'
-        f'<td style="{_TD}">{evidence_value_html(v, lang, depth=depth)}</td></tr>'
-        for k, v in mapping.items()
-    )
-    return f'<table class="{cls}" style="{_TABLE}{width}"><tbody>{rows}</tbody></table>'
+def _pairs_html(mapping: Mapping[str, Any], words: Words, *, depth: int) -> str:
+    """A nested mapping on one line: `Label value` pairs for fields, `key value` for data keys
+    (a login status and its count, an address and its failures)."""
+    parts = []
+    for k, v in mapping.items():
+        name = _label_html(k, words) if evidence_words.is_field_key(k) else f'<span class="sfd-data-key">{_e(k)}</span>'
+        parts.append(f'<span class="sfd-pair" style="white-space:normal;">{name}: '
+                     f'{evidence_value_html(v, words, key=str(k), depth=depth, cell=True)}</span>')
+    return f'<span class="sfd-pairs">{"; ".join(parts)}</span>'
 
 
-def _rows_table(items: list[Mapping[str, Any]], lang: str, *, depth: int) -> str:
+def _rows_table(items: list[Mapping[str, Any]], words: Words, *, depth: int) -> str:
     keys: dict[str, None] = {}
     for item in items:
         for k in item:
             keys.setdefault(str(k), None)
-    head = "".join(f'<th scope="col" style="{_TH}white-space:nowrap;">{_key_html(k)}</th>' for k in keys)
+    head = "".join(f'<th scope="col" style="{_TH}white-space:nowrap;">{_label_html(k, words)}</th>' for k in keys)
     body = "".join(
         f'<tr style="{_TR}">' + "".join(
-            f'<td style="{_TD}">{evidence_value_html(item[k], lang, depth=depth, limit=80, cell=True) if k in item else ""}</td>'
+            f'<td style="{_TD}">{evidence_value_html(item[k], words, key=k, depth=depth, limit=80, cell=True) if k in item else ""}</td>'
             for k in keys) + "</tr>"
         for item in items
     )
@@ -205,17 +264,36 @@ def _rows_table(items: list[Mapping[str, Any]], lang: str, *, depth: int) -> str
             f'<thead><tr style="{_TR}">{head}</tr></thead><tbody>{body}</tbody></table>')
 
 
-def evidence_table(evidence: Mapping[str, Any], lang: str = "en") -> str:
-    """Evidence as a key/value table: nested dicts and lists of dicts as nested tables, escaped."""
+_GRID = ("display:grid;grid-template-columns:repeat(auto-fill,minmax(16em,1fr));gap:.1em 1.4em;"
+         "margin:.25em 0;font-size:.92em;text-align:left;")
+
+
+def evidence_html(evidence: Mapping[str, Any], lang: str | Words = "en", spec: RunbookSpec | None = None) -> str:
+    """Evidence as labelled values in the run's language: short ones side by side, long ones
+    and records on a line of their own. Every text escaped."""
     if not evidence:
         return ""
-    return _kv_table(evidence, lang, depth=0, cls="sfd-evidence")
+    words = lang if isinstance(lang, Words) else Words(lang, spec)
+    items = []
+    for key, value in evidence.items():
+        wide = "" if _is_short(value) else "grid-column:1/-1;"
+        items.append(f'<div class="sfd-ev" data-key="{_e(key)}" style="{wide}min-width:0;overflow-wrap:anywhere;">'
+                     f'<span style="{_MUTED}">{_label_html(key, words)}:</span> '
+                     f'{evidence_value_html(value, words, key=str(key))}</div>')
+    return f'<div class="sfd-evidence" style="{_GRID}">{"".join(items)}</div>'
 
 
 # ---------------------------------------------------------------- fixes
-def _fix_html(fix: str) -> str:
-    # Fix texts are plain text with numbered steps on their own lines: keep the line breaks.
-    return "<br>".join(_text_html(line) for line in fix.strip().splitlines())
+def steps_html(fix: str, lang: str = "en") -> str:
+    """A fix text as people follow it: each line its own block; a numbered step ("1. ", "A. ")
+    hangs its number so that a long step wraps under its own text."""
+    out = []
+    for line in tidy(fix.strip(), lang).splitlines():
+        if not line.strip():
+            continue
+        hang = "padding-left:1.4em;text-indent:-1.4em;" if _NUMBERED.match(line) else ""
+        out.append(f'<div class="sfd-step" style="margin:.1em 0;{hang}">{_text_html(line.strip())}</div>')
+    return f'<div class="sfd-steps">{"".join(out)}</div>'
 
 
 def _fix_anchor(cause: str) -> str:
@@ -232,41 +310,48 @@ def fix_block_html(d: Mapping[str, Any], lang: str, *, shown_above: str | None =
         return ""
     label = f'<strong class="sfd-fix-label">{_e(t("report.checks.fix", lang))}:</strong> '
     if cause and in_summary:
-        ref = t("report.fix_in_summary", lang, cause=cause)
-        return (f'<div class="sfd-fix sfd-fix-ref" style="margin-top:.35em;">{label}'
+        ref = t("report.fix_in_summary", lang)
+        return (f'<div class="sfd-fix sfd-fix-ref" style="margin-top:.2em;font-size:.92em;">{label}'
                 f'<a href="#{_fix_anchor(cause)}">{_e(ref)}</a></div>')
     if cause and shown_above:
-        ref = t("report.fix_above", lang, cause=cause, title=shown_above)
-        return f'<div class="sfd-fix sfd-fix-ref" style="margin-top:.35em;">{label}{_e(ref)}</div>'
-    return f'<div class="sfd-fix" style="{_FIX_BOX}">{label}{_fix_html(fix)}</div>'
+        ref = t("report.fix_above", lang, title=shown_above)
+        return f'<div class="sfd-fix sfd-fix-ref" style="margin-top:.2em;font-size:.92em;">{label}{_e(ref)}</div>'
+    return f'<div class="sfd-fix" style="{_FIX_BOX}">{label}{steps_html(fix, lang)}</div>'
 
 
 def finding_card_html(
     f: Finding | Mapping[str, Any],
     lang: str,
     *,
+    spec: RunbookSpec | None = None,
     fix_shown_above: str | None = None,
     fix_in_summary: bool = False,
+    fold: bool = False,
 ) -> str:
     """One finding as a card that carries its own styling: badge, title, summary, evidence, fix.
 
     `fix_shown_above`: the title of an earlier check whose card already showed this cause's
     fix (a short reference replaces the steps); `fix_in_summary`: the report's summary holds it.
+    `fold`: the evidence folds away behind one line (the report does so for a check that passed
+    or was skipped: what is wrong reads first, what is fine is one click away).
     """
     d = f.to_json() if isinstance(f, Finding) else dict(f)
     status = str(d.get("status", "error"))
     accent = STATUS_STYLE.get(status, STATUS_STYLE["skip"])[1]
-    parts = [
-        f'<div class="sfd-card sfd-card-{_e(status)}" style="{_CARD_BOX}border-left:6px solid {accent};{_EXACT}">',
-        f'<div class="sfd-card-head" style="margin:0 0 .25em 0;">{status_badge(status, lang)} '
-        f'<strong style="font-size:1.02em;">{_e(d.get("title", ""))}</strong>',
-    ]
-    if d.get("cause"):
-        parts.append(f' <code class="sfd-cause" style="{_CODE}padding:0 .3em;border:1px solid {_LINE};border-radius:3px;">{_e(d["cause"])}</code>')
-    parts.append("</div>")
+    box = _CARD_BOX + (f"padding:.25em .8em;margin:.3em 0;" if fold else "")
+    head = (f'{status_badge(status, lang)} <strong style="font-size:1.02em;">{_e(d.get("title", ""))}</strong>')
+    evidence = evidence_html(d.get("evidence") or {}, Words(lang, spec))
+    if evidence and fold:
+        head += f' <span class="sfd-values-hint" style="{_MUTED}font-size:.85em;">({_e(t("report.values", lang))})</span>'
     if d.get("summary"):
-        parts.append(f'<p class="sfd-summary-text" style="margin:.2em 0 .35em 0;">{_text_html(d["summary"])}</p>')
-    parts.append(evidence_table(d.get("evidence") or {}, lang))
+        head += f' <span class="sfd-summary-text" style="display:block;margin:.1em 0 .15em 0;">{_text_html(tidy(d["summary"], lang))}</span>'
+    parts = [f'<div class="sfd-card sfd-card-{_e(status)}" id="sfd-check-{_e(d.get("id", ""))}" style="{box}border-left:6px solid {accent};{_EXACT}">']
+    if evidence and fold:
+        # The whole head opens the values: one line less for every check that is fine.
+        parts.append(f'<details class="sfd-fold" style="margin:0;"><summary class="sfd-card-head" style="cursor:pointer;margin:0;">'
+                     f"{head}</summary>{evidence}</details>")
+    else:
+        parts.append(f'<div class="sfd-card-head" style="margin:0;">{head}</div>{evidence}')
     parts.append(fix_block_html(d, lang, shown_above=fix_shown_above, in_summary=fix_in_summary))
     parts.append("</div>")
     return "".join(parts)
@@ -292,94 +377,77 @@ def _in_summary(c: Mapping[str, Any], fixes: Mapping[str, tuple[str, str]]) -> b
     return bool(cause and cause in fixes and fixes[cause][0] == c.get("fix"))
 
 
-_H2 = "font-size:1.25em;margin:.2em 0 .4em 0;padding-bottom:.2em;border-bottom:2px solid " + _LINE + ";"
-_H3 = "font-size:1em;font-weight:600;margin:.8em 0 .3em 0;"
+_H2 = "font-size:1.2em;margin:.2em 0 .35em 0;padding-bottom:.15em;border-bottom:2px solid " + _LINE + ";"
+_H3 = "font-size:1.05em;font-weight:600;margin:.5em 0 .15em 0;"
+
+
+def _cases(findings: Mapping[str, Any], cause: str, status: str) -> list[str]:
+    """What the checks that found `cause` say about this org (their summaries), once each."""
+    seen: dict[str, None] = {}
+    for c in findings.get("checks", []):
+        if c.get("cause") == cause and c.get("status") == status and c.get("summary"):
+            seen.setdefault(" ".join(str(c["summary"]).split()), None)
+    return list(seen)
 
 
 def summary_html(findings: Mapping[str, Any], lang: str, spec: RunbookSpec | None = None) -> str:
-    """The summary block: outcome, root causes (with their titles), warnings, what to do first.
+    """The answer: the outcome, then each cause found with its title, what this org's checks
+    found (the case and its values) and the steps; then each warning the same way, smaller.
 
-    Each cause's full fix stands here once (anchor `sfd-fix-CAUSE`); the checks table and
-    the cards of the report point to it.
+    Each cause's steps stand here once (anchor `sfd-fix-CAUSE`); the cards point to them.
     """
     outcome = findings.get("outcome", "error")
     accent = {"healthy": "#1a7f37", "problems_found": "#cf222e"}.get(outcome, "#9a6700")
-
-    def cause_list(codes: Iterable[str]) -> str:
-        items = []
-        for code in codes:
-            title = ""
-            if spec is not None and code in spec.causes:
-                title = " — " + _e(spec.texts(lang).cause_title(code))
-            items.append(f'<li><code style="{_CODE}">{_e(code)}</code>{title}</li>')
-        if not items:
-            return f'<p style="margin:.2em 0;">{_e(t("report.summary.none", lang))}</p>'
-        return '<ul style="margin:.2em 0;padding-left:1.4em;">' + "".join(items) + "</ul>"
-
+    texts = spec.texts(lang) if spec is not None else None
     fixes = summary_fixes(findings)
-    if fixes:
-        blocks = []
-        for cause, (fix, level) in fixes.items():
-            color = STATUS_STYLE["fail" if level == "fail" else "warn"]
-            note = f' <span style="{_MUTED}font-size:.9em;">({_e(t("report.fix_then", lang))})</span>' if level == "warn" else ""
-            blocks.append(
-                f'<li id="{_fix_anchor(cause)}" class="sfd-first-{level}" style="border-left:3px {color[4]} {color[1]};'
-                f'padding:.15em 0 .2em .8em;margin:.45em 0;break-inside:avoid;page-break-inside:avoid;">'
-                f'<div style="font-weight:600;margin-bottom:.1em;"><code style="{_CODE}">{_e(cause)}</code>{note}</div>'
-                f"{_fix_html(fix)}</li>"
-            )
-        # Fix texts carry their own step numbers: list them as blocks, not a numbered list.
-        first = f'<ul class="sfd-first" style="list-style:none;padding-left:0;margin:.2em 0;">{"".join(blocks)}</ul>'
-    elif outcome in ("inconclusive", "error"):
-        first = f'<p style="margin:.2em 0;">{_e(t("report.summary.first_error", lang))}</p>'
-    else:
-        first = f'<p style="margin:.2em 0;">{_e(t("report.summary.first_none", lang))}</p>'
+
+    def cause_block(cause: str, status: str) -> str:
+        title = texts.cause_title(cause) if texts is not None and cause in spec.causes else cause  # type: ignore[union-attr]
+        color = STATUS_STYLE[status]
+        note = f' <span style="{_MUTED}font-size:.85em;font-weight:400;">({_e(t("report.fix_then", lang))})</span>' if status == "warn" else ""
+        case = "".join(f'<p class="sfd-case" style="margin:.1em 0;">{_text_html(tidy(s, lang))}</p>' for s in _cases(findings, cause, status))
+        fix = fixes.get(cause, ("", ""))[0]
+        steps = (f'<div class="sfd-first-steps" style="margin-top:.25em;"><strong>{_e(t("report.summary.steps", lang))}</strong>'
+                 f"{steps_html(fix, lang)}</div>") if fix else ""
+        size = "font-size:.94em;" if status == "warn" else ""
+        return (f'<div id="{_fix_anchor(cause)}" class="sfd-cause-block sfd-first-{status}" style="border-left:3px {color[4]} {color[1]};'
+                f'padding:.05em 0 .2em .8em;margin:.5em 0;break-inside:avoid;page-break-inside:avoid;{size}">'
+                f'<h3 style="{_H3}">{_e(title)} <code class="sfd-cause" style="{_CODE}{_MUTED}font-weight:400;font-size:.8em;">{_e(cause)}</code>{note}</h3>'
+                f"{case}{steps}</div>")
+
+    blocks = [cause_block(c, "fail") for c in findings.get("root_causes", [])]
+    blocks += [cause_block(c, "warn") for c in findings.get("warnings", [])]
+    if outcome in ("inconclusive", "error"):
+        reasons = findings.get("reasons") or []
+        items = "".join(f"<li>{_text_html(tidy(str(r), lang))}</li>" for r in reasons)
+        blocks.insert(0, f'<p style="margin:.2em 0;">{_e(t("report.summary.first_error", lang))}</p>'
+                      + (f'<ul class="sfd-reasons" style="margin:.2em 0;padding-left:1.4em;">{items}</ul>' if items else ""))
+    elif not blocks:
+        blocks.append(f'<p style="margin:.2em 0;">{_e(t("report.summary.first_none", lang))}</p>')
+    manual = [c for c in findings.get("checks", []) if c.get("status") == "manual"]
+    if manual:
+        names = ", ".join(f'<a href="#sfd-check-{_e(c.get("id"))}">{_e(c.get("title", ""))}</a>' for c in manual)
+        blocks.append(f'<p class="sfd-left" style="margin:.4em 0 0 0;">{_e(t("report.summary.left_for_you", lang))} {names}</p>')
     box = (f"font-family:{_FONT};line-height:1.45;text-align:left;border:2px solid {accent};border-left-width:8px;"
-           f"border-radius:6px;padding:.4em 1em .7em 1em;margin:1em 0;{_EXACT}")
+           f"border-radius:6px;padding:.35em 1em .6em 1em;margin:.6em 0;{_EXACT}")
     return (
-        f'<section class="sfd-summary sfd-outcome-{_e(outcome)}" id="sfd-summary" style="{box}">'
-        f'<h2 style="{_H2}">{_e(t("report.summary.title", lang))}</h2>'
-        f'<p class="sfd-outcome" style="font-size:1.12em;margin:.2em 0;"><span class="sfd-outcome-label">{_e(t("report.summary.outcome", lang))}:</span> '
-        f'<strong>{_e(t("outcome." + outcome, lang))}</strong> <code style="{_CODE}{_MUTED}">{_e(outcome)}</code></p>'
-        f'<h3 style="{_H3}">{_e(t("report.summary.root_causes", lang))}</h3>{cause_list(findings.get("root_causes", []))}'
-        f'<h3 style="{_H3}">{_e(t("report.summary.warnings", lang))}</h3>{cause_list(findings.get("warnings", []))}'
-        f'<h3 style="{_H3}">{_e(t("report.summary.first", lang))}</h3>{first}'
-        "</section>"
+        f'<section class="sfd-summary sfd-outcome-{_e(outcome)}" id="sfd-summary" data-outcome="{_e(outcome)}" style="{box}">'
+        f'<p class="sfd-outcome" style="font-size:1.25em;margin:.1em 0 .2em 0;"><span class="sfd-outcome-label">{_e(t("report.summary.outcome", lang))}:</span> '
+        f'<strong>{_e(t("outcome." + outcome, lang))}</strong></p>'
+        + "".join(blocks) + "</section>"
     )
 
 
-def checks_table_html(findings: Mapping[str, Any], lang: str) -> str:
-    """Every check in run order: status; check with summary and fix; evidence.
+def _duration(findings: Mapping[str, Any]) -> str:
+    from .findings import parse_iso
 
-    A fix the summary holds is a link to it; any other fix stands in full where its cause
-    first appears and is referred to after that.
-    """
-    fixes = summary_fixes(findings)
-    shown: dict[tuple[str, str], str] = {}
-    rows = []
-    for c in findings.get("checks", []):
-        cause = f' <code class="sfd-cause" style="{_CODE}">{_e(c["cause"])}</code>' if c.get("cause") else ""
-        summary = f'<div class="sfd-summary-text">{_text_html(c["summary"])}</div>' if c.get("summary") else ""
-        above = None
-        if c.get("cause") and c.get("fix") and not _in_summary(c, fixes):
-            key = (c["cause"], c["fix"])
-            above = shown.get(key)
-            shown.setdefault(key, c.get("title", ""))
-        fix = fix_block_html(c, lang, shown_above=above, in_summary=_in_summary(c, fixes))
-        rows.append(
-            f'<tr class="sfd-row-{_e(c["status"])}"><td class="sfd-col-status">{status_badge(c["status"], lang)}</td>'
-            f"<td class=\"sfd-col-check\"><strong>{_e(c['title'])}</strong>{cause}{summary}{fix}</td>"
-            f'<td class="sfd-col-evidence">{evidence_table(c.get("evidence") or {}, lang)}</td></tr>'
-        )
-    head = "".join(f'<th class="sfd-col-{k.rsplit(".", 1)[1]}">{_e(t(k, lang))}</th>' for k in ("report.checks.status", "report.checks.check", "report.checks.evidence"))
-    return (
-        f'<section class="sfd-checks" id="sfd-checks"><h2>{_e(t("report.checks.title", lang))}</h2>'
-        f'<table class="sfd-checks-table"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table></section>'
-    )
+    start, end = parse_iso(findings.get("started_at")), parse_iso(findings.get("finished_at"))
+    return f"{(end - start).total_seconds():.0f} s" if start and end else ""
 
 
 def looked_at_html(findings: Mapping[str, Any], context: Mapping[str, Any], lang: str, spec: RunbookSpec | None) -> str:
-    """The "what we looked at" section: org, edition, API calls, window, login attempts."""
+    """The run's details, last and small: runbook, org, edition, window, API calls, login
+    attempts, times, parameters (each by its form label), sfdoctor's version."""
     unknown = t("report.looked.unknown", lang)
     params = findings.get("parameters") or {}
     window = context.get("window")
@@ -389,15 +457,17 @@ def looked_at_html(findings: Mapping[str, Any], context: Mapping[str, Any], lang
     if spec is not None:
         runbook = f"{spec.texts(lang).runbook_title} ({spec.id})"
     attempts = context.get("login_attempts")
-    rows = [
+    run_time = _readable_times(f"{findings.get('started_at', '')} – {findings.get('finished_at', '')}")
+    if _duration(findings):
+        run_time += f" ({_duration(findings)})"
+    rows: list[tuple[str, Any]] = [
         ("report.looked.runbook", runbook),
         ("report.looked.org", findings.get("org", "")),
         ("report.looked.edition", context.get("edition") or unknown),
-        ("report.looked.api_calls", findings.get("api_calls", 0)),
         ("report.looked.window", window or unknown),
+        ("report.looked.api_calls", findings.get("api_calls", 0)),
         ("report.looked.login_attempts", unknown if attempts is None else attempts),
-        ("report.looked.run_time", f"{findings.get('started_at', '')} – {findings.get('finished_at', '')}"),
-        ("report.looked.parameters", ", ".join(f"{k}={v}" for k, v in params.items()) or t("report.summary.none", lang)),
+        ("report.looked.run_time", run_time),
     ]
     if spec is not None:
         # A fact the runbook never uses is left out rather than shown as "not determined":
@@ -408,20 +478,31 @@ def looked_at_html(findings: Mapping[str, Any], context: Mapping[str, Any], lang
         rows = [(k, v) for k, v in rows
                 if not (k == "report.looked.edition" and not context.get("edition") and not by_edition)
                 and not (k == "report.looked.window" and not window and not has_days)]
-    body = "".join(f"<tr><th>{_e(t(k, lang))}</th><td>{_e(v)}</td></tr>" for k, v in rows)
-    return f'<section class="sfd-looked" id="sfd-looked"><h2>{_e(t("report.looked.title", lang))}</h2><table>{body}</table></section>'
+    if findings.get("sfdoctor_version"):
+        rows.append(("report.looked.version", findings["sfdoctor_version"]))
+    words = Words(lang, spec)
+    cells = [f'<div><span style="{_MUTED}">{_e(t(k, lang))}:</span> {_e(v)}</div>' for k, v in rows]
+    for name, value in params.items():
+        label = name
+        if spec is not None and any(p.name == name for p in spec.parameters):
+            label = spec.texts(lang).label(name)
+        shown = evidence_value_html(value, words, key=name) if value not in ("", None) else f'<span style="{_MUTED}">—</span>'
+        cells.append(f'<div class="sfd-param" data-param="{_e(name)}"><span style="{_MUTED}">{_e(label)}:</span> {shown}</div>')
+    return (f'<section class="sfd-looked" id="sfd-looked" style="font-size:.85em;margin-top:1.2em;">'
+            f'<h2 style="{_H2}font-size:1.1em;">{_e(t("report.looked.title", lang))}</h2>'
+            f'<div class="sfd-looked-values" style="{_GRID}font-size:1em;">{"".join(cells)}</div></section>')
 
 
 def header_html(findings: Mapping[str, Any], context: Mapping[str, Any], lang: str, spec: RunbookSpec | None) -> str:
+    """The top of the report: the title, one line on which org and when, the answer, and the
+    heading of the checks that follow it."""
     title = spec.texts(lang).runbook_title if spec is not None else findings.get("runbook", "")
     return (
         '<header class="sfd-report">'
         f'<h1>{_e(t("report.title", lang, title=title))}</h1>'
-        f'<p class="sfd-generated">{_e(t("report.generated", lang, time=findings.get("finished_at", "")))}</p>'
+        f'<p class="sfd-generated">{_e(t("report.generated", lang, org=findings.get("org", ""), time=_readable_times(str(findings.get("finished_at", "")))))}</p>'
         + summary_html(findings, lang, spec)
-        + checks_table_html(findings, lang)
-        + looked_at_html(findings, context, lang, spec)
-        + f'<h2 class="sfd-details">{_e(t("report.notebook_title", lang))}</h2>'
+        + f'<h2 class="sfd-checks-title" id="sfd-checks">{_e(t("report.checks.title", lang))}</h2>'
         "</header>"
     )
 
@@ -437,110 +518,75 @@ _EXT_SRC = re.compile(r"(<(?:img|iframe|source|video|audio|embed)\b[^>]*?)\bsrc\
 _DROP_MIMES = ("application/vnd.jupyter.widget-view+json", "application/javascript", "text/javascript")
 
 
-_CJK_CHAR = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\uff66-\uff9f]")
-_LETTER = re.compile(r"[^\W\d_]")
-_HIRAGANA = re.compile(r"[\u3040-\u309f]")
-
-
-def _is_japanese(text: str) -> bool:
-    """Japanese prose: a tenth of its letters or more are hiragana (its particles), which an
-    English sentence quoting a Japanese label (mostly katakana and kanji) does not reach."""
-    letters = len(_LETTER.findall(text))
-    return letters > 0 and len(_HIRAGANA.findall(text)) * 10 >= letters
-
-
-def markdown_in_language(source: str, lang: str) -> str:
-    """A notebook's bilingual markdown as one language's: what the report of a `lang` run shows.
-
-    The notebooks keep English and Japanese side by side for JupyterLab: a heading says
-    `English / 日本語`, and each paragraph is written once per language. A heading keeps its
-    `lang` side; a paragraph is kept when its language is `lang` (told by its script).
-    """
-    want_ja = lang == "ja"
-    out: list[str] = []
-    for block in re.split(r"\n[ \t]*\n", source):
-        lines = block.split("\n")
-        kept: list[str] = []
-        paragraph: list[str] = []
-
-        def flush() -> None:
-            text = "\n".join(paragraph)
-            if paragraph and (not _LETTER.search(text) or _is_japanese(text) == want_ja):
-                kept.extend(paragraph)
-            paragraph.clear()
-
-        for line in lines:
-            heading = re.match(r"^(\s*#+\s+)(.*)$", line)
-            if heading:
-                flush()
-                sides = heading.group(2).split(" / ")
-                number = re.match(r"^\d+\.\s+", sides[0])
-                # a heading is short: its Japanese side is the one with any kana or kanji
-                ours = [side for side in sides if bool(_CJK_CHAR.search(side)) == want_ja]
-                if number and ours and not re.match(r"^\d+\.", ours[0]):
-                    ours[0] = number.group(0) + ours[0]  # "## 1. The org / 組織": the step number is both's
-                kept.append(heading.group(1) + " / ".join(ours if ours and len(sides) > 1 else sides))
-            else:
-                paragraph.append(line)
-        flush()
-        if kept:
-            out.append("\n".join(kept))
-    return "\n\n".join(out)
-
-
-def _printable_notebook(
+def _checks_notebook(
     nb: "nbformat.NotebookNode",
-    lang: str = "en",
-    findings: Mapping[str, Any] | None = None,
+    findings: Mapping[str, Any],
+    lang: str,
+    spec: RunbookSpec | None = None,
 ) -> "nbformat.NotebookNode":
-    """A copy fit for a static page: no widget state or views, no code, our JSON hidden.
+    """The report's checks as a notebook for nbconvert: one cell per check of findings.json, in
+    run order, holding its card and what the notebook showed under it (a table, a chart, why a
+    cell broke). Each check stands once.
 
-    With `findings`, each finding card is drawn again from its own JSON (so a report made
-    from an older notebook looks like a new one) with its fix pointing at the summary at
-    the top of the report, and the notebook's closing summary becomes a pointer to it:
-    the report then states each fix once.
+    The notebook's own cards, markdown and closing summary are left out: the answer above says
+    what the summary said, the cards are drawn again from findings.json (so the report says the
+    truth even when the notebook broke, and a report from an older notebook looks like a new
+    one), and the notebook's prose, written in both languages for JupyterLab, is not the report's.
+    An output before any card stands first; a check the notebook never showed (the runner's
+    `run` error) gets a cell of its own. No widget state, no code.
     """
     import nbformat
 
-    nb = nbformat.from_dict(json.loads(json.dumps(nb)))
-    nb.metadata.pop("widgets", None)
-    fixes = summary_fixes(findings) if findings is not None else {}
-    # nbformat saves JSON with sorted keys: take each card's finding from findings.json (in
-    # the check's own key order) when it is the same check, else the output's own copy.
-    by_id: dict[str, list[Mapping[str, Any]]] = {}
-    for c in (findings or {}).get("checks", []):
-        by_id.setdefault(str(c.get("id")), []).append(c)
+    fixes = summary_fixes(findings)
+    checks = list(findings.get("checks", []))
+    extras: dict[int, list[Any]] = {}   # index in checks -> outputs shown under its card
+    before: list[Any] = []              # outputs before the first card
+    taken: set[int] = set()
+    current: int | None = None
     for cell in nb.cells:
-        if cell.cell_type == "markdown":
-            cell.source = markdown_in_language(cell.source, lang)
-            continue
         if cell.cell_type != "code":
             continue
-        kept = []
         for out in cell.get("outputs", []):
             data = out.get("data")
             if data is not None:
-                if findings is not None and "text/html" in data:
-                    card = data.get(MIMETYPE)
-                    if isinstance(card, dict) and card.get("status") and card.get("title"):
-                        same = by_id.get(str(card.get("id")))
-                        if same and same[0].get("status") == card.get("status") and same[0].get("evidence") == card.get("evidence"):
-                            card = same.pop(0)
-                        data["text/html"] = finding_card_html(card, lang, fix_in_summary=_in_summary(card, fixes))
-                    elif RUN_MIMETYPE in data:
-                        data["text/html"] = (f'<p class="sfd-summary-pointer" style="font-family:{_FONT};">'
-                                             f'<a href="#sfd-summary">{_e(t("report.summary_at_top", lang))}</a></p>')
-                for mime in (*_DROP_MIMES, MIMETYPE, RUN_MIMETYPE, CONTEXT_MIMETYPE):
-                    data.pop(mime, None)
+                card = data.get(MIMETYPE)
+                if isinstance(card, dict) and card.get("id"):
+                    # The next check of findings.json with this id that no card claimed yet.
+                    current = next((i for i, c in enumerate(checks) if i not in taken and c.get("id") == card["id"]), current)
+                    if current is not None:
+                        taken.add(current)
+                    continue
+                if RUN_MIMETYPE in data or CONTEXT_MIMETYPE in data:
+                    continue
+                data = {k: v for k, v in data.items() if k not in _DROP_MIMES}
                 if not data:
                     continue
+                out = nbformat.from_dict({**out, "data": data})
             if out.get("output_type") == "error":
                 # Show why a cell broke as plain text, without ANSI colour codes.
                 tb = "\n".join(re.sub(r"\x1b\[[0-9;]*m", "", line) for line in out.get("traceback", []))
                 out = nbformat.v4.new_output("stream", name="stderr", text=tb or f"{out.get('ename')}: {out.get('evalue')}")
-            kept.append(out)
-        cell.outputs = kept
-    return nb
+            # An output that names its check goes under that check's card; any other under
+            # the card shown last before it.
+            owner = (out.get("metadata") or {}).get(CHECK_METADATA)
+            at = next((i for i in range(len(checks) - 1, -1, -1) if checks[i].get("id") == owner), current)
+            (before if at is None else extras.setdefault(at, [])).append(out)
+    printable = nbformat.v4.new_notebook()
+    printable.metadata = {k: v for k, v in nb.metadata.items() if k != "widgets"}
+    cells = [nbformat.v4.new_code_cell("", outputs=before)] if before else []
+    shown: dict[tuple[str, str], str] = {}
+    for i, c in enumerate(checks):
+        above = None
+        if c.get("cause") and c.get("fix") and not _in_summary(c, fixes):
+            above = shown.get((c["cause"], c["fix"]))
+            shown.setdefault((c["cause"], c["fix"]), c.get("title", ""))
+        card = finding_card_html(c, lang, spec=spec, fix_shown_above=above, fix_in_summary=_in_summary(c, fixes),
+                                 fold=c.get("status") in ("pass", "skip"))
+        outputs = [nbformat.v4.new_output("display_data", data={"text/html": card, "text/plain": str(c.get("id"))}),
+                   *extras.get(i, [])]
+        cells.append(nbformat.v4.new_code_cell("", outputs=outputs))
+    printable.cells = cells
+    return printable
 
 
 # One HTMLExporter per process: building one compiles nbconvert's jinja templates (~0.1 s
@@ -628,15 +674,17 @@ def export_html(
     spec: RunbookSpec | None = None,
     context: Mapping[str, Any] | None = None,
 ) -> str:
-    """The shareable report page: our header first, then the notebook's outputs, code hidden."""
-    page = make_self_contained(_nbconvert_html(_printable_notebook(nb, lang, findings)))
+    """The shareable report page, top-down: the answer, each check once (with what the notebook
+    showed under it), the run's details last. Code hidden, nothing fetched."""
+    page = make_self_contained(_nbconvert_html(_checks_notebook(nb, findings, lang, spec)))
     title = spec.texts(lang).runbook_title if spec is not None else str(findings.get("runbook", ""))
     page = re.sub(r"<title>.*?</title>", f"<title>{_e(t('report.title', lang, title=title))}</title>", page, count=1, flags=re.DOTALL)
     page = re.sub(r"<html[^>]*>", f'<html lang="{_e(lang)}">', page, count=1)
     page = page.replace("</head>", f'<style id="sfd-style">{css()}</style></head>', 1)
     header = header_html(findings, context or {}, lang, spec)
     page = re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + header, page, count=1)
-    return page
+    details = f'<footer class="sfd-report">{looked_at_html(findings, context or {}, lang, spec)}</footer>'
+    return page.replace("</body>", details + "</body>", 1)
 
 
 def context_from_notebook(nb: "nbformat.NotebookNode") -> dict[str, Any]:

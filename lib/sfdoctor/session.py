@@ -323,7 +323,7 @@ class RunSession:
                 # The API calls spent so far ride along in the output's metadata, so a run
                 # that dies before finish() still reports what it cost (runner.collect).
                 _display({
-                    "text/html": finding_card_html(f, self.lang, fix_shown_above=shown_above),
+                    "text/html": finding_card_html(f, self.lang, spec=self.spec, fix_shown_above=shown_above),
                     MIMETYPE: f.to_json(),
                     "text/plain": f"[{f.status}] {f.title}" + (f" ({f.cause})" if f.cause else ""),
                 }, {API_CALLS_METADATA: self.api_calls})

@@ -29,7 +29,7 @@ from ..checks import mc_user as mu
 from ..clients import Connection
 from ..demo.info import DemoInfo
 from ..errors import CheckError, problem_text
-from ..findings import Finding
+from ..findings import CHECK_METADATA, Finding
 from ..registry import Runbook
 
 MAX_LISTED = 20
@@ -244,7 +244,7 @@ def show_allowlist(facts: Facts, lang: str = "en") -> None:
     t = RUNBOOK.spec().texts(lang)
     labels = {k: t.msg(k) for k in ("col_address", "col_status", "col_by", "col_add",
                                     "status_covered", "status_partly", "status_not_covered")}
-    display(HTML(al.table_html(facts.rows, labels)))
+    display(HTML(al.table_html(facts.rows, labels)), metadata={CHECK_METADATA: "mc-allowlist"})
 
 
 # --------------------------------------------------------------------------- 2. the user (AccountUser)

@@ -25,7 +25,7 @@ from ..checks import login_probe, org_info, permissions, soap_login, token_reset
 from ..checks.query import composite, composite_once, plain_record, soql, soql_datetime
 from ..clients import Connection
 from ..errors import CheckError, problem_text
-from ..findings import Finding
+from ..findings import CHECK_METADATA, Finding
 from ..i18n import t
 from ..registry import Runbook
 
@@ -573,10 +573,11 @@ def show(facts: Facts, lang: str = "en") -> None:
         return
     # A plain HTML table: the grouping is done server-side, so pandas (~0.5 s to import in
     # every kernel) adds nothing here; `table()` gives the DataFrame for interactive use.
-    display(HTML(table_html(facts, lang, failures_only=bool(facts.history.failing))))
+    mine = {CHECK_METADATA: "login-history"}  # the report shows them under that check's card
+    display(HTML(table_html(facts, lang, failures_only=bool(facts.history.failing))), metadata=mine)
     svg = failures_svg(facts, lang)
     if svg:
-        display(SVG(svg))
+        display(SVG(svg), metadata=mine)
 
 
 def load_security(conn: Connection, facts: Facts) -> dict[str, Any]:
