@@ -300,3 +300,17 @@ def test_an_output_that_names_its_check_stands_under_that_checks_card():
     cells = soup.select(".jp-Cell")
     assert cells[0].select_one("#sfd-check-probe") and cells[0].select_one("#chart")
     assert cells[1].select_one("#chart") is None
+
+
+def test_steps_written_inline_read_one_a_line():
+    from sfdoctor.report import steps_html
+
+    for lang, fix, lines in (
+        ("en", "The token is outdated (every reset voids it). 1. Find the newest token. 2. Enter it in Marketo, then \"Verify\".",
+         ["The token is outdated (every reset voids it).", "1. Find the newest token.", "2. Enter it in Marketo, then \"Verify\"."]),
+        ("ja", "トークンが古くなっています。 1. 最新のトークンを探します。2. Marketo に入力します。",
+         ["トークンが古くなっています。", "1. 最新のトークンを探します。", "2. Marketo に入力します。"]),
+        ("en", "Use API 31.0-64.0. Then stop.", ["Use API 31.0-64.0. Then stop."]),
+    ):
+        soup = BeautifulSoup(steps_html(fix, lang), "html.parser")
+        assert [d.get_text() for d in soup.select(".sfd-step")] == lines

@@ -288,12 +288,32 @@ def steps_html(fix: str, lang: str = "en") -> str:
     """A fix text as people follow it: each line its own block; a numbered step ("1. ", "A. ")
     hangs its number so that a long step wraps under its own text."""
     out = []
-    for line in tidy(fix.strip(), lang).splitlines():
+    for line in _step_lines(tidy(fix.strip(), lang)):
         if not line.strip():
             continue
         hang = "padding-left:1.4em;text-indent:-1.4em;" if _NUMBERED.match(line) else ""
         out.append(f'<div class="sfd-step" style="margin:.1em 0;{hang}">{_text_html(line.strip())}</div>')
     return f'<div class="sfd-steps">{"".join(out)}</div>'
+
+
+def _step_lines(text: str) -> list[str]:
+    """A fix's lines, with steps written inline ("… outdated. 1. Find … 2. Enter …") each on a
+    line of its own: a split before "N. " only where N counts up from 1 after a sentence's end."""
+    lines = []
+    for line in text.splitlines():
+        cuts, n, at = [], 1, 0
+        while True:
+            m = re.compile(rf"(?:(?<=[.:)]) +|(?<=[。：）]) *|^){n}\. ").search(line, at)
+            if not m or (n == 1 and m.start() == 0):
+                break
+            cuts.append(m.start())
+            n, at = n + 1, m.end()
+        if len(cuts) >= 2:
+            bounds = [0, *cuts, len(line)]
+            lines += [line[a:b].strip() for a, b in zip(bounds, bounds[1:]) if line[a:b].strip()]
+        else:
+            lines.append(line)
+    return lines
 
 
 def _fix_anchor(cause: str) -> str:
