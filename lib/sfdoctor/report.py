@@ -360,6 +360,9 @@ def finding_card_html(
     accent = STATUS_STYLE.get(status, STATUS_STYLE["skip"])[1]
     box = _CARD_BOX + (f"padding:.25em .8em;margin:.3em 0;" if fold else "")
     head = (f'{status_badge(status, lang)} <strong style="font-size:1.02em;">{_e(d.get("title", ""))}</strong>')
+    if d.get("cause"):
+        head += (f' <code class="sfd-cause" style="{_CODE}{_MUTED}font-size:.78em;padding:0 .3em;border:1px solid {_LINE};'
+                 f'border-radius:3px;">{_e(d["cause"])}</code>')
     evidence = evidence_html(d.get("evidence") or {}, Words(lang, spec))
     if evidence and fold:
         head += f' <span class="sfd-values-hint" style="{_MUTED}font-size:.85em;">({_e(t("report.values", lang))})</span>'
