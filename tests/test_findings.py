@@ -56,6 +56,9 @@ def test_findings_json_carries_version_reasons_and_flag_only_where_it_holds():
      "Problems found: PASSWORD_INVALID (sync@acme.example is locked out)"),
     ({"outcome": "inconclusive", "root_causes": [], "reasons": ["A could not run: timeout"]},
      "Inconclusive: A could not run: timeout"),
+    ({"outcome": "healthy", "root_causes": [], "not_checked": ["mc-login"],
+      "checks": [{"id": "mc-login", "status": "manual", "title": "Log in as the integration user"}]},
+     "Healthy: no check failed, except what was not checked: Log in as the integration user"),
 ])
 def test_done_line_never_ends_in_a_dash(data, line):
     assert findings.done_line(data, "en") == line

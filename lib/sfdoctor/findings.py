@@ -171,6 +171,11 @@ def done_line(findings: dict[str, Any], lang: str) -> str:
         detail = ", ".join(named)
     elif outcome in ("inconclusive", "error"):
         detail = "; ".join(reasons_of(findings))
+    elif findings.get("not_checked"):
+        # healthy with manual steps left: the line says what was not looked at, by its title.
+        titles = {c.get("id"): c.get("title") or c.get("id") for c in findings.get("checks") or []}
+        left = ", ".join(str(titles.get(i, i)) for i in findings["not_checked"])
+        return t("run.progress.done_not_checked", lang, outcome=said, checks=left)
     else:
         detail = ""
     return t("run.progress.done", lang, outcome=said, causes=detail) if detail else said
