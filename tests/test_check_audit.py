@@ -118,7 +118,7 @@ def test_mc_next_steps_do_not_say_nothing_blocks_when_the_login_was_never_tried(
     assert steps["status"] == "skip" and steps["evidence"]["not_looked"] == ["mc-login"]
 
 
-def test_user_status_does_not_pass_when_userlogin_could_not_be_read(monkeypatch):
+def test_user_status_does_not_pass_when_userlogin_could_not_be_read(monkeypatch, tmp_path):
     """A failed UserLogin read that is not a refusal (the simulator fails a composite's parts only
     by permission, so the answer is replaced here): before, frozen and locked read as "no" and
     the user passed; now the check errors, naming the read."""
@@ -133,5 +133,10 @@ def test_user_status_does_not_pass_when_userlogin_could_not_be_read(monkeypatch)
         return answers
 
     monkeypatch.setattr(stq, "composite_once", userlogin_fails)
-    check = _checks(honesty._run(H.SCENARIOS / "healthy.yml", "en"))["user-status"]
+    # The healthy world names no user (nobody failed), so the operator names the integration user.
+    world = yaml.safe_load((H.SCENARIOS / "healthy.yml").read_text(encoding="utf-8"))
+    world.setdefault("operator", {})["probe_username"] = "sync@acme.example"
+    path = tmp_path / "healthy-named-user.yml"
+    path.write_text(yaml.safe_dump(world, allow_unicode=True), encoding="utf-8")
+    check = _checks(_run_file(path, "en"))["user-status"]
     assert check["status"] == "error" and "UserLogin could not be read" in check["summary"]
