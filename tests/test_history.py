@@ -118,6 +118,22 @@ def test_reports_list_narrows_a_fleets_history_and_keeps_the_positions(tmp_path,
     assert capsys.readouterr().err.strip() == "2,000 件中 0 件を表示。位置はそのまま `sfdoctor reports diff` に渡せます"
 
 
+
+@pytest.mark.parametrize("extra, said", [
+    (["--last", "-3"], "--last -3: give a number of runs from 1"),
+    (["--last", "0", "--lang", "ja"], "--last 0: 1 以上の件数を指定してください"),
+    (["--runbook", "nosuch"], "unknown runbook 'nosuch'"),
+])
+def test_reports_list_refuses_what_can_list_nothing_in_one_line(tmp_path, capsys, extra, said):
+    from history_gen import write_history
+
+    from sfdoctor.cli import main
+
+    write_history(tmp_path, 20, 5)
+    assert main(["reports", "list", "--out", str(tmp_path), *extra]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and said in err[0]
+
 # ------------------------------------------------------------------------------ prune
 from datetime import datetime, timedelta, timezone  # noqa: E402
 

@@ -182,13 +182,18 @@ def cmd_reports_list(args: argparse.Namespace) -> int:
 
     from .report_index import list_reports
 
+    if args.last is not None and args.last < 1:
+        raise BadInput(Text("cli.last_bad", n=args.last))
     entries = list_reports(args.out)
     n = len(entries)
+    if args.runbook and not any(e.get("runbook") == args.runbook for e in entries):
+        from .runbooks import load
+        load(args.runbook)  # a runbook no run names must at least be one sfdoctor knows: else one line, exit 2
     chosen = [(i - n, e) for i, e in enumerate(entries)
               if (not args.org or fnmatchcase(str(e.get("org", "")), args.org))
               and (not args.runbook or e.get("runbook") == args.runbook)]
     if args.last is not None:
-        chosen = chosen[-args.last:] if args.last > 0 else []
+        chosen = chosen[-args.last:]
     if args.json:
         _out_json([{"position": pos, **e} for pos, e in chosen])
         return 0
