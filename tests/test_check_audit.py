@@ -50,6 +50,37 @@ def test_oauth_refused_sign_ins_with_nothing_pasted_are_never_healthy(lang):
 
 
 @pytest.mark.parametrize("lang", ["en", "ja"])
+def test_oauth_history_counts_only_oauth_sign_ins_not_another_integrations_soap_refusals(tmp_path, lang):
+    """no-network-access's world (SOAP token failures of the user, application N/A) run as an
+    OAuth health check with no app named: before, those SOAP refusals were the OAuth symptom and
+    the run ended inconclusive with "sign-ins through ? ... include refusals"."""
+    world = yaml.safe_load((H.SCENARIOS / "no-network-access.yml").read_text(encoding="utf-8"))
+    world["runbook"] = "oauth-connection-failure"
+    path = tmp_path / "soap-refusals-only.yml"
+    path.write_text(yaml.safe_dump(world, allow_unicode=True), encoding="utf-8")
+    data = _run_file(path, lang)
+    history = _checks(data)["login-history"]
+    assert history["status"] == "pass" and not history.get("unexplained"), history
+    assert history["evidence"]["by_status"] == [] and "?" not in history["summary"]
+    assert data["outcome"] == "healthy", data["reasons"]
+
+    # A refused OAuth sign-in of the same user, no app named: that is the symptom.
+    world["salesforce"]["login_history"].append(
+        {"username": "sync@oldco.example", "at": "-2h", "source_ip": "198.51.100.20",
+         "status": "Failed: Computer activation required", "login_type": "Remote Access 2.0",
+         "application": "Sync Tool", "login_sub_type": "OauthJwtBearer"})
+    path = tmp_path / "an-oauth-refusal-too.yml"
+    path.write_text(yaml.safe_dump(world, allow_unicode=True), encoding="utf-8")
+    data = _run_file(path, lang)
+    history = _checks(data)["login-history"]
+    assert history["status"] == "warn" and history.get("unexplained") is True
+    assert [row["application"] for row in history["evidence"]["by_status"] if row["status"] != "Success"] == \
+        ["Sync Tool"]
+    assert "?" not in history["summary"] and "OAuth" in history["summary"]
+    assert data["outcome"] == "inconclusive"
+
+
+@pytest.mark.parametrize("lang", ["en", "ja"])
 def test_sia_restricted_domain_logins_hidden_from_the_run_as_user_are_manual(lang):
     """Before: LoginHistory's own-rows-only answer was empty, so the org check passed ("nothing on
     the org's side explains it") without having seen the refused logins."""

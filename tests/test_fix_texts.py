@@ -186,3 +186,17 @@ def test_no_text_a_person_reads_names_an_evidence_key(path, lang):
         for field, text in [*_texts(check), *run_texts]:
             for key in every_key:
                 assert not _says_key(text, key), (check["id"], field, key, text)
+
+
+# A placeholder where a value was not known ("N/A" from LoginHistory's Application column, "?"
+# for an app nobody named) reads as a name: say plainly what is not known instead.
+PLACEHOLDER = re.compile(r"\(N/A\)|(?<!\S)\?(?!\S)")
+
+
+@pytest.mark.parametrize(("path", "lang"), RUNS, ids=IDS)
+def test_no_text_a_person_reads_shows_a_placeholder_for_an_unknown_value(path, lang):
+    data = _run(path, lang)
+    run_texts = [("reasons", r) for r in data.get("reasons") or []]
+    for check in data["checks"]:
+        for field, text in [*_texts(check), *run_texts]:
+            assert not PLACEHOLDER.search(text), (check["id"], field, text)

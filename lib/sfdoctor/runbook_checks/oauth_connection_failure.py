@@ -891,9 +891,23 @@ def probe(conn: Connection, facts: OauthFacts, lang: str = "en") -> list[Finding
     return _fail(facts, lang, cause, result, text)
 
 
+# LoginHistory's LoginType of OAuth sign-ins: SOQL returns the label ("Remote Access 2.0" for
+# OAuth 2.0 flows, "Remote Access Client" for OAuth 1.0), the API reference names the values
+# (Oauth2, Oauth); every OAuth flow's LoginSubType starts with "Oauth" (OauthJwtBearer...).
+OAUTH_LOGIN_TYPES = frozenset({"remote access 2.0", "remote access client", "oauth2", "oauth"})
+
+
+def is_oauth_sign_in(row: dict[str, Any]) -> bool:
+    """True for a LoginHistory row (or group) of an OAuth sign-in: a SOAP or UI login of the same
+    user belongs to another integration and is not this runbook's symptom."""
+    return (str(row.get("LoginType") or "").casefold() in OAUTH_LOGIN_TYPES
+            or str(row.get("LoginSubType") or "").casefold().startswith("oauth"))
+
+
 @RUNBOOK.check("login-history")
 def login_history(conn: Connection, facts: OauthFacts, lang: str = "en") -> list[Finding]:
-    """The user's sign-ins through the app in the window, by status (evidence)."""
+    """The user's OAuth sign-ins in the window (through the app when one is named), by status.
+    Refused ones are the symptom: unexplained, they keep the run from being healthy."""
     if not facts.username:
         return [RUNBOOK.finding("skip", lang, evidence={"reason": "no username"},
                         summary=RUNBOOK.msg(lang, "user_unnamed"))]
@@ -903,7 +917,8 @@ def login_history(conn: Connection, facts: OauthFacts, lang: str = "en") -> list
         # LoginHistory shows a run-as user without Manage Users its own rows only: empty proves nothing.
         access.check_rows_visible(conn, "login-history")
     name = facts.oauth_app.casefold()
-    rows = [h for h in facts.history if not name or str(h.get("Application") or "").casefold() == name]
+    rows = [h for h in facts.history if is_oauth_sign_in(h)
+            and (not name or str(h.get("Application") or "").casefold() == name)]
     evidence = {"days": facts.days, "by_status": [{"status": h.get("Status"), "n": h.get("logins"),
                                                    "last": h.get("lastLogin"), "application": h.get("Application")}
                                                   for h in rows]}
@@ -913,8 +928,9 @@ def login_history(conn: Connection, facts: OauthFacts, lang: str = "en") -> list
     # Refused sign-ins are the symptom itself: with nothing pasted and no check explaining them,
     # the run may not call the integration healthy (findings.outcome).
     return [RUNBOOK.finding("warn" if failed else "pass", lang, evidence=evidence, unexplained=bool(failed),
-                    summary=RUNBOOK.msg(lang, key, username=_found_name(facts), app=facts.oauth_app or "?",
-                                days=facts.days, statuses=statuses))]
+                    summary=RUNBOOK.msg(lang, key if facts.oauth_app else f"{key}_any_app",
+                                        username=_found_name(facts), app=facts.oauth_app,
+                                        days=facts.days, statuses=statuses))]
 
 
 @RUNBOOK.check("explained")
@@ -945,5 +961,5 @@ def run_all(run: Any, facts: OauthFacts) -> None:
 
 
 __all__ = ["FLOWS", "MAX_API_CALLS", "OauthFacts", "PastedError", "RUNBOOK", "STEPS", "probe_identity", "app", "app_block", "app_credentials",
-           "classify", "explained", "integration_user", "load", "login_history", "login_restrictions",
+           "classify", "explained", "integration_user", "is_oauth_sign_in", "load", "login_history", "login_restrictions",
            "password_flow", "probe", "queries", "read_pasted_error", "refresh_tokens", "run_all"]

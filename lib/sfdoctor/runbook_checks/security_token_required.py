@@ -718,10 +718,34 @@ def soap_login_retiring(conn: Connection, facts: Facts, lang: str = "en") -> lis
     evidence = {"soap_failures": failing, "soap_successes": ok, "seen": seen[:10]}
     if failing or ok:
         key = "soap_retiring_failing" if failing else "soap_retiring_ok"
-        return [RUNBOOK.finding("warn", lang, cause="SOAP_LOGIN_RETIRING", edition=facts.edition,
-                        evidence=evidence, values={"seen": ", ".join(seen[:10]) or "SOAP", "username": facts.username},
+        case, values = _soap_integrations(h.groups, lang)
+        return [RUNBOOK.finding("warn", lang, cause="SOAP_LOGIN_RETIRING", edition=facts.edition, case=case,
+                        evidence=evidence, values={**values, "username": facts.username},
                         summary=RUNBOOK.msg(lang, key, n=failing or ok))]
     return [RUNBOOK.finding("pass", lang, evidence=evidence, summary=RUNBOOK.msg(lang, "soap_none"))]
+
+
+# What LoginHistory's Application column holds when the login names no app (a SOAP client).
+_NO_APPLICATION = frozenset({"", "n/a", "-"})
+
+
+def _soap_integrations(groups: list[dict[str, Any]], lang: str) -> tuple[str | None, dict[str, str]]:
+    """The fix's case and values for the SOAP logins' integrations: `seen` names the ones
+    LoginHistory names by application ("SOAP Partner (Marketo)"); when it names none, the case
+    "unnamed_app" says so and gives the API types and source addresses to find it by, rather
+    than a vendor called "N/A"."""
+    soap = [g for g in groups if lh.is_soap(g)]
+    named = sorted({f"{g['api_type'] or g['login_type']} ({g['application']})" for g in soap
+                    if str(g["application"]).casefold() not in _NO_APPLICATION})
+    unnamed = [g for g in soap if str(g["application"]).casefold() in _NO_APPLICATION]
+    apis = ", ".join(sorted({str(g["api_type"] or g["login_type"]) for g in unnamed})) or "SOAP"
+    ips = ", ".join(sorted({str(g["source_ip"]) for g in unnamed if g.get("source_ip")})[:10])
+    if not named:
+        return "unnamed_app", {"api": apis, "ips": ips or RUNBOOK.msg(lang, "soap_unnamed_no_ip")}
+    seen = ", ".join(named[:10])
+    if unnamed:
+        seen = RUNBOOK.msg(lang, "soap_seen_and_unnamed", seen=seen, api=apis)
+    return None, {"seen": seen}
 
 
 STEPS = RUNBOOK.steps
