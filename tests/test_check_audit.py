@@ -171,3 +171,18 @@ def test_user_status_does_not_pass_when_userlogin_could_not_be_read(monkeypatch,
     path.write_text(yaml.safe_dump(world, allow_unicode=True), encoding="utf-8")
     check = _checks(_run_file(path, "en"))["user-status"]
     assert check["status"] == "error" and "UserLogin could not be read" in check["summary"]
+
+
+@pytest.mark.parametrize("world", ["token-stale", "user-locked", "user-frozen"])
+def test_failed_logins_with_no_user_under_diagnosis_are_not_healthy(tmp_path, world):
+    """No user named and none failing for a missing token: the failures this runbook diagnoses
+    (a stale token logs as Invalid Password; lockouts; frozen users) stand unexplained, so the run
+    is inconclusive with that reason, never healthy."""
+    data = yaml.safe_load((H.SCENARIOS / f"{world}.yml").read_text(encoding="utf-8"))
+    (data.get("operator") or {}).pop("probe_username", None)
+    path = tmp_path / f"{world}-no-user.yml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    result = _run_file(path, "en")
+    org = _checks(result)["login-history-org"]
+    assert result["outcome"] == "inconclusive" and org["status"] == "warn" and org.get("unexplained") is True
+    assert any("failed logins" in reason for reason in result["reasons"])

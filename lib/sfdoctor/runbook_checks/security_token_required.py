@@ -441,11 +441,14 @@ def org_history(conn: Connection, facts: Facts, lang: str = "en") -> list[Findin
     # fail for a missing token too (the same fix will be needed there).
     others = token - (h.total(lh.TOKEN_REQUIRED) if facts.user else 0)
     evidence["token_required_other_users"] = others
-    status = "warn" if others > 0 else "pass"
-    key = "org_history_others" if others > 0 else ("org_history_token" if token else "org_history_ok")
-    # The symptom itself: logins refused for a missing token. With no user under diagnosis no
+    # The symptom itself: logins refused for a missing token, or for any reason this runbook
+    # diagnoses (a stale token logs as Invalid Password). With no user under diagnosis no
     # check explains them, so the run may not call the org healthy.
-    return [RUNBOOK.finding(status, lang, evidence=evidence, unexplained=facts.user is None and token > 0,
+    diagnosable = sum(g["n"] for g in failing if g["category"] != lh.OTHER)
+    unexplained = facts.user is None and (token > 0 or diagnosable > 0)
+    status = "warn" if others > 0 or unexplained else "pass"
+    key = "org_history_others" if others > 0 else ("org_history_token" if token else "org_history_ok")
+    return [RUNBOOK.finding(status, lang, evidence=evidence, unexplained=unexplained,
                     summary=RUNBOOK.msg(lang, key, n=evidence["failures"], token=token, others=others, days=facts.days))]
 
 
