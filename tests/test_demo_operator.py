@@ -58,8 +58,8 @@ def test_a_bad_answer_is_refused_naming_the_parameter_not_dropped(tmp_path):
         assert "marketo_sync_sandbox" in line and "'maybe'" in line and "'ticked'" in line
 
 
-@pytest.mark.parametrize("lang, words", [("en", "the operator's answer for parameter marketo_sync_sandbox"),
-                                         ("ja", "パラメータ marketo_sync_sandbox へのオペレーターの回答")])
+@pytest.mark.parametrize("lang, words", [("en", "operator.marketo_sync_sandbox (the operator's answer"),
+                                         ("ja", "operator.marketo_sync_sandbox (そのパラメーターへのオペレーターの回答)")])
 def test_run_refuses_a_bad_answer_with_exit_2_before_any_folder_or_login(tmp_path, lang, words):
     from sfdoctor.runner import run_runbook
 
@@ -69,6 +69,7 @@ def test_run_refuses_a_bad_answer_with_exit_2_before_any_folder_or_login(tmp_pat
         run_runbook("marketo-sync-setup", f"demo:{world}", {}, reports, lang, progress=None)
     line = exc.value.one_line(lang)
     assert words in line and "'maybe'" in line and "\n" not in line
+    assert f"{world}: operator.marketo_sync_sandbox" in line          # the file, then the key path
     assert not reports.exists()
     sim = running_simulator(str(Path(world).resolve())) or running_simulator(world)
     assert sim is not None and not any("token" in k or "Soap" in k for k in sim.stats), dict(sim.stats)

@@ -84,7 +84,7 @@ def test_every_fail_names_the_values_of_its_evidence(path, lang):
 
 # A fix that sends the reader to the evidence (or "the summary above") for its case or values
 # leaves the last step to them: it names them itself.
-POINTS_AWAY = re.compile(r"\bevidence\b|根拠|summary above|上の要約|which of these|which case")
+POINTS_AWAY = re.compile(r"\bevidence\b|根拠|summary above|上の要約|which of these|which case|the check of failing addresses|チェックが示す範囲|the range that the check")
 
 
 @pytest.mark.parametrize(("path", "lang"), RUNS, ids=IDS)

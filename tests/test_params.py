@@ -166,8 +166,8 @@ def test_the_orgs_files_params_are_read_as_p_is_and_a_bad_one_names_the_file_and
         orgs_file_params(spec, {"params": {"marketo-sync-setup": "ticked"}}, "acme", "/x/orgs.toml", lang)
 
 
-@pytest.mark.parametrize("lang, words", [("en", "the operator's answer for parameter marketo_sync_sandbox"),
-                                         ("ja", "パラメータ marketo_sync_sandbox へのオペレーターの回答")])
+@pytest.mark.parametrize("lang, words", [("en", "operator.marketo_sync_sandbox (the operator's answer"),
+                                         ("ja", "operator.marketo_sync_sandbox (そのパラメーターへのオペレーターの回答)")])
 def test_operator_answers_are_converted_by_parameter_and_a_bad_one_is_never_dropped(lang, words):
     from sfdoctor.errors import LocalizedValueError
     from sfdoctor.params import convert_answers

@@ -700,6 +700,8 @@ def export_html(
     """The shareable report page, top-down: the answer, each check once (with what the notebook
     showed under it), the run's details last. Code hidden, nothing fetched."""
     page = make_self_contained(_nbconvert_html(_checks_notebook(nb, findings, lang, spec)))
+    # nbconvert's stand-in description of an image is English; a reader of either language gets theirs.
+    page = page.replace(f'alt="{_NO_ALT_TEXT}"', f'alt="{html.escape(t("report.image_alt", lang), quote=True)}"')
     title = spec.texts(lang).runbook_title if spec is not None else str(findings.get("runbook", ""))
     page = re.sub(r"<title>.*?</title>", f"<title>{_e(t('report.title', lang, title=title))}</title>", page, count=1, flags=re.DOTALL)
     page = re.sub(r"<html[^>]*>", f'<html lang="{_e(lang)}">', page, count=1)

@@ -74,9 +74,10 @@ class RunOutcome:
 # --------------------------------------------------------------------------------------
 # Inputs: checked before anything is created
 # --------------------------------------------------------------------------------------
-def check_demo_answers(spec: RunbookSpec, base_url: str, lang: str) -> None:
+def check_demo_answers(spec: RunbookSpec, base_url: str, lang: str, world: str = "") -> None:
     """Refuse a demo world whose `operator:` gives one of the runbook's parameters a value it does
-    not take (spec/scenario-format.md: a load error), before any folder, kernel or login."""
+    not take (spec/scenario-format.md: a load error, said with the file and the key path), before
+    any folder, kernel or login."""
     import requests
 
     from .clients import demo_info
@@ -87,7 +88,8 @@ def check_demo_answers(spec: RunbookSpec, base_url: str, lang: str) -> None:
     try:
         check_overrides(spec, overrides)
     except ValueError as exc:
-        raise BadInput(problem_text(exc, lang)) from None
+        said = problem_text(exc, lang)
+        raise BadInput(f"{world}: {said}" if world else said) from None
 
 
 def notebooks_dir(home: str | os.PathLike[str] | None = None) -> Path:
@@ -278,7 +280,7 @@ def run_runbook(
         from .clients import ensure_demo_simulator
 
         url = ensure_demo_simulator(org_ref.scenario_ref)  # a bad scenario: exit 2, still no folder
-        check_demo_answers(spec, url, lang)                # a bad operator answer: exit 2, still no folder
+        check_demo_answers(spec, url, lang, str(org_ref.scenario_ref))  # a bad operator answer: exit 2, no folder
         env["SFDOCTOR_DEMO_URL"] = url
         if progress:
             progress(t("run.progress.simulator", lang, url=url))

@@ -582,7 +582,9 @@ def marketo_fields(conn: Connection, facts: Facts, lang: str = "en") -> list[Fin
         case, values = _fields_case(missing, lang)
         values["profile"] = _profile_name(facts, lang)
         return [RUNBOOK.finding("fail", lang, cause="MARKETO_FIELDS_MISSING", edition=facts.edition,
-                        evidence=evidence, case=case, values=values, summary=RUNBOOK.msg(lang, "fields_missing", fields=", ".join(evidence["missing"])))]
+                        evidence=evidence, case=case, values=values,
+                        summary=RUNBOOK.msg(lang, "fields_missing", fields=", ".join(
+                            f"{m['object']}.{m['field']} ({RUNBOOK.msg(lang, 'field_why_' + m['why'])})" for m in missing)))]
     if not as_sync_user:
         evidence["reason"] = facts.sync_fields_error or "the sync user did not log in"
         return [RUNBOOK.finding("skip", lang, evidence=evidence, summary=RUNBOOK.msg(lang, "fields_exist_unseen"))]

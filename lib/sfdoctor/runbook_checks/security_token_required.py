@@ -347,7 +347,9 @@ def probe_logins(conn: Connection, facts: Facts, lang: str = "en") -> list[Findi
             evidence["fault"] = attempt.fault or "none"
         else:
             evidence["reason"] = RUNBOOK.msg(lang, key, fault=first.fault or "", username=facts.username)
+        values = _probe_range_values(conn, facts) if cause == "SOURCE_IP_UNTRUSTED" else None
         out.append(RUNBOOK.finding(status, lang, check_id=check_id, cause=cause, edition=edition, evidence=evidence,
+                           values=values,
                            summary=RUNBOOK.msg(lang, key, fault=(attempt or first).fault or "", username=facts.username)))
     return out
 
@@ -425,7 +427,24 @@ def login_history(conn: Connection, facts: Facts, lang: str = "en") -> list[Find
     summary = RUNBOOK.msg(lang, key, n=h.total() - h.total(lh.SUCCESS), days=facts.days, status=top.get("status") or "",
                   ip=top.get("source_ip") or "?", logins=h.total())
     return [RUNBOOK.finding(status, lang, cause=cause, edition=facts.edition, evidence=evidence,
-                    summary=summary)]
+                    summary=summary, values=_restricted_range_values(h) if cause == "SOURCE_IP_UNTRUSTED" else None)]
+
+
+def _probe_range_values(conn: Connection, facts: Facts) -> dict[str, str] | None:
+    """The probe was refused for its address: the history (read once per run, and read by the
+    login-history check anyway) gives the integration's refused addresses and so the range."""
+    try:
+        return _restricted_range_values(load_history(conn, facts))
+    except Exception:  # noqa: BLE001 - the login-history check reports a failed read; the fix keeps its full text
+        return None
+
+
+def _restricted_range_values(h: lh.History | None) -> dict[str, str] | None:
+    """The range a profile's login IP ranges must gain: the one covering the addresses whose
+    logins Salesforce refused as Restricted IP in the window (None: the history shows none,
+    and the fix then keeps its full text)."""
+    ips = list(h.failing_ips({lh.RESTRICTED_IP})) if h is not None else []
+    return {"ranges": _ranges_text(ipr.suggest_ranges(ips))} if ips else None
 
 
 @RUNBOOK.check("login-history-org")
