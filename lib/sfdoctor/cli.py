@@ -451,6 +451,15 @@ def build_parser() -> argparse.ArgumentParser:
     def out_opt(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("--out", default="reports", help=t("cli.help.out", LANG))
 
+    def run_opts(sp: argparse.ArgumentParser) -> None:
+        """What a run takes, whether its runbook is named (`run`) or chosen from a pasted text (`triage`)."""
+        sp.add_argument("--org", required=True, help=t("cli.help.run_org", LANG))
+        sp.add_argument("-p", "--param", action="append", metavar="NAME=VALUE",
+                        help=t("cli.help.run_param", LANG))
+        out_opt(sp), json_opt(sp), lang_opt(sp)
+        sp.add_argument("--cell-timeout", type=float, default=120, help=t("cli.help.run_cell_timeout", LANG))
+        sp.add_argument("--timeout", type=float, default=600, help=t("cli.help.run_timeout", LANG))
+
     sp = sub.add_parser("list", help=t("cli.help.list", LANG))
     sp.add_argument("runbook", nargs="?", metavar="RUNBOOK",
                     help=t("cli.help.list_runbook", LANG))
@@ -464,22 +473,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = sub.add_parser("run", help=t("cli.help.run", LANG))
     sp.add_argument("runbook", metavar="RUNBOOK", help=t("cli.help.run_runbook", LANG))
-    sp.add_argument("--org", required=True, help=t("cli.help.run_org", LANG))
-    sp.add_argument("-p", "--param", action="append", metavar="NAME=VALUE",
-                    help=t("cli.help.run_param", LANG))
-    out_opt(sp), json_opt(sp), lang_opt(sp)
-    sp.add_argument("--cell-timeout", type=float, default=120, help=t("cli.help.run_cell_timeout", LANG))
-    sp.add_argument("--timeout", type=float, default=600, help=t("cli.help.run_timeout", LANG))
+    run_opts(sp)
     sp.set_defaults(func=cmd_run)
 
     sp = sub.add_parser("triage", help=t("triage.help", LANG))
     sp.add_argument("text", metavar="TEXT", help=t("triage.help_text", LANG))
-    sp.add_argument("--org", required=True, help=t("cli.help.run_org", LANG))
-    sp.add_argument("-p", "--param", action="append", metavar="NAME=VALUE",
-                    help=t("cli.help.run_param", LANG))
-    out_opt(sp), json_opt(sp), lang_opt(sp)
-    sp.add_argument("--cell-timeout", type=float, default=120, help=t("cli.help.run_cell_timeout", LANG))
-    sp.add_argument("--timeout", type=float, default=600, help=t("cli.help.run_timeout", LANG))
+    run_opts(sp)
     sp.set_defaults(func=cmd_triage)
 
     demo = sub.add_parser("demo", help=t("cli.help.demo", LANG))
