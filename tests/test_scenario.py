@@ -169,3 +169,34 @@ def test_time_ref_serialises_as_written() -> None:
     s = parse_scenario_text("marketo: {sync: {last_synced_at: -3d}}")
     assert isinstance(s.marketo.sync.last_synced_at, TimeRef)
     assert s.model_dump(mode="json")["marketo"]["sync"]["last_synced_at"] == "-3d"
+
+
+def _scenario_times(value: object) -> list[timedelta]:
+    """Every relative time a loaded scenario holds, with each row a `count`/`every` line makes."""
+    from pydantic import BaseModel
+    if isinstance(value, TimeRef):
+        return [value.offset] if value.offset is not None else []
+    if isinstance(value, BaseModel):
+        found = [t for name in type(value).model_fields for t in _scenario_times(getattr(value, name))]
+        at, every, count = getattr(value, "at", None), getattr(value, "every", None), getattr(value, "count", 1)
+        if isinstance(at, TimeRef) and at.offset is not None and every:
+            found += [at.offset + i * every for i in range(1, count)]
+        return found
+    if isinstance(value, (list, tuple)):
+        return [t for item in value for t in _scenario_times(item)]
+    if isinstance(value, dict):
+        return [t for item in value.values() for t in _scenario_times(item)]
+    return []
+
+
+def test_no_builtin_time_sits_on_the_edge_of_a_runbook_window() -> None:
+    """A row exactly `days` old is inside the window only when the world loads in the same second
+    the run starts, so goldens would flip with machine load; keep every time 5 minutes clear."""
+    from sfdoctor import runbooks
+    windows = {timedelta(days=-p.default) for spec in runbooks.all_specs()
+               for p in spec.parameters if p.name == "days" and isinstance(p.default, int)}
+    assert windows, "no runbook has a days window: the guard would check nothing"
+    margin = timedelta(minutes=5)
+    on_edge = [(scenario.name, str(-t), str(-edge)) for scenario in list_builtin()
+               for t in _scenario_times(scenario) for edge in windows if abs(t - edge) < margin]
+    assert on_edge == []
