@@ -166,12 +166,36 @@ def test_the_pages_language_is_the_commands_or_the_setting_never_the_last_runs(o
     assert index_page.page_language(out) == "en"                    # nothing chosen anywhere
     monkeypatch.setenv("LANG", "ja_JP.UTF-8")
     assert index_page.page_language(out) == "ja"                    # the locale, for a first page
-    index_page.write(out, "en")                                      # `reports index --lang en`
+    index_page.write(out, "en", by_command=True)                     # `reports index --lang en`
     assert index_page.page_language(out) == "en"                    # kept over the locale
     assert index_page.refresh(out) and index_page.page_lang(out) == "en"
     monkeypatch.setenv("SFDOCTOR_LANG", "ja")
-    assert index_page.refresh(out) and index_page.page_lang(out) == "ja"   # the setting
-    assert index_page.write(out, "en") and index_page.page_lang(out) == "en"   # the command over the setting
+    assert index_page.refresh(out) and index_page.page_lang(out) == "en"   # a run keeps the chosen language
+    assert index_page.page_language(out, by_command=True) == "ja"   # `reports index` without --lang: the setting
+    assert index_page.write(out, "en", by_command=True) and index_page.page_lang(out) == "en"   # the command over it
+
+
+def test_a_first_page_takes_the_setting(tmp_path, monkeypatch):
+    monkeypatch.setenv("LANG", "en_US.UTF-8")
+    monkeypatch.setenv("SFDOCTOR_LANG", "ja")
+    out = tmp_path / "reports"
+    add(out, "2026-11-20T02:00:00Z", "demo", "healthy", [])
+    assert index_page.refresh(out) and index_page.page_lang(out) == "ja"
+
+
+def test_refresh_in_another_process_keeps_the_language_reports_index_chose(out, monkeypatch):
+    """The issue's repro: `reports index --lang en`, then a run's refresh under SFDOCTOR_LANG=ja."""
+    import os
+    import subprocess
+    import sys
+
+    assert main(["reports", "index", "--out", str(out), "--lang", "en"]) == 0
+    code = "import sys; from sfdoctor.index_page import refresh; sys.exit(0 if refresh(sys.argv[1]) else 1)"
+    subprocess.run([sys.executable, "-c", code, str(out)], check=True, env={**os.environ, "SFDOCTOR_LANG": "ja"})
+    assert '<html lang="en">' in (out / "index.html").read_text(encoding="utf-8")
+    monkeypatch.setenv("SFDOCTOR_LANG", "ja")                        # the command without --lang takes the setting
+    assert main(["reports", "index", "--out", str(out)]) == 0
+    assert '<html lang="ja">' in (out / "index.html").read_text(encoding="utf-8")
 
 
 def test_a_run_in_another_language_leaves_the_pages_language(tmp_path, monkeypatch):
@@ -254,7 +278,7 @@ def test_a_fleet_run_rebuilds_the_page_once_in_its_own_language(tmp_path, monkey
     index_page.write(out, "en")
     written: list[str] = []
     real = index_page.write_locked
-    monkeypatch.setattr(index_page, "write_locked", lambda o, lang=None: (written.append(str(o)), real(o, lang))[1])
+    monkeypatch.setattr(index_page, "write_locked", lambda o, lang=None, **kw: (written.append(str(o)), real(o, lang, **kw))[1])
     fleet, _code, _page = run_fleet(FleetOptions(orgs_file=orgs, runbooks=["sia-auth-failure", "security-token-required"],
                                                  workers=1, out=out, progress=False, lang="ja"))
     lines = [json.loads(x) for x in (out / "index.jsonl").read_text().splitlines()]

@@ -234,7 +234,7 @@ def cmd_reports_diff(args: argparse.Namespace) -> int:
 def cmd_reports_index(args: argparse.Namespace) -> int:
     from .index_page import write
 
-    path = write(args.out, args.lang)
+    path = write(args.out, args.lang, by_command=True)
     print(path, flush=True)
     _err(t("cli.index_rebuilt", args.lang or LANG, path=path, out=args.out))
     return 0
@@ -511,7 +511,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp = rsub.add_parser("index", help=t("cli.help.reports_index", LANG),
                          description=t("cli.help.reports_index_description", LANG))
     out_opt(sp)
-    # No default: without --lang the page keeps its language (index_page.page_language).
+    # No default: without --lang, $SFDOCTOR_LANG, else the page keeps its language (index_page.page_language).
     sp.add_argument("--lang", choices=["en", "ja"], default=None, help=t("cli.help.reports_index_lang", LANG))
     sp.set_defaults(func=cmd_reports_index)
     sp = rsub.add_parser("prune", help=t("cli.help.reports_prune", LANG),

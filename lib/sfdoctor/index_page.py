@@ -23,8 +23,10 @@ the org changing. Dates, org names and runbook ids never wrap: a long one is cut
 ellipsis and shown whole on hover.
 
 Language: the page's own, never the last run's (runs in both languages share one history):
-`sfdoctor reports index --lang` sets it, else `$SFDOCTOR_LANG`, else the page keeps the one
-it has, else the locale, else English (`page_language`). Every text, dates included, is in it.
+`sfdoctor reports index --lang` sets it (without `--lang` that command takes `$SFDOCTOR_LANG`,
+as its help says); a run, a fleet run or a prune keeps the one the page has, and only a first
+page takes `$SFDOCTOR_LANG`, else the locale, else English (`page_language`). Every text,
+dates included, is in it.
 
 When it is written: after every `sfdoctor run` (`runner.run_runbook` calls `refresh` right
 after appending the index line), once per fleet run, after a prune, and by
@@ -539,11 +541,16 @@ def _lang_of(value: str | None) -> str | None:
     return next((lang for lang in LANGS if value.startswith(lang)), None)
 
 
-def page_language(out_dir: str | os.PathLike[str], lang: str | None = None) -> str:
-    """The history page's language: `lang` when a command names it (`reports index --lang`),
-    else `$SFDOCTOR_LANG`, else the one the page has (a run never changes it: runs in both
-    languages share one history), else the locale's, else English."""
-    for choice in (_lang_of(lang), _lang_of(os.environ.get("SFDOCTOR_LANG")), page_lang(out_dir)):
+def page_language(out_dir: str | os.PathLike[str], lang: str | None = None, *, by_command: bool = False) -> str:
+    """The history page's language: `lang` when a command names it (`reports index --lang`);
+    for `reports index` without `--lang` (`by_command`), `$SFDOCTOR_LANG` before the page's
+    current one (that command is how a person changes it); for every other rewrite (a run, a
+    fleet run, a prune) the page's current one first, so neither a run's language nor the
+    environment it ran in changes a language someone chose. A first page: `$SFDOCTOR_LANG`,
+    else the locale's, else English."""
+    setting, current = _lang_of(os.environ.get("SFDOCTOR_LANG")), page_lang(out_dir)
+    order = (setting, current) if by_command else (current, setting)
+    for choice in (_lang_of(lang), *order):
         if choice:
             return choice
     for var in ("LC_ALL", "LC_MESSAGES", "LANG"):
@@ -552,20 +559,21 @@ def page_language(out_dir: str | os.PathLike[str], lang: str | None = None) -> s
     return "en"
 
 
-def write_locked(out_dir: str | os.PathLike[str], lang: str | None = None) -> Path:
+def write_locked(out_dir: str | os.PathLike[str], lang: str | None = None, *, by_command: bool = False) -> Path:
     """Rebuild the page from the index; the caller holds the index lock."""
     out = Path(out_dir).resolve()
     path = out / INDEX_HTML
-    write_atomic(path, render(list_reports(out), page_language(out, lang), out))
+    write_atomic(path, render(list_reports(out), page_language(out, lang, by_command=by_command), out))
     return path
 
 
-def write(out_dir: str | os.PathLike[str], lang: str | None = None) -> Path:
-    """Rebuild `OUT/index.html` under the index lock (`sfdoctor reports index`, a fleet run)."""
+def write(out_dir: str | os.PathLike[str], lang: str | None = None, *, by_command: bool = False) -> Path:
+    """Rebuild `OUT/index.html` under the index lock: `sfdoctor reports index` (`by_command`),
+    a fleet run's end and every run (through `refresh`)."""
     out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
     with index_lock(out):
-        return write_locked(out, lang)
+        return write_locked(out, lang, by_command=by_command)
 
 
 def refresh(out_dir: str | os.PathLike[str]) -> Path | None:
