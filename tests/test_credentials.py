@@ -4,6 +4,7 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+from config_errors import said_in_both_languages
 
 from sfdoctor.credentials import (ProbeCredentials, fingerprint, new_salt, probe_credentials, read_ref)
 from sfdoctor.demo.info import SalesforceUser
@@ -50,7 +51,9 @@ def test_demo_other_user_from_info_or_error():
     assert (c.password, c.token) == ("apw", "atok")
     with pytest.raises(OrgConfigError) as exc:
         probe_credentials(conn, "nobody@x")
-    assert "no credentials for nobody@x" in exc.value.one_line()
+    assert "no credentials for nobody@x" in exc.value.one_line("en")
+    said_in_both_languages(exc.value)
+    assert "デモのオペレーターは nobody@x のログイン情報を持っていません" in exc.value.one_line("ja")
 
 
 def test_demo_against_the_real_simulator(simulator, monkeypatch):
@@ -84,8 +87,11 @@ def test_real_missing_env_names_the_variable(monkeypatch):
     monkeypatch.delenv("CR_MISSING", raising=False)
     with pytest.raises(OrgConfigError) as exc:
         probe_credentials(Conn(real({"password_env": "CR_MISSING"})), "u@x")
-    line = exc.value.one_line()
+    line = exc.value.one_line("en")
     assert "CR_MISSING is not set" in line and "export CR_MISSING=" in line and "\n" not in line
+    said_in_both_languages(exc.value)
+    assert exc.value.one_line("ja") == ("環境変数 CR_MISSING が設定されていません (orgs.prod.probe.password_env) — "
+                                        "実行前に export CR_MISSING=... で設定してください")
 
 
 def test_real_referenced_token_missing_is_an_error(monkeypatch):
@@ -96,8 +102,9 @@ def test_real_referenced_token_missing_is_an_error(monkeypatch):
 
 
 def test_real_without_probe_table():
-    with pytest.raises(OrgConfigError, match=r"no \[orgs.prod.probe\] table"):
+    with pytest.raises(OrgConfigError, match=r"no \[orgs.prod.probe\] table") as exc:
         probe_credentials(Conn(real()), "u@x")
+    said_in_both_languages(exc.value)
 
 
 def test_keyring(monkeypatch):
@@ -109,7 +116,27 @@ def test_keyring(monkeypatch):
     assert c.password == "kr-pw"
     with pytest.raises(OrgConfigError) as exc:
         read_ref({"token_keyring": "sfdoctor:nobody"}, "token", where="orgs.prod.probe")
-    assert "keyring set sfdoctor nobody" in exc.value.one_line()
+    assert "keyring set sfdoctor nobody" in exc.value.one_line("en")
+    said_in_both_languages(exc.value)
+    assert "キーリングにエントリ sfdoctor:nobody がありません" in exc.value.one_line("ja")
+    with pytest.raises(OrgConfigError) as exc:
+        read_ref({"token_env": "CR_NONE"}, "password", where="orgs.prod.probe")
+    said_in_both_languages(exc.value)
+    assert "orgs.prod.probe: password_env も password_keyring もありません" in exc.value.one_line("ja")
+
+
+def test_a_broken_keyring_is_one_line_in_both_languages(monkeypatch):
+    import keyring
+    from keyring.errors import KeyringLocked
+
+    def locked(service, account):
+        raise KeyringLocked("locked")
+
+    monkeypatch.setattr(keyring, "get_password", locked)
+    with pytest.raises(OrgConfigError) as exc:
+        read_ref({"password_keyring": "sfdoctor:u"}, "password", where="orgs.prod.probe")
+    said_in_both_languages(exc.value)
+    assert "キーリングを使えません: KeyringLocked" in exc.value.one_line("ja")
 
 
 def test_fingerprint():
@@ -129,7 +156,17 @@ def test_real_probe_credentials_belong_to_their_user(monkeypatch):
     monkeypatch.setenv("CR_PW", "pw-1")
     with pytest.raises(OrgConfigError) as exc:
         probe_credentials(Conn(real({"password_env": "CR_PW"}, owner="sync@acme.example")), "admin@acme.example")
-    line = exc.value.one_line()
+    line = exc.value.one_line("en")
     assert "belong to sync@acme.example, not admin@acme.example" in line and "pw-1" not in line
-    with pytest.raises(OrgConfigError, match="does not say whose credentials"):
+    said_in_both_languages(exc.value)
+    assert "sync@acme.example のもので、admin@acme.example のものではありません" in exc.value.one_line("ja")
+    with pytest.raises(OrgConfigError, match="does not say whose credentials") as exc:
         probe_credentials(Conn(real({"password_env": "CR_PW"}, owner="")), "u@x")
+    said_in_both_languages(exc.value)
+
+
+def test_a_demo_world_without_a_probe_password_says_so_in_both_languages():
+    with pytest.raises(OrgConfigError) as exc:
+        probe_credentials(Conn(DEMO, {}), "")
+    said_in_both_languages(exc.value)
+    assert "デモの世界に試すパスワードがありません" in exc.value.one_line("ja")

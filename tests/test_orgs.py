@@ -1,10 +1,12 @@
 """orgs.py: `--org` resolution and the orgs file, including every one-line error."""
 from __future__ import annotations
 
+import ast
 import textwrap
 from pathlib import Path
 
 import pytest
+from config_errors import said_in_both_languages
 
 from sfdoctor import orgs
 from sfdoctor.errors import BadInput, OrgConfigError
@@ -63,10 +65,11 @@ def builtin(tmp_path, monkeypatch):
     return d
 
 
-def one_line(exc: pytest.ExceptionInfo) -> str:
-    line = exc.value.one_line()
+def one_line(exc: pytest.ExceptionInfo, lang: str = "en") -> str:
+    line = exc.value.one_line(lang)
     assert "\n" not in line
     assert isinstance(exc.value, BadInput)  # exit 2
+    said_in_both_languages(exc.value)
     return line
 
 
@@ -184,8 +187,9 @@ def test_literal_secret_is_refused(orgs_file, key, value):
 
 def test_literal_secret_refused_even_for_another_org(orgs_file):
     orgs_file('[orgs.a]\nauth = "sf_cli"\nalias = "a"\n[orgs.b]\nauth = "sf_cli"\nalias = "b"\nclient_secret = "x1"\n')
-    with pytest.raises(OrgConfigError, match="orgs.b.client_secret"):
+    with pytest.raises(OrgConfigError, match="orgs.b.client_secret") as exc:
         resolve("a")
+    assert "orgs.b.client_secret" in one_line(exc, "ja") and "秘密情報の値" in one_line(exc, "ja")
 
 
 @pytest.mark.parametrize("body,expected", [
@@ -213,8 +217,9 @@ def test_each_config_error_is_one_line(orgs_file, body, expected):
 
 def test_orgs_must_be_tables(orgs_file):
     orgs_file('orgs = "x"\n')
-    with pytest.raises(OrgConfigError, match="must be tables"):
+    with pytest.raises(OrgConfigError, match="must be tables") as exc:
         resolve("p")
+    assert "[orgs.production]" in one_line(exc, "ja")
 
 
 def test_slugify():
@@ -239,3 +244,100 @@ def test_sfdx_url_needs_a_reference_never_the_url(orgs_file):
     orgs_file('[orgs.n]\nauth = "sfdx_url"\nauth_url = "force://a::b@acme.my.salesforce.com"\n')
     with pytest.raises(OrgConfigError, match="literal secret"):
         orgs.resolve("n")
+
+
+# ------------------------------------------------------------------ every error, in both languages
+
+@pytest.mark.parametrize("body,en,ja", [
+    ('demo = ""', "orgs.p.demo must name a scenario file", "orgs.p.demo にはシナリオファイル"),
+    ('[orgs.p.probe]\nusername = "u"', "orgs.p configures no sign-in", "orgs.p にサインインの設定がありません"),
+    ('auth = "sf_cli"\nalias = "a"\nlogin_host = "https://login.salesforce.com/"', "orgs.p.login_host must be a host name",
+     "orgs.p.login_host にはホスト名を"),
+    ('auth = "sf_cli"\nalias = "a"\n[orgs.p.probe]\npassword_env = "X"', "orgs.p.probe: username is required",
+     "orgs.p.probe: username が必要です"),
+    ('auth = "sf_cli"\nalias = "a"\nmarketo = 1', "orgs.p.marketo must be a table [orgs.p.marketo]",
+     "orgs.p.marketo は [orgs.p.marketo] のテーブルで"),
+    ('auth = "sfdx_url"', 'auth_url_env (or auth_url_keyring) is required for auth = "sfdx_url"',
+     'auth = "sfdx_url" には auth_url_env (または auth_url_keyring) が必要です'),
+    ('auth = "password"', "auth = 'password' is not supported", "auth = 'password' には対応していません"),
+    ('auth = "jwt"\nusername = "u"\nclient_id_env = "A"', "private_key_file is required", "には private_key_file が必要です"),
+])
+def test_each_config_error_in_both_languages(orgs_file, body, en, ja):
+    path = orgs_file(f"[orgs.p]\n{body}\n")
+    with pytest.raises(OrgConfigError) as exc:
+        resolve("p")
+    assert en in one_line(exc, "en") and ja in one_line(exc, "ja")
+    assert one_line(exc, "ja").startswith(str(path))        # the file first, then the key path, then the problem
+
+
+def test_demo_and_unknown_org_errors_in_japanese(orgs_file, builtin, tmp_path):
+    orgs_file(GOOD)
+    cases = {"staging": ("組織 'staging' は定義されていません", "demo / demo:名前"),
+             "": ("組織が指定されていません", "--org demo"),
+             "demo:": ("demo: の後にシナリオが必要です", "demo:パス.yml"),
+             "demo:nope": ("デモシナリオ 'nope' はありません", "組み込みシナリオ: healthy, token-missing"),
+             "demo:bad name!": ("デモシナリオ名 'bad name!' は使えません", "sfdoctor demo list"),
+             f"demo:{tmp_path}/missing.yml": ("シナリオファイルが見つかりません", "missing.yml")}
+    for org, words in cases.items():
+        with pytest.raises(OrgConfigError) as exc:
+            resolve(org)
+        line = one_line(exc, "ja")
+        assert all(w in line for w in words), line
+
+
+def test_unreadable_and_invalid_files_in_both_languages(orgs_file, monkeypatch):
+    orgs_file("[orgs.production\nx = 1")
+    with pytest.raises(OrgConfigError) as exc:
+        resolve("production")
+    assert "TOML として正しくありません" in one_line(exc, "ja") and "https://toml.io" in one_line(exc, "ja")
+    path = orgs_file(GOOD)
+    read_text = Path.read_text
+
+    def refused(self: Path, *args, **kwargs) -> str:
+        if self == path:
+            raise PermissionError(13, "Permission denied")
+        return read_text(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "read_text", refused)
+    with pytest.raises(OrgConfigError) as exc:
+        resolve("production")
+    assert one_line(exc, "ja") == f"{path}: 読み込めません: Permission denied"
+
+
+def test_add_org_errors_in_both_languages(orgs_file):
+    orgs_file(GOOD)
+    with pytest.raises(OrgConfigError) as exc:
+        orgs.add_org("cli", {"auth": "sf_cli", "alias": "x"})
+    assert "組織 'cli' はすでに" in one_line(exc, "ja") and "--replace" in one_line(exc, "ja")
+    with pytest.raises(OrgConfigError) as exc:
+        orgs.add_org("demo", {"auth": "sf_cli", "alias": "x"})
+    assert "組織名 'demo' は使えません" in one_line(exc, "ja")
+    orgs_file("[orgs.a\n")
+    with pytest.raises(OrgConfigError) as exc:
+        orgs.add_org("b", {"auth": "sf_cli", "alias": "x"})
+    assert "先に書式を直してください" in one_line(exc, "ja")
+
+
+@pytest.mark.parametrize("module", ["orgs.py", "credentials.py", "preflight.py"])
+def test_every_config_error_is_a_catalog_text(module):
+    """No OrgConfigError of these modules is raised in English words alone: message and hint are
+    `Text(...)` (or a value computed from them), never a string literal or an f-string."""
+    source = (Path(orgs.__file__).parent / module).read_text(encoding="utf-8")
+    raised = [node for node in ast.walk(ast.parse(source))
+              if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "OrgConfigError"]
+    assert raised
+    for call in raised:
+        parts = [*call.args, *(k.value for k in call.keywords if k.arg == "hint")]
+        for part in parts:
+            literal = [n for n in ast.walk(part) if isinstance(n, (ast.JoinedStr, ast.Constant))
+                       and isinstance(getattr(n, "value", None), str) and not _in_text_call(part, n)]
+            assert not literal, f"{module}:{call.lineno}: English-only words in an OrgConfigError"
+
+
+def _in_text_call(root: ast.AST, node: ast.AST) -> bool:
+    """Whether `node` sits inside a `Text(...)` call under `root` (its key or its values)."""
+    for call in ast.walk(root):
+        if isinstance(call, ast.Call) and getattr(call.func, "id", None) == "Text" and \
+                any(node is n for n in ast.walk(call)):
+            return True
+    return False

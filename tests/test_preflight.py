@@ -6,11 +6,13 @@ import json
 from pathlib import Path
 
 import pytest
+from config_errors import JAPANESE, said_in_both_languages
 
 from sfdoctor import clients, preflight
 from sfdoctor.cli import main
 from sfdoctor.demo.store import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 from sfdoctor.errors import OrgConfigError
+from sfdoctor.i18n import t
 from sfdoctor.orgs import resolve
 from sfdoctor.runbooks import load
 
@@ -28,12 +30,13 @@ def orgs_file(tmp_path, monkeypatch):
     return write
 
 
-def run_refused(tmp_path, capsys, org: str, runbook: str = "security-token-required") -> str:
+def run_refused(tmp_path, capsys, org: str, runbook: str = "security-token-required", *, lang: str = "en") -> str:
     """`sfdoctor run` must refuse in one line with exit 2 and leave nothing behind."""
     out = tmp_path / "reports"
-    code = main(["run", runbook, "--org", org, "--out", str(out)])
+    code = main(["run", runbook, "--org", org, "--out", str(out), "--lang", lang])
     err = capsys.readouterr().err
-    lines = [line for line in err.splitlines() if not line.startswith("sfdoctor: resolving org")]
+    progress = t("run.progress.resolve", lang, org=org)
+    lines = [line for line in err.splitlines() if line != f"sfdoctor: {progress}"]
     assert code == 2, err
     assert len(lines) == 1 and lines[0].startswith("sfdoctor: "), err
     assert not out.exists()  # no folder, no index line
@@ -86,6 +89,33 @@ def test_marketing_cloud_only_org_cannot_run_a_salesforce_runbook(orgs_file, tmp
               'client_id = "c"\nclient_secret_env = "PF_MC_SECRET"\n')
     line = run_refused(tmp_path, capsys, "mc")
     assert "has no salesforce sign-in, which security-token-required needs" in line
+    line = run_refused(tmp_path, capsys, "mc", lang="ja")
+    assert "組織 'mc' には security-token-required に必要な salesforce のサインインがありません" in line
+    assert f"{tmp_path / 'orgs.toml'} に auth = \"sf_cli\"" in line
+    with pytest.raises(OrgConfigError) as exc:
+        preflight.check_access(resolve("mc"), load("security-token-required"))
+    said_in_both_languages(exc.value)
+
+
+@pytest.mark.parametrize("command", [("run", "security-token-required"),
+                                     ("triage", "API security token required")])
+def test_an_org_error_reads_in_the_commands_language(orgs_file, tmp_path, capsys, monkeypatch, command):
+    """`--lang ja`: the refusal is Japanese from start to end, as every line before it (triage's
+    explanation, the progress): no English among Japanese lines; exit 2, nothing written."""
+    orgs_file(CC)
+    monkeypatch.setenv("PF_CID", DEMO_CLIENT_ID)
+    monkeypatch.delenv("PF_SECRET", raising=False)
+    out = tmp_path / "reports"
+    expected = {"nosuch": f"sfdoctor: 組織 'nosuch' は定義されていません — {tmp_path / 'orgs.toml'} に定義するか、"
+                          "demo / demo:名前 を使ってください",
+                "acme": "sfdoctor: 環境変数 PF_SECRET が設定されていません (orgs.acme.client_secret_env) — "
+                        "実行前に export PF_SECRET=... で設定してください"}
+    for org, refusal in expected.items():
+        assert main([*command, "--org", org, "--out", str(out), "--lang", "ja"]) == 2
+        lines = capsys.readouterr().err.splitlines()
+        assert lines[-1] == refusal
+        assert all(JAPANESE.search(line) for line in lines), lines
+        assert not out.exists()
 
 
 def test_marketing_cloud_only_org_needs_only_its_section(orgs_file, monkeypatch):

@@ -84,6 +84,19 @@ def test_timeout_is_named():
     assert evidence["timeout"] is True and "30 s" in reason
 
 
+def test_our_own_error_is_said_in_the_runs_language():
+    """A check that meets a configuration error (say, a probe's variable unset) records it in the
+    run's language: message only, as for a plain-words error (the hint is the CLI's to show)."""
+    from sfdoctor.errors import OrgConfigError
+    from sfdoctor.i18n import Text
+
+    exc = OrgConfigError(Text("orgs.secret.env_unset", env="X_PW", where="orgs.p.probe.password_env"),
+                         hint=Text("orgs.secret.env_unset_hint", env="X_PW"))
+    assert describe_exception(exc, lang="ja")[0] == "環境変数 X_PW が設定されていません (orgs.p.probe.password_env)"
+    assert describe_exception(exc)[1] == {"exception": "OrgConfigError",
+                                          "reason": "environment variable X_PW is not set (orgs.p.probe.password_env)"}
+
+
 @pytest.mark.parametrize("exc, evidence", [
     (CheckError("LoginHistory could not be read: REQUEST_LIMIT_EXCEEDED"),
      {"exception": "CheckError", "reason": "LoginHistory could not be read: REQUEST_LIMIT_EXCEEDED"}),

@@ -315,8 +315,8 @@ def cmd_orgs_check(args: argparse.Namespace) -> int:
             if not args.all:
                 raise
             code = 3 if exc.exit_code == 3 else 2
-            _err(f"{ref.name}: {scrub_text(exc.one_line())}")
-            out.append({"org": ref.name, "exit_code": code, "error": scrub_text(exc.one_line())})
+            _err(f"{ref.name}: {scrub_text(exc.one_line(args.lang))}")
+            out.append({"org": ref.name, "exit_code": code, "error": scrub_text(exc.one_line(args.lang))})
             worst = max(worst, code)
             continue
         if args.json:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from sfdoctor.errors import OrgConfigError
+from sfdoctor.i18n import Text
 
 
 
@@ -58,8 +59,8 @@ def read_ref(config: Mapping[str, Any], base: str, *, where: str, required: bool
         if value:
             return value
         if required:
-            raise OrgConfigError(f"environment variable {env_name} is not set ({where}.{base}_env)",
-                                 hint=f"export {env_name}=... before the run")
+            raise OrgConfigError(Text("orgs.secret.env_unset", env=env_name, where=f"{where}.{base}_env"),
+                                 hint=Text("orgs.secret.env_unset_hint", env=env_name))
         return None
     keyring_ref = config.get(f"{base}_keyring")
     if keyring_ref:
@@ -68,15 +69,15 @@ def read_ref(config: Mapping[str, Any], base: str, *, where: str, required: bool
             return value
         if required:
             service, _, account = keyring_ref.partition(":")
-            raise OrgConfigError(f"no keyring entry {keyring_ref} ({where}.{base}_keyring)",
-                                 hint=f"store it with: keyring set {service} {account}")
+            raise OrgConfigError(Text("orgs.secret.keyring_missing", ref=keyring_ref, where=f"{where}.{base}_keyring"),
+                                 hint=Text("orgs.secret.keyring_missing_hint", service=service, account=account))
         return None
     literal = config.get(base)
     if literal:
         return str(literal)
     if required:
-        raise OrgConfigError(f"{where}: no {base}_env or {base}_keyring given",
-                             hint=f"add {base}_env = \"VARIABLE\" (or {base}_keyring = \"service:account\")")
+        raise OrgConfigError(Text("orgs.secret.no_ref", where=where, base=base),
+                             hint=Text("orgs.secret.no_ref_hint", base=base))
     return None
 
 
@@ -87,13 +88,13 @@ def _keyring_get(ref: str, *, where: str) -> str | None:
         import keyring
         from keyring.errors import KeyringError
     except ImportError:  # pragma: no cover - keyring is a dependency
-        raise OrgConfigError(f"{where}: the keyring package is not installed",
-                             hint="pip install keyring, or use an _env reference") from None
+        raise OrgConfigError(Text("orgs.secret.keyring_not_installed", where=where),
+                             hint=Text("orgs.secret.keyring_not_installed_hint")) from None
     try:
         return keyring.get_password(service, account)
     except KeyringError as exc:
-        raise OrgConfigError(f"{where}: keyring unavailable: {type(exc).__name__}",
-                             hint="configure a keyring backend or use an _env reference") from None
+        raise OrgConfigError(Text("orgs.secret.keyring_unavailable", where=where, error=type(exc).__name__),
+                             hint=Text("orgs.secret.keyring_unavailable_hint")) from None
 
 
 def probe_credentials(conn: Any, username: str) -> ProbeCredentials:
@@ -109,18 +110,17 @@ def probe_credentials(conn: Any, username: str) -> ProbeCredentials:
     probe = org_ref.config.get("probe") or {}
     where = f"orgs.{org_ref.name}.probe"
     if not probe:
-        raise OrgConfigError(f"org '{org_ref.name}' has no [{where}] table",
-                             hint="add username, and password_env (and token_env) naming where that user's "
-                                  "password and token are")
+        raise OrgConfigError(Text("orgs.secret.no_probe_table", org=org_ref.name, where=where),
+                             hint=Text("orgs.secret.no_probe_table_hint"))
     owner = str(probe.get("username") or "")
     if not owner:
-        raise OrgConfigError(f"[{where}] does not say whose credentials it holds",
-                             hint="add username = \"...\": a runbook probes only that user with them")
+        raise OrgConfigError(Text("orgs.secret.probe_owner_missing", where=where),
+                             hint=Text("orgs.secret.probe_owner_missing_hint"))
     if owner.strip().lower() != (username or "").strip().lower():
         # Another user's password tried on this user is a failed login on this user's account,
         # one step nearer a lockout, and proves nothing.
-        raise OrgConfigError(f"the probe credentials in [{where}] belong to {owner}, not {username}",
-                             hint=f"probe {owner} (-p username={owner}), or give {username}'s own in [{where}]")
+        raise OrgConfigError(Text("orgs.secret.probe_owner_other", where=where, owner=owner, username=username),
+                             hint=Text("orgs.secret.probe_owner_other_hint", where=where, owner=owner, username=username))
     password = read_ref(probe, "password", where=where, required=True)
     has_token_ref = bool(probe.get("token_env") or probe.get("token_keyring"))
     token = read_ref(probe, "token", where=where, required=has_token_ref) or ""
@@ -138,12 +138,11 @@ def _demo_probe(conn: Any, username: str) -> ProbeCredentials:
         user = info.salesforce_user(username) if info is not None else None
         if user is not None:
             return ProbeCredentials(password=user.password, token=user.security_token)
-        raise OrgConfigError(f"the demo operator has no credentials for {username}",
-                             hint=f"probe {probe_user}, or add operator.probe_username to the scenario" if probe_user
-                             else "add operator.probe_username to the scenario")
+        raise OrgConfigError(Text("orgs.secret.demo_no_credentials", username=username),
+                             hint=Text("orgs.secret.demo_probe_other", probe_user=probe_user) if probe_user
+                             else Text("orgs.secret.demo_add_probe_user"))
     if "probe_password" not in operator:
-        raise OrgConfigError("the demo world gives no probe password",
-                             hint="set operator.probe_username in the scenario")
+        raise OrgConfigError(Text("orgs.secret.demo_no_password"), hint=Text("orgs.secret.demo_set_probe_user"))
     return ProbeCredentials(password=str(operator.get("probe_password") or ""),
                             token=str(operator.get("probe_token") or ""))
 

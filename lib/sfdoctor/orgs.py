@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping
 
 from sfdoctor.errors import OrgConfigError
+from sfdoctor.i18n import Text
 from sfdoctor.scrub import is_secret_name
 
 DEMO = "demo"
@@ -90,22 +91,20 @@ def _demo_ref(org: str, scenario: str | None) -> OrgRef:
     if looks_like_path:
         path = Path(scenario).expanduser()
         if not path.is_file():
-            raise OrgConfigError(
-                f"scenario file not found: {scenario}",
-                hint="give an existing .yml path after demo: (spec/scenario-format.md) or a built-in name",
-            )
+            raise OrgConfigError(Text("orgs.config.scenario_file_missing", scenario=scenario),
+                                 hint=Text("orgs.config.scenario_file_missing_hint"))
         return OrgRef(name=org, kind=DEMO, slug=slugify(f"demo-{path.stem}"),
                       scenario_ref=str(path.resolve()))
     if not re.fullmatch(r"[A-Za-z0-9_.-]+", scenario):
-        raise OrgConfigError(f"bad demo scenario name {scenario!r}",
-                             hint="use demo:NAME (see `sfdoctor demo list`) or demo:PATH.yml")
+        raise OrgConfigError(Text("orgs.config.bad_scenario_name", scenario=scenario),
+                             hint=Text("orgs.config.bad_scenario_name_hint"))
     builtin = builtin_scenario_dir()
     if builtin.is_dir() and not (builtin / f"{scenario}.yml").is_file():
         known = sorted(p.stem for p in builtin.glob("*.yml"))
         raise OrgConfigError(
-            f"unknown demo scenario '{scenario}'",
-            hint=("built-in scenarios: " + ", ".join(known)) if known
-            else "see `sfdoctor demo list`, or pass demo:PATH.yml",
+            Text("orgs.config.unknown_scenario", scenario=scenario),
+            hint=Text("orgs.config.builtin_scenarios", names=", ".join(known)) if known
+            else Text("orgs.config.no_builtin_scenarios"),
         )
     return OrgRef(name=org, kind=DEMO, slug=slugify(f"demo-{scenario}"), scenario_ref=scenario)
 
@@ -118,20 +117,19 @@ def resolve(org: str, default_scenario: str | None = None, *, runbook: Any = Non
     """
     org = (org or "").strip()
     if not org:
-        raise OrgConfigError("no org given", hint="use --org demo, demo:NAME or an org from the orgs file")
+        raise OrgConfigError(Text("orgs.config.no_org"), hint=Text("orgs.config.no_org_hint"))
     if org == DEMO:
         return _demo_ref(org, default_scenario or _default_scenario_of(runbook))
     if org.startswith(DEMO + ":"):
         scenario = org[len(DEMO) + 1:].strip()
         if not scenario:
-            raise OrgConfigError("demo: needs a scenario", hint="use demo:NAME or demo:PATH.yml")
+            raise OrgConfigError(Text("orgs.config.demo_needs_scenario"),
+                                 hint=Text("orgs.config.demo_needs_scenario_hint"))
         return _demo_ref(org, scenario)
     orgs, path = _load_orgs_file()
     if org not in orgs:
-        raise OrgConfigError(
-            f"unknown org '{org}'",
-            hint=f"define it in {_display_path(path)} or use demo / demo:NAME",
-        )
+        raise OrgConfigError(Text("orgs.config.unknown_org", org=org),
+                             hint=Text("orgs.config.unknown_org_hint", path=_display_path(path)))
     return _ref_from_file(org, orgs[org], path)
 
 
@@ -141,7 +139,7 @@ def _ref_from_file(name: str, config: Mapping[str, Any], path: Path) -> OrgRef:
     if "demo" in config:
         world = config["demo"]
         if not isinstance(world, str) or not world.strip():
-            raise OrgConfigError(f"{_display_path(path)}: orgs.{name}.demo must name a scenario file or built-in scenario")
+            raise OrgConfigError(Text("orgs.config.demo_entry", path=_display_path(path), name=name))
         world = world.strip()
         if world.endswith((".yml", ".yaml")) and not Path(world).expanduser().is_absolute():
             world = str(path.parent / world)
@@ -196,13 +194,13 @@ def _load_orgs_file() -> tuple[dict[str, dict[str, Any]], Path]:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
-        raise OrgConfigError(f"{_display_path(path)}: not valid TOML: {exc}",
-                             hint="fix the syntax (https://toml.io)") from None
+        raise OrgConfigError(Text("orgs.config.not_toml", path=_display_path(path), problem=str(exc)),
+                             hint=Text("orgs.config.not_toml_hint")) from None
     except OSError as exc:
-        raise OrgConfigError(f"{_display_path(path)}: cannot read: {exc.strerror}") from None
+        raise OrgConfigError(Text("orgs.config.unreadable", path=_display_path(path), reason=exc.strerror)) from None
     orgs = data.get("orgs", {})
     if not isinstance(orgs, dict) or any(not isinstance(v, dict) for v in orgs.values()):
-        raise OrgConfigError(f"{_display_path(path)}: orgs must be tables like [orgs.production]")
+        raise OrgConfigError(Text("orgs.config.orgs_not_tables", path=_display_path(path)))
     _reject_literal_secrets(orgs, path, "orgs")
     return orgs, path
 
@@ -216,16 +214,14 @@ def _reject_literal_secrets(table: Mapping[str, Any], path: Path, prefix: str) -
             continue
         if key.endswith(_REF_SUFFIXES):
             if key.endswith("_keyring") and (not isinstance(value, str) or ":" not in value.strip(":")):
-                raise OrgConfigError(f"{_display_path(path)}: {where} must be \"service:account\"",
-                                     hint="name the keyring entry as service:account")
+                raise OrgConfigError(Text("orgs.config.keyring_ref_form", path=_display_path(path), where=where),
+                                     hint=Text("orgs.config.keyring_ref_form_hint"))
             if key.endswith("_env") and (not isinstance(value, str) or not value):
-                raise OrgConfigError(f"{_display_path(path)}: {where} must name an environment variable")
+                raise OrgConfigError(Text("orgs.config.env_ref_empty", path=_display_path(path), where=where))
             continue
         if (is_secret_name(key) or key == "auth_url") and value not in ("", None, False):
-            raise OrgConfigError(
-                f"{_display_path(path)}: {where} holds a literal secret",
-                hint=f"remove it and use {key}_env = \"VARIABLE\" or {key}_keyring = \"service:account\"",
-            )
+            raise OrgConfigError(Text("orgs.config.literal_secret", path=_display_path(path), where=where),
+                                 hint=Text("orgs.config.literal_secret_hint", key=key))
 
 
 # Keys that configure sfdoctor's own Salesforce sign-in; an entry with none of them (only a
@@ -245,63 +241,60 @@ def _validate_org(name: str, config: Mapping[str, Any], path: Path) -> None:
     where = f"{_display_path(path)}: orgs.{name}"
     if not has_salesforce(config):
         if not any(isinstance(config.get(s), dict) for s in ("marketing_cloud", "marketo")):
-            raise OrgConfigError(f"{where} configures no sign-in",
-                                 hint="add auth = \"sf_cli\" and alias (or client_credentials, jwt, sfdx_url), "
-                                      "or a [marketing_cloud] section")
+            raise OrgConfigError(Text("orgs.config.no_sign_in", where=where), hint=Text("orgs.config.no_sign_in_hint"))
         _validate_sections(name, config, where)
         return
     auth = config.get("auth", "client_credentials")
     if auth not in AUTH_KINDS:
-        raise OrgConfigError(f"{where}.auth = {auth!r} is not supported",
-                             hint="use client_credentials, jwt, sf_cli or sfdx_url")
+        raise OrgConfigError(Text("orgs.config.auth_unsupported", where=where, auth=auth),
+                             hint=Text("orgs.config.auth_unsupported_hint"))
     login_host = config.get("login_host")
     if login_host is not None and (not isinstance(login_host, str) or "/" in login_host):
-        raise OrgConfigError(f"{where}.login_host must be a host name",
-                             hint="e.g. login.salesforce.com or test.salesforce.com")
+        raise OrgConfigError(Text("orgs.config.login_host_form", where=where), hint=Text("orgs.config.login_host_form_hint"))
     my_domain = config.get("my_domain")
     if my_domain is not None and (not isinstance(my_domain, str) or "/" in my_domain
                                   or not my_domain.endswith(".salesforce.com")):
-        raise OrgConfigError(f"{where}.my_domain must be a host ending in .salesforce.com",
-                             hint="e.g. acme.my.salesforce.com (no https://)")
+        raise OrgConfigError(Text("orgs.config.my_domain_form", where=where), hint=Text("orgs.config.my_domain_form_hint"))
     if "sandbox" in config and not isinstance(config["sandbox"], bool):
-        raise OrgConfigError(f"{where}.sandbox must be true or false")
+        raise OrgConfigError(Text("orgs.config.sandbox_form", where=where))
 
-    def need(key: str, why: str) -> None:
+    def need(key: str, why: Text) -> None:
         if not config.get(key):
-            raise OrgConfigError(f"{where}: {key} is required for auth = \"{auth}\"", hint=why)
+            raise OrgConfigError(Text("orgs.config.required_for_auth", where=where, key=key, auth=auth),
+                                 hint=why)
 
-    def need_ref(base: str, why: str) -> None:
+    def need_ref(base: str, why: Text) -> None:
         if not any(config.get(base + suffix) for suffix in ("", "_env", "_keyring")):
-            raise OrgConfigError(f"{where}: {base}_env (or {base}_keyring) is required for auth = \"{auth}\"",
+            raise OrgConfigError(Text("orgs.config.ref_required_for_auth", where=where, base=base, auth=auth),
                                  hint=why)
 
     if auth == "client_credentials":
-        need("my_domain", "the client-credentials flow only works on the org's My Domain host")
-        need_ref("client_id", "name the variable holding the connected app's consumer key")
+        need("my_domain", Text("orgs.config.why.my_domain"))
+        need_ref("client_id", Text("orgs.config.why.client_id"))
         if not (config.get("client_secret_env") or config.get("client_secret_keyring")):
-            raise OrgConfigError(f"{where}: client_secret_env or client_secret_keyring is required",
-                                 hint="name where the connected app's consumer secret is kept")
+            raise OrgConfigError(Text("orgs.config.client_secret_required", where=where),
+                                 hint=Text("orgs.config.client_secret_required_hint"))
     elif auth == "jwt":
-        need("username", "the user the JWT bearer token is issued for")
-        need("private_key_file", "the connected app's private key (a path, e.g. ~/.keys/server.key)")
-        need_ref("client_id", "name the variable holding the connected app's consumer key")
+        need("username", Text("orgs.config.why.jwt_username"))
+        need("private_key_file", Text("orgs.config.why.private_key_file"))
+        need_ref("client_id", Text("orgs.config.why.client_id"))
     elif auth == "sf_cli":
-        need("alias", "the Salesforce CLI alias or username (`sf org list`)")
+        need("alias", Text("orgs.config.why.alias"))
     elif auth == "sfdx_url":
         if not (config.get("auth_url_env") or config.get("auth_url_keyring")):
-            raise OrgConfigError(f"{where}: auth_url_env (or auth_url_keyring) is required for auth = \"sfdx_url\"",
-                                 hint="name the variable holding `sf org auth show-sfdx-auth-url` (force://...)")
+            raise OrgConfigError(Text("orgs.config.ref_required_for_auth", where=where, base="auth_url", auth=auth),
+                                 hint=Text("orgs.config.why.auth_url"))
     _validate_sections(name, config, where)
 
 
 def _validate_sections(name: str, config: Mapping[str, Any], where: str) -> None:
     for section in ("probe", "marketo", "marketing_cloud", "oauth_app"):
         if section in config and not isinstance(config[section], dict):
-            raise OrgConfigError(f"{where}.{section} must be a table [orgs.{name}.{section}]")
+            raise OrgConfigError(Text("orgs.config.section_not_table", where=where, section=section, name=name))
     probe = config.get("probe")
     if isinstance(probe, dict) and probe and not probe.get("username"):
-        raise OrgConfigError(f"{where}.probe: username is required",
-                             hint="name the user these credentials belong to: a runbook probes only that user with them")
+        raise OrgConfigError(Text("orgs.config.probe_username_required", where=where),
+                             hint=Text("orgs.config.probe_username_required_hint"))
 
 
 def login_host_of(ref: OrgRef) -> str:
@@ -318,8 +311,7 @@ _ORG_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 def check_org_name(name: str) -> None:
     """A name `--org` can take for an orgs-file entry (not `demo`, no `demo:` prefix)."""
     if not _ORG_NAME.match(name) or name == DEMO or name.startswith(DEMO + ":"):
-        raise OrgConfigError(f"bad org name {name!r}",
-                             hint="use letters, digits, '-', '_' or '.', and not 'demo' (e.g. acme-prod)")
+        raise OrgConfigError(Text("orgs.config.bad_org_name", name=name), hint=Text("orgs.config.bad_org_name_hint"))
 
 
 def add_org(name: str, entry: Mapping[str, Any], *, replace: bool = False) -> Path:
@@ -335,14 +327,15 @@ def add_org(name: str, entry: Mapping[str, Any], *, replace: bool = False) -> Pa
     try:
         doc = tomlkit.parse(path.read_text(encoding="utf-8")) if path.is_file() else tomlkit.document()
     except Exception as exc:  # noqa: BLE001 - tomlkit's parse errors have no common base
-        raise OrgConfigError(f"{_display_path(path)}: not valid TOML: {exc}", hint="fix the syntax first") from None
+        raise OrgConfigError(Text("orgs.config.not_toml", path=_display_path(path), problem=str(exc)),
+                             hint=Text("orgs.config.not_toml_fix_first")) from None
     orgs = doc.get("orgs")
     if orgs is None:
         orgs = tomlkit.table(is_super_table=True)
         doc["orgs"] = orgs
     if name in orgs and not replace:
-        raise OrgConfigError(f"org '{name}' is already in {_display_path(path)}",
-                             hint="choose another name, or add --replace to overwrite it")
+        raise OrgConfigError(Text("orgs.config.org_exists", name=name, path=_display_path(path)),
+                             hint=Text("orgs.config.org_exists_hint"))
     table = tomlkit.table()
     nested = {k: v for k, v in entry.items() if isinstance(v, Mapping)}
     for key, value in entry.items():

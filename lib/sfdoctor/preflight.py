@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from .errors import Inconclusive, OrgConfigError
+from .i18n import Text
 from .orgs import OrgRef, has_salesforce
 
 SERVICES = ("salesforce", "marketo", "marketing_cloud")
@@ -65,10 +66,11 @@ def check_access(org_ref: OrgRef, spec: Any) -> None:
     missing = missing_services(org_ref, spec)
     if missing:
         section = missing[0]
-        how = ("auth = \"sf_cli\" and alias = \"ALIAS\" (or client_credentials / jwt / sfdx_url)"
-               if section == "salesforce" else f"an [orgs.{org_ref.name}.{section}] section")
-        raise OrgConfigError(f"org '{org_ref.name}' has no {section.replace('_', ' ')} sign-in, which {runbook} needs",
-                             hint=f"add {how} to {org_ref.source or 'the orgs file'} (`sfdoctor orgs add --help`)")
+        source = org_ref.source or Text("orgs.preflight.the_orgs_file")
+        how = (Text("orgs.preflight.add_salesforce", source=source) if section == "salesforce"
+               else Text("orgs.preflight.add_section", org=org_ref.name, section=section, source=source))
+        raise OrgConfigError(Text("orgs.preflight.no_service", org=org_ref.name, service=section.replace("_", " "),
+                                  runbook=runbook), hint=how)
     from .credentials import read_ref
 
     for section, bases in _SECTION_REFS.items():

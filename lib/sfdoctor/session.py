@@ -101,10 +101,12 @@ def what_it_says(exc: BaseException) -> Said:
     return Said()
 
 
-def describe_exception(exc: BaseException, secrets: set[str] | frozenset[str] = frozenset()) -> tuple[str, dict[str, Any]]:
+def describe_exception(exc: BaseException, secrets: set[str] | frozenset[str] = frozenset(),
+                       lang: str = "en") -> tuple[str, dict[str, Any]]:
     """A one-line reason and JSON-native evidence for an exception, free of secrets.
 
     Names what an operator can act on: the HTTP status, the API's error code, a timeout.
+    Our own errors (`SfdoctorError`) say their words in `lang`, the run's language.
     """
     said = what_it_says(exc)
     evidence: dict[str, Any] = {"exception": type(exc).__name__}
@@ -114,7 +116,10 @@ def describe_exception(exc: BaseException, secrets: set[str] | frozenset[str] = 
         evidence["code"] = said.code
     if said.timeout:
         evidence["timeout"] = True
-    message = said.message if isinstance(said.message, str) else str(exc)
+    if isinstance(said.message, str) or said.message is None or not isinstance(exc, SfdoctorError):
+        message = said.message if isinstance(said.message, str) else str(exc)
+    else:
+        message = exc.text(lang)    # a Text or a runbook's {en, ja}: the run's language
     reason = " ".join((message or type(exc).__name__).split())
     reason = _scrub(reason, secrets)
     if len(reason) > _MAX_REASON:
@@ -185,7 +190,7 @@ class RunSession:
             run.org_ref = orgs.resolve(org, runbook=spec)
             run.conn = clients.connect(run.org_ref, runbook=spec)
         except Exception as exc:  # any failure to connect is a finding, not a crash (principle 6)
-            reason, evidence = describe_exception(exc, run.secrets)
+            reason, evidence = describe_exception(exc, run.secrets, run.lang)
             run.connect_error = reason
             run.connect_exception = exc  # e.g. clients.OwnLoginRefused, which a runbook may go on from
             run._record([spec.finding("connect", "error", run.lang, evidence=evidence,
@@ -220,7 +225,7 @@ class RunSession:
                 if not isinstance(f, Finding):
                     raise TypeError(f"{fn.__name__} returned {type(f).__name__}, not Finding")
         except Exception as exc:
-            reason, evidence = describe_exception(exc, self.secrets)
+            reason, evidence = describe_exception(exc, self.secrets, self.lang)
             ms = int((time.perf_counter() - t0) * 1000)
             manual = self._refused_read(cid, exc, reason, evidence, ms)
             found = [manual or self._engine_finding(cid, "error", evidence, t("run.error.check", self.lang, reason=reason),
