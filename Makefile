@@ -33,8 +33,13 @@ $(STAMP): pyproject.toml $(LOCK)
 	@echo "[2/3] updating pip in $(VENV)"
 	@$(BIN)/python -m pip install --quiet --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
 	@echo "[3/3] installing sfdoctor and the versions in $(LOCK) (extras $(EXTRAS)): a few minutes on a fresh machine, one line per package"
-	@$(BIN)/python -m pip install --progress-bar off -c $(LOCK) -e '.[$(EXTRAS)]' 2>&1 \
-	  | grep --line-buffered -E '^(Collecting|ERROR|error)' | sed -u 's/^Collecting /  fetching /' || true
+	@$(BIN)/python -m pip install --progress-bar off -c $(LOCK) -e '.[$(EXTRAS)]' 2>&1 | awk '\
+	  /^Collecting /                      { print "  fetching " $$2; fflush(); next } \
+	  /^Building (editable|wheel)/        { if (!built++) { print "  building sfdoctor itself"; fflush() }; next } \
+	  /^Installing collected packages: /  { n = split(substr($$0, 32), names, ","); \
+	                                        print "  installing " n " packages (the longest step, about a minute, without output)"; fflush(); next } \
+	  /^Successfully installed /          { print "  installed"; fflush(); next } \
+	  /^(ERROR|error)/                    { print; fflush() }' || true
 	@$(BIN)/python -c "import sfdoctor, papermill, simple_salesforce, ipykernel, apprise, distributed" || { echo "install failed"; exit 1; }
 	@echo "$(VENV) is ready"
 	@touch $(STAMP)
@@ -79,10 +84,10 @@ demo: $(STAMP) bytecode
 	done; rm -f $$log
 	@echo "the history (sfdoctor reports list):"
 	@$(BIN)/sfdoctor reports list
-	$(BIN)/sfdoctor demo fleet --orgs 12 --out .demo-fleet >/dev/null
-	$(BIN)/sfdoctor fleet run --orgs .demo-fleet/orgs.toml --out reports; \
+	@echo "a fleet: 12 demo orgs, each runbook, on this machine (sfdoctor fleet run):"
+	@log=$$(mktemp); $(BIN)/sfdoctor demo fleet --orgs 12 --out .demo-fleet >$$log 2>&1 || { cat $$log; rm -f $$log; exit 2; }; rm -f $$log
+	@$(BIN)/sfdoctor fleet run --orgs .demo-fleet/orgs.toml --out reports; \
 	  rc=$$?; if [ $$rc -eq 2 ] || [ $$rc -gt 3 ]; then exit $$rc; fi
-	@echo "fleet page: $$(pwd)/reports/fleet.html"
 	@echo "the reports of the runs above (open in a browser, they work offline):"
 	@sed 's/^/  /' $(DEMO_REPORTS)
 	@echo "every run, with filters and a chart: $$(pwd)/reports/index.html"
