@@ -127,8 +127,8 @@ def test_org_field_offers_the_orgs_file_and_the_runbooks_demo_worlds(tmp_path, m
                          encoding="utf-8")
     monkeypatch.setenv("SFDOCTOR_ORGS", str(orgs_file))
     got = []
-    form = build_form("sia-auth-failure", "ja", lambda values, org: got.append((values, org)), org="demo")
-    assert form.children[1] is form.org_field and form.org_field.description == "組織"
+    form = build_form("sia-auth-failure", "ja", lambda values, org, lang: got.append((values, org)), org="demo")
+    assert form.children[2] is form.org_field and form.org_field.description == "組織"
     options = list(form.org_field.options)
     assert options[:2] == ["acme", "demo"]
     assert "demo:sia-oauth-blocked" in options and not any("token-missing" in o for o in options)
@@ -148,8 +148,8 @@ def test_without_org_no_org_field_and_on_run_takes_values_only(spec):
 def test_the_summary_shows_above_the_cards_when_the_run_finishes(spec):
     from sfdoctor.session import RunSession
 
-    def on_run(values, org):
-        run = RunSession.open(spec, org, "ja", values, connect=False, display=False)
+    def on_run(values, org, lang):
+        run = RunSession.open(spec, org, lang, values, connect=False, display=False)
         run.check(lambda conn, spec, *, lang: [spec.finding("probe", "fail", lang, cause="FIXTURE_BROKEN")], spec)
         return run.finish()
 
@@ -179,3 +179,27 @@ def test_a_choice_shows_its_labels_in_the_runs_language_and_gives_back_the_value
     assert got[0]["marketo_sync_sandbox"] == "ticked"
     param = spec.parameter("marketo_sync_sandbox")
     assert [convert_value(param, label) for label in shown] == ["not answered", "ticked", "not ticked"]
+
+
+def test_choosing_the_other_language_relabels_the_form_and_runs_in_it():
+    """A Japanese-speaking admin picks 日本語 on the form instead of editing `lang` in a cell:
+    every label turns Japanese, what was typed and chosen stays, and Run passes lang="ja"."""
+    got = []
+    form = build_form("marketo-sync-setup", "en", lambda values, org, lang: got.append((values, org, lang)),
+                      org="demo")
+    assert form.children[1] is form.language and form.language.value == "en"
+    form.fields["marketo_sync_sandbox"].value = "ticked"
+    form.fields["days"].value = 3
+    before = {name: field.description for name, field in form.fields.items()}
+    form.language.value = "ja"
+    spec = load("marketo-sync-setup")
+    from sfdoctor.i18n import pick
+    assert {name: field.description for name, field in form.fields.items()} == {
+        p.name: pick(p.label, "ja") for p in spec.parameters} != before
+    assert form.language.description == "言語" and form.org_field.description == "組織"
+    assert form.run_button.description == "チェックを実行" and spec.texts("ja").runbook_title in form.header.value
+    assert [label for label, _ in form.fields["marketo_sync_sandbox"].options] == ["未回答", "チェックあり", "チェックなし"]
+    assert "ログイン" in form.note.value and "login" not in form.note.value
+    form.run()
+    values, org, lang = got[0]
+    assert (values["marketo_sync_sandbox"], values["days"], org, lang) == ("ticked", 3, "demo", "ja")

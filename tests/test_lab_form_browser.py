@@ -2,8 +2,8 @@
 
 One headless JupyterLab on 127.0.0.1 for the whole module, started by `make lab` (random port,
 token, every Jupyter directory and HOME in tmp, nothing in ~ touched: tests/lab_helpers.py) serves a copy per language of each
-runbook's notebook. A test types the demo world into the parameters cell (`org =
-"demo:<scenario>"`, and `lang = "ja"` for the Japanese copy), runs it and the form cell, fills
+runbook's notebook. A test runs the parameters cell and the form cell as they are, chooses the
+language (日本語 for the Japanese copy) and types the demo world into the form's org field, fills
 the form, presses Run and waits for the findings in place: the form must state the login
 attempts before anything runs (principle 7) and the findings must name the expected cause:
 
@@ -98,23 +98,26 @@ TEXTS = {
 
 
 def _start_form(page, lab, notebook: Path, org: str, lang: str):
-    """Open a copy of `notebook` (one per language), point its parameters cell at `org` (and
-    `lang`) by typing, run that cell and the form cell: (file name, form, Run button)."""
+    """Open a copy of `notebook` (one per language), run its parameters cell and form cell as
+    they are, then choose the language and the org on the form, as an admin does with no code
+    to edit: (file name, form, Run button)."""
     name = f"{notebook.stem}-{lang}.ipynb"
     if not (lab["root"] / name).exists():
         shutil.copy(notebook, lab["root"] / name)
     L.open_notebook(page, lab, name)
-    # Every runbook's parameters cell starts with `org = "demo"` and `lang = "en"` (charter).
-    params = L.cell(page, 1)
-    L.replace_line(page, params, 0, f'org = "{org}"')
-    if lang != "en":
-        L.replace_line(page, params, 1, f'lang = "{lang}"')
-    page.keyboard.press("Escape")
     L.run_cell(page, 1)
     L.wait_idle(page)
     L.run_cell(page, 2)
-    form, run_button = L.wait_form(page, 2, TEXTS[lang]["run"])
+    form, run_button = L.wait_form(page, 2, TEXTS["en"]["run"])
+    if lang != "en":
+        form.locator(".widget-toggle-buttons button", has_text="日本語").click()
+        form, run_button = L.wait_form(page, 2, TEXTS[lang]["run"])
+    form.locator(".widget-text input[list]").fill(org)  # the org Combobox: a text input with a datalist
     return name, form, run_button
+
+
+# Every runbook's parameters cell, untouched: the form chose the org and the language.
+UNEDITED = 'org = "demo"\nlang = "en"\n'
 
 
 @pytest.mark.parametrize("lang", ["en", "ja"])
@@ -154,7 +157,7 @@ def test_form_runs_the_runbook_in_lab(lab, page, lang):
         assert value not in raw, "a demo secret reached the saved notebook"
     assert not SF_SESSION.search(raw), "a session id reached the saved notebook"
     _assert_no_secret_saved(lab, name, saved, "token-missing")
-    assert "".join(saved["cells"][1]["source"]).startswith(f'org = "demo:token-missing"\nlang = "{lang}"\n')
+    assert "".join(saved["cells"][1]["source"]).startswith(UNEDITED)
     # The headless path is unchanged: the form cell is still skipped by papermill.
     assert "skip-execution" in saved["cells"][2]["metadata"].get("tags", [])
 
@@ -210,7 +213,7 @@ def _check_outcome(lab, page, name: str, out, lang: str, scenario: str, expected
     state = json.dumps(_widget_state(saved))
     assert all(cause in state for cause in expected), "the findings were not saved with the form"
     _assert_no_secret_saved(lab, name, saved, scenario)
-    assert "".join(saved["cells"][1]["source"]).startswith(f'org = "demo:{scenario}"\nlang = "{lang}"\n')
+    assert "".join(saved["cells"][1]["source"]).startswith(UNEDITED)
     return saved
 
 

@@ -102,11 +102,22 @@ def org_field(org: str, lang: str, label_width: str = "initial", spec: RunbookSp
         style={"description_width": label_width}, layout=widgets.Layout(width="100%", max_width="46em"))
 
 
+def language_field(lang: str, label_width: str = "initial") -> widgets.ToggleButtons:
+    """The run's language as a choice on the form, so a Japanese-speaking admin never edits the
+    parameters cell: each choice is named in its own language, whatever the form's is."""
+    from .i18n import LANGS
+
+    return widgets.ToggleButtons(options=[(t("forms.language_name", code), code) for code in LANGS], value=lang,
+                                 description=t("forms.language", lang), style={"description_width": label_width})
+
+
 class RunbookForm(widgets.VBox):
     """The form: the org, one field per parameter, the login-attempts note, Run, and an Output area.
 
-    With `org` given, the form shows an org field (a choice of known orgs that also takes any
-    typed name) and calls `on_run(values, org=chosen)`; without it, `on_run(values)`.
+    With `org` given (a notebook's form), the form shows an org field (a choice of known orgs that
+    also takes any typed name) and a language choice, and calls `on_run(values, org=chosen,
+    lang=chosen)`; without it, `on_run(values)`. Choosing the other language relabels the form at
+    once and keeps what was typed.
     """
 
     def __init__(self, spec: RunbookSpec, lang: str, on_run: Callable[..., Any], org: str | None = None):
@@ -115,29 +126,68 @@ class RunbookForm(widgets.VBox):
         self.on_run = on_run
         width = _label_width(spec, lang)
         self.org_field: widgets.Combobox | None = None
+        self.language: widgets.ToggleButtons | None = None
         if org is not None:
             self.org_field = org_field(org, lang, width, spec)
+            self.language = language_field(lang, width)
+            self.language.observe(lambda change: self.relabel(change["new"]), names="value")
         self.fields: dict[str, widgets.Widget] = {p.name: _widget_for(p, lang, width) for p in spec.parameters}
         # Typed secrets live here, never in a widget's synced state (see the module docstring).
         self._secrets: dict[str, str] = {}
         for p in spec.parameters:
             if p.secret:
                 self.fields[p.name].observe(self._take_secret(p.name), names="value")
-        attempts = spec.login_attempts()
-        note_text = t("forms.attempts", lang, n=attempts) if attempts else t("forms.attempts_none", lang)
-        if any(p.secret for p in spec.parameters):
-            note_text += " " + t("forms.secret_note", lang)
-        self.note = widgets.HTML(f"<p><b>⚠</b> {_esc(note_text)}</p>")
+        self.note = widgets.HTML(self._note_html(lang))
         self.run_button = widgets.Button(description=t("forms.run", lang), button_style="primary", icon="play")
         self.output = widgets.Output()
         # The run's summary, shown above the check cards once the run finishes (the cards
         # appear in `output` one by one while it runs; the answer should not sit below them).
         self.summary = widgets.HTML()
         self.run_button.on_click(lambda _b: self.run())
-        header = widgets.HTML(f"<h3>{_esc(spec.texts(lang).runbook_title)}</h3><p>{_esc(spec.texts(lang).summary)}</p>")
-        org_row = [self.org_field] if self.org_field is not None else []
-        super().__init__([header, *org_row, *self.fields.values(), self.note, self.run_button, self.summary,
+        self.header = widgets.HTML(self._header_html(lang))
+        org_rows = [w for w in (self.language, self.org_field) if w is not None]
+        super().__init__([self.header, *org_rows, *self.fields.values(), self.note, self.run_button, self.summary,
                           self.output])
+
+    def _header_html(self, lang: str) -> str:
+        texts = self.spec.texts(lang)
+        return f"<h3>{_esc(texts.runbook_title)}</h3><p>{_esc(texts.summary)}</p>"
+
+    def _note_html(self, lang: str) -> str:
+        attempts = self.spec.login_attempts()
+        note_text = t("forms.attempts", lang, n=attempts) if attempts else t("forms.attempts_none", lang)
+        if any(p.secret for p in self.spec.parameters):
+            note_text += " " + t("forms.secret_note", lang)
+        return f"<p><b>⚠</b> {_esc(note_text)}</p>"
+
+    def relabel(self, lang: str) -> None:
+        """Every word of the form in `lang`; values, typed secrets and choices made stay as they are."""
+        from .i18n import pick
+
+        lang = check_lang(lang)
+        self.lang = lang
+        width = _label_width(self.spec, lang)
+        self.header.value = self._header_html(lang)
+        if self.org_field is not None:
+            self.org_field.description = t("forms.org", lang)
+            self.org_field.tooltip = self.org_field.placeholder = t("forms.org_help", lang)
+            self.org_field.style.description_width = width
+        if self.language is not None:
+            self.language.description = t("forms.language", lang)
+            self.language.style.description_width = width
+        for p in self.spec.parameters:
+            field = self.fields[p.name]
+            field.description, field.tooltip = pick(p.label, lang), pick(p.help, lang)
+            field.style.description_width = width
+            if p.type == "choice":
+                value = field.value
+                field.options = [(choice_label(p, c, lang), c) for c in p.choices]
+                field.value = value
+            if p.secret and p.name in self._secrets:
+                field.placeholder = t("forms.secret_held", lang)
+        self.note.value = self._note_html(lang)
+        if not self.run_button.disabled:
+            self.run_button.description = t("forms.run", lang)
 
     def _take_secret(self, name: str) -> Callable[[dict[str, Any]], None]:
         def take(change: dict[str, Any]) -> None:
@@ -195,7 +245,7 @@ class RunbookForm(widgets.VBox):
                 if self.org_field is None:
                     result = self.on_run(values)
                 else:
-                    result = self.on_run(values, org=self.org_field.value.strip() or "demo")
+                    result = self.on_run(values, org=self.org_field.value.strip() or "demo", lang=self.lang)
                 self._show_summary(result)
                 return result
             finally:
@@ -220,8 +270,8 @@ def _esc(text: str) -> str:
 
 
 def build_form(spec: RunbookSpec | str, lang: str, on_run: Callable[..., Any], org: str | None = None) -> RunbookForm:
-    """The ipywidgets form of a runbook; Run calls `on_run(values)`, or `on_run(values, org=...)`
-    when `org` (the notebook's) is given, which adds the org field."""
+    """The ipywidgets form of a runbook; Run calls `on_run(values)`, or `on_run(values, org=...,
+    lang=...)` when `org` (the notebook's) is given, which adds the org and language fields."""
 
     spec = spec if isinstance(spec, RunbookSpec) else load(spec)
     return RunbookForm(spec, check_lang(lang), on_run, org)

@@ -23,7 +23,7 @@ import ipywidgets as widgets
 from IPython.display import HTML, display
 
 from .errors import BadInput, SfdoctorError, check_lang
-from .forms import org_field
+from .forms import language_field, org_field
 from .i18n import t
 from .runbooks import all_specs, load
 from .triage import Triage, carried_line, plan, run_chosen
@@ -147,13 +147,28 @@ class StartHereForm(widgets.VBox):
             value=text, description=t("start_here.text_label", lang), placeholder=t("start_here.text_placeholder", lang),
             style={"description_width": width}, layout=widgets.Layout(width="100%", max_width="46em", height="7em"))
         self.org_field = org_field(org, lang, width)
+        self.language = language_field(lang, width)
+        self.language.observe(lambda change: self.relabel(change["new"]), names="value")
         self.run_button = widgets.Button(description=t("start_here.run", lang), button_style="primary", icon="play",
                                          layout=widgets.Layout(width="max-content"))
         self.progress = widgets.HTML()
         self.output = widgets.Output()
         self.run_button.on_click(lambda _b: self.run())
-        header = widgets.HTML(f"<h3>{_e(t('start_here.title', lang))}</h3>")
-        super().__init__([header, self.text_field, self.org_field, self.run_button, self.progress, self.output])
+        self.header = widgets.HTML(f"<h3>{_e(t('start_here.title', lang))}</h3>")
+        super().__init__([self.header, self.language, self.text_field, self.org_field, self.run_button, self.progress,
+                          self.output])
+
+    def relabel(self, lang: str) -> None:
+        """Every word of the form in `lang`, and the run in it; what was pasted and chosen stays."""
+        self.lang = check_lang(lang)
+        self.header.value = f"<h3>{_e(t('start_here.title', self.lang))}</h3>"
+        self.language.description = t("forms.language", self.lang)
+        self.text_field.description = t("start_here.text_label", self.lang)
+        self.text_field.placeholder = t("start_here.text_placeholder", self.lang)
+        self.org_field.description = t("forms.org", self.lang)
+        self.org_field.tooltip = self.org_field.placeholder = t("forms.org_help", self.lang)
+        if not self.run_button.disabled:
+            self.run_button.description = t("start_here.run", self.lang)
 
     def _progress(self, line: str) -> None:
         self.progress.value = f"<small>{_e(line)}</small>"
