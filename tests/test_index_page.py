@@ -1,8 +1,8 @@
 """`reports/index.html`: what the page holds, that it is self-contained, its language, when it is written.
 
-The browser side (filters typed, pages turned, chart drawn, nothing wrapping, no request
-attempted) is in test_report_browser.py and, at 10,000 runs, test_index_page_scale.py; here
-the HTML itself is checked, and the write path.
+The browser side (what the script draws: rows, causes, changes, the chart; filters typed, pages
+turned, nothing wrapping, no request attempted) is in test_index_page_browser.py; here the page's
+data (`index_page.page_data`, read back with `data_of`), its HTML frame and the write path.
 """
 from __future__ import annotations
 
@@ -56,35 +56,60 @@ def out(tmp_path: Path) -> Path:
     return out
 
 
-def table_rows(page: str, table: str) -> list[str]:
-    body = re.search(rf'<table id="{table}".*?<tbody>(.*?)</tbody>', page, re.S)
-    return re.findall(r"<tr data-org=.*?</tr>", body.group(1)) if body else []
+def data(out: Path, lang: str = "en") -> dict:
+    return index_page.data_of(index_page.write(out, lang).read_text(encoding="utf-8"))
+
+
+def runs_of(d: dict) -> list[dict]:
+    """The page's runs (newest first) read back into words: what the script draws from each."""
+    def cause_set(s: int | None) -> list[list[str]] | None:
+        return None if s is None else [[d["causes"][c] for c in part] for part in d["sets"][s][1:]]
+
+    rows = []
+    for r in d["runs"]:
+        org, rb = d["pairs"][r[1]][:2]
+        rows.append({"pos": r[0], "org": d["orgs"][org], "runbook": d["rbs"][rb][0], "when": r[2],
+                     "outcome": d["outs"][r[3]][0], "causes": cause_set(r[4]), "folder": r[5], "prev": r[6],
+                     "before": cause_set(r[7]), "version": d["vch"][r[8]] if r[8] >= 0 else None})
+    return rows
+
+
+def listed(d: dict) -> list[dict]:
+    return [r for r in runs_of(d) if r["pos"] >= -d["listed"]]
+
+
+def pairs_of(d: dict) -> list[dict]:
+    runs = runs_of(d)
+    return [{"org": d["orgs"][p[0]], "runbook": d["rbs"][p[1]][0], "runs": p[2], "failed": p[3], "other": p[4],
+             "latest": runs[p[5]], "chart": [p[6][i:i + 3] for i in range(0, len(p[6]), 3)]} for p in d["pairs"]]
 
 
 def test_every_run_newest_first_with_position_outcome_causes_by_title_and_link(out):
-    page = index_page.write(out, "en").read_text(encoding="utf-8")
-    r = table_rows(page, "runs")
-    assert len(r) == 5
-    assert 'data-org="demo:healthy" data-runbook="marketo-sync" data-outcome="inconclusive"' in r[0] and ">-1<" in r[0]
+    d = data(out)
+    r = listed(d)
+    assert len(r) == 5 and [x["pos"] for x in r] == [-1, -2, -3, -4, -5]
+    assert (r[0]["org"], r[0]["runbook"], r[0]["outcome"]) == ("demo:healthy", "marketo-sync", "inconclusive")
     second = r[3]   # the 2nd run overall: position -4
-    assert ">-4<" in second and "Nov 21, 2026 02:00" in second and "problems found" in second
-    # causes by their titles in the page's language, the code on hover; a code no runbook knows stays a code
-    assert f'title="SOURCE_IP_UNTRUSTED: {IP_UNTRUSTED_EN}">{IP_UNTRUSTED_EN}</span>' in second
-    assert '<span class="cause" data-code="PASSWORD_EXPIRED" title="PASSWORD_EXPIRED">PASSWORD_EXPIRED</span>' in second
-    assert '<a href="2026-11-21/security-token-required/demo-token-missing-020000Z/report.html">open</a>' in second
-    assert "missing" in r[1] and "<a href" not in r[1]           # the report folder without report.html
+    assert second["when"] == "Nov 21, 2026 02:00" and second["outcome"] == "problems_found"
+    assert dict(d["outs"][i][:3:2] for i in range(4))["problems_found"] == "problems found"
+    # causes by their titles in the page's language; a code no runbook knows stays a code
+    assert second["causes"] == [[["SOURCE_IP_UNTRUSTED", IP_UNTRUSTED_EN], ["PASSWORD_EXPIRED", "PASSWORD_EXPIRED"]], []]
+    assert second["folder"] == "2026-11-21/security-token-required/demo-token-missing-020000Z"
+    assert r[1]["folder"] is None                                     # the report folder without report.html
+    # each name, title and cause said once, however many runs carry it
+    page = (out / "index.html").read_text(encoding="utf-8")
+    block = page[page.index('id="page-data">'):]
+    assert block.count(IP_UNTRUSTED_EN) == 1 and block.count('"demo:token-missing"') == 1
 
 
 def test_one_row_per_org_and_runbook_counts_only_that_runbook(out):
     add(out, "2026-11-23T02:00:00Z", "demo:token-missing", "problems_found", ["RESTRICTED_DOMAIN"], runbook="sia-auth-failure")
-    page = index_page.write(out, "en").read_text(encoding="utf-8")
-    pairs = {(re.search(r'data-org="([^"]+)"', r).group(1), re.search(r'data-runbook="([^"]+)"', r).group(1)): r
-             for r in table_rows(page, "pairs")}
+    pairs = {(p["org"], p["runbook"]): p for p in pairs_of(data(out))}
     assert len(pairs) == 4
     token = pairs[("demo:token-missing", "security-token-required")]
-    assert ">2 of 3<" in token and "healthy" in token            # the sia run is not counted here
+    assert (token["failed"], token["runs"], token["latest"]["outcome"]) == (2, 3, "healthy")   # the sia run is not counted here
     sia = pairs[("demo:token-missing", "sia-auth-failure")]
-    assert ">1 of 1<" in sia and "Login error restricted domain" in sia
+    assert (sia["failed"], sia["runs"]) == (1, 1) and "Login error restricted domain" in sia["latest"]["causes"][0][0][1]
     # the worst latest outcome first
     assert list(pairs)[0] == ("demo:token-missing", "sia-auth-failure")
     assert list(pairs)[1] == ("demo:healthy", "marketo-sync")
@@ -95,24 +120,21 @@ def test_warnings_follow_the_root_causes_marked_as_warnings(tmp_path):
     out.mkdir()
     append_index(out, {"time": "2026-11-20T02:00:00Z", "runbook": "mc-missing-oauth-token", "org": "demo",
                        "outcome": "problems_found", "root_causes": ["MC_IP_NOT_ALLOWLISTED"],
-                       "warnings": ["MC_USER_NOT_API_USER"], "folder": "x", "exit_code": 1})
-    (row,) = table_rows(index_page.write(out, "ja").read_text(encoding="utf-8"), "runs")
-    assert '<span class="cause warn" data-code="MC_USER_NOT_API_USER" title="MC_USER_NOT_API_USER: ' in row
-    assert "(警告:" in row and "API ユーザー" in row
-    assert row.index("MC_IP_NOT_ALLOWLISTED") < row.index("MC_USER_NOT_API_USER")
+                       "warnings": ["MC_USER_NOT_API_USER", "MC_IP_NOT_ALLOWLISTED"], "folder": "x", "exit_code": 1})
+    d = data(out, "ja")
+    (row,) = listed(d)
+    roots, warnings = row["causes"]
+    assert [c for c, _ in roots] == ["MC_IP_NOT_ALLOWLISTED"] and [c for c, _ in warnings] == ["MC_USER_NOT_API_USER"]
+    assert "API ユーザー" in warnings[0][1] and d["t"]["warning"].startswith("警告:")
 
 
 def test_changes_since_the_previous_run_of_the_same_runbook_and_org(out):
-    page = index_page.write(out, "en").read_text(encoding="utf-8")
-    r = table_rows(page, "runs")
+    r = listed(data(out))
     first, second, third = r[4], r[3], r[1]                          # the three runs on demo:token-missing
-    assert "first run" in first
-    assert re.search(r'\+ new:</span> <span class="cause" data-code="PASSWORD_EXPIRED"', second)
-    assert re.search(r'\u2212 fixed:</span> <span class="cause" data-code="TOKEN_MISSING" title="TOKEN_MISSING: '
-                     + re.escape(TOKEN_MISSING_EN), second)
-    assert "sfdoctor reports diff -5 -4" in second
-    assert third.count("fixed:") == 2 and "new:" not in third
-    assert "first run" in r[0] and "first run" in r[2]               # other runbook / org: own history
+    assert first["prev"] is None and first["before"] is None
+    assert second["prev"] == -5 and [c for c, _ in second["before"][0]] == ["TOKEN_MISSING", "SOURCE_IP_UNTRUSTED"]
+    assert third["prev"] == -4 and third["causes"] == [[], []]
+    assert r[0]["prev"] is None and r[2]["prev"] is None             # other runbook / org: own history
 
 
 def test_a_change_of_sfdoctor_version_between_two_runs_is_marked(tmp_path):
@@ -122,27 +144,29 @@ def test_a_change_of_sfdoctor_version_between_two_runs_is_marked(tmp_path):
     add(out, "2026-11-22T02:00:00Z", "acme", "problems_found", ["SOURCE_IP_UNTRUSTED"], version="0.2.0")
     add(out, "2026-11-22T03:00:00Z", "other", "healthy", [], version=None)      # no version anywhere: nothing said
     add(out, "2026-11-23T03:00:00Z", "other", "healthy", [], version=None)
-    page = index_page.write(out, "en").read_text(encoding="utf-8")
-    runs = table_rows(page, "runs")
-    marks = ['class="ver"' in r for r in runs]
-    assert marks == [False, False, True, False, False]               # only 0.1.0 -> 0.2.0 on acme
-    assert "sfdoctor 0.1.0 \u2192 0.2.0" in runs[2] and "not from the org" in runs[2]
-    (acme,) = [r for r in table_rows(page, "pairs") if 'data-org="acme"' in r]
-    assert 'class="ver"' in acme                                      # the summary says it of the latest run too
+    d = data(out)
+    assert [r["version"] for r in listed(d)] == [None, None, ["0.1.0", "0.2.0"], None, None]   # only 0.1.0 -> 0.2.0 on acme
+    (acme,) = [p for p in pairs_of(d) if p["org"] == "acme"]
+    assert acme["latest"]["version"] == ["0.1.0", "0.2.0"]           # the summary says it of the latest run too
     # the chart marks the day the new version first ran
-    assert page.count('<g class="version">') == 1 and "sfdoctor 0.2.0 first ran on Nov 22, 2026" in page
-    ja = index_page.write(out, "ja").read_text(encoding="utf-8")
-    assert "異なる sfdoctor のバージョン (0.1.0 と 0.2.0)" in ja
+    assert d["chart"]["versions"] == [[2, "sfdoctor 0.2.0 first ran on Nov 22, 2026: a change from here on may be "
+                                          "sfdoctor's wording or rules, not the org"]]
+    assert "not from the org" in d["t"]["version_hint"]
+    ja = data(out, "ja")
+    assert "異なる sfdoctor のバージョン ({a} と {b})" in ja["t"]["version_hint"]
 
 
 def test_one_chart_for_all_orgs_and_nothing_from_outside(out):
     page = index_page.write(out, "en").read_text(encoding="utf-8")
-    assert page.count("<svg") == 1 and '<figure id="chart">' in page
-    days = dict(re.findall(r'<g class="day" data-day="([^"]+)"><title>([^<]+)</title>', page))
-    assert days == {"2026-11-20": "Nov 20, 2026: 1 of 1 runs found problems, in 1 orgs; 0 could not finish",
-                    "2026-11-21": "Nov 21, 2026: 1 of 2 runs found problems, in 1 orgs; 0 could not finish",
-                    "2026-11-22": "Nov 22, 2026: 0 of 2 runs found problems, in 0 orgs; 1 could not finish"}
-    assert page.count('class="o-problems_found"') == 2 and "2 of 5 runs found problems, Nov 20, 2026 to Nov 22, 2026" in page
+    d = index_page.data_of(page)
+    assert page.count('<figure id="chart">') == 1
+    assert d["chart"]["iso"] == ["2026-11-20", "2026-11-21", "2026-11-22"]
+    assert d["chart"]["days"] == ["Nov 20, 2026", "Nov 21, 2026", "Nov 22, 2026"]
+    # every run in the window, as (day, outcome, cause set), under its org and runbook: what the filters act on
+    charted = {(p["org"], p["runbook"]): [(day, d["outs"][o][0]) for day, o, _s in p["chart"]] for p in pairs_of(d)}
+    assert charted == {("demo:token-missing", "security-token-required"): [(0, "problems_found"), (1, "problems_found"), (2, "healthy")],
+                       ("demo:healthy", "security-token-required"): [(1, "healthy")],
+                       ("demo:healthy", "marketo-sync"): [(2, "inconclusive")]}
     # filters: text (with the orgs to pick from), runbook, outcome
     assert '<datalist id="f-orgs"><option value="demo:healthy"><option value="demo:token-missing"></datalist>' in page
     assert '<option value="marketo-sync">' in page and '<option value="problems_found">problems found</option>' in page
@@ -150,15 +174,22 @@ def test_one_chart_for_all_orgs_and_nothing_from_outside(out):
     assert not re.search(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//""", page)
     assert "@import" not in page and "url(" not in page
     assert "default-src 'none'" in page and page.count("<script>") == 1 and "<script src" not in page
+    assert "<noscript>" in page and "sfdoctor reports list" in page
 
 
 def test_japanese_page_dates_titles_and_escaping(out):
-    add(out, "2026-11-23T01:00:00Z", '<b>"x"</b>', "healthy", [])
+    add(out, "2026-11-23T01:00:00Z", '<b>"x"</b></script><!--', "healthy", [])
     page = index_page.write(out, "ja").read_text(encoding="utf-8")
+    d = index_page.data_of(page)
     assert '<html lang="ja">' in page and "レポート履歴" in page and "問題あり" in page
     assert "2026年11月21日 02:00" in page and "11月20日" in page and "Nov " not in page
     assert "信頼されていないネットワークからトークンなしで" in page and TOKEN_MISSING_EN not in page
+    # a name that looks like markup stays a name: escaped in the filters' list, and in the data block
+    # no "<" at all, so it can neither close the block nor open a comment
     assert "<b>" not in page and "&lt;b&gt;&quot;x&quot;&lt;/b&gt;" in page
+    block = page[page.index('id="page-data">'):]
+    assert "<" not in block[len('id="page-data">'):block.index("</script>")]
+    assert '<b>"x"</b></script><!--' in d["orgs"]
     assert index_page.page_lang(out) == "ja"
 
 
@@ -215,7 +246,7 @@ def test_a_run_in_another_language_leaves_the_pages_language(tmp_path, monkeypat
 
 def test_empty_history(tmp_path):
     page = index_page.write(tmp_path / "none", "en").read_text(encoding="utf-8")
-    assert "No runs yet" in page and "<table" not in page and "<script>" not in page
+    assert "No runs yet" in page and "<table" not in page and "<script" not in page
 
 
 def test_written_under_the_index_lock_and_atomically(out, monkeypatch):
@@ -285,5 +316,7 @@ def test_a_fleet_run_rebuilds_the_page_once_in_its_own_language(tmp_path, monkey
     assert len(lines) == len([e for e in fleet["entries"] if e["folder"]]) >= 4
     assert written == [str(out.resolve())]                              # once, for the whole fleet
     page = (out / "index.html").read_text(encoding="utf-8")
-    assert '<html lang="en">' in page and page.count('<tr data-org="two"') == 4   # 2 runbooks, in both tables
+    d = index_page.data_of(page)
+    assert '<html lang="en">' in page and [p[1] for p in d["pairs"] if d["orgs"][p[0]] == "two"] and \
+        len([p for p in d["pairs"] if d["orgs"][p[0]] == "two"]) == 2                # 2 runbooks
     assert {x["sfdoctor_version"] for x in lines} == {__version__}

@@ -16,11 +16,20 @@ Made for a fleet's history (a thousand runs a night, hundreds of orgs), top to b
 - the newest runs (`MAX_ROWS`), each with its index position (what `sfdoctor reports diff`
   takes) and what changed since the previous run of the same runbook on the same org (the
   same comparison as `reports diff`); `sfdoctor reports list` lists them all.
-Both tables are filtered by text, runbook and outcome and shown a page at a time (inline JS;
-without JS every row shows). Where two consecutive runs of one org and runbook were made by
-different sfdoctor versions the page says so, so a change of wording or rules is not read as
-the org changing. Dates, org names and runbook ids never wrap: a long one is cut with an
-ellipsis and shown whole on hover.
+The filters (text, runbook, outcome) act on the chart and both tables together; the tables show
+a page at a time. Where two consecutive runs of one org and runbook were made by different
+sfdoctor versions the page says so, so a change of wording or rules is not read as the org
+changing. Dates, org names and runbook ids never wrap: a long one is cut with an ellipsis and
+shown whole on hover.
+
+Why the rows are data and not markup: 1,000 org-runbook rows and the newest 1,000 runs written
+as <tr> repeat the same classes, titles and links a few thousand times (1.8 MB at 10,000 runs),
+and a chart drawn once in Python cannot follow the filters. So the page carries its data once
+(`page_data`: every org, runbook, cause title and outcome said once, a run a short list of
+numbers, in a JSON block the browser never executes) and a small inline script draws the chart
+and the visible page of each table, again on every filter change (bench/history_page.py
+measures bytes and chromium's times). Without JavaScript the page says so and points to
+`sfdoctor reports list`.
 
 Language: the page's own, never the last run's (runs in both languages share one history):
 `sfdoctor reports index --lang` sets it (without `--lang` that command takes `$SFDOCTOR_LANG`,
@@ -41,7 +50,7 @@ import json
 import os
 import re
 import sys
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import lru_cache
@@ -51,7 +60,7 @@ from typing import Any, Mapping
 from .dates import day_text, when_text
 from .findings import parse_iso
 from .i18n import LANGS, t
-from .report_index import cause_changes, causes, index_lock, list_reports, write_atomic
+from .report_index import index_lock, list_reports, write_atomic
 
 INDEX_HTML = "index.html"
 CHART_DAYS = 90   # the chart's window: the last 90 days, ending at the newest run
@@ -61,13 +70,14 @@ MAX_ROWS = 1000
 PAGE_ROWS = 50    # rows per page of each table (the inline JS pages them)
 
 OUTCOMES = ("problems_found", "error", "inconclusive", "healthy")   # worst first
-# outcome: (symbol, pill background, text colour, border, chart colour)
+# outcome: (symbol, chart colour); the pills' colours are in CSS (`.pill.o-OUTCOME`)
 OUTCOME_STYLE = {
-    "healthy": ("\u2713", "#dafbe1", "#0f5323", "1px solid #1a7f37", "#8c959f"),
-    "problems_found": ("\u2717", "#ffebe9", "#82071e", "2px solid #cf222e", "#cf222e"),
-    "inconclusive": ("?", "#fff8c5", "#633c01", "2px dashed #bf8700", "#d4a72c"),
-    "error": ("\u2298", "#fff1e5", "#762c00", "3px double #bc4c00", "#bc4c00"),
+    "healthy": ("\u2713", "#8c959f"),
+    "problems_found": ("\u2717", "#cf222e"),
+    "inconclusive": ("?", "#d4a72c"),
+    "error": ("\u2298", "#bc4c00"),
 }
+UNKNOWN_COLOUR = "#6e7781"
 
 CSS = """
 :root{color-scheme:light dark}
@@ -87,7 +97,11 @@ td.n{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}
 .clip.rb{max-width:17em}
 .cause{display:block;white-space:nowrap;overflow:hidden;text-overflow:ellipsis;max-width:20em}
 .pill{display:inline-block;padding:0 .45em;border-radius:999px;white-space:nowrap;font-size:.9em;
- -webkit-print-color-adjust:exact;print-color-adjust:exact}
+ background:#eaeef2;color:#32383f;border:1px dotted #6e7781;-webkit-print-color-adjust:exact;print-color-adjust:exact}
+.pill.o-healthy{background:#dafbe1;color:#0f5323;border:1px solid #1a7f37}
+.pill.o-problems_found{background:#ffebe9;color:#82071e;border:2px solid #cf222e}
+.pill.o-inconclusive{background:#fff8c5;color:#633c01;border:2px dashed #bf8700}
+.pill.o-error{background:#fff1e5;color:#762c00;border:3px double #bc4c00}
 .new{color:#cf222e;font-weight:600} .fixed{color:#1a7f37;font-weight:600}
 .ch .cause{display:inline-block;max-width:14em;vertical-align:bottom}
 .ver{display:block;white-space:nowrap;font-size:.88em;color:#8250df}
@@ -96,48 +110,171 @@ figure{margin:0} figcaption{font-size:.85em} svg{display:block;max-width:100%;he
 .legend span{margin-right:1em;white-space:nowrap} .legend i{display:inline-block;width:.8em;height:.8em;margin-right:.3em;vertical-align:-.05em}
 .pager{display:flex;gap:.8em;align-items:center;margin:.3em 0;font-size:.9em}
 .pager button{font:inherit;padding:0 .6em}
-tr[hidden]{display:none}
 .wide{overflow-x:auto}
 @media print{#filters,.pager{display:none}}
 """
 
-# The filters and the pages: a row shows when it matches every filter and falls on the
-# table's current page. Without JS every row shows.
-JS = """
+# Draws both tables (a page at a time) and the chart from the page's data (`page_data`), and
+# redraws all three whenever a filter changes: a row or a chart bar counts when it matches every
+# filter. Values reach the page as text and are escaped here (`esc`) before they become markup.
+JS = r"""
 (function(){
+  var D=JSON.parse(document.getElementById('page-data').textContent), T=D.t;
   var q=document.getElementById('f-text'), rb=document.getElementById('f-runbook'), oc=document.getElementById('f-outcome');
-  var tables=[].slice.call(document.querySelectorAll('table[data-page]')).map(function(tb){
-    return {tb:tb, rows:[].slice.call(tb.tBodies[0].rows), size:+tb.dataset.page, page:0,
-            pager:document.querySelector('.pager[data-for="'+tb.id+'"]')};
+  function esc(s){return String(s).replace(/[&<>"']/g,function(c){return '&#'+c.charCodeAt(0)+';';});}
+  function fmt(s,v){return s.replace(/\{(\w+)\}/g,function(m,k){return k in v?v[k]:m;});}
+  function num(n){return n.toLocaleString('en-US');}
+  function causesOf(s){return D.sets[s][1].concat(D.sets[s][2]);}
+  var words=D.sets.map(function(s){
+    var cs=s[1].concat(s[2]);
+    return [D.rbs[s[0]][0]].concat(cs.map(function(c){return D.causes[c][0];}), cs.map(function(c){return D.causes[c][1];})).join(' ');
   });
-  function match(tr){
-    var text=(q.value||'').trim().toLowerCase();
-    return (!text||tr.dataset.text.indexOf(text)>=0)&&(!rb.value||tr.dataset.runbook===rb.value)&&(!oc.value||tr.dataset.outcome===oc.value);
+  var filter={text:'',rb:-1,out:-1}, hayCache={};
+  function match(org,r,o,s){
+    if(filter.rb>=0&&r!==filter.rb) return false;
+    if(filter.out>=0&&o!==filter.out) return false;
+    if(!filter.text) return true;
+    var key=org+' '+s, hay=hayCache[key];
+    if(hay===undefined){hay=hayCache[key]=(D.orgs[org]+' '+words[s]).toLowerCase();}
+    return hay.indexOf(filter.text)>=0;
   }
-  function draw(T){
-    var hits=T.rows.filter(match), pages=Math.max(1,Math.ceil(hits.length/T.size));
-    T.page=Math.min(T.page,pages-1);
-    var from=T.page*T.size, to=Math.min(hits.length,from+T.size);
-    T.rows.forEach(function(tr){tr.hidden=true;});
-    hits.slice(from,to).forEach(function(tr){tr.hidden=false;});
-    if(T.pager){
-      var p=T.pager, label=p.querySelector('.range');
-      label.textContent=hits.length?p.dataset.range.replace('{first}',from+1).replace('{last}',to).replace('{n}',hits.length):p.dataset.none;
-      p.querySelector('.prev').disabled=T.page===0; p.querySelector('.next').disabled=T.page>=pages-1;
+  function cause(c,warning){
+    var code=D.causes[c][0], title=D.causes[c][1], tip=title!==code?code+': '+title:code;
+    if(warning){tip+=' ('+T.warning+')';}
+    return '<span class="cause'+(warning?' warn':'')+'" data-code="'+esc(code)+'" title="'+esc(tip)+'">'+esc(title)+'</span>';
+  }
+  function causeCell(s){
+    var set=D.sets[s];
+    if(!set[1].length&&!set[2].length){return '<span class="muted">-</span>';}
+    return set[1].map(function(c){return cause(c,false);}).join('')+set[2].map(function(c){return cause(c,true);}).join('');
+  }
+  function clip(text,tip,cls){return '<span class="'+(cls||'clip')+'" title="'+esc(tip||text)+'">'+esc(text)+'</span>';}
+  function pill(o){var x=D.outs[o];return '<span class="pill o-'+esc(x[0])+'">'+esc(x[1])+' '+esc(x[2])+'</span>';}
+  function link(folder){
+    return folder?'<a href="'+esc(folder)+'/report.html">'+esc(T.open)+'</a>':'<span class="muted">'+esc(T.missing)+'</span>';
+  }
+  function changes(r){
+    if(r[6]===null){return '<span class="muted">'+esc(T.first)+'</span>';}
+    var a=causesOf(r[7]), b=causesOf(r[4]), parts=[];
+    var added=b.filter(function(c){return a.indexOf(c)<0;}), gone=a.filter(function(c){return b.indexOf(c)<0;});
+    added.forEach(function(c){parts.push('<div class="nw"><span class="new">+ '+esc(T['new'])+':</span> '+cause(c,false)+'</div>');});
+    gone.forEach(function(c){parts.push('<div class="nw"><span class="fixed">\u2212 '+esc(T.fixed)+':</span> '+cause(c,false)+'</div>');});
+    if(!parts.length){parts.push('<span class="muted nw">'+esc(T.same)+'</span>');}
+    if(r[8]>=0){
+      var v={a:D.vch[r[8]][0],b:D.vch[r[8]][1]};
+      parts.push('<span class="ver" title="'+esc(fmt(T.version_hint,v))+'">\u2691 '+esc(fmt(T.version_changed,v))+'</span>');
     }
+    return '<div class="ch" title="'+esc(fmt(T.diff_hint,{a:r[6],b:r[0]}))+'">'+parts.join('')+'</div>';
   }
-  tables.forEach(function(T){
-    if(!T.pager){return;}
-    T.pager.hidden=false;
-    T.pager.querySelector('.prev').addEventListener('click',function(){T.page--;draw(T);});
-    T.pager.querySelector('.next').addEventListener('click',function(){T.page++;draw(T);});
+  function attrs(org,r,o){
+    return ' data-org="'+esc(D.orgs[org])+'" data-runbook="'+esc(D.rbs[r][0])+'" data-outcome="'+esc(D.outs[o][0])+'"';
+  }
+  function pairRow(p){
+    var r=D.runs[p[5]], rbId=D.rbs[p[1]][0], rbTitle=D.rbs[p[1]][1], v={failed:p[3],runs:p[2],other:p[4]};
+    return '<tr'+attrs(p[0],p[1],r[3])+'><td>'+clip(D.orgs[p[0]])+'</td><td>'+clip(rbId,rbTitle?rbId+': '+rbTitle:rbId,'clip rb')+'</td>'
+      +'<td class="n" title="'+esc(fmt(T.counts_hint,v))+'">'+esc(fmt(T.counts,v))+'</td><td class="nw">'+pill(r[3])+'</td>'
+      +'<td class="nw">'+link(r[5])+'</td><td class="nw">'+esc(r[2])+'</td><td>'+causeCell(r[4])+'</td><td>'+changes(r)+'</td></tr>';
+  }
+  function runRow(r){
+    var p=D.pairs[r[1]];
+    return '<tr'+attrs(p[0],p[1],r[3])+'><td class="n muted">'+r[0]+'</td><td class="nw">'+link(r[5])+'</td><td class="nw">'+esc(r[2])+'</td>'
+      +'<td>'+clip(D.rbs[p[1]][0],null,'clip rb')+'</td><td>'+clip(D.orgs[p[0]])+'</td><td class="nw">'+pill(r[3])+'</td>'
+      +'<td>'+causeCell(r[4])+'</td><td>'+changes(r)+'</td></tr>';
+  }
+  var listed=D.runs.filter(function(r){return r[0]>=-D.listed;});
+  var tables=[
+    {id:'pairs',items:D.pairs,ok:function(p){var r=D.runs[p[5]];return match(p[0],p[1],r[3],r[4]);},row:pairRow},
+    {id:'runs',items:listed,ok:function(r){var p=D.pairs[r[1]];return match(p[0],p[1],r[3],r[4]);},row:runRow}
+  ].map(function(tb){
+    tb.body=document.getElementById(tb.id).tBodies[0]; tb.pager=document.querySelector('.pager[data-for="'+tb.id+'"]'); tb.page=0;
+    return tb;
   });
-  function apply(){tables.forEach(function(T){T.page=0;draw(T);});}
+  function draw(tb){
+    var hits=tb.hits, pages=Math.max(1,Math.ceil(hits.length/D.pageRows));
+    tb.page=Math.max(0,Math.min(tb.page,pages-1));
+    var from=tb.page*D.pageRows, to=Math.min(hits.length,from+D.pageRows);
+    tb.body.innerHTML=hits.slice(from,to).map(tb.row).join('');
+    var p=tb.pager;
+    p.querySelector('.range').textContent=hits.length?fmt(T.page_range,{first:from+1,last:to,n:hits.length}):T.page_none;
+    p.querySelector('.prev').disabled=tb.page===0; p.querySelector('.next').disabled=tb.page>=pages-1;
+  }
+  tables.forEach(function(tb){
+    tb.pager.hidden=false;
+    tb.pager.querySelector('.prev').addEventListener('click',function(){tb.page--;draw(tb);});
+    tb.pager.querySelector('.next').addEventListener('click',function(){tb.page++;draw(tb);});
+  });
+  function chart(){
+    var C=D.chart, fig=document.getElementById('chart');
+    if(!C){return;}
+    var outs=D.outs.length, per=[], orgsFailing=[], i, d;
+    for(d=0;d<C.span;d++){per.push(null);orgsFailing.push(null);}
+    var failedIdx=0, totalRuns=0, totalFailed=0;
+    D.pairs.forEach(function(p){
+      var c=p[6];
+      for(i=0;i<c.length;i+=3){
+        if(!match(p[0],p[1],c[i+1],c[i+2])){continue;}
+        d=c[i];
+        if(!per[d]){per[d]=[];for(var k=0;k<outs;k++){per[d].push(0);} orgsFailing[d]={};}
+        per[d][c[i+1]]++; totalRuns++;
+        if(c[i+1]===failedIdx){orgsFailing[d][p[0]]=1; totalFailed++;}
+      }
+    });
+    // bars 6-24 px wide, wider when there are only a few days so the first and last day's labels do not meet
+    var bar=Math.max(6,Math.min(24,Math.floor(900/C.span)),C.span>1?Math.ceil(110/C.span):0), left=44, height=84, top=6, bottom=18;
+    var width=left+Math.max(C.span*bar,96)+4, most=0, parts=[];
+    per.forEach(function(c){if(c){most=Math.max(most,c.reduce(function(a,b){return a+b;},0));}});
+    var scale=most?height/most:0;
+    parts.push('<line x1="'+left+'" y1="'+(top+height+.5)+'" x2="'+width+'" y2="'+(top+height+.5)+'" stroke="#8c959f"/>');
+    parts.push('<text x="'+(left-4)+'" y="'+(top+9)+'" text-anchor="end" font-size="11" fill="currentColor">'+most+'</text>');
+    parts.push('<text x="'+(left-4)+'" y="'+(top+height)+'" text-anchor="end" font-size="11" fill="currentColor">0</text>');
+    for(d=0;d<C.span;d++){
+      var counts=per[d];
+      if(!counts){continue;}
+      var x=left+d*bar, y=top+height, total=counts.reduce(function(a,b){return a+b;},0), rects=[];
+      for(var o=0;o<outs;o++){
+        if(!counts[o]){continue;}
+        var h=counts[o]*scale; y-=h;
+        rects.push('<rect class="o-'+esc(D.outs[o][0])+'" x="'+x+'" y="'+y.toFixed(1)+'" width="'+(bar-1)+'" height="'+h.toFixed(1)+'" fill="'+D.outs[o][3]+'"/>');
+      }
+      var other=D.outs.reduce(function(a,x,o){return a+(x[0]==='error'||x[0]==='inconclusive'?counts[o]:0);},0);
+      var tip=fmt(T.chart_day,{day:C.days[d],failed:counts[failedIdx],runs:total,orgs:Object.keys(orgsFailing[d]).length,other:other});
+      parts.push('<g class="day" data-day="'+C.iso[d]+'"><title>'+esc(tip)+'</title>'+rects.join('')+'</g>');
+    }
+    C.versions.forEach(function(v){
+      var x=left+v[0]*bar-.5;
+      parts.push('<g class="version"><title>'+esc(v[1])+'</title><line x1="'+x+'" y1="'+(top-4)+'" x2="'+x+'" y2="'+(top+height)+'" stroke="#8250df" stroke-width="2" stroke-dasharray="3 2"/></g>');
+    });
+    var ly=top+height+14;
+    parts.push('<text x="'+left+'" y="'+ly+'" font-size="11" fill="currentColor">'+esc(C.firstLabel)+'</text>');
+    if(C.span>1){parts.push('<text x="'+(left+C.span*bar)+'" y="'+ly+'" text-anchor="end" font-size="11" fill="currentColor">'+esc(C.lastLabel)+'</text>');}
+    var filtered=filter.text||filter.rb>=0||filter.out>=0;
+    var caption=fmt(T.chart_caption,{failed:num(totalFailed),runs:num(totalRuns),first:C.first,last:C.last})+(filtered?' '+T.chart_filtered:'');
+    var h2=top+height+bottom;
+    fig.querySelector('.plot').innerHTML='<svg xmlns="http://www.w3.org/2000/svg" role="img" width="'+width+'" height="'+h2+'" viewBox="0 0 '+width+' '+h2+'" aria-label="'+esc(caption)+'">'+parts.join('')+'</svg>';
+    fig.querySelector('.caption').textContent=caption;
+  }
+  function apply(){
+    filter={text:(q.value||'').trim().toLowerCase(),rb:rb.value?D.rbs.map(function(x){return x[0];}).indexOf(rb.value):-1,
+            out:oc.value?D.outs.map(function(x){return x[0];}).indexOf(oc.value):-1};
+    if(rb.value&&filter.rb<0){filter.rb=D.rbs.length;}
+    if(oc.value&&filter.out<0){filter.out=D.outs.length;}
+    tables.forEach(function(tb){tb.hits=tb.items.filter(tb.ok);tb.page=0;draw(tb);});
+    chart();
+  }
   q.addEventListener('input',apply); rb.addEventListener('change',apply); oc.addEventListener('change',apply); apply();
+  document.documentElement.dataset.drawn='1';
 })();
 """
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:"
+DATA_ID = "page-data"
+# The texts the page's script says (escaped by the script, not here), with their placeholders kept.
+SCRIPT_TEXTS = ("open", "missing", "first", "same", "new", "fixed", "warning", "page_none")
+SCRIPT_TEMPLATES = {
+    "counts": ("failed", "runs"), "counts_hint": ("failed", "runs", "other"), "diff_hint": ("a", "b"),
+    "version_changed": ("a", "b"), "version_hint": ("a", "b"), "page_range": ("first", "last", "n"),
+    "chart_day": ("day", "failed", "runs", "orgs", "other"), "chart_caption": ("failed", "runs", "first", "last"),
+}
 
 
 def _e(value: Any) -> str:
@@ -146,13 +283,12 @@ def _e(value: Any) -> str:
 
 def _tt(key: str, lang: str, **values: Any) -> str:
     """One text of this page (`texts/index_page.toml`), escaped for HTML."""
-    return _e(t(f"index_page.{key}", lang, **values)) if values else _fixed_text(key, lang)
+    return _e(t(f"index_page.{key}", lang, **values))
 
 
-@lru_cache(maxsize=256)
-def _fixed_text(key: str, lang: str) -> str:
-    """A text without values, said once per page and language (a page of 10,000 runs says "open" 2,000 times)."""
-    return _e(t(f"index_page.{key}", lang))
+def _template(key: str, names: tuple[str, ...], lang: str) -> str:
+    """A text with its placeholders left in (`{failed}`), for the script to fill."""
+    return t(f"index_page.{key}", lang, **{n: "{" + n + "}" for n in names})
 
 
 # --------------------------------------------------------------------------------------
@@ -175,20 +311,6 @@ def _runbook_texts(runbook: str, lang: str) -> tuple[str, dict[str, str]]:
 def cause_title(runbook: str, code: str, lang: str) -> str:
     """A cause's title in `lang` as its runbook words it; the code itself when no runbook knows it."""
     return _runbook_texts(runbook, lang)[1].get(code, code)
-
-
-@lru_cache(maxsize=4096)
-def _cause(runbook: str, code: str, lang: str, warning: bool = False) -> str:
-    title = cause_title(runbook, code, lang)
-    tip = f"{code}: {title}" if title != code else code
-    if warning:
-        tip = f"{tip} ({t('index_page.warning', lang)})"
-    return f'<span class="cause{" warn" if warning else ""}" data-code="{_e(code)}" title="{_e(tip)}">{_e(title)}</span>'
-
-
-def _clip(text: str, tip: str | None = None, cls: str = "clip") -> str:
-    """A name that must not wrap: one line, cut with an ellipsis when long, whole on hover."""
-    return f'<span class="{cls}" title="{_e(tip or text)}">{_e(text)}</span>'
 
 
 # --------------------------------------------------------------------------------------
@@ -275,93 +397,34 @@ def _read_runs(entries: list[dict[str, Any]]) -> tuple[list[_Run], dict[tuple[st
 
 
 # --------------------------------------------------------------------------------------
-# Pieces of the page
+# The page's data: every name, title and cause said once, rows as short lists of numbers
 # --------------------------------------------------------------------------------------
-@lru_cache(maxsize=64)
-def _outcome(outcome: str, lang: str) -> str:
-    symbol, bg, fg, border, _ = OUTCOME_STYLE.get(outcome, ("?", "#eaeef2", "#32383f", "1px dotted #6e7781", ""))
-    label = t(f"index_page.short_outcome.{outcome}", lang) if outcome in OUTCOME_STYLE else outcome
-    return f'<span class="pill" style="background:{bg};color:{fg};border:{border}">{symbol} {_e(label)}</span>'
+class _Table:
+    """A list of distinct values, each given its position the first time it is seen."""
+
+    def __init__(self) -> None:
+        self.items: list[Any] = []
+        self._pos: dict[Any, int] = {}
+
+    def __call__(self, key: Any, value: Any = None) -> int:
+        if key not in self._pos:
+            self._pos[key] = len(self.items)
+            self.items.append(key if value is None else value)
+        return self._pos[key]
 
 
-def _cause_cell(run: _Run, lang: str) -> str:
-    """Root causes by title, then warnings marked as such (an index line keeps both lists)."""
-    roots = [str(c) for c in run.entry.get("root_causes") or []]
-    warns = [str(c) for c in run.entry.get("warnings") or [] if c not in roots]
-    if not roots and not warns:
-        return '<span class="muted">-</span>'
-    return "".join([*(_cause(run.runbook, c, lang) for c in roots),
-                    *(_cause(run.runbook, c, lang, warning=True) for c in warns)])
+def _chart_window(runs: list[_Run]) -> tuple[date, date] | None:
+    """The chart's first and last day: `CHART_DAYS` ending at the newest run's."""
+    days = [r.time.date() for r in runs if r.time is not None]
+    if not days:
+        return None
+    last = max(days)
+    return max(min(days), last - timedelta(days=CHART_DAYS - 1)), last
 
 
-def _report_link(out: Path, folder: Any, lang: str) -> str:
-    if not isinstance(folder, str) or not folder:
-        return f'<span class="muted">{_tt("missing", lang)}</span>'
-    href = f"{folder.strip('/')}/report.html"
-    if not (out / href).is_file():
-        return f'<span class="muted">{_tt("missing", lang)}</span>'
-    return f'<a href="{_e(href)}">{_tt("open", lang)}</a>'
-
-
-def _version_note(change: tuple[str | None, str | None] | None, lang: str) -> str:
-    if change is None:
-        return ""
-    unknown = t("index_page.version_unknown", lang)
-    a, b = change[0] or unknown, change[1] or unknown
-    return (f'<span class="ver" title="{_tt("version_hint", lang, a=a, b=b)}">'
-            f'\u2691 {_tt("version_changed", lang, a=a, b=b)}</span>')
-
-
-def _changes(run: _Run, versions: _Versions, lang: str) -> str:
-    """What changed since the previous run of the same runbook on the same org (as `reports diff`)."""
-    if run.prev is None:
-        return f'<span class="muted">{_tt("first", lang)}</span>'
-    new, fixed, unchanged = cause_changes(causes(run.prev.entry), causes(run.entry))
-    parts = []
-    for label, cls, codes in (("+ " + t("index_page.new", lang), "new", new),
-                              ("\u2212 " + t("index_page.fixed", lang), "fixed", fixed)):
-        parts += [f'<div class="nw"><span class="{cls}">{_e(label)}:</span> {_cause(run.runbook, c, lang)}</div>' for c in codes]
-    if not (new or fixed):
-        parts.append(f'<span class="muted nw">{_tt("same", lang)}</span>')
-    parts.append(_version_note(versions.change(run), lang))
-    hint = t("index_page.diff_hint", lang, a=run.prev.pos, b=run.pos)
-    return f'<div class="ch" title="{_e(hint)}">' + "".join(parts) + "</div>"
-
-
-def _search_text(run: _Run, lang: str) -> str:
-    """What the text filter matches: org, runbook, the causes' codes and titles (lower case)."""
-    return f"{run.org} {_cause_words(run.runbook, tuple(causes(run.entry)), lang)}".lower()
-
-
-@lru_cache(maxsize=4096)
-def _cause_words(runbook: str, codes: tuple[str, ...], lang: str) -> str:
-    return " ".join([runbook, *codes, *(cause_title(runbook, c, lang) for c in codes)])
-
-
-def _row_attrs(run: _Run, lang: str) -> str:
-    return (f'data-org="{_e(run.org)}" data-runbook="{_e(run.runbook)}" data-outcome="{_e(run.outcome)}" '
-            f'data-text="{_e(_search_text(run, lang))}"')
-
-
-def chart_svg(runs: list[_Run], versions: _Versions, lang: str) -> str:
-    """Runs per day for all orgs together, stacked by outcome (failed at the bottom, in red), as
-    one inline SVG: a fleet of hundreds of orgs is one chart, not one per org. A dashed line
-    marks the first day a new sfdoctor version ran (a change there may be sfdoctor's)."""
-    per_day: dict[date, Counter[str]] = defaultdict(Counter)
-    failing_orgs: dict[date, set[str]] = defaultdict(set)
-    for r in runs:
-        if r.time is None:
-            continue
-        d = r.time.date()
-        per_day[d][r.outcome] += 1
-        if r.outcome == "problems_found":
-            failing_orgs[d].add(r.org)
-    if not per_day:
-        return ""
-    last = max(per_day)
-    first = max(min(per_day), last - timedelta(days=CHART_DAYS - 1))
-    span = (last - first).days + 1
-    new_version_days: dict[date, str] = {}
+def _version_marks(runs: list[_Run], versions: _Versions, first: date, lang: str) -> list[list[Any]]:
+    """[day offset, tip] for the first day each new sfdoctor version ran inside the window."""
+    marks: dict[date, str] = {}
     seen: set[str] = set()
     for r in runs:   # oldest first: the first day each version appears
         if r.time is None:
@@ -369,153 +432,172 @@ def chart_svg(runs: list[_Run], versions: _Versions, lang: str) -> str:
         v = versions.of(r) if "sfdoctor_version" in r.entry else None
         if v and v not in seen:
             if seen and r.time.date() >= first:
-                new_version_days.setdefault(r.time.date(), v)
+                marks.setdefault(r.time.date(), v)
             seen.add(v)
-    bar = max(6, min(24, 900 // span))
-    left, height, top_pad, bottom = 44, 84, 6, 18
-    width = left + max(span * bar, 96) + 4   # room for the day labels even when there is one day
-    top = max(sum(c.values()) for d, c in per_day.items() if d >= first)
-    scale = height / top
-    order = ["problems_found", "error", "inconclusive", "healthy"]
-    parts = [f'<line x1="{left}" y1="{top_pad + height + .5}" x2="{width}" y2="{top_pad + height + .5}" stroke="#8c959f"/>',
-             f'<text x="{left - 4}" y="{top_pad + 9}" text-anchor="end" font-size="11" fill="currentColor">{top}</text>',
-             f'<text x="{left - 4}" y="{top_pad + height}" text-anchor="end" font-size="11" fill="currentColor">0</text>']
-    for i in range(span):
-        d = first + timedelta(days=i)
-        counts = per_day.get(d)
-        if not counts:
-            continue
-        x, y = left + i * bar, top_pad + height
-        total = sum(counts.values())
-        tip = t("index_page.chart_day", lang, day=day_text(d, lang), failed=counts["problems_found"], runs=total,
-                orgs=len(failing_orgs[d]), other=counts["error"] + counts["inconclusive"])
-        rects = []
-        for outcome in order + sorted(set(counts) - set(order)):
-            if not counts[outcome]:
-                continue
-            h = counts[outcome] * scale
-            y -= h
-            colour = OUTCOME_STYLE.get(outcome, ("", "", "", "", "#6e7781"))[4]
-            rects.append(f'<rect class="o-{_e(outcome)}" x="{x}" y="{y:.1f}" width="{bar - 1}" height="{h:.1f}" fill="{colour}"/>')
-        parts.append(f'<g class="day" data-day="{d.isoformat()}"><title>{_e(tip)}</title>{"".join(rects)}</g>')
-    for d, v in sorted(new_version_days.items()):
-        x = left + (d - first).days * bar - .5
-        tip = t("index_page.chart_version", lang, version=v, day=day_text(d, lang))
-        parts.append(f'<g class="version"><title>{_e(tip)}</title><line x1="{x}" y1="{top_pad - 4}" x2="{x}" '
-                     f'y2="{top_pad + height}" stroke="#8250df" stroke-width="2" stroke-dasharray="3 2"/></g>')
-    label_y = top_pad + height + 14
-    parts.append(f'<text x="{left}" y="{label_y}" font-size="11" fill="currentColor">{_e(day_text(first, lang, year=False))}</text>')
-    if span > 1:
-        parts.append(f'<text x="{left + span * bar}" y="{label_y}" text-anchor="end" font-size="11" fill="currentColor">'
-                     f'{_e(day_text(last, lang, year=False))}</text>')
-    in_window = [c for d, c in per_day.items() if d >= first]
-    caption = t("index_page.chart_caption", lang, failed=f'{sum(c["problems_found"] for c in in_window):,}',
-                runs=f"{sum(sum(c.values()) for c in in_window):,}", first=day_text(first, lang), last=day_text(last, lang))
-    legend = "".join(f'<span><i style="background:{OUTCOME_STYLE[o][4]}"></i>{_tt(f"short_outcome.{o}", lang)}</span>'
-                     for o in order)
-    if new_version_days:
-        legend += f'<span><i style="background:#8250df;width:.2em"></i>{_tt("legend_version", lang)}</span>'
-    total_h = top_pad + height + bottom
-    return (f'<figure id="chart"><svg xmlns="http://www.w3.org/2000/svg" role="img" width="{width}" height="{total_h}" '
-            f'viewBox="0 0 {width} {total_h}" aria-label="{_e(caption)}">{"".join(parts)}</svg>'
-            f'<figcaption><span class="muted">{_e(caption)}</span> <span class="legend">{legend}</span></figcaption></figure>')
+    return [[(d - first).days, t("index_page.chart_version", lang, version=v, day=day_text(d, lang))]
+            for d, v in sorted(marks.items())]
 
 
-def _pager(table_id: str, lang: str) -> str:
-    return (f'<div class="pager" data-for="{table_id}" hidden data-range="{_tt("page_range", lang, first="{first}", last="{last}", n="{n}")}" '
-            f'data-none="{_tt("page_none", lang)}"><button type="button" class="prev">\u2039 {_tt("page_prev", lang)}</button>'
-            f'<span class="range"></span><button type="button" class="next">{_tt("page_next", lang)} \u203a</button></div>')
+def page_data(entries: list[dict[str, Any]], lang: str, out: Path) -> dict[str, Any]:
+    """What the page's script draws, for the index `entries` (oldest first).
 
+    Names and titles are said once (`orgs`, `rbs`, `causes`, `outs`); a cause set `sets[i]` is
+    [runbook, root causes, warnings not also roots]; a run `runs[i]` is [position, pair, when,
+    outcome, cause set, report folder or null (no report.html), previous run's position or null,
+    previous run's cause set, version change or -1]: the newest `MAX_ROWS` runs (`listed`) and
+    each pair's latest, newest first; a pair `pairs[i]` is [org, runbook, runs, failed, could not
+    finish, its latest run, its runs in the chart's window as flat (day, outcome, cause set)
+    triples], the worst latest outcome first. The chart counts from those triples, so it
+    follows the filters as the tables do."""
+    runs, pairs = _read_runs(entries)
+    versions = _Versions(out)
+    orgs = sorted({r.org for r in runs})
+    org_pos = {o: i for i, o in enumerate(orgs)}
+    runbooks = sorted({r.runbook for r in runs})
+    rb_pos = {rb: i for i, rb in enumerate(runbooks)}
+    outs = [*OUTCOMES, *sorted({r.outcome for r in runs} - set(OUTCOMES))]
+    out_pos = {o: i for i, o in enumerate(outs)}
+    causes_t, sets_t, vch_t = _Table(), _Table(), _Table()
+    unknown = t("index_page.version_unknown", lang)
 
-def _summary_rows(pairs: dict[tuple[str, str], _Pair], out: Path, versions: _Versions, lang: str) -> list[str]:
-    """One row per org and runbook, the worst latest outcome first, then the most failed runs."""
+    def cause_set(run: _Run) -> int:
+        roots = tuple(dict.fromkeys(str(c) for c in run.entry.get("root_causes") or []))
+        warns = tuple(dict.fromkeys(str(c) for c in run.entry.get("warnings") or [] if str(c) not in roots))
+        key = (run.runbook, roots, warns)
+        if key not in sets_t._pos:
+            ids = [[causes_t((run.runbook, c), [c, cause_title(run.runbook, c, lang)]) for c in part] for part in (roots, warns)]
+            return sets_t(key, [rb_pos[run.runbook], *ids])
+        return sets_t(key)
+
     rank = {o: i for i, o in enumerate(OUTCOMES)}
     ordered = sorted(pairs.values(), key=lambda p: (rank.get(p.latest.outcome, len(OUTCOMES)),
                                                     -p.count("problems_found"), p.latest.org, p.latest.runbook))
-    rows = []
-    for pair in ordered:
-        run = pair.latest
-        rb_title = _runbook_texts(run.runbook, lang)[0]
-        when = when_text(run.time, lang) if run.time else str(run.entry.get("time", ""))
-        failed = pair.count("problems_found")
-        other = pair.count("error") + pair.count("inconclusive")
-        counts = _tt("counts", lang, failed=failed, runs=len(pair.runs))
-        counts_tip = t("index_page.counts_hint", lang, failed=failed, runs=len(pair.runs), other=other)
-        rows.append(
-            f'<tr {_row_attrs(run, lang)}>'
-            f'<td>{_clip(run.org)}</td><td>{_clip(run.runbook, f"{run.runbook}: {rb_title}" if rb_title else None, "clip rb")}</td>'
-            f'<td class="n" title="{_e(counts_tip)}">{counts}</td>'
-            f'<td class="nw">{_outcome(run.outcome, lang)}</td>'
-            f'<td class="nw">{_report_link(out, run.entry.get("folder"), lang)}</td><td class="nw">{_e(when)}</td>'
-            f'<td>{_cause_cell(run, lang)}</td>'
-            f'<td>{_changes(run, versions, lang)}</td></tr>')
-    return rows
+    pair_pos = {p.latest.key: i for i, p in enumerate(ordered)}
+    shown = {id(r): r for r in runs[-MAX_ROWS:]}
+    shown.update({id(p.latest): p.latest for p in ordered})
+    listed_runs = sorted(shown.values(), key=lambda r: -r.pos)
+    run_pos = {id(r): i for i, r in enumerate(listed_runs)}
+
+    def folder_of(run: _Run) -> str | None:
+        folder = run.entry.get("folder")
+        if not isinstance(folder, str) or not folder.strip("/"):
+            return None
+        return folder.strip("/") if (out / folder.strip("/") / "report.html").is_file() else None
+
+    def change_of(run: _Run) -> int:
+        change = versions.change(run)
+        return -1 if change is None else vch_t(change, [change[0] or unknown, change[1] or unknown])
+
+    data_runs = [[r.pos, pair_pos[r.key], when_text(r.time, lang) if r.time else str(r.entry.get("time", "")),
+                  out_pos[r.outcome], cause_set(r), folder_of(r), r.prev.pos if r.prev else None,
+                  cause_set(r.prev) if r.prev else None, change_of(r)] for r in listed_runs]
+    window = _chart_window(runs)
+    data_pairs = []
+    for p in ordered:
+        triples: list[int] = []
+        if window:
+            for r in p.runs:
+                if r.time is not None and r.time.date() >= window[0]:
+                    triples += [(r.time.date() - window[0]).days, out_pos[r.outcome], cause_set(r)]
+        data_pairs.append([org_pos[p.latest.org], rb_pos[p.latest.runbook], len(p.runs), p.count("problems_found"),
+                           p.count("error") + p.count("inconclusive"), run_pos[id(p.latest)], triples])
+    chart = None
+    if window:
+        first, last = window
+        span = (last - first).days + 1
+        days = [first + timedelta(days=i) for i in range(span)]
+        chart = {"span": span, "days": [day_text(d, lang) for d in days], "iso": [d.isoformat() for d in days],
+                 "first": day_text(first, lang), "last": day_text(last, lang),
+                 "firstLabel": day_text(first, lang, year=False), "lastLabel": day_text(last, lang, year=False),
+                 "versions": _version_marks(runs, versions, first, lang)}
+    texts = {k: t(f"index_page.{k}", lang) for k in SCRIPT_TEXTS}
+    texts.update({k: _template(k, names, lang) for k, names in SCRIPT_TEMPLATES.items()})
+    texts["chart_filtered"] = t("index_page.chart_filtered", lang)
+    return {"t": texts, "listed": MAX_ROWS, "pageRows": PAGE_ROWS, "orgs": orgs,
+            "rbs": [[rb, _runbook_texts(rb, lang)[0]] for rb in runbooks],
+            "outs": [[o, *OUTCOME_STYLE.get(o, ("?", UNKNOWN_COLOUR))[:1],
+                      t(f"index_page.short_outcome.{o}", lang) if o in OUTCOME_STYLE else o,
+                      OUTCOME_STYLE.get(o, ("?", UNKNOWN_COLOUR))[1]] for o in outs],
+            "causes": causes_t.items, "sets": sets_t.items, "vch": vch_t.items,
+            "runs": data_runs, "pairs": data_pairs, "chart": chart}
 
 
-def _run_rows(runs: list[_Run], out: Path, versions: _Versions, lang: str) -> list[str]:
-    rows = []
-    for run in reversed(runs[-MAX_ROWS:]):
-        when = when_text(run.time, lang) if run.time else str(run.entry.get("time", ""))
-        rows.append(
-            f'<tr {_row_attrs(run, lang)}>'
-            f'<td class="n muted">{run.pos}</td><td class="nw">{_report_link(out, run.entry.get("folder"), lang)}</td>'
-            f'<td class="nw">{_e(when)}</td>'
-            f'<td>{_clip(run.runbook, None, "clip rb")}</td><td>{_clip(run.org)}</td><td class="nw">{_outcome(run.outcome, lang)}</td>'
-            f'<td>{_cause_cell(run, lang)}</td>'
-            f'<td>{_changes(run, versions, lang)}</td></tr>')
-    return rows
+def _data_script(data: Mapping[str, Any]) -> str:
+    """The data as JSON in a script block the browser never runs; every `<` written as \\u003c,
+    so no value can close the block or open a comment."""
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":")).replace("<", "\\u003c")
+    return f'<script type="application/json" id="{DATA_ID}">{text}</script>'
+
+
+_DATA = re.compile(r'<script type="application/json" id="' + DATA_ID + r'">(.*?)</script>', re.S)
+
+
+def data_of(page: str) -> dict[str, Any] | None:
+    """The data a written page carries (`page_data`), None for a page without runs."""
+    match = _DATA.search(page)
+    return json.loads(match.group(1)) if match else None
+
+
+def _pager(table_id: str, lang: str) -> str:
+    return (f'<div class="pager" data-for="{table_id}" hidden><button type="button" class="prev">\u2039 '
+            f'{_tt("page_prev", lang)}</button><span class="range" aria-live="polite"></span>'
+            f'<button type="button" class="next">{_tt("page_next", lang)} \u203a</button></div>')
 
 
 def render(entries: list[dict[str, Any]], lang: str, out: Path, now: datetime | None = None) -> str:
     """The whole page for the index `entries` (oldest first, as `report_index.list_reports` gives them)."""
     from .findings import iso, utcnow
 
-    runs, pairs = _read_runs(entries)
-    versions = _Versions(out)
-    n = len(runs)
-    orgs = sorted({r.org for r in runs})
-    runbooks = sorted({r.runbook for r in runs})
-    times = [r.time for r in runs if r.time is not None]
+    data = page_data(entries, lang, out) if entries else None
 
     def th(*keys: str) -> str:
-        return "".join(f"<th>{_tt(k, lang)}</th>" for k in keys)
+        return "".join(f'<th scope="col">{_tt(k, lang)}</th>' for k in keys)
 
-    if not runs:
+    if not data:
         body = f'<h1>{_tt("title", lang)}</h1><p>{_tt("none", lang)}</p>'
     else:
+        n = len(entries)
+        times = [parse_iso(e.get("time")) for e in entries]
+        times = [x for x in times if x is not None]
         span = (_tt("span", lang, first=day_text(min(times), lang), last=day_text(max(times), lang)) if times else "")
-        intro = _tt("intro", lang, n=f"{n:,}", orgs=len(orgs), runbooks=len(runbooks), out=out.name, span=span)
-        runbook_opts = "".join(f'<option value="{_e(v)}">{_e(v)}</option>' for v in runbooks)
+        intro = _tt("intro", lang, n=f"{n:,}", orgs=len(data["orgs"]), runbooks=len(data["rbs"]), out=out.name, span=span)
+        runbook_opts = "".join(f'<option value="{_e(rb)}">{_e(rb)}</option>' for rb, _title in data["rbs"])
         outcome_opts = "".join(f'<option value="{o}">{_tt(f"short_outcome.{o}", lang)}</option>' for o in OUTCOMES)
-        org_list = "".join(f'<option value="{_e(o)}">' for o in orgs)
+        org_list = "".join(f'<option value="{_e(o)}">' for o in data["orgs"])
         filters = (f'<div id="filters"><label>{_tt("filter", lang)} <input id="f-text" type="search" list="f-orgs" '
                    f'placeholder="{_tt("filter_hint", lang)}"></label><datalist id="f-orgs">{org_list}</datalist>'
                    f'<label>{_tt("runbook", lang)} <select id="f-runbook"><option value="">{_tt("all", lang)}</option>'
                    f'{runbook_opts}</select></label>'
                    f'<label>{_tt("outcome", lang)} <select id="f-outcome"><option value="">{_tt("all", lang)}</option>'
                    f'{outcome_opts}</select></label></div>')
-        summary = _summary_rows(pairs, out, versions, lang)
-        listed = _run_rows(runs, out, versions, lang)
+        legend = "".join(f'<span><i style="background:{OUTCOME_STYLE[o][1]}"></i>{_tt(f"short_outcome.{o}", lang)}</span>'
+                         for o in OUTCOMES)
+        if data["chart"] and data["chart"]["versions"]:
+            legend += f'<span><i style="background:#8250df;width:.2em"></i>{_tt("legend_version", lang)}</span>'
+        chart = (f'<figure id="chart"><div class="plot"></div><figcaption><span class="muted caption"></span> '
+                 f'<span class="legend">{legend}</span></figcaption></figure>') if data["chart"] else ""
         older = f'<p class="muted">{_tt("older", lang, shown=f"{MAX_ROWS:,}", n=f"{n:,}")}</p>' if n > MAX_ROWS else ""
         body = (
-            f'<h1>{_tt("title", lang)}</h1><p class="muted">{intro}</p>{filters}'
-            f'<h2>{_tt("chart", lang)}</h2>{chart_svg(runs, versions, lang)}'
-            f'<h2>{_tt("pairs", lang)}</h2><p class="muted">{_tt("pairs_intro", lang, n=len(pairs))}</p>'
-            f'{_pager("pairs", lang)}<div class="wide"><table id="pairs" data-page="{PAGE_ROWS}"><thead><tr>'
+            f'<h1>{_tt("title", lang)}</h1><p class="muted">{intro}</p>'
+            f'<noscript><p>{_tt("noscript", lang)}</p></noscript>{filters}'
+            f'<h2>{_tt("chart", lang)}</h2>{chart}'
+            f'<h2 id="pairs-h">{_tt("pairs", lang)}</h2><p class="muted">{_tt("pairs_intro", lang, n=len(data["pairs"]))}</p>'
+            f'{_pager("pairs", lang)}<div class="wide"><table id="pairs" aria-labelledby="pairs-h"><thead><tr>'
             f'{th("org", "runbook", "failed_runs", "latest", "report", "date", "causes", "changes")}</tr></thead>'
-            f'<tbody>{"".join(summary)}</tbody></table></div>'
-            f'<h2>{_tt("runs", lang)}</h2>{older}'
-            f'{_pager("runs", lang)}<div class="wide"><table id="runs" data-page="{PAGE_ROWS}"><thead><tr>'
+            f'<tbody></tbody></table></div>'
+            f'<h2 id="runs-h">{_tt("runs", lang)}</h2>{older}'
+            f'{_pager("runs", lang)}<div class="wide"><table id="runs" aria-labelledby="runs-h"><thead><tr>'
             f'{th("pos", "report", "date", "runbook", "org", "outcome", "causes", "changes")}</tr></thead>'
-            f'<tbody>{"".join(listed)}</tbody></table></div>'
+            f'<tbody></tbody></table></div>'
         )
     generated = now or utcnow()
     body += f'<p class="muted">{_tt("generated", lang, now=when_text(generated, lang), iso=iso(generated))}</p>'
+    script = f"{_data_script(data)}<script>{JS}</script>" if data else ""
     return (f'<!DOCTYPE html>\n<html lang="{_e(lang)}"><head><meta charset="utf-8">'
             f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
             f'<title>{_tt("title", lang)}</title><style>{CSS}</style></head>'
-            f'<body>{body}' + (f'<script>{JS}</script>' if runs else "") + '</body></html>\n')
+            f'<body>{body}{script}</body></html>\n')
 
 
 # --------------------------------------------------------------------------------------
