@@ -537,7 +537,10 @@ def next_steps(found: list, lang: str = "en") -> Any:
     if not failing:
         return RUNBOOK.finding("pass", lang, evidence=evidence,
                        summary=RUNBOOK.msg(lang, "next_none" if not steps else "next_prevent_only"))
-    return RUNBOOK.finding("manual", lang, evidence=evidence, summary=RUNBOOK.msg(lang, "next_steps", n=len(steps)))
+    # The steps are the fails' own fixes put in order: this check asks the operator nothing, so it
+    # is no `manual` step (those are the answers spec/findings.md lists in `not_checked`); putting
+    # the fixes in order is what it does, and it did.
+    return RUNBOOK.finding("pass", lang, evidence=evidence, summary=RUNBOOK.msg(lang, "next_steps", n=len(steps)))
 
 
 def _step(cause: str, found: list, lang: str) -> str:
