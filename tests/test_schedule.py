@@ -330,15 +330,71 @@ def test_failed_probe_is_not_repeated_with_the_same_credentials(tmp_path, monkey
     assert rec["failed"] is False
 
 
-def test_real_org_without_fingerprint_keeps_the_probe_off_after_a_failure(tmp_path, monkeypatch):
-    path, out = write(tmp_path, PROBING), tmp_path / "out"
-    monkeypatch.setattr(schedule, "probe_fingerprint", lambda *a: None)   # what a real org gives
+REAL_ORG = ('[orgs.acme]\nauth = "sf_cli"\nalias = "acme"\n[orgs.acme.probe]\nusername = "etl@acme.example"\n'
+            'password_env = "SCHED_ETL_PASSWORD"\ntoken_env = "SCHED_ETL_TOKEN"\n')
+
+
+def test_a_real_orgs_probe_is_held_only_while_its_credentials_stay_the_same(tmp_path, monkeypatch):
+    """A real org's probe credentials are read (from the variables its entry names) to fingerprint
+    them, as its run reads them: a fixed password probes again, with no state file to edit."""
+    (tmp_path / "orgs.toml").write_text(REAL_ORG, encoding="utf-8")
+    path, out = write(tmp_path, PROBING.replace("demo:token-missing", "acme")), tmp_path / "out"
+    monkeypatch.setenv("SCHED_ETL_PASSWORD", "Old-pass-2025")
+    monkeypatch.setenv("SCHED_ETL_TOKEN", "TOKENtoken1")
     fake = FakeRunner(probe_fails=True)
     log: list[str] = []
     run(path, out, at(2030, 1, 1, 10, 5), fake, log)
+    assert "probe" not in fake.calls[0]["params"]
+    [rec] = json.loads((out / schedule.STATE).read_text())["entries"].values()
+    assert rec["failed"] is True and rec["fingerprint"].startswith("hmac-sha256:")
+    run(path, out, at(2030, 1, 1, 11, 5), fake, log)                     # the same password: held
+    assert fake.calls[1]["params"] == {"probe": False}
+    assert any("failed with these same credentials" in x for x in log)
+
+    monkeypatch.setenv("SCHED_ETL_PASSWORD", "New-pass-2026")            # the admin fixed it
+    fake.probe_fails = False
+    run(path, out, at(2030, 1, 1, 12, 5), fake, log)
+    assert "probe" not in fake.calls[2]["params"]
+    [renewed] = json.loads((out / schedule.STATE).read_text())["entries"].values()
+    assert renewed["failed"] is False and renewed["fingerprint"] != rec["fingerprint"] and renewed["salt"] == rec["salt"]
+    text = (out / schedule.STATE).read_text()
+    assert not any(secret in text for secret in ("Old-pass-2025", "New-pass-2026", "TOKENtoken1"))
+
+
+def test_a_real_org_whose_credentials_cannot_be_read_keeps_a_failed_probe_off(tmp_path, monkeypatch):
+    (tmp_path / "orgs.toml").write_text(REAL_ORG, encoding="utf-8")
+    path, out = write(tmp_path, PROBING.replace("demo:token-missing", "acme")), tmp_path / "out"
+    monkeypatch.setenv("SCHED_ETL_PASSWORD", "Old-pass-2025")
+    monkeypatch.setenv("SCHED_ETL_TOKEN", "TOKENtoken1")
+    fake = FakeRunner(probe_fails=True)
+    log: list[str] = []
+    run(path, out, at(2030, 1, 1, 10, 5), fake, log)
+    monkeypatch.delenv("SCHED_ETL_PASSWORD")                                # unset since: cannot compare
     run(path, out, at(2030, 1, 1, 11, 5), fake, log)
     assert "probe" not in fake.calls[0]["params"] and fake.calls[1]["params"] == {"probe": False}
-    assert any("remove its entry from" in x and schedule.STATE in x for x in log)
+    assert any("cannot be read now" in x and schedule.STATE in x for x in log)
+
+
+def test_a_real_orgs_fingerprint_is_of_the_credentials_its_run_would_probe(tmp_path, monkeypatch):
+    (tmp_path / "orgs.toml").write_text(
+        REAL_ORG + '[orgs.acme.oauth_app]\nconsumer_key = "3MVG9key"\nconsumer_secret_env = "SCHED_APP_SECRET"\n',
+        encoding="utf-8")
+    monkeypatch.setenv("SCHED_ETL_PASSWORD", "Old-pass-2025")
+    monkeypatch.delenv("SCHED_ETL_TOKEN", raising=False)
+    fp = schedule.probe_fingerprint
+    assert fp("acme", RUNBOOK, {}, "s") is None                              # a referenced token unset
+    monkeypatch.setenv("SCHED_ETL_TOKEN", "TOKENtoken1")
+    default = fp("acme", RUNBOOK, {}, "s")                                   # no username: the probe's owner
+    assert default and default == fp("acme", RUNBOOK, {"username": "ETL@acme.example"}, "s")
+    assert fp("acme", RUNBOOK, {"username": "admin@acme.example"}, "s") is None   # never another user's
+    monkeypatch.setenv("SCHED_ETL_TOKEN", "TOKENtoken2")
+    assert fp("acme", RUNBOOK, {}, "s") not in (None, default)
+    oauth = "oauth-connection-failure"                                      # its probe_identity: the app's secret
+    assert fp("acme", oauth, {"oauth_flow": "client_credentials"}, "s") is None
+    monkeypatch.setenv("SCHED_APP_SECRET", "app-secret-1")
+    first = fp("acme", oauth, {"oauth_flow": "client_credentials"}, "s")
+    monkeypatch.setenv("SCHED_APP_SECRET", "app-secret-2")
+    assert first and fp("acme", oauth, {"oauth_flow": "client_credentials"}, "s") not in (None, first)
 
 
 def test_probe_false_in_params_leaves_no_state(tmp_path):

@@ -7,10 +7,13 @@ credentials it probed (`credentials.fingerprint`: an HMAC, never the secret), in
 `OUT/.schedule-state.json`; the next such run probes again only when the credentials
 changed. Both commands share the memory: they probe the same users.
 
-Limit: the fingerprint's inputs are read only for demo orgs (the operator's answers from the
-simulator); for a real org the credentials are not read to fingerprint them, so after a
-failed probe the probe stays off until the entry is removed from that file (the message says
-so): a missed re-check is cheaper than a locked-out user.
+The fingerprint's inputs are read where the run reads them: a demo org's from the operator's
+answers (the simulator's info), a real org's from the environment variables or keyring entries
+its orgs-file entry names (`credentials.probe_credentials`, the runbook's `probe_identity`). A
+fleet does this on the worker, which holds the org's secrets (spec/cli.md "Fleet runs"); only
+the salted fingerprint goes back to the `fleet run` process. So a real org whose password was
+fixed is probed again on the next run. Credentials that cannot be read at all (a variable
+unset) hold a probe that last failed: a missed re-check is cheaper than a locked-out user.
 """
 from __future__ import annotations
 
@@ -52,8 +55,8 @@ def probing(runbook: str, params: Mapping[str, Any]) -> bool:
 
 def probe_hold(rec: Mapping[str, Any] | None, fp: str | None) -> str | None:
     """Why the probe stays off this time, or None to probe: `same` when the last probe failed
-    with these same credentials, `unknown` when it failed and they cannot be read here (a
-    missed re-check is cheaper than a locked-out user)."""
+    with these same credentials, `unknown` when it failed and the credentials it would use
+    cannot be read now (a missed re-check is cheaper than a locked-out user)."""
     if not rec or not rec.get("failed"):
         return None
     if fp is None:
@@ -65,24 +68,55 @@ def probe_fingerprint(org: str, runbook: str, params: Mapping[str, Any], salt: s
     """The fingerprint of the credentials a run of `runbook` on `org` with `params` would probe.
 
     Whose credentials: the runbook's `probe_identity` (e.g. Marketing Cloud's integration
-    user), else the Salesforce user of `username` with password and token. Demo orgs only: the
-    operator's answers come from the simulator's info endpoint, read as the notebook reads
-    them. None for a real org (its secrets are not read in the scheduling process) or when no
-    credentials are available.
+    user), else the Salesforce user of `username` with password and token. A demo org's come
+    from the operator's answers (the simulator's info endpoint, read as the notebook reads
+    them); a real org's from the references of its orgs-file entry, read in this process (a
+    fleet's worker, or `schedule run-due`, whose runs read them the same way). With no
+    `username`, a real org's probe can only be of `[orgs.NAME.probe] username` (its
+    credentials are that user's alone). None when no credentials can be read.
     """
-    import requests
+    from types import SimpleNamespace
 
     from . import orgs
-    from .clients import demo_info, ensure_demo_simulator
     from .credentials import fingerprint, probe_credentials
     from .params import function_ref
     from .runbooks import load
 
     spec = load(runbook)
     org_ref = orgs.resolve(org, runbook=spec)
-    if not org_ref.is_demo:
+    if org_ref.is_demo:
+        conn = _demo_stand_in(org_ref, spec.id)
+        if conn is None:
+            return None
+        default_user = str(conn.operator.get("probe_username") or "")
+    else:
+        conn = SimpleNamespace(org_ref=org_ref, operator={}, info=None, secrets=set())
+        probe = org_ref.config.get("probe")
+        default_user = str(probe.get("username") or "") if isinstance(probe, Mapping) else ""
+    try:
+        if spec.probe_identity:
+            identity = function_ref(spec.probe_identity)(conn, dict(params))
+            return fingerprint(identity[0], identity[1], "", salt) if identity and identity[1] else None
+        user = str(params.get("username") or "").strip() or default_user
+        if not user:
+            return None
+        creds = probe_credentials(conn, user)
+    except SfdoctorError:
         return None
+    if not creds.password:
+        return None
+    return fingerprint(user, creds.password, creds.token, salt)
+
+
+def _demo_stand_in(org_ref: Any, runbook_id: str) -> Any:
+    """What a demo run's checks see of the operator (its answers, the world's info), or None
+    when the simulator does not answer."""
     from types import SimpleNamespace
+
+    import requests
+
+    from .clients import demo_info, ensure_demo_simulator
+    from .demo_operator import answers
 
     base = ensure_demo_simulator(org_ref.scenario_ref)
     try:
@@ -90,23 +124,7 @@ def probe_fingerprint(org: str, runbook: str, params: Mapping[str, Any], salt: s
             info = demo_info(session, base)
     except SfdoctorError:
         return None
-    from .demo_operator import answers
-
-    operator = answers(info, spec.id)
-    conn = SimpleNamespace(org_ref=org_ref, operator=operator, info=info, secrets=set())
-    if spec.probe_identity:
-        identity = function_ref(spec.probe_identity)(conn, dict(params))
-        return fingerprint(identity[0], identity[1], "", salt) if identity and identity[1] else None
-    user = str(params.get("username") or "").strip() or str(operator.get("probe_username") or "")
-    if not user:
-        return None
-    try:
-        creds = probe_credentials(conn, user)
-    except SfdoctorError:
-        return None
-    if not creds.password:
-        return None
-    return fingerprint(user, creds.password, creds.token, salt)
+    return SimpleNamespace(org_ref=org_ref, operator=answers(info, runbook_id), info=info, secrets=set())
 
 
 def probe_failed(findings: Mapping[str, Any]) -> bool:
