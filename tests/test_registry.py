@@ -107,3 +107,24 @@ def test_each_runbook_answers_for_its_own_parameters_in_demo_mode(runbook_id):
     # the probe user is the one the scenario names, with that user's own credentials; none is invented
     assert answers.get("probe_username") == named and ("probe_password" in answers) == bool(named)
     assert set(registry.get(runbook_id).operator_answers(info)) <= set(answers)
+
+
+@pytest.mark.parametrize("lang", ["en", "ja"])
+def test_a_case_text_missing_a_value_keeps_the_causes_text_and_says_which(lang, caplog):
+    """The registry's fallback is not silent: the finding keeps the cause's whole text (a menu, but
+    true) and the run's log names the value, the message and the check (the cell's stderr in a
+    notebook). tests/test_case_fix_values.py keeps a call site from shipping this way."""
+    book = registry.get("sia-auth-failure")
+    whole = SPECS["sia-auth-failure"].texts(lang).fix("SANDBOX_NOT_CONFIGURED")
+    with caplog.at_level("WARNING", logger="sfdoctor.registry"):
+        found = book.finding("fail", lang, check_id="target-org", cause="SANDBOX_NOT_CONFIGURED",
+                             evidence={"my_domain_host": "acme--uat.sandbox.my.salesforce.com"})
+    assert found.fix == whole
+    [said] = [r.getMessage() for r in caplog.records if r.name == "sfdoctor.registry"]
+    assert "aimed" in said and "fix_sandbox_not_configured" in said and "target-org" in said
+    assert "SANDBOX_NOT_CONFIGURED" in said and "my_domain_host" not in said
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="sfdoctor.registry"):
+        named = book.finding("fail", lang, check_id="target-org", cause="SANDBOX_NOT_CONFIGURED",
+                             evidence={"my_domain_host": "acme--uat.sandbox.my.salesforce.com"}, values={"aimed": ""})
+    assert "acme--uat.sandbox.my.salesforce.com" in named.fix and named.fix != whole and not caplog.records

@@ -27,10 +27,12 @@ from __future__ import annotations
 import contextvars
 import functools
 import importlib
+import logging
 import pkgutil
 from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 from .findings import Finding
+from .i18n import pick, placeholders, t
 
 if TYPE_CHECKING:
     from .demo.info import DemoInfo
@@ -41,6 +43,7 @@ PACKAGE = "sfdoctor.runbook_checks"
 CheckFn = Callable[..., list[Finding]]
 F = TypeVar("F", bound=Callable[..., list[Finding]])
 
+_log = logging.getLogger(__name__)
 _RUNBOOKS: dict[str, "Runbook"] = {}
 _running_check: contextvars.ContextVar[str | None] = contextvars.ContextVar("sfdoctor_running_check", default=None)
 
@@ -134,7 +137,13 @@ class Runbook:
             try:
                 found.fix = self.msg(lang, key, **said)
             except KeyError:
-                pass  # a value the case's text names is unknown here: the cause's whole text stays
+                # A value the case's text names was not passed: the cause's whole text stays (a
+                # menu, but true), and the run says which value was missing where it is read (the
+                # cell's stderr in the notebook; findings.json has no place for it).
+                # tests/test_case_fix_values.py reads every call site so that this does not ship.
+                names = sorted(placeholders(pick(spec.messages[key], lang)) - set(said))
+                _log.warning(t("run.fix.value_missing", lang, runbook=self.id, check=cid, cause=cause, text=key,
+                               names=", ".join(names)))
         return found
 
     @staticmethod

@@ -304,7 +304,7 @@ def target_org(conn: Connection, facts: SiaFacts, lang: str = "en") -> list[Find
             return [RUNBOOK.finding("fail", lang, cause="SANDBOX_NOT_CONFIGURED", evidence=evidence,
                             values={"aimed": aimed}, edition=facts.edition, summary=RUNBOOK.msg(lang, "org_sandbox", host=host, edition=edition,
                                                                aimed=aimed))]
-        return [RUNBOOK.finding("manual", lang, cause="SANDBOX_NOT_CONFIGURED", evidence=evidence,
+        return [RUNBOOK.finding("manual", lang, cause="SANDBOX_NOT_CONFIGURED", evidence=evidence, values={"aimed": ""},
                         summary=RUNBOOK.msg(lang, "org_sandbox_unconfirmed", host=host, edition=edition))]
     if why:
         return [RUNBOOK.finding("fail", lang, cause="RESTRICTED_DOMAIN", evidence=evidence,
