@@ -81,7 +81,9 @@ def listed(d: dict) -> list[dict]:
 def pairs_of(d: dict) -> list[dict]:
     runs = runs_of(d)
     return [{"org": d["orgs"][p[0]], "runbook": d["rbs"][p[1]][0], "runs": p[2], "failed": p[3], "other": p[4],
-             "latest": runs[p[5]], "chart": [p[6][i:i + 3] for i in range(0, len(p[6]), 3)]} for p in d["pairs"]]
+             "latest": runs[p[5]], "chart": [[day + k, *p[6][i + 1:i + 3]] for i in range(0, len(p[6]), 4)
+                                             for day, k in ((p[6][i], k) for k in range(p[6][i + 3]))]}
+            for p in d["pairs"]]
 
 
 def test_every_run_newest_first_with_position_outcome_causes_by_title_and_link(out):
@@ -320,3 +322,23 @@ def test_a_fleet_run_rebuilds_the_page_once_in_its_own_language(tmp_path, monkey
     assert '<html lang="en">' in page and [p[1] for p in d["pairs"] if d["orgs"][p[0]] == "two"] and \
         len([p for p in d["pairs"] if d["orgs"][p[0]] == "two"]) == 2                # 2 runbooks
     assert {x["sfdoctor_version"] for x in lines} == {__version__}
+
+
+def test_the_charts_data_grows_with_the_changes_not_the_nights(tmp_path):
+    """A pair's runs in the window are stretches (day, outcome, cause set, n): nights that stay the
+    same are one, a change of outcome or causes, a skipped night or a second run on a day starts another."""
+    out = tmp_path / "reports"
+    for day in range(1, 6):
+        add(out, f"2026-11-0{day}T02:00:00Z", "acme", "healthy", [], report=False)
+    add(out, "2026-11-06T02:00:00Z", "acme", "problems_found", ["TOKEN_MISSING"], report=False)
+    add(out, "2026-11-07T02:00:00Z", "acme", "problems_found", ["TOKEN_MISSING"], report=False)
+    add(out, "2026-11-07T05:00:00Z", "acme", "problems_found", ["TOKEN_MISSING"], report=False)   # the same day again
+    add(out, "2026-11-08T02:00:00Z", "acme", "problems_found", ["SOURCE_IP_UNTRUSTED"], report=False)
+    add(out, "2026-11-10T02:00:00Z", "acme", "problems_found", ["SOURCE_IP_UNTRUSTED"], report=False)  # a night skipped
+    d = data(out)
+    (pair,) = d["pairs"]
+    stretches = [pair[6][i:i + 4] for i in range(0, len(pair[6]), 4)]
+    assert [(day, d["outs"][o][0], n) for day, o, _s, n in stretches] == [
+        (0, "healthy", 5), (5, "problems_found", 2), (6, "problems_found", 1), (7, "problems_found", 1), (9, "problems_found", 1)]
+    assert stretches[1][2] == stretches[2][2] != stretches[3][2] == stretches[4][2]
+    assert [day for day, _o, _s in pairs_of(d)[0]["chart"]] == [0, 1, 2, 3, 4, 5, 6, 6, 7, 9]

@@ -211,12 +211,13 @@ JS = r"""
     var failedIdx=0, totalRuns=0, totalFailed=0;
     D.pairs.forEach(function(p){
       var c=p[6];
-      for(i=0;i<c.length;i+=3){
+      for(i=0;i<c.length;i+=4){
         if(!match(p[0],p[1],c[i+1],c[i+2])){continue;}
-        d=c[i];
-        if(!per[d]){per[d]=[];for(var k=0;k<outs;k++){per[d].push(0);} orgsFailing[d]={};}
-        per[d][c[i+1]]++; totalRuns++;
-        if(c[i+1]===failedIdx){orgsFailing[d][p[0]]=1; totalFailed++;}
+        for(d=c[i];d<c[i]+c[i+3];d++){
+          if(!per[d]){per[d]=[];for(var k=0;k<outs;k++){per[d].push(0);} orgsFailing[d]={};}
+          per[d][c[i+1]]++; totalRuns++;
+          if(c[i+1]===failedIdx){orgsFailing[d][p[0]]=1; totalFailed++;}
+        }
       }
     });
     // bars 6-24 px wide, wider when there are only a few days so the first and last day's labels do not meet
@@ -446,9 +447,11 @@ def page_data(entries: list[dict[str, Any]], lang: str, out: Path) -> dict[str, 
     outcome, cause set, report folder or null (no report.html), previous run's position or null,
     previous run's cause set, version change or -1]: the newest `MAX_ROWS` runs (`listed`) and
     each pair's latest, newest first; a pair `pairs[i]` is [org, runbook, runs, failed, could not
-    finish, its latest run, its runs in the chart's window as flat (day, outcome, cause set)
-    triples], the worst latest outcome first. The chart counts from those triples, so it
-    follows the filters as the tables do."""
+    finish, its latest run, its runs in the chart's window as flat (day, outcome, cause set, n)
+    stretches: n runs with that outcome and those causes, one a day from that day on], the worst
+    latest outcome first. The chart counts from the stretches, so it follows the filters as the
+    tables do; a fleet's nightly runs of a pair that stays the same are one stretch, so the
+    chart's data grows with the changes, not with the nights."""
     runs, pairs = _read_runs(entries)
     versions = _Versions(out)
     orgs = sorted({r.org for r in runs})
@@ -494,13 +497,20 @@ def page_data(entries: list[dict[str, Any]], lang: str, out: Path) -> dict[str, 
     window = _chart_window(runs)
     data_pairs = []
     for p in ordered:
-        triples: list[int] = []
+        stretches: list[list[int]] = []
         if window:
             for r in p.runs:
-                if r.time is not None and r.time.date() >= window[0]:
-                    triples += [(r.time.date() - window[0]).days, out_pos[r.outcome], cause_set(r)]
+                if r.time is None or r.time.date() < window[0]:
+                    continue
+                day, o, s = (r.time.date() - window[0]).days, out_pos[r.outcome], cause_set(r)
+                last = stretches[-1] if stretches else None
+                if last and last[1] == o and last[2] == s and day == last[0] + last[3]:
+                    last[3] += 1
+                else:
+                    stretches.append([day, o, s, 1])
         data_pairs.append([org_pos[p.latest.org], rb_pos[p.latest.runbook], len(p.runs), p.count("problems_found"),
-                           p.count("error") + p.count("inconclusive"), run_pos[id(p.latest)], triples])
+                           p.count("error") + p.count("inconclusive"), run_pos[id(p.latest)],
+                           [x for stretch in stretches for x in stretch]])
     chart = None
     if window:
         first, last = window
