@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from sfdoctor.errors import OrgConfigError
+from sfdoctor.errors import SfdoctorError
 from sfdoctor.i18n import Text
 
 JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
@@ -13,7 +13,7 @@ def said_in_both_languages(err: BaseException) -> None:
     """Message and hint are catalog texts (texts/orgs.toml), so `--lang ja` reads Japanese: each
     part says itself in both languages, in Japanese words, with the same values (file, key path,
     name) the English names."""
-    assert isinstance(err, OrgConfigError)
+    assert isinstance(err, SfdoctorError)
     for part in (err.message, err.hint):
         if part is None:
             continue

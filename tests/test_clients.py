@@ -19,6 +19,7 @@ from typing import Any, Callable
 
 import pytest
 import requests
+from config_errors import said_in_both_languages
 
 from sfdoctor import clients
 from sfdoctor.clients import CallCounter, classify, make_session, normalize_path
@@ -401,11 +402,14 @@ def test_connect_demo_refused_login_is_one_line_without_secret(fake, monkeypatch
     monkeypatch.setattr(clients, "ensure_demo_simulator", lambda ref: fake.url)
     with pytest.raises(OrgConfigError) as exc:
         clients.connect(OrgRef(name="demo:x", kind="demo", slug="demo-x", scenario_ref="x"))
-    line = exc.value.one_line()
+    line = exc.value.one_line("en")
     assert "invalid_client" in line and "demo-secret-xyz" not in line and "\n" not in line
     # typed (still exit 2), with Salesforce's own text, not simple-salesforce's message template
     assert isinstance(exc.value, clients.OwnLoginRefused) and exc.value.code == "invalid_client"
     assert "invalid client credentials" in line and "{content}" not in line
+    said_in_both_languages(exc.value)
+    assert exc.value.one_line("ja").startswith("組織 'demo:x' への sfdoctor 自身のログインが拒否されました: invalid_client: ")
+    assert "demo-secret-xyz" not in exc.value.one_line("ja")
 
 
 def test_probe_only_connection_when_the_org_refuses_sfdoctors_login(simulator, monkeypatch):
@@ -438,7 +442,9 @@ def test_connect_demo_unreachable_login_is_inconclusive(fake, monkeypatch):
     monkeypatch.setattr(clients, "ensure_demo_simulator", lambda ref: fake.url)
     with pytest.raises(Inconclusive) as exc:
         clients.connect(OrgRef(name="demo:x", kind="demo", slug="demo-x", scenario_ref="x"))
-    assert "503" in exc.value.one_line()
+    assert "503" in exc.value.one_line("en")
+    said_in_both_languages(exc.value)
+    assert "ログインのエンドポイントが HTTP 503 を返しました" in exc.value.one_line("ja")
 
 
 def test_connect_real_client_credentials(fake, monkeypatch):
@@ -588,9 +594,11 @@ def test_connect_sf_cli_unknown_alias_is_a_config_error(fake_sf, monkeypatch, sh
     monkeypatch.setenv("FAKE_SF_SHAPE", shape)
     with pytest.raises(OrgConfigError) as exc:
         clients.connect(OrgRef(name="p", kind="real", slug="p", config={"auth": "sf_cli", "alias": "other"}))
-    line = exc.value.one_line()
+    line = exc.value.one_line("en")
     assert "knows no org 'other'" in line and "No authorization information found" in line
     assert "sf org login web --alias other" in line
+    said_in_both_languages(exc.value)
+    assert "Salesforce CLI は組織 'other' を知りません" in exc.value.one_line("ja")
 
 
 def test_connect_sf_cli_expired_session_is_refused_in_one_line(fake, fake_sf, monkeypatch):
@@ -600,8 +608,10 @@ def test_connect_sf_cli_expired_session_is_refused_in_one_line(fake, fake_sf, mo
     fake.plan[("GET", "/services/oauth2/userinfo")] = [(403, b"Bad_OAuth_Token")]
     with pytest.raises(clients.OwnLoginRefused) as exc:
         clients.connect(OrgRef(name="p", kind="real", slug="p", config={"auth": "sf_cli", "alias": "prod"}))
-    line = exc.value.one_line()
+    line = exc.value.one_line("en")
     assert "expired or revoked" in line and "sf org login web --alias prod" in line and SID not in line
+    said_in_both_languages(exc.value)
+    assert "期限切れか取り消し済み" in exc.value.one_line("ja")
 
 
 def test_cli_json_tolerates_colour_codes_and_stray_lines():
@@ -628,7 +638,9 @@ def test_parse_sfdx_auth_url():
     assert parsed.refresh_token == "5Aep861refreshTOKEN.value_1" and "refresh" not in repr(parsed)
     with pytest.raises(OrgConfigError) as exc:
         clients.parse_sfdx_auth_url("https://acme.my.salesforce.com?token=abcd1234", "the variable X")
-    assert "abcd1234" not in exc.value.one_line() and "force://" in exc.value.one_line()
+    assert "abcd1234" not in exc.value.one_line("en") and "force://" in exc.value.one_line("en")
+    said_in_both_languages(exc.value)
+    assert "the variable X の値は SFDX 認証 URL" in exc.value.one_line("ja")
 
 
 def test_connect_sfdx_url_uses_the_refresh_token_flow(fake, monkeypatch):
@@ -656,8 +668,10 @@ def test_connect_sfdx_url_revoked_refresh_token_is_one_line(fake, monkeypatch):
     with pytest.raises(clients.OwnLoginRefused) as exc:
         clients.connect(OrgRef(name="p", kind="real", slug="p",
                                config={"auth": "sfdx_url", "auth_url_env": "T_AUTH_URL"}))
-    line = exc.value.one_line()
+    line = exc.value.one_line("en")
     assert "invalid_grant" in line and "show-sfdx-auth-url" in line and "5Aep861" not in line
+    said_in_both_languages(exc.value)
+    assert "更新トークンが取り消されたか期限切れです" in exc.value.one_line("ja")
 
 
 def test_connect_real_jwt_unusable_key_file(monkeypatch, tmp_path):
@@ -666,9 +680,48 @@ def test_connect_real_jwt_unusable_key_file(monkeypatch, tmp_path):
     key.write_text("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
     ref = OrgRef(name="uat", kind="real", slug="uat", config={
         "auth": "jwt", "username": "u", "private_key_file": str(key), "client_id_env": "J_CID"})
-    with pytest.raises(OrgConfigError, match="not a PEM private key"):
+    with pytest.raises(OrgConfigError, match="not a PEM private key") as exc:
         clients.connect(ref)
-    key.chmod(0)
-    if not os.access(key, os.R_OK):  # root reads anything
-        with pytest.raises(OrgConfigError, match="cannot read"):
-            clients.connect(ref)
+    said_in_both_languages(exc.value)
+    assert exc.value.one_line("ja").startswith(f"orgs.uat.private_key_file: {key} は使えません: PEM 形式の秘密鍵ではありません — ")
+    key.write_bytes(b"\xff\xfe not text")
+    with pytest.raises(OrgConfigError, match="cannot read") as exc:
+        clients.connect(ref)
+    said_in_both_languages(exc.value)
+    assert "テキスト (PEM) ファイルではありません" in exc.value.one_line("ja")
+    key.unlink()
+    with pytest.raises(OrgConfigError, match="not found") as exc:
+        clients.connect(ref)
+    said_in_both_languages(exc.value)
+    assert f"{key} が見つかりません" in exc.value.one_line("ja")
+
+
+def test_a_host_that_is_no_salesforce_host_is_one_line_in_both_languages():
+    with pytest.raises(OrgConfigError) as exc:
+        clients._domain_arg("acme.example.com")
+    said_in_both_languages(exc.value)
+    assert exc.value.one_line("ja") == ("acme.example.com は Salesforce のホストではありません — "
+                                        "例: acme.my.salesforce.com のように指定してください")
+
+
+def test_sf_cli_not_installed_is_one_line_in_both_languages(monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(OrgConfigError) as exc:
+        clients.connect(OrgRef(name="p", kind="real", slug="p", config={"auth": "sf_cli", "alias": "prod"}))
+    said_in_both_languages(exc.value)
+    assert "組織 'p' は auth = \"sf_cli\" を使いますが、sf コマンドがインストールされていません" in exc.value.one_line("ja")
+
+
+def test_every_error_clients_raises_is_a_catalog_text():
+    """No OrgConfigError, OwnLoginRefused or Inconclusive of clients.py is raised in English
+    words alone: what reaches `--lang ja` reads Japanese."""
+    import ast
+
+    source = Path(clients.__file__).read_text(encoding="utf-8")
+    kinds = {"OrgConfigError", "OwnLoginRefused", "Inconclusive", "BadInput"}
+    calls = [n for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Call) and getattr(n.func, "id", None) in kinds]
+    assert len(calls) > 15
+    for call in calls:
+        for part in [*call.args, *(k.value for k in call.keywords if k.arg == "hint")]:
+            plain = isinstance(part, ast.JoinedStr) or (isinstance(part, ast.Constant) and isinstance(part.value, str))
+            assert not plain, f"clients.py:{call.lineno}: English-only words in an error"

@@ -33,7 +33,7 @@ from requests.adapters import HTTPAdapter
 from sfdoctor.demo.info import PATH as INFO_PATH
 from sfdoctor.demo.info import DemoInfo, InfoFormatError
 from sfdoctor import demo_operator
-from sfdoctor.errors import BadInput, Inconclusive, OrgConfigError, ReadOnlyViolation
+from sfdoctor.errors import BadInput, Inconclusive, OrgConfigError, ReadOnlyViolation, Said
 from sfdoctor.i18n import Text
 from sfdoctor.orgs import OrgRef, has_salesforce, login_host_of, resolve
 
@@ -309,7 +309,7 @@ class OwnLoginRefused(OrgConfigError):
     can go on with `probe_only(...)` instead of matching words in an error text.
     """
 
-    def __init__(self, message: str, *, code: str | int | None = None, hint: str | None = None):
+    def __init__(self, message: Said, *, code: str | int | None = None, hint: Said | None = None):
         super().__init__(message, hint=hint)
         self.code = code
         self.counter: CallCounter | None = None  # set by connect(): what the attempt spent
@@ -363,7 +363,7 @@ def _domain_arg(host: str) -> str:
     """simple-salesforce's `domain=`: the host without `.salesforce.com` (`acme.my`)."""
     host = host.lower().rstrip(".")
     if not host.endswith(".salesforce.com"):
-        raise OrgConfigError(f"{host} is not a Salesforce host", hint="use e.g. acme.my.salesforce.com")
+        raise OrgConfigError(Text("clients.not_salesforce_host", host=host), hint=Text("clients.not_salesforce_host_hint"))
     return host[: -len(".salesforce.com")]
 
 
@@ -376,8 +376,8 @@ def demo_info(session: requests.Session, base_url: str) -> DemoInfo:
         resp.raise_for_status()
         document = resp.json()
     except (requests.RequestException, ValueError) as exc:
-        raise Inconclusive(f"the demo simulator at {base_url} did not answer {INFO_PATH}: {type(exc).__name__}",
-                           hint="restart `sfdoctor demo serve` or unset SFDOCTOR_DEMO_URL") from None
+        raise Inconclusive(Text("clients.demo_silent", url=base_url, path=INFO_PATH, error=type(exc).__name__),
+                           hint=Text("clients.demo_silent_hint")) from None
     try:
         return DemoInfo.from_json(document)
     except InfoFormatError as exc:
@@ -510,7 +510,7 @@ def _sf_client_credentials(client_id: str, client_secret: str, my_domain: str, s
 
 
 def _login(org_ref: OrgRef, secrets: set[str], do_login: Any, *, host: str | None = None,
-           hint: str | None = None) -> Any:
+           hint: Text | None = None) -> Any:
     """Run a login and turn its failures into one-line errors without any secret in them.
 
     A refused login is `OwnLoginRefused` (exit 2: the configuration is wrong); a host that
@@ -529,51 +529,44 @@ def _login(org_ref: OrgRef, secrets: set[str], do_login: Any, *, host: str | Non
                 message = message.replace(secret, "[redacted]")
         message = " ".join(message.split())[:200]
         if isinstance(code, int) and code >= 500:
-            raise Inconclusive(f"org '{org_ref.name}': the login endpoint answered HTTP {code}",
-                               hint="Salesforce may be unavailable; try again later") from None
-        raise OwnLoginRefused(
-            f"sfdoctor's own login to org '{org_ref.name}' was refused: {code}: {message}",
-            code=code, hint=hint or _refusal_hint(org_ref, code, message),
-        ) from None
+            raise Inconclusive(Text("clients.login_unavailable", org=org_ref.name, status=code),
+                               hint=Text("clients.try_later")) from None
+        raise OwnLoginRefused(Text("clients.own_login_refused", org=org_ref.name, code=code, message=message),
+                              code=code, hint=hint or _refusal_hint(org_ref, code, message)) from None
     except requests.exceptions.RequestException as exc:
         if host and _host_missing_while_salesforce_answers(host):
             key = "my_domain" if host == org_ref.config.get("my_domain") else "auth host"
-            raise OrgConfigError(
-                f"org '{org_ref.name}': {host} does not exist (no such Salesforce host), while "
-                f"login.salesforce.com answers", hint=_host_hint(key, org_ref)) from None
-        raise Inconclusive(f"org '{org_ref.name}': could not reach {host or 'the login endpoint'} "
-                           f"({type(exc).__name__})",
-                           hint="check the network, proxy and the login host") from None
+            raise OrgConfigError(Text("clients.host_missing", org=org_ref.name, host=host),
+                                 hint=_host_hint(key, org_ref)) from None
+        raise Inconclusive(Text("clients.unreachable", org=org_ref.name, host=host or Text("clients.the_login_endpoint"),
+                                error=type(exc).__name__),
+                           hint=Text("clients.unreachable_login_hint")) from None
 
 
-def _host_hint(key: str, org_ref: OrgRef) -> str:
+def _host_hint(key: str, org_ref: OrgRef) -> Text:
     """How to fix a host the orgs file names wrongly."""
     if key == "my_domain":
-        return (f"fix orgs.{org_ref.name}.my_domain: Setup > My Domain shows the org's host "
-                "(e.g. acme.my.salesforce.com; sandbox acme--uat.sandbox.my.salesforce.com)")
-    return "the SFDX auth URL names a host that does not exist: store a fresh one"
+        return Text("clients.host_missing_my_domain", org=org_ref.name)
+    return Text("clients.host_missing_auth_url")
 
 
-def _refusal_hint(org_ref: OrgRef, code: Any, message: str) -> str:
+def _refusal_hint(org_ref: OrgRef, code: Any, message: str) -> Text:
     """What to change for Salesforce's own refusal codes (token endpoint errors)."""
     cfg = org_ref.config
     text = f"{code} {message}".lower()
     if "invalid_client_id" in text or "client identifier invalid" in text:
-        return (f"the consumer key in {cfg.get('client_id_env') or 'client_id'} is not an app of this org: copy it "
-                "from Setup > External Client App Manager > the app > Settings > OAuth Settings > Consumer Key")
+        return Text("clients.refusal.client_id", ref=cfg.get("client_id_env") or "client_id")
     if "invalid_client" in text or "invalid client credentials" in text:
-        return (f"the consumer secret in {cfg.get('client_secret_env') or cfg.get('client_secret_keyring')} does not "
-                "match the app's: copy it again from the app's OAuth Settings (Consumer Key and Secret)")
+        return Text("clients.refusal.client_secret", ref=cfg.get("client_secret_env") or cfg.get("client_secret_keyring"))
     if "not supported on this domain" in text:
-        return f"the client credentials flow needs the org's My Domain: fix orgs.{org_ref.name}.my_domain"
+        return Text("clients.refusal.my_domain", org=org_ref.name)
     if "no client credentials user enabled" in text or "client credentials" in text:
-        return "enable the client credentials flow in the app's OAuth policies and choose its Run As user"
+        return Text("clients.refusal.run_as")
     if "audience" in text:
-        return f"a sandbox logs in at test.salesforce.com: set sandbox = true (or login_host) in orgs.{org_ref.name}"
+        return Text("clients.refusal.sandbox", org=org_ref.name)
     if "hasn't approved" in text or "user hasn" in text:
-        return ("pre-authorize the user: the app's policies > Permitted Users = Admin approved users are "
-                "pre-authorized, and add the user's profile or permission set to the app")
-    return "check the app and the credentials the orgs file points to"
+        return Text("clients.refusal.pre_authorize")
+    return Text("clients.refusal.other")
 
 
 def _host_missing_while_salesforce_answers(host: str) -> bool:
@@ -622,24 +615,23 @@ def _read_private_key(cfg: Mapping[str, Any], where: str) -> str:
 
     key_file = Path(str(cfg["private_key_file"])).expanduser()
     if not key_file.is_file():
-        raise OrgConfigError(f"{where}.private_key_file: {key_file} not found",
-                             hint="point it at the private key (PEM) whose certificate the app holds")
+        raise OrgConfigError(Text("clients.key.not_found", where=where, path=str(key_file)),
+                             hint=Text("clients.key.not_found_hint"))
     try:
         pem = key_file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not a text (PEM) file"
-        raise OrgConfigError(f"{where}.private_key_file: cannot read {key_file}: {reason}",
-                             hint="give sfdoctor's user read access to the PEM file (chmod 600, owned by it)") from None
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else Text("clients.key.not_text")
+        raise OrgConfigError(Text("clients.key.unreadable", where=where, path=str(key_file), reason=reason),
+                             hint=Text("clients.key.unreadable_hint")) from None
     from cryptography.hazmat.primitives import serialization
 
     try:
         serialization.load_pem_private_key(pem.encode("utf-8"), password=None)
     except (ValueError, TypeError) as exc:
-        why = "it is encrypted" if "encrypted" in str(exc).lower() or isinstance(exc, TypeError) else \
-            "it is not a PEM private key"
-        raise OrgConfigError(f"{where}.private_key_file: {key_file} cannot be used: {why}",
-                             hint="give the unencrypted private key (-----BEGIN PRIVATE KEY-----) "
-                                  "whose certificate is uploaded to the app") from None
+        why = Text("clients.key.encrypted") if "encrypted" in str(exc).lower() or isinstance(exc, TypeError) else \
+            Text("clients.key.not_pem")
+        raise OrgConfigError(Text("clients.key.unusable", where=where, path=str(key_file), why=why),
+                             hint=Text("clients.key.unusable_hint")) from None
     return pem
 
 
@@ -674,19 +666,19 @@ def _connect_real(org_ref: OrgRef, counter: CallCounter, timeout: Any, backoff: 
     elif auth == "sfdx_url":
         raw = read_ref(cfg, "auth_url", where=where) or ""
         secrets.add(raw)
-        parsed = parse_sfdx_auth_url(raw, f"the variable {cfg.get('auth_url_env') or cfg.get('auth_url_keyring')} "
-                                          f"({where}.auth_url_env)")
+        parsed = parse_sfdx_auth_url(raw, Text("clients.sfdx.variable", ref=cfg["auth_url_env"], key=f"{where}.auth_url_env")
+                                     if cfg.get("auth_url_env") else
+                                     Text("clients.sfdx.keyring_entry", ref=cfg.get("auth_url_keyring"),
+                                          key=f"{where}.auth_url_keyring"))
         secrets.update({parsed.refresh_token, parsed.client_secret})
         sf = _login(org_ref, secrets, lambda: _sf_refresh_token(parsed, session), host=parsed.host,
-                    hint="the refresh token was revoked or expired: log in again (`sf org login web`) and store "
-                         "a new `sf org auth show-sfdx-auth-url` in the variable")
+                    hint=Text("clients.refusal.refresh_token"))
     else:  # sf_cli
         cli = sf_cli_session(cfg["alias"], org_ref.name)
         secrets.add(cli.access_token)
         sf = Salesforce(instance_url=cli.instance_url, session_id=cli.access_token, session=session,
                         version=API_VERSION)
-        _verify_session(org_ref, sf, session, f"the Salesforce CLI (alias {cfg['alias']})",
-                        f"log in again: `sf org login web --alias {cfg['alias']}`")
+        _verify_session(org_ref, sf, session, cfg["alias"])
     secrets.add(sf.session_id)
     for section in ("probe", "marketo", "marketing_cloud"):
         for value in _ref_values(cfg.get(section) or {}, f"{where}.{section}"):
@@ -778,15 +770,14 @@ def _run_sf(exe: str, args: list[str], alias: str) -> dict[str, Any]:
         done = subprocess.run([exe, *args, "--json"], capture_output=True, text=True, timeout=SF_CLI_TIMEOUT,
                               env=sf_cli_environment(), stdin=subprocess.DEVNULL)
     except subprocess.TimeoutExpired:
-        raise Inconclusive(f"`sf {' '.join(args)}` did not answer within {SF_CLI_TIMEOUT:.0f} s",
-                           hint="run it by hand to see what it waits for") from None
+        raise Inconclusive(Text("clients.sf.timeout", command=" ".join(args), seconds=f"{SF_CLI_TIMEOUT:.0f}"),
+                           hint=Text("clients.sf.timeout_hint")) from None
     except OSError as exc:
-        raise OrgConfigError(f"the sf command could not be started: {exc.strerror}",
-                             hint="reinstall the Salesforce CLI (npm install --global @salesforce/cli)") from None
+        raise OrgConfigError(Text("clients.sf.not_started", error=exc.strerror), hint=Text("clients.sf.reinstall")) from None
     data = _cli_json(done.stdout) or _cli_json(done.stderr)
     if data is None:
-        raise OrgConfigError(f"`sf {' '.join(args)}` gave no JSON (exit {done.returncode})",
-                             hint="update the Salesforce CLI (sf update) and run the command by hand")
+        raise OrgConfigError(Text("clients.sf.no_json", command=" ".join(args), code=done.returncode),
+                             hint=Text("clients.sf.no_json_hint"))
     data.setdefault("_exit", done.returncode)
     return data
 
@@ -800,11 +791,11 @@ def _cli_failure(data: Mapping[str, Any], alias: str, command: str) -> OrgConfig
     message = " ".join(str(data.get("message") or name or "failed").split())[:200]
     if name in ("NamedOrgNotFoundError", "NoOrgFound", "NoAuthInfoFound", "AuthInfoNotFound") or \
             "No authorization information found" in message:
-        return OrgConfigError(f"the Salesforce CLI knows no org '{alias}': {message}",
-                              hint=f"log in with `sf org login web --alias {alias}` (add --instance-url "
-                                   f"https://MYDOMAIN.my.salesforce.com), or fix alias in the orgs file (`sf org list`)")
-    return OrgConfigError(f"`sf {command}` failed for '{alias}': {name + ': ' if name and name not in message else ''}"
-                          f"{message}", hint=f"run `sf org login web --alias {alias}` again")
+        return OrgConfigError(Text("clients.sf.unknown_alias", alias=alias, message=message),
+                              hint=Text("clients.sf.unknown_alias_hint", alias=alias))
+    detail = f"{name}: {message}" if name and name not in message else message
+    return OrgConfigError(Text("clients.sf.failed", command=command, alias=alias, message=detail),
+                          hint=Text("clients.sf.login_again", alias=alias))
 
 
 def _looks_like_token(value: Any) -> bool:
@@ -824,9 +815,7 @@ def sf_cli_session(alias: str, org_name: str) -> CliSession:
 
     exe = shutil.which("sf")
     if not exe:
-        raise OrgConfigError(f"org '{org_name}' uses auth = \"sf_cli\" but the sf command is not installed",
-                             hint="install the Salesforce CLI (npm install --global @salesforce/cli), "
-                                  f"then run `sf org login web --alias {alias}`")
+        raise OrgConfigError(Text("clients.sf.not_installed", org=org_name), hint=Text("clients.sf.install", alias=alias))
     display = _run_sf(exe, ["org", "display", "--target-org", alias], alias)
     failure = _cli_failure(display, alias, "org display")
     if failure is not None:
@@ -834,8 +823,7 @@ def sf_cli_session(alias: str, org_name: str) -> CliSession:
     result = display["result"]
     instance_url = str(result.get("instanceUrl") or "").rstrip("/")
     if not instance_url.startswith("https://"):
-        raise OrgConfigError(f"the Salesforce CLI gives no instance URL for '{alias}'",
-                             hint=f"run `sf org login web --alias {alias}` again")
+        raise OrgConfigError(Text("clients.sf.no_instance_url", alias=alias), hint=Text("clients.sf.login_again", alias=alias))
     token = result.get("accessToken")
     if not _looks_like_token(token):
         shown = _run_sf(exe, ["org", "auth", "show-access-token", "--target-org", alias], alias)
@@ -844,13 +832,13 @@ def sf_cli_session(alias: str, org_name: str) -> CliSession:
             raise failure
         token = shown["result"].get("accessToken")
         if not _looks_like_token(token):
-            raise OrgConfigError(f"the Salesforce CLI gives no access token for '{alias}'",
-                                 hint=f"run `sf org login web --alias {alias}` again")
+            raise OrgConfigError(Text("clients.sf.no_access_token", alias=alias),
+                                 hint=Text("clients.sf.login_again", alias=alias))
     return CliSession(access_token=str(token), instance_url=instance_url,
                       username=str(result.get("username") or ""), api_version=str(result.get("apiVersion") or ""))
 
 
-def _verify_session(org_ref: OrgRef, sf: Any, session: SfdoctorSession, where: str, fix: str) -> None:
+def _verify_session(org_ref: OrgRef, sf: Any, session: SfdoctorSession, alias: str) -> None:
     """One call proving a token sfdoctor did not just get from a login is still accepted.
 
     `/services/oauth2/userinfo` answers who the token belongs to; Salesforce does not count
@@ -859,14 +847,14 @@ def _verify_session(org_ref: OrgRef, sf: Any, session: SfdoctorSession, where: s
     try:
         resp = session.get(url, headers={"Authorization": f"Bearer {sf.session_id}"})
     except requests.exceptions.RequestException as exc:
-        raise Inconclusive(f"org '{org_ref.name}': could not reach {sf.sf_instance} ({type(exc).__name__})",
-                           hint="check the network and proxy") from None
+        raise Inconclusive(Text("clients.unreachable", org=org_ref.name, host=sf.sf_instance, error=type(exc).__name__),
+                           hint=Text("clients.unreachable_hint")) from None
     if resp.status_code in (401, 403):
-        raise OwnLoginRefused(f"org '{org_ref.name}': Salesforce refused the session {where} holds "
-                              f"(HTTP {resp.status_code}: expired or revoked)", code="INVALID_SESSION_ID", hint=fix)
+        raise OwnLoginRefused(Text("clients.sf.session_refused", org=org_ref.name, alias=alias, status=resp.status_code),
+                              code="INVALID_SESSION_ID", hint=Text("clients.sf.log_in_again", alias=alias))
     if resp.status_code >= 500:
-        raise Inconclusive(f"org '{org_ref.name}': {sf.sf_instance} answered HTTP {resp.status_code}",
-                           hint="Salesforce may be unavailable; try again later")
+        raise Inconclusive(Text("clients.server_error", org=org_ref.name, host=sf.sf_instance, status=resp.status_code),
+                           hint=Text("clients.try_later"))
 
 
 # --------------------------------------------------------------------------- SFDX auth URLs
@@ -889,13 +877,11 @@ class SfdxAuthUrl:
         return f"SfdxAuthUrl(host={self.host!r}, client_id={self.client_id!r}, <secrets hidden>)"
 
 
-def parse_sfdx_auth_url(text: str, where: str) -> SfdxAuthUrl:
+def parse_sfdx_auth_url(text: str, where: Text | str) -> SfdxAuthUrl:
     """Parse an SFDX auth URL; a malformed one is a one-line error that never repeats it."""
     m = _SFDX_AUTH_URL.match((text or "").strip())
     if not m:
-        raise OrgConfigError(f"{where} does not hold an SFDX auth URL (force://CLIENT_ID:SECRET:REFRESH_TOKEN@HOST)",
-                             hint="store the output of `sf org auth show-sfdx-auth-url --target-org ALIAS --json` "
-                                  "(result.sfdxAuthUrl) there")
+        raise OrgConfigError(Text("clients.sfdx.not_a_url", where=where), hint=Text("clients.sfdx.not_a_url_hint"))
     client_id, client_secret, refresh_token, host = m.groups()
     return SfdxAuthUrl(client_id, client_secret, refresh_token, host.lower())
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from . import access
 from .errors import Inconclusive, OrgConfigError
-from .i18n import t
+from .i18n import Text, t
 from .orgs import OrgRef, has_salesforce
 
 # The permissions sfdoctor's reads involve, as UserPermissionAccess fields.
@@ -120,8 +120,8 @@ def _read_salesforce(conn: Any, status: OrgStatus) -> None:
     resp = conn.session.get(f"https://{sf.sf_instance}/services/oauth2/userinfo",
                             headers={"Authorization": f"Bearer {sf.session_id}"})
     if resp.status_code in (401, 403):
-        raise OrgConfigError(f"org '{status.org}': Salesforce refused sfdoctor's session (HTTP {resp.status_code})",
-                             hint="sign in again (sf org login web) or check the app's credentials")
+        raise OrgConfigError(Text("orgs.check.session_refused", org=status.org, status=resp.status_code),
+                             hint=Text("orgs.check.session_refused_hint"))
     if resp.ok:
         status.username = str(resp.json().get("preferred_username") or "") or None
     fields = ", ".join(f"Permissions{p}" for p in _PERMISSION_FIELDS)
@@ -129,8 +129,7 @@ def _read_salesforce(conn: Any, status: OrgStatus) -> None:
         rows = sf.query(f"SELECT {fields} FROM UserPermissionAccess")["records"]
         org = sf.query("SELECT OrganizationType, IsSandbox FROM Organization LIMIT 1")["records"]
     except SalesforceError as exc:
-        raise Inconclusive(f"org '{status.org}': reading the run-as user's permissions failed "
-                           f"(HTTP {exc.status})") from None
+        raise Inconclusive(Text("orgs.check.permissions_unreadable", org=status.org, status=exc.status)) from None
     if rows:
         status.permissions = [p for p in _PERMISSION_FIELDS if rows[0].get(f"Permissions{p}")]
     if org:
