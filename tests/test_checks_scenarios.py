@@ -79,6 +79,9 @@ def test_professional_edition_gets_its_own_setup_path_in_japanese():
     _, found = run_checks("demo:profile-ip-ranges", lang="ja")
     by_id = {f.id: f for f in found}
     assert "セッションの設定" in by_id["reset-link-ip-ranges"].fix
+    # outside the ranges: the addresses refused, the range to add and the user, not "the integration's address"
+    for value in ("203.0.113.50", "203.0.113.0 – 203.0.113.255", "sync@smallco.example"):
+        assert value in by_id["reset-link-ip-ranges"].fix
     assert "セッションの設定" in by_id["source-ip-ranges"].fix
     assert by_id["source-ip-ranges"].evidence["suggested_ranges"][0]["cidr"] == "203.0.113.0/24"
 
@@ -139,3 +142,50 @@ def test_without_a_username_and_no_token_failure_the_run_says_so_and_is_healthy(
 def test_a_named_user_needs_no_search():
     conn, found = run_checks("demo:token-missing")
     assert not [f for f in found if f.id == "failing-users"]
+
+
+_INSIDE_THE_RANGES = """
+    runbook: security-token-required
+    client_ip: 198.51.100.20
+    salesforce:
+      my_domain: acme
+      edition: Enterprise Edition
+      profiles:
+        - name: Integration
+          api_enabled: true
+          login_ip_ranges:
+            - {start: 198.51.100.0, end: 198.51.100.255, description: Office}
+      users:
+        - {username: admin@acme.example, password: Adm1n-pass, profile: System Administrator, admin: true}
+        - {username: sync@acme.example, password: Sync-pass-1, profile: Integration}
+      login_history:
+        - {username: sync@acme.example, at: -3d, count: 20, every: 1h, source_ip: 198.51.100.20,
+           login_type: Partner Product, application: Marketo, api_type: SOAP Partner, api_version: "59.0"}
+    operator:
+      reset_link_missing: true
+"""
+
+
+@pytest.mark.parametrize("lang", ["en", "ja"])
+def test_reset_hidden_by_ranges_says_no_token_is_needed_inside_them(write_scenario, lang):
+    """The integration's address (given) is inside the profile's login IP ranges: the fix is to use
+    the password alone, naming the address, the user and the profile, not the menu of both cases."""
+    org = "demo:" + write_scenario(_INSIDE_THE_RANGES)
+    _, _, found = H.run_steps(RUNBOOK, org, sectoken.Facts, sectoken.STEPS, lang, username="sync@acme.example",
+                              probe=False, source_ip="198.51.100.20")
+    reset = {f.id: f for f in found}["reset-link-ip-ranges"]
+    assert reset.status == "warn" and reset.evidence["classified"] == {"profile": ["198.51.100.20"]}
+    for value in ("198.51.100.20", "sync@acme.example", "Integration"):
+        assert value in reset.fix, reset.fix
+    assert "suggested_ranges" not in reset.evidence
+    assert ("New:" not in reset.fix) and ("新規" not in reset.fix)   # nothing to add: the outside case's step
+
+
+def test_reset_hidden_by_ranges_without_a_known_address_keeps_the_profiles_text(write_scenario):
+    """No failing login and no address given: the fix names the profile and says both cases (the
+    address is not known), and the registry did not fall back to the cause's text."""
+    org = "demo:" + write_scenario(_INSIDE_THE_RANGES)
+    _, _, found = H.run_steps(RUNBOOK, org, sectoken.Facts, sectoken.STEPS, "en", username="sync@acme.example",
+                              probe=False)
+    reset = {f.id: f for f in found}["reset-link-ip-ranges"]
+    assert "source_ips" not in reset.evidence and "Profiles > Integration > Login IP Ranges" in reset.fix

@@ -683,13 +683,39 @@ def reset_link_ip_ranges(conn: Connection, facts: Facts, lang: str = "en") -> li
         raise CheckError(f"LoginIpRange could not be read: {facts.read_errors.get('ipranges', 'unknown')}")
     profile = facts.user.get("Profile.Name")
     ranges = [f"{r.get('StartAddress')}-{r.get('EndAddress')}" for r in facts.profile_ranges]
-    evidence = {"profile": profile, "login_ip_ranges": ranges[:20], "edition": facts.edition}
+    evidence: dict[str, Any] = {"profile": profile, "login_ip_ranges": ranges[:20], "edition": facts.edition}
     if ranges:
+        # Where the integration logs in from decides the answer: inside the ranges it needs no
+        # token at all; outside them a token would not help, the range that covers it would.
+        case, values = _where_the_integration_is(conn, facts, evidence)
         return [RUNBOOK.finding("warn", lang, cause="RESET_HIDDEN_BY_LOGIN_IP_RANGES",
-                        edition=facts.edition, evidence=evidence,
+                        edition=facts.edition, evidence=evidence, case=case,
+                        values={"username": facts.username or RUNBOOK.msg(lang, "the_user"),
+                                "profile": profile or RUNBOOK.msg(lang, "the_profile"), **values},
                         summary=RUNBOOK.msg(lang, "reset_hidden", profile=profile, n=len(ranges)))]
     return [RUNBOOK.finding("pass", lang, evidence=evidence,
                     summary=RUNBOOK.msg(lang, "reset_no_ranges", profile=profile))]
+
+
+def _where_the_integration_is(conn: Connection, facts: Facts, evidence: dict[str, Any]) -> tuple[str | None, dict[str, str]]:
+    """The case of RESET_HIDDEN_BY_LOGIN_IP_RANGES: the integration's addresses (its failing logins
+    in the history, or the `source_ip` given) outside the profile's login IP ranges (`outside`,
+    with the range to add), all inside them (`inside`), or none known (None: the cause's text)."""
+    try:
+        load_history(conn, facts)
+    except Exception:  # noqa: BLE001 - the login-history check reports a failed read; the address stays unknown
+        pass
+    ips = relevant_ips(facts)
+    groups = ipr.classify(ips, [], facts.profile_ranges or [])
+    if groups["restricted"]:
+        suggestion = ipr.suggest_ranges(groups["restricted"])
+        evidence.update(source_ips=dict(list(ips.items())[:20]), classified={k: v for k, v in groups.items() if v},
+                        suggested_ranges=suggestion)
+        return "outside", {"ips": ", ".join(groups["restricted"]), "ranges": _ranges_text(suggestion)}
+    if groups["profile"]:
+        evidence.update(source_ips=dict(list(ips.items())[:20]), classified={k: v for k, v in groups.items() if v})
+        return "inside", {"ips": ", ".join(groups["profile"])}
+    return None, {}
 
 
 @RUNBOOK.check("reset-link-network-access")
@@ -697,10 +723,13 @@ def reset_link_network_access(conn: Connection, facts: Facts, lang: str = "en") 
     """NETWORK_ACCESS_UNAVAILABLE: SecuritySettings has no Network Access section."""
     security = load_security(conn, facts)
     available = token_reset.network_access_available(security)
-    evidence = {"network_access": available, "trusted_ranges": len(ipr.trusted_ranges(security))}
+    evidence: dict[str, Any] = {"network_access": available, "trusted_ranges": len(ipr.trusted_ranges(security))}
     if not available:
+        if facts.username:
+            evidence["username"] = facts.username  # whose token is reset once the setting is back
         return [RUNBOOK.finding("warn", lang, cause="NETWORK_ACCESS_UNAVAILABLE",
-                        edition=facts.edition, evidence=evidence, summary=RUNBOOK.msg(lang, "network_access_missing"))]
+                        edition=facts.edition, evidence=evidence, summary=RUNBOOK.msg(lang, "network_access_missing"),
+                        values={"username": facts.username or RUNBOOK.msg(lang, "the_user")})]
     return [RUNBOOK.finding("pass", lang, evidence=evidence,
                     summary=RUNBOOK.msg(lang, "network_access_ok", n=evidence["trusted_ranges"]))]
 
