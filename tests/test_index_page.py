@@ -66,10 +66,10 @@ def runs_of(d: dict) -> list[dict]:
         return None if s is None else [[d["causes"][c] for c in part] for part in d["sets"][s][1:]]
 
     rows = []
-    for r in d["runs"]:
+    for r, folder in zip(d["runs"], index_page.report_folders(d)):
         org, rb = d["pairs"][r[1]][:2]
         rows.append({"pos": r[0], "org": d["orgs"][org], "runbook": d["rbs"][rb][0], "when": r[2],
-                     "outcome": d["outs"][r[3]][0], "causes": cause_set(r[4]), "folder": r[5], "prev": r[6],
+                     "outcome": d["outs"][r[3]][0], "causes": cause_set(r[4]), "folder": folder, "prev": r[6],
                      "before": cause_set(r[7]), "version": d["vch"][r[8]] if r[8] >= 0 else None})
     return rows
 

@@ -17,7 +17,7 @@ import pytest
 from sfdoctor import schedule
 from sfdoctor.cli import main
 from sfdoctor.cron import next_fire_after
-from sfdoctor.index_page import data_of
+from sfdoctor.index_page import data_of, report_folders
 from sfdoctor.errors import BadInput
 from sfdoctor.findings import iso
 from sfdoctor.report_index import append_index
@@ -419,7 +419,7 @@ def test_run_due_end_to_end_then_nothing(tmp_path, capsys):
     assert line["schedule"] == {"params": {"days": 3}, "slot": f"{year}-01-01T00:00:00Z"}
     assert "TOKEN_MISSING" in line["root_causes"] and (out / line["folder"] / "findings.json").is_file()
     page = (out / "index.html").read_text(encoding="utf-8")            # the runner rewrote the history page
-    assert [r[5] for r in data_of(page)["runs"]] == [line["folder"]] and "TOKEN_MISSING" in page
+    assert report_folders(data_of(page)) == [line["folder"]] and "TOKEN_MISSING" in page
     rec = json.loads((out / schedule.STATE).read_text())["entries"]
     assert [r["failed"] for r in rec.values()] == [True]            # its first login attempt was refused
 

@@ -150,8 +150,8 @@ JS = r"""
   }
   function clip(text,tip,cls){return '<span class="'+(cls||'clip')+'" title="'+esc(tip||text)+'">'+esc(text)+'</span>';}
   function pill(o){var x=D.outs[o];return '<span class="pill o-'+esc(x[0])+'">'+esc(x[1])+' '+esc(x[2])+'</span>';}
-  function link(folder){
-    return folder?'<a href="'+esc(folder)+'/report.html">'+esc(T.open)+'</a>':'<span class="muted">'+esc(T.missing)+'</span>';
+  function link(f){
+    return f?'<a href="'+esc(D.dirs[f[0]]+f[1])+'/report.html">'+esc(T.open)+'</a>':'<span class="muted">'+esc(T.missing)+'</span>';
   }
   function changes(r){
     if(r[6]===null){return '<span class="muted">'+esc(T.first)+'</span>';}
@@ -444,7 +444,8 @@ def page_data(entries: list[dict[str, Any]], lang: str, out: Path) -> dict[str, 
 
     Names and titles are said once (`orgs`, `rbs`, `causes`, `outs`); a cause set `sets[i]` is
     [runbook, root causes, warnings not also roots]; a run `runs[i]` is [position, pair, when,
-    outcome, cause set, report folder or null (no report.html), previous run's position or null,
+    outcome, cause set, report folder as [its parent `dirs[i]`, its name] or null (no
+    report.html: the parents, `DATE/RUNBOOK/`, are few), previous run's position or null,
     previous run's cause set, version change or -1]: the newest `MAX_ROWS` runs (`listed`) and
     each pair's latest, newest first; a pair `pairs[i]` is [org, runbook, runs, failed, could not
     finish, its latest run, its runs in the chart's window as flat (day, outcome, cause set, n)
@@ -460,7 +461,7 @@ def page_data(entries: list[dict[str, Any]], lang: str, out: Path) -> dict[str, 
     rb_pos = {rb: i for i, rb in enumerate(runbooks)}
     outs = [*OUTCOMES, *sorted({r.outcome for r in runs} - set(OUTCOMES))]
     out_pos = {o: i for i, o in enumerate(outs)}
-    causes_t, sets_t, vch_t = _Table(), _Table(), _Table()
+    causes_t, sets_t, vch_t, dirs_t = _Table(), _Table(), _Table(), _Table()
     unknown = t("index_page.version_unknown", lang)
 
     def cause_set(run: _Run) -> int:
@@ -481,11 +482,13 @@ def page_data(entries: list[dict[str, Any]], lang: str, out: Path) -> dict[str, 
     listed_runs = sorted(shown.values(), key=lambda r: -r.pos)
     run_pos = {id(r): i for i, r in enumerate(listed_runs)}
 
-    def folder_of(run: _Run) -> str | None:
+    def folder_of(run: _Run) -> list[Any] | None:
         folder = run.entry.get("folder")
-        if not isinstance(folder, str) or not folder.strip("/"):
+        folder = folder.strip("/") if isinstance(folder, str) else ""
+        if not folder or not (out / folder / "report.html").is_file():
             return None
-        return folder.strip("/") if (out / folder.strip("/") / "report.html").is_file() else None
+        parent, _, name = folder.rpartition("/")
+        return [dirs_t(parent + "/" if parent else ""), name]
 
     def change_of(run: _Run) -> int:
         change = versions.change(run)
@@ -529,7 +532,12 @@ def page_data(entries: list[dict[str, Any]], lang: str, out: Path) -> dict[str, 
                       t(f"index_page.short_outcome.{o}", lang) if o in OUTCOME_STYLE else o,
                       OUTCOME_STYLE.get(o, ("?", UNKNOWN_COLOUR))[1]] for o in outs],
             "causes": causes_t.items, "sets": sets_t.items, "vch": vch_t.items,
-            "runs": data_runs, "pairs": data_pairs, "chart": chart}
+            "dirs": dirs_t.items, "runs": data_runs, "pairs": data_pairs, "chart": chart}
+
+
+def report_folders(data: Mapping[str, Any]) -> list[str | None]:
+    """The report folder of each of the page's runs (`runs`, newest first); None: no report.html."""
+    return [None if r[5] is None else data["dirs"][r[5][0]] + r[5][1] for r in data["runs"]]
 
 
 def _data_script(data: Mapping[str, Any]) -> str:
