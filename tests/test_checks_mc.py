@@ -22,8 +22,7 @@ RUNBOOK = "mc-missing-oauth-token"
 
 # scenario -> (root causes, warnings, {check id: (status, evidence subset)})
 EXPECTED = {
-    "mc-healthy": ([], [], {"mc-login": ("pass", {"login_attempts": 1}), "mc-allowlist": ("pass", {}),
-                            "mc-next-steps": ("pass", {})}),
+    "mc-healthy": ([], [], {"mc-login": ("pass", {"login_attempts": 1}), "mc-allowlist": ("pass", {})}),
     "mc-ip-not-allowlisted": (["MC_IP_NOT_ALLOWLISTED"], ["MC_API_USERS_NOT_EXEMPT_FROM_EXPIRY"],
                               {"mc-allowlist": ("fail", {"ranges_to_add": [
                                   {"start": "203.0.113.40", "end": "203.0.113.41", "cidrs": ["203.0.113.40/31"]}]}),
@@ -47,7 +46,6 @@ EXPECTED = {
 
 def run_checks(org: str, lang: str = "en", **params):
     conn, _, found = H.run_steps(RUNBOOK, org, mc.Facts, mc.STEPS, lang, **params)
-    found += mc.next_steps_check(conn, None, lang, found=found)
     return conn, found
 
 
@@ -324,16 +322,32 @@ def test_expire_days_zero_is_a_one_line_load_error(write_scenario):
     assert "marketing_cloud.password_policy.expire_days" in str(err.value) and "\n" not in str(err.value)
 
 
+# The seed's order of what to do: the allowlist, then the password, then prevention.
+SEED_ORDER = ["MC_IP_NOT_ALLOWLISTED", "MC_CREDENTIALS_INVALID", "MC_PASSWORD_EXPIRED",
+              "MC_USER_NOT_API_USER", "MC_API_USERS_NOT_EXEMPT_FROM_EXPIRY"]
+
+
+def _answer_order(found) -> list[str]:
+    """The causes in the order the answer (summary, report, done line) gives their steps."""
+    from sfdoctor.report import summary_fixes
+
+    return list(summary_fixes({"checks": [f.to_json() for f in found]}))
+
+
+@pytest.mark.parametrize("scenario", sorted(EXPECTED))
+def test_the_answer_gives_the_steps_in_the_seeds_order(scenario):
+    """No check of its own orders the steps: the checks run in the seed's order, so the answer does."""
+    _, found = run_checks(f"demo:{scenario}")
+    order = _answer_order(found)
+    assert order == sorted(order, key=SEED_ORDER.index)
+    assert "mc-next-steps" not in {f.id for f in found} and findings.not_checked(found) == []
+
+
 def test_fix_follows_the_seeds_order():
     _, found = run_checks("demo:mc-password-expired")
-    steps = {f.id: f for f in found}["mc-next-steps"]
-    # The fails' fixes in order ask the operator nothing: not a manual step, not in not_checked.
-    assert steps.status == "pass" and findings.not_checked(found) == []
-    text = steps.evidence["steps"]
-    assert text[0].startswith("1. Sign in to Marketing Cloud as dc-integration")
-    assert "wizard" in text[1]
-    assert any("API user" in s for s in text[2:])
+    assert _answer_order(found) == ["MC_PASSWORD_EXPIRED", "MC_USER_NOT_API_USER", "MC_API_USERS_NOT_EXEMPT_FROM_EXPIRY"]
     fix = {f.cause: f.fix for f in found if f.cause}["MC_PASSWORD_EXPIRED"]
+    assert "signing in as dc-integration" in fix
     assert fix.index("signing in as dc-integration") < fix.index("wizard") < fix.index("Prevent a recurrence")
 
 
@@ -451,8 +465,7 @@ def test_expired_password_behind_the_allowlist_is_found_by_the_second_attempt(wr
     _, found = run_checks(org)
     assert findings.root_causes(found) == ["MC_IP_NOT_ALLOWLISTED", "MC_PASSWORD_EXPIRED"]
     assert findings.warnings(found) == ["MC_API_USERS_NOT_EXEMPT_FROM_EXPIRY"]
-    steps = {f.id: f for f in found}["mc-next-steps"].evidence["steps"]
-    assert "Allowlist" in steps[0] and "new password" in steps[1] and "wizard" in steps[2]
+    assert _answer_order(found) == ["MC_IP_NOT_ALLOWLISTED", "MC_PASSWORD_EXPIRED", "MC_API_USERS_NOT_EXEMPT_FROM_EXPIRY"]
 
 
 def test_unknown_username_is_credentials_invalid_without_a_login(write_scenario):
@@ -505,11 +518,18 @@ def test_the_probe_fingerprint_follows_the_integration_users_password():
     assert schedule.probe_fingerprint("demo:mc-healthy", RUNBOOK, {"mc_username": "nobody-here"}, "salt-1") is None
 
 
-def test_next_steps_do_not_say_nothing_blocks_when_checks_could_not_look():
-    from sfdoctor.findings import Finding
-    from sfdoctor.runbook_checks import mc_missing_oauth_token as mc_mod
+def test_the_notebook_shows_the_coverage_table_only_beyond_what_the_card_lists(monkeypatch):
+    """The mc-allowlist card's evidence lists each address's coverage (up to MAX_LISTED): a second
+    table of the same rows under it would show every address twice in the report."""
+    import IPython.display
 
-    broken = Finding(id="mc-user", title="The integration user", status="error", summary="no [marketing_cloud]")
-    [step] = mc_mod.next_steps_check(None, None, "en", found=[broken])
-    assert step.status == "skip" and "The integration user" in step.summary
-    assert step.evidence["not_looked"] == ["mc-user"]
+    shown: list = []
+    monkeypatch.setattr(IPython.display, "display", lambda *a, **kw: shown.append((a, kw)))
+    few = mc.Facts(mc_username="dc-integration")
+    few.rows = al.coverage(al.parse_entries(["203.0.113.40", "203.0.113.41"]), [])
+    mc.show_allowlist(few, "en")
+    assert shown == []
+    many = mc.Facts(mc_username="dc-integration")
+    many.rows = al.coverage(al.parse_entries([f"203.0.113.{i}" for i in range(mc.MAX_LISTED + 5)]), [])
+    mc.show_allowlist(many, "en")
+    assert len(shown) == 1 and shown[0][1]["metadata"] == {"sfdoctor.check": "mc-allowlist"}

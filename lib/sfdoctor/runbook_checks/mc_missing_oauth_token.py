@@ -5,14 +5,16 @@ addresses; (2) the integration user's password has expired (or its credentials a
 or it is locked or inactive); then prevention: make it an API user and exclude API users
 from password expiry. The fix order is the seed's: allowlist, then the password reset by
 logging in as the user, then a re-check of Data Cloud's Marketing Cloud set-up (its wizard
-may have to run again), then prevention.
+may have to run again), then prevention. The checks run in that order, so the answer (the
+summary, the report, the done line), which gives each fail's fix in check order and then each
+warning's, gives the steps in it; each fix ends with Data Cloud's re-check.
 
 In notebook order (API calls in brackets; sfdoctor's own Salesforce sign-in is 1 more):
     allowlist        operator's allowlist and Data Cloud addresses, computed   [0]
     user             installed package /v2/token + SOAP Retrieve AccountUser   [2]
     login            the user's own login: <= 2 attempts (demo stand-in;        [0 counted]
                      a real account's web login is the operator's answer)
-    api_user, password_policy, next_steps                                      [0]
+    api_user, password_policy                                                  [0]
 
 What no API exposes (the allowlist, Data Cloud's addresses, the password policy, a real
 account's web login) comes from the parameters; in demo mode from the demo operator
@@ -236,8 +238,10 @@ def _range_text(r: dict[str, Any]) -> str:
 
 
 def show_allowlist(facts: Facts, lang: str = "en") -> None:
-    """For the notebook: each Data Cloud address, covered or not, by which range, what to add."""
-    if not facts.rows:
+    """For the notebook: each Data Cloud address, covered or not, by which range, what to add;
+    only where the mc-allowlist card's evidence does not already show them all (it lists the first
+    MAX_LISTED), so that the report shows each address once."""
+    if len(facts.rows or []) <= MAX_LISTED:
         return
     from IPython.display import HTML, display
 
@@ -503,69 +507,11 @@ def _can_expire(is_api: bool | None, expires_in: int | str, exclude: bool | None
     return None if exempt is None else not exempt
 
 
-# --------------------------------------------------------------------------- 5. next steps
-
-# The checks of what can block Data Cloud's sign-in (the others are prevention).
-BLOCKING_CHECKS = ("mc-allowlist", "mc-user", "mc-login")
-FIX_ORDER = ("MC_IP_NOT_ALLOWLISTED", "MC_CREDENTIALS_INVALID", "MC_PASSWORD_EXPIRED",
-             "MC_USER_NOT_API_USER", "MC_API_USERS_NOT_EXEMPT_FROM_EXPIRY")
-
-
-def next_steps(found: list, lang: str = "en") -> Any:
-    """The fixes in the seed's order, then the re-check of Data Cloud's set-up (no API call).
-
-    Takes the findings so far (RunSession.findings); a pure function of them.
-    """
-    causes = {f.cause: f.status for f in found if f.cause and f.status in ("fail", "warn", "manual")}
-    failing = [c for c in FIX_ORDER if causes.get(c) == "fail"]
-    order = [c for c in FIX_ORDER if c in causes]
-    steps = [_step(c, found, lang) for c in order if c in failing or causes.get(c) == "manual"]
-    if failing:
-        steps.append(RUNBOOK.msg(lang, "step_recheck_data_cloud"))
-    steps += [_step(c, found, lang) for c in order if c not in failing and causes.get(c) == "warn"]
-    evidence = {"order": order, "steps": [f"{i}. {s}" for i, s in enumerate(steps, 1)]}
-    # "Nothing blocks" is only true when every check looked: a missing Marketing Cloud section,
-    # a refused package secret or an unreadable input leaves checks in `error`, and a check of
-    # what can block the sign-in that was skipped or left to the operator (no password to try
-    # the login with, a web login nobody tried, an allowlist nobody read) did not look either.
-    unseen = [f for f in found if f.status == "error" or (f.id in BLOCKING_CHECKS and f.status in ("skip", "manual"))]
-    not_looked = [f.title for f in unseen]
-    if not failing and not_looked:
-        evidence["not_looked"] = [f.id for f in unseen]
-        return RUNBOOK.finding("skip", lang, evidence=evidence,
-                               summary=RUNBOOK.msg(lang, "next_not_looked", checks=", ".join(not_looked)))
-    if not failing:
-        return RUNBOOK.finding("pass", lang, evidence=evidence,
-                       summary=RUNBOOK.msg(lang, "next_none" if not steps else "next_prevent_only"))
-    # The steps are the fails' own fixes put in order: this check asks the operator nothing, so it
-    # is no `manual` step (those are the answers spec/findings.md lists in `not_checked`); putting
-    # the fixes in order is what it does, and it did.
-    return RUNBOOK.finding("pass", lang, evidence=evidence, summary=RUNBOOK.msg(lang, "next_steps", n=len(steps)))
-
-
-def _step(cause: str, found: list, lang: str) -> str:
-    """One next step, for the case the first finding of `cause` found, with its values."""
-    first = next(f for f in found if f.cause == cause)
-    which = first.evidence.get("which")
-    messages = RUNBOOK.spec().messages
-    key = f"step_{cause.lower()}_{which}" if f"step_{cause.lower()}_{which}" in messages else f"step_{cause.lower()}"
-    ranges = "; ".join(_range_text(r) for r in first.evidence.get("ranges_to_add") or [])
-    return RUNBOOK.msg(lang, key, username=first.evidence.get("username") or RUNBOOK.msg(lang, "the_user"),
-                       ranges=ranges or RUNBOOK.msg(lang, "data_cloud_addresses"))
-
-
-@RUNBOOK.check("mc-next-steps", step=False)
-def next_steps_check(conn: Connection, facts: Facts, lang: str = "en", *, found: list | None = None) -> list[Finding]:
-    """`next_steps` as a step: RunSession passes nothing, so the notebook hands it `run.findings`."""
-    return [next_steps(list(found or []), lang)]
-
-
 # --------------------------------------------------------------------------- order
 
 STEPS = RUNBOOK.steps
 
 
 def run_all(run: Any, facts: Facts) -> None:
-    """Every step of mc-missing-oauth-token through `run.check`, in order, then the next steps."""
+    """Every step of mc-missing-oauth-token through `run.check`, in order."""
     RUNBOOK.run_all(run, facts)
-    run.check(next_steps_check, facts, found=list(run.findings))
