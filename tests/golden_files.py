@@ -30,6 +30,10 @@ _VOLATILE: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\b(\d{4}-\d{2}-\d{2})/([\w.-]+)/([\w.-]+)-\d{6}Z(-\d+)?\b"), r"<DATE>/\2/\3-<HHMMSS>Z"),
     # ISO date-times, with or without seconds, fraction and zone (+0000, +00:00, Z)
     (re.compile(r"\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?"), "<TIME>"),
+    # moments said in words (dates.py): `Dec 6, 2026 09:37` / `2026年12月6日 09:37`, then days
+    (re.compile(r"\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{1,2}, \d{4} \d{2}:\d{2}\b"), "<TIME>"),
+    (re.compile(r"\d{4}年\d{1,2}月\d{1,2}日 \d{2}:\d{2}\b"), "<TIME>"),
+    (re.compile(r"\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{1,2}, \d{4}\b"), "<DATE>"),
     # bare dates and clock times left over (Japanese dates included)
     (re.compile(r"\b\d{4}-\d{2}-\d{2}\b"), "<DATE>"),
     (re.compile(r"\d{4}年\d{1,2}月\d{1,2}日"), "<DATE>"),

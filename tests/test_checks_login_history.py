@@ -135,3 +135,20 @@ def test_token_failures_by_user_ranks_users_by_token_failures_then_the_latest():
                                                ("005A", 3, "2026-12-01T10:00:00Z")]
     assert lh.token_failures_by_user([r for r in rows if r["UserId"] == "005C"]) == []
     assert "GROUP BY UserId, Status" in lh.failures_by_user_query("2026-12-01T00:00:00Z", "2026-12-08T00:00:00Z")
+
+
+@pytest.mark.parametrize("lang,day,hour,last", [
+    ("en", "Nov 20", "Nov 20 09:00", "Nov 20, 2026 09:10 UTC"),
+    ("ja", "11月20日", "11月20日 09:00", "2026年11月20日 09:10 UTC")])
+def test_the_table_and_the_chart_say_their_times_in_the_runs_language(lang, day, hour, last):
+    f = Facts()
+    f.history = _h({"Status": "Failed: API security token required", "SourceIp": "b", "n": 5,
+                    "lastLogin": "2026-11-20T09:10:00.000+0000"})
+    f.history.recent = [{"time": "2026-11-20T09:10:00.000+0000", "status": "Failed: API security token required",
+                         "category": lh.TOKEN_REQUIRED}]
+    assert f"<td>{last}</td>" in sectoken.table_html(f, lang) and "T09:10" not in sectoken.table_html(f, lang)
+    svg = sectoken.failures_svg(f, lang)
+    assert f">{hour}</text>" in svg and f"<title>{hour}: 1 " in svg and "2026-11-20" not in svg
+    f.history.recent.append({"time": "2026-11-15T12:00:00.000+0000", "status": "Invalid Password",
+                             "category": lh.INVALID_PASSWORD})
+    assert f">{day}</text>" in sectoken.failures_svg(f, lang)

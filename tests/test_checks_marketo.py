@@ -26,7 +26,7 @@ EXPECTED = {
                                  "sync-recent-leads": ("pass", {"sampled": 3, "arrived": 3})}),
     "marketo-sync-failed": (["SYNC_USER_LOGIN_FAILED", "MARKETO_FIELDS_MISSING", "SYNC_FAILED"], ["DUPLICATE_RECORDS"],
                             {"sync-user-login": ("fail", {"which": "token_wrong", "login_attempts": 2}),
-                             "marketo-fields": ("fail", {"seen_as": "sfdoctor (admin)"}),
+                             "marketo-fields": ("fail", {"seen_as": "sfdoctor_admin"}),
                              "unwanted-fields": ("skip", {}),
                              "sync-status": ("fail", {"status": "Failed", "answered_by": "operator"})}),
     "marketo-org-api-disabled": (["ORG_API_DISABLED"], [], {"org-api-access": ("fail", {"sfdoctor_sign_in": "refused"}),
@@ -37,7 +37,7 @@ EXPECTED = {
                                   {"sync-user-login": ("fail", {"which": "api_disabled_for_user"}),
                                    "sync-user-api-enabled": ("fail", {"api_enabled_via": []})}),
     "marketo-fields-missing": (["MARKETO_FIELDS_MISSING"], [],
-                               {"marketo-fields": ("fail", {"seen_as": "sync user", "missing": [
+                               {"marketo-fields": ("fail", {"seen_as": "sync_user", "missing": [
                                    "Lead.mkto71_Lead_Score__c (hidden)", "Lead.mkto71_Acquisition_Date__c (hidden)",
                                    "Contact.mkto71_Acquisition_Program__c (missing)"]})}),
     "marketo-unwanted-fields": ([], ["UNWANTED_FIELDS_VISIBLE"],
@@ -273,7 +273,7 @@ ADVERSARIAL = {
         "sync-user-api-enabled": ("pass", {"api_enabled_via": ["permission set: Marketo API Access"]})}),
     "frozen-user": (["SYNC_USER_LOGIN_FAILED", "SYNC_FAILED"], [], "problems_found", {
         "sync-user-login": ("fail", {"which": "frozen", "login_attempts": 0, "signal": "UserLogin.IsFrozen = true"}),
-        "marketo-fields": ("skip", {"seen_as": "sfdoctor (admin)"})}),
+        "marketo-fields": ("skip", {"seen_as": "sfdoctor_admin"})}),
     "inactive-user": (["SYNC_USER_LOGIN_FAILED"], [], "problems_found", {
         "sync-user-login": ("fail", {"which": "inactive", "login_attempts": 0, "signal": "User.IsActive = false"}),
         "sync-status": ("manual", {"status": "not answered"}),
@@ -292,12 +292,12 @@ ADVERSARIAL = {
         "sync-user-login": ("manual", {"which": "restricted_ip_here_only", "login_attempts": 1}),
         "sync-recent-leads": ("pass", {"arrived": 1})}),
     "fields-lead-only": (["MARKETO_FIELDS_MISSING"], [], "problems_found", {
-        "marketo-fields": ("fail", {"seen_as": "sync user", "missing": CONTACT_FIELDS})}),
+        "marketo-fields": ("fail", {"seen_as": "sync_user", "missing": CONTACT_FIELDS})}),
     "field-hidden-from-profile": (["MARKETO_FIELDS_MISSING"], [], "problems_found", {
         "marketo-fields": ("fail", {"missing": ["Contact.mkto71_Acquisition_Program__c (hidden)"]})}),
     "unwanted-not-existing": ([], [], "healthy", {
-        "unwanted-fields": ("manual", {"not_found": ["Lead.AnnualRevenu (no such field)",
-                                                     "Contact.Secret_Notes__c (no such field)"]})}),
+        "unwanted-fields": ("manual", {"not_found": [{"field": "Lead.AnnualRevenu", "why": "no_such_field"},
+                                                     {"field": "Contact.Secret_Notes__c", "why": "no_such_field"}]})}),
     "duplicates-case-and-spaces": ([], ["DUPLICATE_RECORDS"], "healthy", {
         "duplicate-emails": ("warn", {"duplicate_emails": 1}),
         "sync-recent-leads": ("pass", {"sampled": 3, "arrived": 3})}),
@@ -386,8 +386,8 @@ def test_unknown_unwanted_names():
     own = {"Lead": ["Id", "AnnualRevenue", "Phone"], "Contact": ["Id", "Phone"]}
     assert F.unknown_unwanted(["lead.annualrevenue", "AnnualRevenue", "Phone", "Fax", "Lead.Revenu",
                                "Account.Rating", " "], own) == [
-        "Fax (no such field on Lead or Contact)", "Lead.Revenu (no such field)",
-        "Account.Rating (not checked: only Lead and Contact are read)"]
+        {"field": "Fax", "why": "on_neither_lead_nor_contact"}, {"field": "Lead.Revenu", "why": "no_such_field"},
+        {"field": "Account.Rating", "why": "object_not_read"}]
     assert F.parse_unwanted(["lead.AnnualRevenue", "CONTACT.Phone"]) == [("Lead", "AnnualRevenue"), ("Contact", "Phone")]
 
 

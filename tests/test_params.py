@@ -181,3 +181,14 @@ def test_operator_answers_are_converted_by_parameter_and_a_bad_one_is_never_drop
         convert_answers(spec, {"marketo_sync_sandbox": "maybe"})
     line = exc.value.one_line(lang)
     assert words in line and "'maybe'" in line and "'not ticked'" in line
+
+
+@pytest.mark.parametrize("lang", ["en", "ja"])
+def test_a_sentence_names_a_parameter_by_its_forms_label_and_the_command_lines_name(lang):
+    from sfdoctor.params import field_ref
+    from sfdoctor.i18n import pick
+
+    spec = runbooks.load("oauth-connection-failure")
+    said = field_ref(spec, "oauth_usage_button", lang)
+    assert pick(spec.parameter("oauth_usage_button").label, lang) in said
+    assert "-p oauth_usage_button=" in said and "(oauth_usage_button)" not in said

@@ -20,10 +20,10 @@ _MACHINE_VALUE = re.compile(r"^[a-z][a-z0-9]*(?:[_ -][a-z0-9]+){0,5}$")
 # A nested key that is a field name (a login attempt's `kind`), not data (a status, an address).
 _FIELD_KEY = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$")
 # Keys whose values are shown as they are: codes and messages another system wrote, which people
-# search for as written (OAuth's `invalid_grant`, "authentication failure"), and names and ids
-# (a username `dc-integration`).
+# search for as written (OAuth's `invalid_grant`, "authentication failure", an API's refusal of a
+# read), and names and ids (a username `dc-integration`).
 AS_IS_KEYS = frozenset({"error", "code", "error_description", "message", "pasted", "latest_failure",
-                        "data_cloud_message", "login_history_status",
+                        "data_cloud_message", "login_history_status", "userlogin_unreadable", "history_unreadable",
                         "username", "UserID", "client_id", "api_user", "app", "profile", "run_as"})
 
 

@@ -22,7 +22,7 @@ from functools import lru_cache
 from typing import Any, Callable, Mapping, Protocol
 
 from .errors import BadInput, LocalizedValueError, problem_text
-from .i18n import Text, t
+from .i18n import Text, pick, t
 
 
 class ParameterDecl(Protocol):
@@ -118,6 +118,12 @@ def choice_label(param: ParameterDecl, value: str, lang: str) -> str:
     spec gives it no label)."""
     label = (getattr(param, "choice_labels", None) or {}).get(value)
     return label[lang] if label else value
+
+
+def field_ref(spec: Any, name: str, lang: str) -> str:
+    """A parameter named in a sentence a person reads: the label its form field shows, and the
+    name the command line takes it by (`-p NAME=…`), never the bare id."""
+    return t("params.field_ref", lang, label=pick(spec.parameter(name).label, lang), name=name)
 
 
 def _accepted(param: ParameterDecl) -> Text:

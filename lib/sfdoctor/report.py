@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from .findings import CHECK_METADATA, MIMETYPE, RUN_MIMETYPE, Finding
 from . import evidence_words
+from .dates import times_in_text
 from .i18n import t
 
 if TYPE_CHECKING:  # nbformat costs seconds to import (jsonschema): only where reports are written
@@ -103,14 +104,6 @@ def tidy(text: str, lang: str) -> str:
     return text
 
 
-_ISO_TIME = re.compile(r"\b(\d{4}-\d\d-\d\d)T(\d\d:\d\d)(?::\d\d(?:\.\d+)?)?(Z|[+-]00:?00)\b")
-
-
-def _readable_times(text: str) -> str:
-    """UTC timestamps as people read them: `2026-12-03T09:55:37.946+0000` → `2026-12-03 09:55 UTC`."""
-    return _ISO_TIME.sub(lambda m: f"{m.group(1)} {m.group(2)} UTC", text)
-
-
 def _text_html(text: str) -> str:
     """Escaped text; http(s) URLs become links that show their address."""
     out, last = [], 0
@@ -163,7 +156,7 @@ def _string_html(value: str, words: Words, key: str | None, limit: int, *, cell:
         if title:
             return (f'<span class="sfd-cause-ref" data-cause="{_e(value)}">{_e(title)} '
                     f'<code style="{_CODE}{_MUTED}">{_e(value)}</code></span>')
-    value = _readable_times(tidy(value, words.lang))
+    value = times_in_text(tidy(value, words.lang), words.lang)
     if len(value) <= limit:
         if _TOKEN.match(value) and not _URL.match(value):
             # A host, code, address or id: monospace, breakable after _ . @ - / only.
@@ -480,7 +473,7 @@ def looked_at_html(findings: Mapping[str, Any], context: Mapping[str, Any], lang
     if spec is not None:
         runbook = f"{spec.texts(lang).runbook_title} ({spec.id})"
     attempts = context.get("login_attempts")
-    run_time = _readable_times(f"{findings.get('started_at', '')} – {findings.get('finished_at', '')}")
+    run_time = times_in_text(f"{findings.get('started_at', '')} – {findings.get('finished_at', '')}", lang)
     if _duration(findings):
         run_time += f" ({_duration(findings)})"
     rows: list[tuple[str, Any]] = [
@@ -523,7 +516,7 @@ def header_html(findings: Mapping[str, Any], context: Mapping[str, Any], lang: s
     return (
         '<header class="sfd-report">'
         f'<h1>{_e(t("report.title", lang, title=title))}</h1>'
-        f'<p class="sfd-generated">{_e(t("report.generated", lang, org=findings.get("org", ""), time=_readable_times(str(findings.get("finished_at", "")))))}</p>'
+        f'<p class="sfd-generated">{_e(t("report.generated", lang, org=findings.get("org", ""), time=times_in_text(str(findings.get("finished_at", "")), lang)))}</p>'
         + summary_html(findings, lang, spec)
         + f'<h2 class="sfd-checks-title" id="sfd-checks">{_e(t("report.checks.title", lang))}</h2>'
         "</header>"

@@ -48,25 +48,27 @@ def parse_unwanted(entries: list[str]) -> list[tuple[str, str]]:
     return out
 
 
-def unknown_unwanted(entries: list[str], own: dict[str, list[str]]) -> list[str]:
+def unknown_unwanted(entries: list[str], own: dict[str, list[str]]) -> list[dict[str, str]]:
     """Entries of the not-to-sync list that name no Lead/Contact field sfdoctor's own describe
     knows: most often a typo, which would leave the field that was meant visible to the sync.
     A bare name counts as unknown only when neither object has it; an object other than Lead
-    and Contact is reported too, since this runbook reads only those two."""
+    and Contact is reported too, since this runbook reads only those two. Each is
+    `{field, why}`, `why` one of `no_such_field`, `on_neither_lead_nor_contact`,
+    `object_not_read` (words for people: texts/evidence.toml)."""
     names = {o: {n.lower() for n in own.get(o, [])} for o in OBJECTS}
-    out: list[str] = []
+    out: dict[str, str] = {}
     for raw in entries:
         obj, name = _split(raw)
         if not name:
             continue
         if obj is None:
             if not any(name.lower() in names[o] for o in OBJECTS):
-                out.append(f"{name} (no such field on Lead or Contact)")
+                out.setdefault(name, "on_neither_lead_nor_contact")
         elif obj not in OBJECTS:
-            out.append(f"{obj}.{name} (not checked: only Lead and Contact are read)")
+            out.setdefault(f"{obj}.{name}", "object_not_read")
         elif name.lower() not in names[obj]:
-            out.append(f"{obj}.{name} (no such field)")
-    return list(dict.fromkeys(out))
+            out.setdefault(f"{obj}.{name}", "no_such_field")
+    return [{"field": field, "why": why} for field, why in out.items()]
 
 
 def missing_fields(own: dict[str, list[str]] | None, sync: dict[str, list[str]] | None

@@ -70,7 +70,7 @@ class Facts:
     answered_by: dict[str, str] = field(default_factory=dict)   # parameter -> "operator" | "form"
     # read by the checks
     own_refused: str | None = None       # sfdoctor's own sign-in or REST refused (and why)
-    api_disabled: str | None = None      # the wire said the org has no API (the code, and where)
+    api_disabled: str | None = None      # where the wire said API_DISABLED_FOR_ORG: sfdoctor_rest_request | sync_user_login
     org: dict[str, Any] | None = None
     grants: permissions.ApiGrants | None = None
     user_login: dict[str, Any] | None = None
@@ -252,13 +252,13 @@ def load(conn: Connection, facts: Facts) -> Facts:
     except Exception as exc:
         code = _refusal_code(exc)
         if code == "API_DISABLED_FOR_ORG":
-            facts.api_disabled = "API_DISABLED_FOR_ORG (sfdoctor's REST request)"
+            facts.api_disabled = "sfdoctor_rest_request"
         facts.read_errors["org"] = f"the org could not be read: {type(exc).__name__}: {code or exc}"[:300]
         raise CheckError(facts.read_errors["org"]) from None
     org = answers["org"]
     if not org.ok:
         if "API_DISABLED_FOR_ORG" in org.error:
-            facts.api_disabled = "API_DISABLED_FOR_ORG (sfdoctor's REST request)"
+            facts.api_disabled = "sfdoctor_rest_request"
         facts.read_errors["org"] = f"Organization could not be read: {org.error}"
         raise CheckError(facts.read_errors["org"])
     facts.org = {k: v for k, v in (org.records[0] if org.records else {}).items() if k != "attributes"}
@@ -297,13 +297,13 @@ def _org_or_skip(conn: Connection, facts: Facts, lang: str) -> list[Finding] | N
     """A `skip` finding when the org has no API (already the finding), else None; raises when
     the org could not be read for another reason (the check errors, naming it)."""
     if facts.api_disabled:
-        return [RUNBOOK.finding("skip", lang, evidence={"reason": "the org has no API access"},
+        return [RUNBOOK.finding("skip", lang, evidence={"reason": "no_org_api_access"},
                         summary=RUNBOOK.msg(lang, "skip_no_api"))]
     try:
         load(conn, facts)
     except CheckError:
         if facts.api_disabled:
-            return [RUNBOOK.finding("skip", lang, evidence={"reason": "the org has no API access"},
+            return [RUNBOOK.finding("skip", lang, evidence={"reason": "no_org_api_access"},
                             summary=RUNBOOK.msg(lang, "skip_no_api"))]
         raise
     return None
@@ -328,9 +328,11 @@ def org_api_access(conn: Connection, facts: Facts, lang: str = "en") -> list[Fin
         if not facts.api_disabled:
             raise
     if facts.api_disabled:
-        evidence = {"signal": facts.api_disabled, "sfdoctor_sign_in": "refused" if facts.own_refused else "ok"}
-        return [RUNBOOK.finding("fail", lang, cause="ORG_API_DISABLED", edition=facts.edition,
-                        evidence=evidence, summary=RUNBOOK.msg(lang, "org_api_disabled", signal=facts.api_disabled))]
+        evidence = {"signal": "API_DISABLED_FOR_ORG", "seen_in": facts.api_disabled,
+                    "sfdoctor_sign_in": "refused" if facts.own_refused else "ok"}
+        return [RUNBOOK.finding("fail", lang, cause="ORG_API_DISABLED", edition=facts.edition, evidence=evidence,
+                        summary=RUNBOOK.msg(lang, "org_api_disabled", signal="API_DISABLED_FOR_ORG",
+                                            seen_in=RUNBOOK.msg(lang, f"seen_in_{facts.api_disabled}")))]
     org = facts.org or {}
     evidence = {"edition": org.get("OrganizationType"), "sandbox": bool(org.get("IsSandbox")),
                 "instance": org.get("InstanceName"), "login_host": conn.login_host}
@@ -439,7 +441,7 @@ def probe(conn: Connection, facts: Facts) -> Facts:
     if status == "pass" and facts.sync_fields_error and "EXPIRED_PASSWORD" in facts.sync_fields_error:
         status, cause, which = "fail", "SYNC_USER_LOGIN_FAILED", "password_expired"
     if cause == "ORG_API_DISABLED":
-        facts.api_disabled = "API_DISABLED_FOR_ORG (the sync user's login)"
+        facts.api_disabled = "sync_user_login"
     facts.login = {"status": status, "cause": cause, "which": which, "row_status": row_status}
     if elsewhere:
         facts.login["elsewhere"] = elsewhere
@@ -576,7 +578,7 @@ def marketo_fields(conn: Connection, facts: Facts, lang: str = "en") -> list[Fin
         raise CheckError(f"Lead/Contact describe could not be read: {facts.read_errors.get('describe')}")
     missing, as_sync_user = F.missing_fields(facts.own_fields, facts.sync_fields)
     evidence: dict[str, Any] = {"required": [f"{o}.{n}" for o in F.OBJECTS for n in F.REQUIRED_FIELDS],
-                                "seen_as": "sync user" if as_sync_user else "sfdoctor (admin)"}
+                                "seen_as": "sync_user" if as_sync_user else "sfdoctor_admin"}
     if missing:
         evidence["missing"] = [f"{m['object']}.{m['field']} ({m['why']})" for m in missing]
         case, values = _fields_case(missing, lang)
@@ -586,7 +588,7 @@ def marketo_fields(conn: Connection, facts: Facts, lang: str = "en") -> list[Fin
                         summary=RUNBOOK.msg(lang, "fields_missing", fields=", ".join(
                             f"{m['object']}.{m['field']} ({RUNBOOK.msg(lang, 'field_why_' + m['why'])})" for m in missing)))]
     if not as_sync_user:
-        evidence["reason"] = facts.sync_fields_error or "the sync user did not log in"
+        evidence["reason"] = facts.sync_fields_error or "sync_user_not_signed_in"
         return [RUNBOOK.finding("skip", lang, evidence=evidence, summary=RUNBOOK.msg(lang, "fields_exist_unseen"))]
     return [RUNBOOK.finding("pass", lang, evidence=evidence, summary=RUNBOOK.msg(lang, "fields_ok"))]
 
@@ -615,7 +617,7 @@ def unwanted_fields(conn: Connection, facts: Facts, lang: str = "en") -> list[Fi
     if facts.fields_not_to_sync and "fields_not_to_sync" in facts.answered_by:
         evidence["answered_by"] = facts.answered_by["fields_not_to_sync"]
     if facts.sync_fields is None:
-        evidence["reason"] = facts.sync_fields_error or "the sync user did not log in"
+        evidence["reason"] = facts.sync_fields_error or "sync_user_not_signed_in"
         return [RUNBOOK.finding("skip", lang, evidence=evidence, summary=RUNBOOK.msg(lang, "unwanted_unseen"))]
     evidence["marketo_would_create"] = F.would_create(facts.sync_fields)
     total = sum(len(v) for v in facts.sync_fields.values())
@@ -633,7 +635,7 @@ def unwanted_fields(conn: Connection, facts: Facts, lang: str = "en") -> list[Fi
         # Not "hidden": a name that matches no field (a typo, most often) hides nothing.
         return [RUNBOOK.finding("manual", lang, evidence=evidence,
                         summary=RUNBOOK.msg(lang, "unwanted_not_found", n=total,
-                                    fields=", ".join(u.split(" (", 1)[0] for u in unknown)))]
+                                    fields=", ".join(u["field"] for u in unknown)))]
     return [RUNBOOK.finding("pass", lang, evidence=evidence, summary=RUNBOOK.msg(lang, "unwanted_hidden", n=total))]
 
 
@@ -742,7 +744,7 @@ def sync_recent_leads(conn: Connection, facts: Facts, lang: str = "en") -> list[
         return [RUNBOOK.finding("skip", lang, evidence=evidence,
                         summary=RUNBOOK.msg(lang, "sample_none", days=facts.days))]
     if facts.marketo_leads is None:
-        evidence["reason"] = "Marketo's API did not answer the lookup"
+        evidence["reason"] = "marketo_api_no_answer"
         return [RUNBOOK.finding("skip", lang, evidence=evidence, summary=RUNBOOK.msg(lang, "sample_no_marketo"))]
     linked = {str(r.get("email") or "").strip().casefold() for r in facts.marketo_leads
               if r.get("sfdcLeadId") or r.get("sfdcContactId")}

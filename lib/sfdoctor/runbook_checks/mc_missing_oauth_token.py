@@ -32,6 +32,7 @@ from ..clients import Connection
 from ..demo.info import DemoInfo
 from ..errors import CheckError, problem_text
 from ..findings import CHECK_METADATA, Finding
+from ..params import field_ref
 from ..registry import Runbook
 
 MAX_LISTED = 20
@@ -454,7 +455,8 @@ def _web_login(facts: Facts, lang: str) -> Any:
     if verdict.which == "must_change_password":
         key = "web_login_forced_change"
     return RUNBOOK.finding(verdict.status, lang, cause=verdict.cause, evidence=evidence,
-                   summary=RUNBOOK.msg(lang, key, username=facts.mc_username))
+                   summary=RUNBOOK.msg(lang, key, username=facts.mc_username,
+                                       field=field_ref(RUNBOOK.spec(), "web_login_result", lang)))
 
 
 # --------------------------------------------------------------------------- 4. prevention

@@ -45,9 +45,11 @@ from ..checks import permissions
 from ..checks.error_url import parse_error_url
 from ..checks.query import composite_once, plain_record, soql, soql_datetime
 from ..clients import Connection
+from ..dates import instant_text
 from ..demo.info import DemoInfo
 from ..errors import CheckError
 from ..findings import Finding
+from ..params import field_ref
 from ..registry import Runbook
 
 MAX_API_CALLS = 6
@@ -579,7 +581,7 @@ def app(conn: Connection, facts: OauthFacts, lang: str = "en") -> list[Finding]:
     """The app by name or consumer key: connected app or External Client App, installed or not,
     and the policies its error points at (run-as user, client credentials, callback URLs)."""
     if not facts.oauth_app and not facts.consumer_key:
-        return [RUNBOOK.finding("skip", lang, evidence={"reason": "no app named"}, summary=RUNBOOK.msg(lang, "app_unnamed"))]
+        return [RUNBOOK.finding("skip", lang, evidence={"reason": "no app named"}, summary=RUNBOOK.msg(lang, "app_unnamed", field=field_ref(RUNBOOK.spec(), "oauth_app", lang)))]
     load(conn, facts)
     _needs(facts, "apps")
     if "app_meta" in facts.read_errors and facts.app_row is not None:
@@ -635,7 +637,7 @@ def _uninstalled(conn: Connection, facts: OauthFacts, lang: str, evidence: dict)
     name = facts.oauth_app
     allowed = _profile_permission(conn, facts, "CanApproveUninstalledApps")
     evidence["user_may_use_uninstalled_apps"] = allowed
-    evidence["where"] = "Setup > Connected Apps OAuth Usage > " + name + " > Install"
+    evidence["where"] = RUNBOOK.msg(lang, "where_install", app=name)
     if allowed is False or (allowed is None and "UNINSTALLED_APP_BLOCKED" in facts.candidates):
         return _fail(facts, lang, "UNINSTALLED_APP_BLOCKED", evidence,
                      RUNBOOK.msg(lang, "app_uninstalled", app=name, username=_found_name(facts) or "?",
@@ -677,10 +679,10 @@ def app_block(conn: Connection, facts: OauthFacts, lang: str = "en") -> list[Fin
     """Is the app blocked? No API shows it: the error's OAUTH_APP_BLOCKED and the operator's answer
     from Connected Apps OAuth Usage decide (no API call)."""
     if not facts.oauth_app:
-        return [RUNBOOK.finding("skip", lang, evidence={"reason": "no app named"}, summary=RUNBOOK.msg(lang, "app_unnamed"))]
+        return [RUNBOOK.finding("skip", lang, evidence={"reason": "no app named"}, summary=RUNBOOK.msg(lang, "app_unnamed", field=field_ref(RUNBOOK.spec(), "oauth_app", lang)))]
     answer = facts.oauth_usage_button if facts.oauth_usage_button in ("unblock", "block", "not_listed") else ""
     evidence = {"error_says_blocked": facts.meaning == "blocked", "operator_answer": answer or None,
-                "where": f"Setup > Connected Apps OAuth Usage > {facts.oauth_app}"}
+                "where": RUNBOOK.msg(lang, "where_oauth_usage", app=facts.oauth_app)}
     if facts.meaning == "blocked" or answer == "unblock":
         facts.found.add("APP_BLOCKED")
         return [RUNBOOK.finding("fail", lang, cause="APP_BLOCKED", evidence=evidence,
@@ -691,7 +693,7 @@ def app_block(conn: Connection, facts: OauthFacts, lang: str = "en") -> list[Fin
     if not _looks_at(facts, "APP_BLOCKED") and facts.pasted.given:
         return [RUNBOOK.finding("skip", lang, evidence=evidence, summary=RUNBOOK.msg(lang, "block_not_needed"))]
     return [RUNBOOK.finding("manual", lang, cause="APP_BLOCKED", evidence=evidence,
-                    summary=RUNBOOK.msg(lang, "block_ask", app=facts.oauth_app))]
+                    summary=RUNBOOK.msg(lang, "block_ask", app=facts.oauth_app, field=field_ref(RUNBOOK.spec(), "oauth_usage_button", lang)))]
 
 
 @RUNBOOK.check("integration-user")
@@ -699,11 +701,11 @@ def integration_user(conn: Connection, facts: OauthFacts, lang: str = "en") -> l
     """The integration user: active, frozen, locked, API Enabled, assigned to the app."""
     if not facts.username and not (facts.oauth_flow == "client_credentials" and facts.oauth_app):
         return [RUNBOOK.finding("skip", lang, evidence={"reason": "no username"},
-                        summary=RUNBOOK.msg(lang, "user_unnamed"))]
+                        summary=RUNBOOK.msg(lang, "user_unnamed", field=field_ref(RUNBOOK.spec(), "username", lang)))]
     load(conn, facts)
     if not facts.username:
         return [RUNBOOK.finding("skip", lang, evidence={"reason": "no run-as user"},
-                        summary=RUNBOOK.msg(lang, "user_unnamed"))]
+                        summary=RUNBOOK.msg(lang, "user_unnamed", field=field_ref(RUNBOOK.spec(), "username", lang)))]
     if "user" in facts.read_errors:
         raise CheckError(facts.read_errors["user"])
     user = facts.user
@@ -805,7 +807,7 @@ def password_flow(conn: Connection, facts: OauthFacts, lang: str = "en") -> list
         # No OauthOidcSettings record at all says nothing about the setting (the operator looks).
         facts.password_flow_blocked = bool(found[0].get("blockOAuthUnPwFlow")) if found else None
     evidence = {"blocked": facts.password_flow_blocked, "flow": facts.oauth_flow or None,
-                "where": "Setup > OAuth and OpenID Connect Settings > Allow OAuth Username-Password Flows"}
+                "where": RUNBOOK.msg(lang, "where_password_flow")}
     if facts.password_flow_blocked is None:
         return [RUNBOOK.finding("manual", lang, cause="PASSWORD_FLOW_BLOCKED", evidence=evidence,
                         summary=RUNBOOK.msg(lang, "pwflow_ask"))]
@@ -835,8 +837,8 @@ def refresh_tokens(conn: Connection, facts: OauthFacts, lang: str = "en") -> lis
         key = "tokens_expired" if mine else "tokens_revoked"
         return _fail(facts, lang, "REFRESH_TOKEN_EXPIRED", evidence,
                      RUNBOOK.msg(lang, key, username=_found_name(facts), app=facts.oauth_app,
-                         policy=evidence["refresh_token_policy"] or "?", last=evidence["last_used"] or "?",
-                         issued=evidence["issued"] or "?"))
+                         policy=evidence["refresh_token_policy"] or "?", last=instant_text(evidence["last_used"] or "?", lang),
+                         issued=instant_text(evidence["issued"] or "?", lang)))
     if not facts.tokens:
         # OauthToken shows sfdoctor's run-as user its own rows only without Customize Application.
         access.check_rows_visible(conn, "oauth-tokens")
@@ -845,7 +847,7 @@ def refresh_tokens(conn: Connection, facts: OauthFacts, lang: str = "en") -> lis
                         summary=RUNBOOK.msg(lang, "tokens_none", username=_found_name(facts), app=facts.oauth_app))]
     return [RUNBOOK.finding("pass", lang, evidence=evidence,
                     summary=RUNBOOK.msg(lang, "tokens_some", username=_found_name(facts), app=facts.oauth_app,
-                                n=evidence["use_count"], last=evidence["last_used"]))]
+                                n=evidence["use_count"], last=instant_text(evidence["last_used"], lang)))]
 
 
 @RUNBOOK.check("probe")
@@ -910,7 +912,7 @@ def login_history(conn: Connection, facts: OauthFacts, lang: str = "en") -> list
     Refused ones are the symptom: unexplained, they keep the run from being healthy."""
     if not facts.username:
         return [RUNBOOK.finding("skip", lang, evidence={"reason": "no username"},
-                        summary=RUNBOOK.msg(lang, "user_unnamed"))]
+                        summary=RUNBOOK.msg(lang, "user_unnamed", field=field_ref(RUNBOOK.spec(), "username", lang)))]
     load(conn, facts)
     _needs(facts, "history")
     if not facts.history:

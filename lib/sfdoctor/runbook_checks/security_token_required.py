@@ -24,6 +24,7 @@ from ..checks import login_history as lh
 from ..checks import login_probe, org_info, permissions, soap_login, token_reset
 from ..checks.query import composite, composite_once, plain_record, soql, soql_datetime
 from ..clients import Connection
+from ..dates import day_text, hour_text, instant_text
 from ..errors import CheckError, problem_text
 from ..findings import CHECK_METADATA, Finding
 from ..i18n import t
@@ -175,7 +176,7 @@ def _no_user(facts: Facts, lang: str) -> Finding:
     """The `skip` of a check about the user when there is none: none named and none whose
     logins failed for a missing token (or the history that would say so could not be read)."""
     if facts.failing_users == {}:
-        return RUNBOOK.finding("skip", lang, evidence={"reason": "no user named, none failing"},
+        return RUNBOOK.finding("skip", lang, evidence={"reason": "no_user_named_none_failing"},
                                summary=RUNBOOK.msg(lang, "no_failing_user", days=facts.days))
     return RUNBOOK.finding("skip", lang, evidence={"reason": "no username given"},
                            summary=RUNBOOK.msg(lang, "no_username"))
@@ -496,9 +497,23 @@ def table_html(facts: Facts, lang: str = "en", *, failures_only: bool = False) -
     h = facts.history or lh.History()
     rows = h.failing if failures_only else h.groups
     head = "".join(f"<th>{escape(t(f'login_history.column.{c}', lang))}</th>" for c in lh.COLUMNS)
-    body = "".join("<tr>" + "".join(f"<td>{escape(str(g.get(c) if g.get(c) is not None else ''))}</td>"
+    body = "".join("<tr>" + "".join(f"<td>{escape(_cell_text(c, g.get(c), lang))}</td>"
                                     for c in lh.COLUMNS) + "</tr>" for g in rows)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _cell_text(column: str, value: Any, lang: str) -> str:
+    """A login-history table cell as a person reads it: the last login's time in words."""
+    if value is None:
+        return ""
+    return instant_text(value, lang) if column == "last" else str(value)
+
+
+def bucket_label(bucket: str, lang: str) -> str:
+    """A chart bucket of `lh.failures_by_time` (`2026-12-03` or `2026-12-03 09:00`, UTC) as the
+    axis says it: `Dec 3` / `12月3日`, or with the hour."""
+    moment = datetime.fromisoformat(bucket).replace(tzinfo=timezone.utc)
+    return hour_text(moment, lang) if " " in bucket else day_text(moment.date(), lang, year=False)
 
 
 def failures_figure(facts: Facts, lang: str = "en") -> Any:
@@ -521,15 +536,15 @@ def failures_figure(facts: Facts, lang: str = "en") -> Any:
     ax = fig.subplots()
     statuses = sorted({s for _, b in buckets for s in b})
     bottom = [0] * len(buckets)
-    labels = [k for k, _ in buckets]
+    labels = [bucket_label(k, lang) for k, _ in buckets]
     for s in statuses:
         values = [b.get(s, 0) for _, b in buckets]
         ax.bar(range(len(buckets)), values, bottom=bottom, label=s)
         bottom = [x + y for x, y in zip(bottom, values)]
     step = max(1, len(labels) // 12)
-    ax.set_xticks(range(0, len(labels), step), [labels[i] for i in range(0, len(labels), step)],
-                  rotation=30, ha="right", fontsize=7)
     fontdict = {"family": font} if font else None
+    ax.set_xticks(range(0, len(labels), step), [labels[i] for i in range(0, len(labels), step)],
+                  rotation=30, ha="right", fontsize=7, fontdict=fontdict)
     ax.set_ylabel(RUNBOOK.msg(lang, "plot_ylabel"), fontdict=fontdict)
     ax.set_title(RUNBOOK.msg(lang, "plot_title_hour" if unit == "hour" else "plot_title_day", n=len(h.recent)),
                  fontsize=9, fontdict=fontdict)
@@ -572,17 +587,18 @@ def failures_svg(facts: Facts, lang: str = "en") -> str | None:
     step = max(1, len(buckets) // 12)
     for i, (label, counts) in enumerate(buckets):
         x, y = left + i * bar, top + plot_h
+        said = bucket_label(label, lang)
         for s in statuses:
             n = counts.get(s, 0)
             if n:
                 hgt = plot_h * n / peak
                 y -= hgt
                 parts.append(f'<rect x="{x + bar * 0.1:.1f}" y="{y:.1f}" width="{bar * 0.8:.1f}" height="{hgt:.1f}" '
-                             f'fill="{color[s]}"><title>{escape(label)}: {n} {escape(s)}</title></rect>')
+                             f'fill="{color[s]}"><title>{escape(said)}: {n} {escape(s)}</title></rect>')
         if i % step == 0:
             lx = x + bar / 2
             parts.append(f'<text x="{lx:.1f}" y="{top + plot_h + 12}" text-anchor="end" '
-                         f'transform="rotate(-30 {lx:.1f} {top + plot_h + 12})">{escape(label)}</text>')
+                         f'transform="rotate(-30 {lx:.1f} {top + plot_h + 12})">{escape(said)}</text>')
     parts.append("</svg>")
     return "".join(parts)
 
@@ -759,7 +775,7 @@ def reset_link_profile(conn: Connection, facts: Facts, lang: str = "en") -> list
 def soap_login_retiring(conn: Connection, facts: Facts, lang: str = "en") -> list[Finding]:
     """SOAP_LOGIN_RETIRING when the user's (failing) logins are SOAP password logins."""
     if facts.probe_verdict == "SOAP_LOGIN_DISABLED":
-        return [RUNBOOK.finding("skip", lang, evidence={"reason": "SOAP login() is already refused"},
+        return [RUNBOOK.finding("skip", lang, evidence={"reason": "soap_login_already_refused"},
                         summary=RUNBOOK.msg(lang, "soap_already_disabled"))]
     skipped = skip_unless_user(conn, facts, lang)
     if skipped:

@@ -27,9 +27,11 @@ from ..checks import permissions
 from ..checks.error_url import BLOCKED, NONE, OTHER, RESTRICTED, UrlError, compact, parse_error_url
 from ..checks.query import SubResult, composite_once, plain_record, soql, soql_datetime
 from ..clients import Connection
+from ..dates import instant_text
 from ..demo.info import DemoInfo
 from ..errors import CheckError
 from ..findings import Finding
+from ..params import field_ref
 from ..registry import Runbook
 
 # The connected app's names in "Connected Apps OAuth Usage": ToutApp (reference §6.4), and
@@ -317,7 +319,7 @@ def target_org(conn: Connection, facts: SiaFacts, lang: str = "en") -> list[Find
         urls = ", ".join(sorted({str(g.get("LoginUrl") or "?") for g in refused}))
         return [RUNBOOK.finding("fail", lang, cause="RESTRICTED_DOMAIN", evidence=evidence,
                         case="refused_logins", values={"username": _found_name(facts), "login_urls": urls},
-                        summary=RUNBOOK.msg(lang, "org_refused_logins", n=n, username=_found_name(facts), last=last,
+                        summary=RUNBOOK.msg(lang, "org_refused_logins", n=n, username=_found_name(facts), last=instant_text(last, lang),
                                     login_urls=urls))]
     if facts.username and facts.grants is not None and facts.grants.user is None:
         return [RUNBOOK.finding("pass", lang, evidence=evidence,
@@ -405,13 +407,13 @@ def oauth_usage(conn: Connection, facts: SiaFacts, lang: str = "en") -> list[Fin
         key = "usage_installed_only" if apps else "usage_none"
         return [RUNBOOK.finding("pass", lang, evidence=evidence, summary=RUNBOOK.msg(lang, key, app=app))]
     if facts.username:
-        user_part = (RUNBOOK.msg(lang, "usage_user_has", username=_found_name(facts), last=evidence["user_last_used"])
+        user_part = (RUNBOOK.msg(lang, "usage_user_has", username=_found_name(facts), last=instant_text(evidence["user_last_used"], lang))
                      if mine else RUNBOOK.msg(lang, "usage_user_none", username=_found_name(facts)))
     else:
         user_part = ""
     return [RUNBOOK.finding("pass", lang, evidence=evidence,
                     summary=RUNBOOK.msg(lang, "usage_some", app=app, users=len(users), uses=evidence["use_count"],
-                                last=last, user_part=user_part).strip())]
+                                last=instant_text(last, lang), user_part=user_part).strip())]
 
 
 @RUNBOOK.check("toutapp-block")
@@ -423,7 +425,7 @@ def app_block(conn: Connection, facts: SiaFacts, lang: str = "en") -> list[Findi
         return skipped
     answer = facts.oauth_usage_button if facts.oauth_usage_button in ("unblock", "block", "not_listed") else ""
     evidence = {"url_says_blocked": facts.url.kind == BLOCKED, "operator_answer": answer or None,
-                "where": "Setup > Connected Apps OAuth Usage > ToutApp"}
+                "where": RUNBOOK.msg(lang, "where_oauth_usage")}
     if facts.url.kind == BLOCKED:
         suffix = RUNBOOK.msg(lang, f"block_answer_{answer or 'none'}")
         return [RUNBOOK.finding("fail", lang, cause="OAUTH_APP_BLOCKED", evidence=evidence,
@@ -434,7 +436,7 @@ def app_block(conn: Connection, facts: SiaFacts, lang: str = "en") -> list[Findi
     if answer in ("block", "not_listed"):
         return [RUNBOOK.finding("pass", lang, evidence=evidence, summary=RUNBOOK.msg(lang, f"block_{answer}"))]
     return [RUNBOOK.finding("manual", lang, cause="OAUTH_APP_BLOCKED", evidence=evidence,
-                    summary=RUNBOOK.msg(lang, "block_ask"))]
+                    summary=RUNBOOK.msg(lang, "block_ask", field=field_ref(RUNBOOK.spec(), "oauth_usage_button", lang)))]
 
 
 STEPS = RUNBOOK.steps
