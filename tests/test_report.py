@@ -314,3 +314,18 @@ def test_steps_written_inline_read_one_a_line():
     ):
         soup = BeautifulSoup(steps_html(fix, lang), "html.parser")
         assert [d.get_text() for d in soup.select(".sfd-step")] == lines
+
+
+@pytest.mark.parametrize("lang, said", [("en", "Dec 3, 2026 09:55 UTC"), ("ja", "2026年12月3日 09:55 UTC")])
+def test_times_read_as_the_runs_language_writes_them(lang, said):
+    """A UTC timestamp (Salesforce's `…+0000`, findings.json's `…Z`) in evidence, the header and
+    "About this run" reads as dates.when_text writes it for the page's language (the history page
+    too), never as an ISO string."""
+    soup = BeautifulSoup(evidence_html({"last_login": "2026-12-03T09:55:37.946+0000",
+                                        "window": "2026-11-26T09:55:00Z .. 2026-12-03T09:55:00Z"}, lang), "html.parser")
+    text = soup.get_text()
+    assert said in text and not re.search(r"\d{4}-\d\d-\d\d", text), text
+    findings = {**_findings(), "lang": lang, "started_at": "2026-12-03T09:55:01Z", "finished_at": "2026-12-03T09:55:04Z"}
+    page = export_html(_notebook(), findings, lang, spec=load("fixture-probe", FIXTURE_RUNBOOKS))
+    header = BeautifulSoup(page, "html.parser").select_one("p.sfd-generated").get_text()
+    assert said in header and not re.search(r"\d{4}-\d\d-\d\d", header), header
