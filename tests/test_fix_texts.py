@@ -205,3 +205,13 @@ def test_no_text_a_person_reads_shows_a_placeholder_for_an_unknown_value(path, l
     for check in data["checks"]:
         for field, text in [*_texts(check), *run_texts]:
             assert not PLACEHOLDER.search(text), (check["id"], field, text)
+
+
+def test_japanese_texts_call_a_runbook_a_runbook_in_japanese():
+    """ja texts say ランブック, as every page does, never the English word (REVIEW 14:15)."""
+    for spec in runbooks.all_specs():
+        texts = [pick(m, "ja") for m in spec.messages.values()]
+        texts += [pick(c.fix, "ja") for c in spec.causes.values()]
+        texts += [pick(t, "ja") for c in spec.causes.values() for t in c.fix_by_edition.values()]
+        for text in texts:
+            assert not re.search(r"runbook", text, re.IGNORECASE), (spec.id, text)
