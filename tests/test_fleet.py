@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
+from config_errors import JAPANESE
 
 from sfdoctor.cli import main
 from sfdoctor.fleet.demo_worlds import write_fleet
@@ -328,6 +329,22 @@ def test_bad_input_is_one_line_exit_2_before_anything_runs(args, says, tmp_path,
 def test_japanese_bad_input(tmp_path, capsys):
     code = main(["fleet", "run", "--orgs", str(tmp_path / "nope.toml"), "--lang", "ja", "--no-progress"])
     assert code == 2 and "orgs ファイルがありません" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("text,ja", [
+    ("[orgs.x\n", "TOML として正しくありません"),
+    ('orgs = "x"\n', "orgs は [orgs.production] のようなテーブルで書いてください"),
+    ('[orgs.a]\ndemo = "sia-healthy"\nrunbooks = "sia-auth-failure"\n', "orgs.a.runbooks はランブック ID のリストで"),
+    ('[orgs.a]\ndemo = "sia-healthy"\nrunbooks = ["nope"]\n', "orgs.a: "),
+    ('[orgs.a]\ndemo = "sia-healthy"\nparams = "x"\n', "orgs.a.params は [orgs.a.params.RUNBOOK] のようなテーブル"),
+])
+def test_a_bad_orgs_file_is_one_japanese_line(text, ja, tmp_path, capsys):
+    orgs = tmp_path / "orgs.toml"
+    orgs.write_text(text, encoding="utf-8")
+    code = main(["fleet", "run", "--orgs", str(orgs), "--lang", "ja", "--no-progress", "--out", str(tmp_path / "out")])
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and line.startswith(f"sfdoctor: {orgs}: ") and ja in line, line
+    assert JAPANESE.search(line.split(" — ")[-1]), line                 # the hint too, where there is one
     orgs = tmp_path / "orgs.toml"
     orgs.write_text('[orgs.a]\ndemo = "sia-healthy"\n[orgs.a.params.sia-auth-failure]\noauth_usage_button = "blocked"\n',
                     encoding="utf-8")

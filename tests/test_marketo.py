@@ -6,6 +6,7 @@ from contextlib import ExitStack
 from types import SimpleNamespace
 
 import pytest
+from config_errors import said_in_both_languages
 
 from sfdoctor import clients, marketo
 from sfdoctor.errors import OrgConfigError, ReadOnlyViolation
@@ -91,8 +92,13 @@ def test_credentials_from_a_real_orgs_file_are_references(monkeypatch):
     monkeypatch.delenv("MKTO_SECRET_FOR_TEST")
     with pytest.raises(OrgConfigError, match="MKTO_SECRET_FOR_TEST"):
         marketo.credentials_for(SimpleNamespace(org_ref=ref, secrets=set()))
-    with pytest.raises(OrgConfigError, match="munchkin_id"):
+    with pytest.raises(OrgConfigError, match="munchkin_id") as exc:
         marketo.credentials_for(SimpleNamespace(org_ref=OrgRef("x", "real", "x", config={}), secrets=set()))
+    said_in_both_languages(exc.value)
+    assert "組織 'x' には orgs.x.marketo.munchkin_id がありません" in exc.value.one_line("ja")
+    with pytest.raises(OrgConfigError) as exc:                  # a demo world without Marketo
+        marketo.credentials_for(SimpleNamespace(org_ref=None, info=None, operator={}, secrets=set()))
+    said_in_both_languages(exc.value)
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 from types import SimpleNamespace
 
 import pytest
+from config_errors import said_in_both_languages
 
 from sfdoctor import clients, mcloud, orgs, runbooks
 from sfdoctor.errors import OrgConfigError, ReadOnlyViolation
@@ -117,5 +118,7 @@ def test_a_real_org_reads_references_and_offers_no_user_login(monkeypatch):
     assert mcloud.integration_password(conn, "u") == "real-user-pw-5678"
     assert conn.secrets == {"real-secret-1234", "real-user-pw-5678"}
     assert mcloud.user_login(conn, "u", "p") is None and not mcloud.can_log_in_as_user(conn)
-    with pytest.raises(OrgConfigError, match="subdomain"):
+    with pytest.raises(OrgConfigError, match="subdomain") as exc:
         mcloud.package(SimpleNamespace(org_ref=orgs.OrgRef(name="x", kind="real", slug="x", config={}), secrets=set()))
+    said_in_both_languages(exc.value)
+    assert "orgs.x.marketing_cloud.subdomain が設定されていません" in exc.value.one_line("ja")

@@ -120,6 +120,7 @@ def credentials_for(conn: "Connection") -> MarketoCredentials:
     Raises OrgConfigError naming what is missing. The secret joins `conn.secrets`.
     """
     from sfdoctor.errors import OrgConfigError
+    from sfdoctor.i18n import Text
 
     org_ref = getattr(conn, "org_ref", None)
     if org_ref is None or getattr(org_ref, "is_demo", True):
@@ -129,8 +130,7 @@ def credentials_for(conn: "Connection") -> MarketoCredentials:
         client_id = str(operator.get("marketo_client_id") or (demo.client_id if demo is not None else ""))
         secret = str(operator.get("marketo_client_secret") or (demo.client_secret if demo is not None else ""))
         if not (munchkin and client_id and secret):
-            raise OrgConfigError("the demo world gives no Marketo instance or API credentials",
-                                 hint="add a marketo: section to the scenario")
+            raise OrgConfigError(Text("orgs.secret.demo_no_marketo"), hint=Text("orgs.secret.demo_no_marketo_hint"))
         creds = MarketoCredentials(munchkin, client_id, secret)
     else:
         from sfdoctor.credentials import read_ref
@@ -138,8 +138,8 @@ def credentials_for(conn: "Connection") -> MarketoCredentials:
         table = org_ref.config.get("marketo") or {}
         where = f"orgs.{org_ref.name}.marketo"
         if not table.get("munchkin_id"):
-            raise OrgConfigError(f"org '{org_ref.name}' has no {where}.munchkin_id",
-                                 hint="add [orgs.NAME.marketo] with munchkin_id, client_id and client_secret_env")
+            raise OrgConfigError(Text("orgs.config.marketo_no_munchkin", org=org_ref.name, where=where),
+                                 hint=Text("orgs.config.marketo_no_munchkin_hint"))
         creds = MarketoCredentials(str(table["munchkin_id"]),
                                    read_ref(table, "client_id", where=where) or "",
                                    read_ref(table, "client_secret", where=where) or "",

@@ -32,6 +32,7 @@ from xml.sax.saxutils import escape
 
 from .demo.info import MarketingCloudInfo
 from .errors import OrgConfigError
+from .i18n import Text
 
 if TYPE_CHECKING:
     from .clients import Connection
@@ -132,8 +133,7 @@ def package(conn: "Connection") -> Package:
     if _is_demo(conn):
         demo = _demo_account(conn)
         if demo is None:
-            raise OrgConfigError("the demo world has no Marketing Cloud installed package",
-                                 hint="give the scenario a marketing_cloud: section")
+            raise OrgConfigError(Text("orgs.secret.demo_no_mc"), hint=Text("orgs.secret.demo_no_mc_hint"))
         # The operator may play a stale orgs-file entry (mc_client_id / mc_client_secret), as
         # probe_password plays a mistaken password.
         operator = getattr(conn, "operator", None) or {}
@@ -145,9 +145,7 @@ def package(conn: "Connection") -> Package:
         cfg = _section(conn)
         where = f"orgs.{conn.org_ref.name}.marketing_cloud"
         if not cfg.get("subdomain"):
-            raise OrgConfigError(f"{where}.subdomain is not set",
-                                 hint="the tenant subdomain of the installed package's URLs "
-                                      "(28 characters starting with mc, e.g. mc7xk2abcd0q1w2e3r4t5y6u7i8p)")
+            raise OrgConfigError(Text("orgs.config.mc_no_subdomain", where=where), hint=Text("orgs.config.mc_no_subdomain_hint"))
         client_id = read_ref(cfg, "client_id", where=where)
         secret = read_ref(cfg, "client_secret", where=where)
         pkg = Package(str(cfg["subdomain"]), str(client_id), str(secret),

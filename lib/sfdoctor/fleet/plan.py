@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from ..errors import BadInput
-from ..i18n import t
+from ..i18n import Text, t
 
 
 @dataclass
@@ -39,12 +39,13 @@ def _read(path: Path, lang: str) -> dict[str, dict[str, Any]]:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
-        raise BadInput(f"{path}: not valid TOML: {exc}", hint="fix the syntax (https://toml.io)") from None
+        raise BadInput(Text("orgs.config.not_toml", path=str(path), problem=str(exc)),
+                       hint=Text("orgs.config.not_toml_hint")) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise BadInput(f"{path}: cannot read: {exc}") from None
+        raise BadInput(Text("orgs.config.unreadable", path=str(path), reason=str(exc))) from None
     orgs = data.get("orgs")
     if not isinstance(orgs, dict) or any(not isinstance(v, dict) for v in orgs.values()):
-        raise BadInput(f"{path}: orgs must be tables like [orgs.production]")
+        raise BadInput(Text("orgs.config.orgs_not_tables", path=str(path)))
     if not orgs:
         raise BadInput(t("fleet.bad.orgs_empty", lang, path=path), hint=t("fleet.bad.orgs_empty_hint", lang))
     _reject_literal_secrets(orgs, path, "orgs")
@@ -85,17 +86,18 @@ def build(orgs_file: Path, selects: Sequence[str], runbooks: Sequence[str] | Non
         entry = dict(entries[name])
         listed = entry.get("runbooks")
         if listed is not None and (not isinstance(listed, list) or any(not isinstance(r, str) for r in listed)):
-            raise BadInput(f"{orgs_file}: orgs.{name}.runbooks must be a list of runbook ids")
+            raise BadInput(Text("orgs.config.runbooks_not_list", path=str(orgs_file), name=name))
         for rid in listed or []:
             if rid not in known:
-                raise BadInput(f"{orgs_file}: orgs.{name}: " + t("fleet.bad.runbook", lang, runbook=rid),
-                               hint=t("fleet.bad.runbook_hint", lang, names=", ".join(known)))
+                raise BadInput(Text("orgs.config.in_org", path=str(orgs_file), name=name,
+                                    problem=Text("fleet.bad.runbook", runbook=rid)),
+                               hint=Text("fleet.bad.runbook_hint", names=", ".join(known)))
         chosen = [r for r in (listed or known) if not wanted or r in wanted]
         if not chosen:
             continue
         params = entry.get("params") or {}
         if not isinstance(params, dict):
-            raise BadInput(f"{orgs_file}: orgs.{name}.params must be tables like [orgs.{name}.params.RUNBOOK]")
+            raise BadInput(Text("orgs.config.params_not_tables", path=str(orgs_file), name=name))
         from ..params import orgs_file_params
         from ..runbooks import load
 
