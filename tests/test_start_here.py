@@ -113,8 +113,11 @@ def test_a_report_outside_the_working_folder_is_linked_by_its_file_uri(tmp_path,
     assert start_here.report_href(Path("/")) == "file:///report.html"
 
 
-def test_an_unknown_org_is_one_line_and_no_report(tmp_path) -> None:
-    shown = _papermill(tmp_path, "API security token required", org="no-such-org")
+@pytest.mark.parametrize("lang, says", [("en", "unknown org 'no-such-org'"),
+                                        ("ja", "組織 'no-such-org' は定義されていません")])
+def test_an_unknown_org_is_one_line_and_no_report(tmp_path, lang, says) -> None:
+    """In the notebook's language from start to end: a ja notebook's line has no English words."""
+    shown = _papermill(tmp_path, "API security token required", org="no-such-org", lang=lang)
     said = re.search(r'<p class="sfd-triage-error"><b>([^<]+)</b></p>', shown).group(1)
-    assert "no-such-org" in said and "\n" not in said
+    assert said.startswith(says.replace("'", "&#x27;")) and "\n" not in said
     assert not (tmp_path / "reports").exists()
