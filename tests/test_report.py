@@ -329,3 +329,23 @@ def test_times_read_as_the_runs_language_writes_them(lang, said):
     page = export_html(_notebook(), findings, lang, spec=load("fixture-probe", FIXTURE_RUNBOOKS))
     header = BeautifulSoup(page, "html.parser").select_one("p.sfd-generated").get_text()
     assert said in header and not re.search(r"\d{4}-\d\d-\d\d", header), header
+
+
+def test_a_fix_text_that_fell_back_is_said_under_its_checks_card():
+    """registry.Runbook.finding logs when a case's fix text lacked a value (the cause's whole text
+    shown instead): in a notebook that line is the cell's stderr, and the report keeps it under the
+    card of the check whose cell wrote it, where the reader of the fix sees it."""
+    from sfdoctor.i18n import t
+
+    f = _findings()
+    said = t("run.fix.value_missing", "ja", runbook="fixture-probe", check="probe", cause="FIXTURE_BROKEN",
+             text="fix_fixture_broken_case", names="profile")
+    card = nbformat.v4.new_output("display_data", data={"text/html": "x", MIMETYPE: f["checks"][0], "text/plain": "probe"})
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("x", outputs=[card, nbformat.v4.new_output("stream", name="stderr", text=said)]),
+                nbformat.v4.new_code_cell("y", outputs=[nbformat.v4.new_output(
+                    "display_data", data={"text/html": "x", MIMETYPE: f["checks"][1], "text/plain": "drift"})])]
+    soup = BeautifulSoup(export_html(nb, f, "ja"), "html.parser")
+    cells = soup.select(".jp-Cell")
+    assert cells[0].select_one("#sfd-check-probe") and "profile" in cells[0].get_text() and "fix_fixture_broken_case" in cells[0].get_text()
+    assert "fix_fixture_broken_case" not in cells[1].get_text()
