@@ -342,3 +342,16 @@ def test_the_charts_data_grows_with_the_changes_not_the_nights(tmp_path):
         (0, "healthy", 5), (5, "problems_found", 2), (6, "problems_found", 1), (7, "problems_found", 1), (9, "problems_found", 1)]
     assert stretches[1][2] == stretches[2][2] != stretches[3][2] == stretches[4][2]
     assert [day for day, _o, _s in pairs_of(d)[0]["chart"]] == [0, 1, 2, 3, 4, 5, 6, 6, 7, 9]
+
+
+def test_runs_without_a_time_or_a_known_outcome_still_list(tmp_path):
+    """Lines from a hand-edited or very old index: no time (no chart, no chart heading), an
+    outcome and a runbook sfdoctor does not know (shown as they are)."""
+    out = tmp_path / "reports"
+    append_index(out, {"runbook": "retired-runbook", "org": "acme", "outcome": "skipped", "root_causes": ["GONE"]})
+    page = index_page.write(out, "en").read_text(encoding="utf-8")
+    d = index_page.data_of(page)
+    assert d["chart"] is None and '<figure id="chart">' not in page and "Runs per day" not in page
+    (run,) = runs_of(d)
+    assert (run["outcome"], run["runbook"], run["when"], run["folder"]) == ("skipped", "retired-runbook", "", None)
+    assert run["causes"] == [[["GONE", "GONE"]], []] and d["rbs"] == [["retired-runbook", ""]]

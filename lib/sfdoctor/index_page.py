@@ -592,13 +592,14 @@ def render(entries: list[dict[str, Any]], lang: str, out: Path, now: datetime | 
                          for o in OUTCOMES)
         if data["chart"] and data["chart"]["versions"]:
             legend += f'<span><i style="background:#8250df;width:.2em"></i>{_tt("legend_version", lang)}</span>'
-        chart = (f'<figure id="chart"><div class="plot"></div><figcaption><span class="muted caption"></span> '
-                 f'<span class="legend">{legend}</span></figcaption></figure>') if data["chart"] else ""
+        chart = (f'<h2>{_tt("chart", lang)}</h2><figure id="chart"><div class="plot"></div><figcaption>'
+                 f'<span class="muted caption"></span> <span class="legend">{legend}</span></figcaption></figure>'
+                 ) if data["chart"] else ""
         older = f'<p class="muted">{_tt("older", lang, shown=f"{MAX_ROWS:,}", n=f"{n:,}")}</p>' if n > MAX_ROWS else ""
         body = (
             f'<h1>{_tt("title", lang)}</h1><p class="muted">{intro}</p>'
             f'<noscript><p>{_tt("noscript", lang)}</p></noscript>{filters}'
-            f'<h2>{_tt("chart", lang)}</h2>{chart}'
+            f'{chart}'
             f'<h2 id="pairs-h">{_tt("pairs", lang)}</h2><p class="muted">{_tt("pairs_intro", lang, n=len(data["pairs"]))}</p>'
             f'{_pager("pairs", lang)}<div class="wide"><table id="pairs" aria-labelledby="pairs-h"><thead><tr>'
             f'{th("org", "runbook", "failed_runs", "latest", "report", "date", "causes", "changes")}</tr></thead>'
