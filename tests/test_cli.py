@@ -65,6 +65,8 @@ def test_bad_input_is_one_line_exit_2_and_no_folder(argv, message, capsys, tmp_p
 def test_bad_input_in_japanese(capsys):
     assert main(["run", "fixture-probe", "--org", "demo", "-p", "bogus=1", "--lang", "ja"]) == 2
     assert "パラメータ 'bogus' はありません" in capsys.readouterr().err
+    assert main(["run", "nope", "--org", "demo", "--lang", "ja"]) == 2
+    assert "sfdoctor: ランブック 'nope' はありません — 使えるランブック: " in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("lang, says", [

@@ -21,8 +21,15 @@ def test_fixture_spec_loads_and_has_typed_defaults():
 def test_unknown_runbook_names_the_known_ones():
     with pytest.raises(BadInput) as exc:
         runbooks.load("nope", FIXTURE_HOME / "runbooks")
-    assert "unknown runbook 'nope'" in exc.value.one_line()
-    assert "fixture-probe" in exc.value.one_line()
+    assert "unknown runbook 'nope'" in exc.value.one_line("en")
+    assert "fixture-probe" in exc.value.one_line("en")
+    assert exc.value.one_line("ja").startswith("ランブック 'nope' はありません — 使えるランブック: ")
+    assert "fixture-probe" in exc.value.one_line("ja")
+    spec = runbooks.load("fixture-probe", FIXTURE_HOME / "runbooks")
+    with pytest.raises(BadInput) as exc:
+        spec.parameter("colour")
+    assert exc.value.one_line("en").startswith("runbook fixture-probe has no parameter 'colour' — known parameters: mode")
+    assert exc.value.one_line("ja").startswith("ランブック fixture-probe にパラメータ 'colour' はありません — 使えるパラメータ: mode")
 
 
 @pytest.mark.parametrize(
@@ -46,7 +53,7 @@ def test_malformed_spec_fails_with_one_clear_line(tmp_path, mutate, expected):
     path = write_spec(tmp_path, data)
     with pytest.raises(BadInput) as exc:
         runbooks.load_file(path)
-    line = exc.value.one_line()
+    line = exc.value.one_line("en")
     assert expected in line
     assert str(path) in line and "\n" not in line
 

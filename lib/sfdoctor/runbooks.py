@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from . import project_root
 from .errors import BadInput, check_lang
 from .findings import Finding
+from . import i18n
 from .i18n import LANGS, pick, t
 from .params import convert_value, jsonable
 
@@ -101,8 +102,9 @@ class _SpecUse:
         for p in self.parameters:
             if p.name == name:
                 return p
-        known = ", ".join(p.name for p in self.parameters) or "none"
-        raise BadInput(f"runbook {self.id} has no parameter {name!r}", hint=f"known parameters: {known}")
+        known = ", ".join(p.name for p in self.parameters) or i18n.Text("runbooks.no_parameters")
+        raise BadInput(i18n.Text("runbooks.no_parameter", runbook=self.id, name=name),
+                       hint=i18n.Text("runbooks.no_parameter_hint", known=known))
 
     def stable_causes(self) -> dict[str, str]:
         """The codes spec/causes.md makes stable API (`stable: true`), with their levels."""
@@ -546,8 +548,8 @@ def spec_path(runbook_id: str, directory: str | os.PathLike[str] | None = None) 
     d = runbooks_dir(directory)
     files = _spec_files(d)
     if runbook_id not in files:
-        known = ", ".join(files) or f"none in {d}"
-        raise BadInput(f"unknown runbook {runbook_id!r}", hint=f"known runbooks: {known}")
+        known = ", ".join(files) or i18n.Text("runbooks.none_in", folder=str(d))
+        raise BadInput(i18n.Text("runbooks.unknown", runbook=runbook_id), hint=i18n.Text("runbooks.unknown_hint", known=known))
     return files[runbook_id]
 
 
