@@ -260,3 +260,12 @@ def test_new_commands_have_help_in_both_languages(monkeypatch, capsys, lang, wor
         argv = ["schedule", command, "--help"] if command == "run-due" else ["reports", command, "--help"]
         assert cli.main(argv) == 0
         assert word in capsys.readouterr().out, (lang, command)
+
+
+def test_a_missing_report_is_said_in_the_commands_language(tmp_path) -> None:
+    from sfdoctor.history import resolve_report
+
+    with pytest.raises(BadInput) as info:
+        resolve_report(str(tmp_path / "nothing-here"), tmp_path)
+    assert info.value.one_line("ja").startswith(f"{tmp_path / 'nothing-here'} にレポートはありません")
+    assert "no report at" in info.value.one_line("en")

@@ -51,27 +51,29 @@ def resolve_report(ref: str, out_dir: str | os.PathLike[str] = "reports") -> Pat
     if pos is not None:
         entries = list_reports(out)
         if not entries:
-            raise BadInput(f"no reports in {out}", hint="run `sfdoctor run` first or pass --out")
+            raise BadInput(Text("history.no_reports", out=str(out)), hint=Text("history.no_reports_hint"))
         try:
             entry = entries[pos]
         except IndexError:
-            raise BadInput(f"no report at position {pos}", hint=f"{len(entries)} reports in {out}; -1 is the latest") from None
+            raise BadInput(Text("history.no_report_at_position", pos=pos),
+                           hint=Text("history.no_report_at_position_hint", n=len(entries), out=str(out))) from None
         return (out / entry["folder"]).resolve()
     for candidate in (Path(text), out / text):
         if (candidate / "findings.json").is_file():
             return candidate.resolve()
         if candidate.name == "findings.json" and candidate.is_file():
             return candidate.parent.resolve()
-    raise BadInput(f"no report at {text}", hint="pass a report folder (with findings.json) or a position like -1")
+    raise BadInput(Text("history.no_report_at", text=text), hint=Text("history.no_report_at_hint"))
 
 
 def load_findings(folder: Path) -> dict[str, Any]:
     try:
         data = json.loads((folder / "findings.json").read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
-        raise BadInput(f"{folder / 'findings.json'}: unreadable ({exc.__class__.__name__})") from None
+        raise BadInput(Text("history.findings_unreadable", path=str(folder / "findings.json"),
+                            why=exc.__class__.__name__)) from None
     if not isinstance(data, dict):
-        raise BadInput(f"{folder / 'findings.json'}: not a findings object")
+        raise BadInput(Text("history.findings_not_object", path=str(folder / "findings.json")))
     return data
 
 

@@ -36,7 +36,7 @@ from . import project_root, registry
 from .errors import BadInput, check_lang, problem_text
 from .findings import API_CALLS_METADATA, EXIT_CODES, MIMETYPE, RUN_MIMETYPE, SCHEMA, Finding, RunResult, iso, utcnow
 from .findings import done_line as findings_done_line
-from .i18n import t
+from .i18n import Text, t
 from .kernel import PREWARM_ENV, EarlyKernel, execute_notebook
 from .params import orgs_file_params, validate_params  # noqa: F401 (validate_params: the runner's name too)
 from .report_index import append_index, write_atomic
@@ -99,7 +99,7 @@ def notebooks_dir(home: str | os.PathLike[str] | None = None) -> Path:
 def notebook_path(spec: RunbookSpec, home: str | os.PathLike[str] | None = None) -> Path:
     path = notebooks_dir(home) / f"{spec.id}.ipynb"
     if not path.is_file():
-        raise BadInput(f"runbook {spec.id} has no notebook at {path}", hint="check the installation or $SFDOCTOR_HOME")
+        raise BadInput(Text("run.no_notebook", runbook=spec.id, path=str(path)), hint=Text("run.no_notebook_hint"))
     return path
 
 
