@@ -38,8 +38,9 @@ EXPECTED = {
                                    "sync-user-api-enabled": ("fail", {"api_enabled_via": []})}),
     "marketo-fields-missing": (["MARKETO_FIELDS_MISSING"], [],
                                {"marketo-fields": ("fail", {"seen_as": "sync_user", "missing": [
-                                   "Lead.mkto71_Lead_Score__c (hidden)", "Lead.mkto71_Acquisition_Date__c (hidden)",
-                                   "Contact.mkto71_Acquisition_Program__c (missing)"]})}),
+                                   {"field": "Lead.mkto71_Lead_Score__c", "why": "hidden"},
+                                   {"field": "Lead.mkto71_Acquisition_Date__c", "why": "hidden"},
+                                   {"field": "Contact.mkto71_Acquisition_Program__c", "why": "missing"}]})}),
     "marketo-unwanted-fields": ([], ["UNWANTED_FIELDS_VISIBLE"],
                                 {"unwanted-fields": ("warn", {"visible": ["Lead.AnnualRevenue", "Lead.Internal_Margin__c"]})}),
     "marketo-sandbox-mismatch": (["SANDBOX_MISMATCH", "SYNC_FAILED"], [],
@@ -257,7 +258,7 @@ def test_first_composite_urls_are_reads_built_with_format_soql():
 # built-in ones in everything incidental (My Domain, user names, edition, sandbox, Japanese
 # names). Predicted from the seed and causes.md before they were first run.
 ADVERSARIAL_DIR = Path(__file__).resolve().parent / "scenarios" / "marketo"
-CONTACT_FIELDS = [f"Contact.{n} (missing)" for n in F.REQUIRED_FIELDS]
+CONTACT_FIELDS = [{"field": f"Contact.{n}", "why": "missing"} for n in F.REQUIRED_FIELDS]
 
 # scenario -> (root causes, warnings, outcome, {check id: (status, evidence subset)})
 ADVERSARIAL = {
@@ -294,7 +295,7 @@ ADVERSARIAL = {
     "fields-lead-only": (["MARKETO_FIELDS_MISSING"], [], "problems_found", {
         "marketo-fields": ("fail", {"seen_as": "sync_user", "missing": CONTACT_FIELDS})}),
     "field-hidden-from-profile": (["MARKETO_FIELDS_MISSING"], [], "problems_found", {
-        "marketo-fields": ("fail", {"missing": ["Contact.mkto71_Acquisition_Program__c (hidden)"]})}),
+        "marketo-fields": ("fail", {"missing": [{"field": "Contact.mkto71_Acquisition_Program__c", "why": "hidden"}]})}),
     "unwanted-not-existing": ([], [], "healthy", {
         "unwanted-fields": ("manual", {"not_found": [{"field": "Lead.AnnualRevenu", "why": "no_such_field"},
                                                      {"field": "Contact.Secret_Notes__c", "why": "no_such_field"}]})}),

@@ -185,3 +185,15 @@ def test_probe_identity_is_the_apps_credentials_for_client_credentials_only():
                                                    "oauth_flow": "client_credentials"})
     assert oauth.probe_identity(conn, {}) == ("3MVG9k", "s3cr3t")
     assert oauth.probe_identity(conn, {"oauth_flow": "jwt_bearer"}) is None
+
+
+@pytest.mark.parametrize("policy,en,ja", [
+    ("specific_lifetime:90:DAYS", "expire 90 days after they are issued", "発行から 90 日で期限切れ"),
+    ("SpecificInactivity:2:Hours", "expire when unused for 2 hours", "2 時間使われないと期限切れ"),
+    ("infinite", "valid until revoked", "取り消されるまで有効"),
+    ("Zero", "expire immediately", "すぐに期限切れ"),
+    ("somethingNew", "somethingNew", "somethingNew")])
+def test_a_refresh_token_policy_is_said_in_words(policy, en, ja):
+    from sfdoctor.runbook_checks.oauth_connection_failure import policy_words
+
+    assert (policy_words(policy, "en"), policy_words(policy, "ja")) == (en, ja)

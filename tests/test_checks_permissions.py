@@ -89,3 +89,10 @@ def test_usernames_are_quoted():
 
 def test_org_info_sends_the_same_assignment_query():
     assert org_info.queries("a@b.example")["apiperms"] == permissions.assignments_query("a@b.example")
+
+
+def test_where_api_enabled_comes_from_is_said_in_the_runs_language():
+    g = ApiGrants(user={}, profile="Integration", from_profile=True, permission_sets=["SIA Integration"])
+    assert g.via_text("en") == "the profile Integration, the permission set SIA Integration"
+    assert g.via_text("ja") == "プロファイル Integration、権限セット SIA Integration"
+    assert g.via == ["profile: Integration", "permission set: SIA Integration"]   # evidence stays as it was

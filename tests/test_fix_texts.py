@@ -31,8 +31,8 @@ def _run(path, lang) -> dict[str, Any]:
 
 # --------------------------------------------------------------------- the values a fix must name
 def _fields(evidence: dict) -> list[str]:
-    """`missing`: ["Lead.mkto71_Acquisition_Program__c (missing)", ...] -> the fields' own names."""
-    return [str(m).split(" ")[0].split(".")[-1].removesuffix("__c") for m in evidence.get("missing") or []]
+    """`missing`: [{"field": "Lead.mkto71_Acquisition_Program__c", "why": "missing"}, ...] -> the fields' own names."""
+    return [str(m["field"]).split(".")[-1].removesuffix("__c") for m in evidence.get("missing") or []]
 
 
 def _ranges(evidence: dict) -> list[str]:

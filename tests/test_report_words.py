@@ -7,7 +7,7 @@ one language.
 - report.html's visible text names no evidence key (`restriction`, `ranges_to_add`, `IsAPIUser`).
 - An English report holds no Japanese; in a Japanese report every heading, paragraph, label,
   step and case is Japanese.
-- What a person reads says no ISO timestamp (dates.py says them as the history page does), names
+- What a person reads says no ISO timestamp and no unfilled `{placeholder}` (dates.py says them as the history page does), names
   no parameter by its id in brackets (`(oauth_usage_button)`: the form's label, or `-p name=…`
   for the command line), and a Japanese report no English Setup path (`Setup > …`) nor an English
   phrase of our own: other systems' words (an OAuth error's description, a login status, an API's
@@ -165,6 +165,9 @@ def words_problems(page: str, findings: dict, lang: str) -> list[str]:
     problems = [f"ISO timestamp: {whole[max(0, m.start() - 50):m.end() + 20]!r}" for m in _ISO_TIMESTAMP.finditer(whole)]
     # A chart's axis says its days as the history page's chart does, never `2026-12-03`.
     problems += [f"ISO date in a chart: {text!r}" for text in chart_texts(page) if _ISO_DATE.search(text)]
+    # A text's placeholder left unfilled (`find {app}`): the value was never passed.
+    problems += [f"unfilled placeholder: {whole[max(0, m.start() - 60):m.end() + 10]!r}"
+                 for m in re.finditer(r"\{[a-z_]+\}", whole)]
     names = _parameter_names()
     problems += [f"parameter id: {whole[max(0, m.start() - 60):m.end()]!r}"
                  for m in re.finditer(r"\(([A-Za-z0-9_]+)\)", whole)
@@ -209,6 +212,7 @@ def test_the_words_check_finds_what_it_is_for():
                 "<p>ユーザー (username) が指定されていません。</p>",
                 "<div>場所: Setup > Connected Apps OAuth Usage > ToutApp</div>",
                 "<div>理由: the sync user did not log in</div>",
+                "<p>1. 設定 > クイック検索「接続済みアプリケーションの OAuth 使用状況」で {app} を探します。</p>",
                 '<svg><text>12月3日</text><rect><title>2026-12-03T09:00:00Z: 3</title></rect></svg>',
                 '<img src="data:image/svg+xml;base64,'
                 + base64.b64encode('<svg><text>2026-12-03</text></svg>'.encode()).decode() + '">'):

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, TYPE_CHECKING
 
 from ..errors import CheckError
+from ..i18n import t
 from .query import SubResult, composite, plain_record, soql
 
 if TYPE_CHECKING:
@@ -51,6 +52,13 @@ class ApiGrants:
         """Human-readable grants, profile first (`profile: X`, `permission set: Y`)."""
         out = [f"profile: {self.profile}"] if self.from_profile else []
         return out + [f"permission set: {name}" for name in self.permission_sets]
+
+    def via_text(self, lang: str) -> str:
+        """Where "API Enabled" comes from, in a sentence in `lang`: `the profile X, the
+        permission set Y` / `プロファイル X、権限セット Y` (`via` is the same for a script)."""
+        parts = [t("permissions.via_profile", lang, name=self.profile)] if self.from_profile else []
+        parts += [t("permissions.via_permission_set", lang, name=name) for name in self.permission_sets]
+        return t("permissions.list_separator", lang).join(parts)
 
     @classmethod
     def from_records(cls, user: Mapping[str, Any] | None, assignments: list[Mapping[str, Any]]) -> "ApiGrants":

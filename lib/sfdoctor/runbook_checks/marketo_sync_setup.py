@@ -580,7 +580,7 @@ def marketo_fields(conn: Connection, facts: Facts, lang: str = "en") -> list[Fin
     evidence: dict[str, Any] = {"required": [f"{o}.{n}" for o in F.OBJECTS for n in F.REQUIRED_FIELDS],
                                 "seen_as": "sync_user" if as_sync_user else "sfdoctor_admin"}
     if missing:
-        evidence["missing"] = [f"{m['object']}.{m['field']} ({m['why']})" for m in missing]
+        evidence["missing"] = [{"field": f"{m['object']}.{m['field']}", "why": m["why"]} for m in missing]
         case, values = _fields_case(missing, lang)
         values["profile"] = _profile_name(facts, lang)
         return [RUNBOOK.finding("fail", lang, cause="MARKETO_FIELDS_MISSING", edition=facts.edition,

@@ -491,6 +491,25 @@ def _refresh_policy(facts: OauthFacts) -> str | None:
     return str(value) if value else None
 
 
+_POLICY_SPAN = re.compile(r"^(specific_?lifetime|specific_?inactivity):(\d+):(hours|days|weeks)$", re.I)
+
+
+def policy_words(policy: str, lang: str) -> str:
+    """A refresh token policy as Setup says it (`specific_lifetime:90:DAYS`, an External Client
+    App's `SpecificLifetime:90:Days`, `infinite`, `zero`), in `lang`; a spelling it does not know
+    stays as the metadata gives it."""
+    plain = policy.strip().lower()
+    if plain == "infinite":
+        return RUNBOOK.msg(lang, "policy_until_revoked")
+    if plain in ("zero", "immediately"):
+        return RUNBOOK.msg(lang, "policy_immediately")
+    m = _POLICY_SPAN.match(policy.strip())
+    if not m:
+        return policy
+    kind = "inactivity" if "inactivity" in m[1].lower() else "lifetime"
+    return RUNBOOK.msg(lang, f"policy_{kind}", n=int(m[2]), unit=RUNBOOK.msg(lang, f"unit_{m[3].lower()}"))
+
+
 def _user_assigned(facts: OauthFacts) -> bool | None:
     """The user's profile or permission sets are assigned to the app (None: cannot tell)."""
     if facts.app_kind == "connected_app" and facts.app_row is not None:
@@ -684,16 +703,16 @@ def app_block(conn: Connection, facts: OauthFacts, lang: str = "en") -> list[Fin
     evidence = {"error_says_blocked": facts.meaning == "blocked", "operator_answer": answer or None,
                 "where": RUNBOOK.msg(lang, "where_oauth_usage", app=facts.oauth_app)}
     if facts.meaning == "blocked" or answer == "unblock":
-        facts.found.add("APP_BLOCKED")
-        return [RUNBOOK.finding("fail", lang, cause="APP_BLOCKED", evidence=evidence,
-                        summary=RUNBOOK.msg(lang, "block_yes", app=facts.oauth_app))]
+        return _fail(facts, lang, "APP_BLOCKED", evidence, RUNBOOK.msg(lang, "block_yes", app=facts.oauth_app))
     if answer in ("block", "not_listed"):
         return [RUNBOOK.finding("pass", lang, evidence=evidence,
                         summary=RUNBOOK.msg(lang, f"block_{answer}", app=facts.oauth_app))]
     if not _looks_at(facts, "APP_BLOCKED") and facts.pasted.given:
         return [RUNBOOK.finding("skip", lang, evidence=evidence, summary=RUNBOOK.msg(lang, "block_not_needed"))]
-    return [RUNBOOK.finding("manual", lang, cause="APP_BLOCKED", evidence=evidence,
-                    summary=RUNBOOK.msg(lang, "block_ask", app=facts.oauth_app, field=field_ref(RUNBOOK.spec(), "oauth_usage_button", lang)))]
+    found = RUNBOOK.finding("manual", lang, cause="APP_BLOCKED", evidence=evidence,
+                    summary=RUNBOOK.msg(lang, "block_ask", app=facts.oauth_app, field=field_ref(RUNBOOK.spec(), "oauth_usage_button", lang)))
+    found.fix = fill(found.fix, _fix_values(facts))
+    return [found]
 
 
 @RUNBOOK.check("integration-user")
@@ -738,7 +757,7 @@ def integration_user(conn: Connection, facts: OauthFacts, lang: str = "en") -> l
         return _fail(facts, lang, "USER_NOT_APPROVED", evidence,
                      RUNBOOK.msg(lang, "user_never_approved", username=_found_name(facts), app=facts.oauth_app))
     return [RUNBOOK.finding("pass", lang, evidence=evidence,
-                    summary=RUNBOOK.msg(lang, "user_ok", username=_found_name(facts), via=", ".join(grants.via)))]
+                    summary=RUNBOOK.msg(lang, "user_ok", username=_found_name(facts), via=grants.via_text(lang)))]
 
 
 def _cannot_log_in(facts: OauthFacts, lang: str, evidence: dict, problems: list[str], summary: str) -> list[Finding]:
@@ -837,7 +856,7 @@ def refresh_tokens(conn: Connection, facts: OauthFacts, lang: str = "en") -> lis
         key = "tokens_expired" if mine else "tokens_revoked"
         return _fail(facts, lang, "REFRESH_TOKEN_EXPIRED", evidence,
                      RUNBOOK.msg(lang, key, username=_found_name(facts), app=facts.oauth_app,
-                         policy=evidence["refresh_token_policy"] or "?", last=instant_text(evidence["last_used"] or "?", lang),
+                         policy=policy_words(evidence["refresh_token_policy"] or "?", lang), last=instant_text(evidence["last_used"] or "?", lang),
                          issued=instant_text(evidence["issued"] or "?", lang)))
     if not facts.tokens:
         # OauthToken shows sfdoctor's run-as user its own rows only without Customize Application.

@@ -367,7 +367,7 @@ def user_api_enabled(conn: Connection, facts: SiaFacts, lang: str = "en") -> lis
             return [RUNBOOK.finding("fail", lang, cause="USER_NOT_APPROVED", evidence=evidence, edition=facts.edition,
                                     summary=RUNBOOK.msg(lang, "not_approved", username=_found_name(facts),
                                                         profile=grants.profile))]
-    summary = RUNBOOK.msg(lang, "api_enabled", username=_found_name(facts), via=", ".join(grants.via))
+    summary = RUNBOOK.msg(lang, "api_enabled", username=_found_name(facts), via=grants.via_text(lang))
     if access_denied(facts.url):
         summary += RUNBOOK.msg(lang, "approved_note" if evidence["admin_approved_users_only"] else "not_admin_only_note")
     if grants.user.get("IsActive") is False:
