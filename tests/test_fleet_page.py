@@ -4,6 +4,7 @@ is kept in tests/artifacts/ (git-ignored) for people to look at."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -87,3 +88,23 @@ def test_250_orgs_open_offline_and_filter(tmp_path, lang, browser):
     finally:
         context.close()
     assert attempted == [own]
+
+
+@pytest.mark.parametrize("lang", ["en", "ja"])
+def test_times_and_causes_read_in_the_pages_language(tmp_path, lang):
+    """The run's start and a silent org's last report as dates.py says them, never ISO; a cause
+    by its title (its code still found by the filter)."""
+    from bs4 import BeautifulSoup
+
+    from sfdoctor import runbooks
+
+    old = iso(utcnow() - timedelta(hours=40))
+    (tmp_path / "index.jsonl").write_text(json.dumps({"time": old, "org": "gone-org", "runbook": "x"}) + "\n")
+    soup = BeautifulSoup(page.write(tmp_path, _fleet(10, flip={4}), _fleet(10), lang).read_text(), "html.parser")
+    for tag in soup(["script", "style", "head"]):
+        tag.decompose()
+    read = soup.get_text(" ") + " ".join(tag["title"] for tag in soup.find_all(title=True))
+    assert not re.search(r"\d{4}-\d\d-\d\dT\d\d:", read) and read.count(" UTC") >= 2
+    title = runbooks.load("security-token-required").texts(lang).cause_title("TOKEN_MISSING")
+    assert title in read
+    assert any("token_missing" in tr["data-text"] for tr in soup.find_all("tr", attrs={"data-text": True}))

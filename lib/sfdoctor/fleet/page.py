@@ -15,6 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, Mapping
 
+from ..dates import instant_text
 from ..findings import parse_iso, utcnow
 from .. import i18n
 from .notify import changes
@@ -85,6 +86,20 @@ def _silent_orgs(out: Path, now: Any) -> list[tuple[str, str]]:
     return sorted(silent)
 
 
+def _cause_words(runbook: str, codes: list[str], lang: str) -> list[str]:
+    """Cause codes as people read them: each one's title in `lang` (the code itself where the
+    runbook or the code is unknown here: a fleet written by another version)."""
+    from ..errors import SfdoctorError
+    from ..runbooks import load
+
+    try:
+        texts = load(runbook).texts(lang)
+        known = load(runbook).causes
+    except SfdoctorError:
+        return list(codes)
+    return [texts.cause_title(c) if c in known else c for c in codes]
+
+
 def render(out: Path, fleet: Mapping[str, Any], previous: Mapping[str, Any] | None, lang: str) -> str:
     now = utcnow()
     entries = fleet.get("entries", [])
@@ -102,8 +117,9 @@ def render(out: Path, fleet: Mapping[str, Any], previous: Mapping[str, Any] | No
                 tds.append("<td></td>")
                 continue
             outcomes.add(e["outcome"])
-            causes = list(e.get("root_causes") or []) + list(e.get("warnings") or [])
-            words += causes
+            codes = list(e.get("root_causes") or []) + list(e.get("warnings") or [])
+            causes = _cause_words(rb, codes, lang)
+            words += codes + causes
             link = (f' <a href="{_e(e["folder"])}/report.html">{_e(_tt("report", lang))}</a>'
                     if e.get("folder") else "")
             detail = "; ".join(x for x in (", ".join(causes) or (e.get("reason") or ""), e.get("budget_warning") or "") if x)
@@ -119,9 +135,9 @@ def render(out: Path, fleet: Mapping[str, Any], previous: Mapping[str, Any] | No
         for c in found:
             parts = []
             if c.new:
-                parts.append(f'<span class="new">{_e(_tt("new", lang))}: {_e(", ".join(c.new))}</span>')
+                parts.append(f'<span class="new">{_e(_tt("new", lang))}: {_e(", ".join(_cause_words(c.runbook, list(c.new), lang)))}</span>')
             if c.fixed:
-                parts.append(f'<span class="fixed">{_e(_tt("fixed", lang))}: {_e(", ".join(c.fixed))}</span>')
+                parts.append(f'<span class="fixed">{_e(_tt("fixed", lang))}: {_e(", ".join(_cause_words(c.runbook, list(c.fixed), lang)))}</span>')
             if c.turned:
                 parts.append(f'{_e(_tt("now", lang))} <span class="b {_e(c.turned)}">{_e(t(f"fleet.outcome.{c.turned}", lang))}</span>')
             items.append(f"<li><code>{_e(c.org)}</code> / <code>{_e(c.runbook)}</code>: {'; '.join(parts)}</li>")
@@ -130,7 +146,7 @@ def render(out: Path, fleet: Mapping[str, Any], previous: Mapping[str, Any] | No
     else:
         changes_html = f'<p class="muted">{_e(_tt("no_changes", lang))}</p>'
     silent = _silent_orgs(out, now)
-    silent_html = (f'<ul class="ch">' + "".join(f'<li><code>{_e(o)}</code> — {_e(_tt("last", lang, when=w))}</li>'
+    silent_html = (f'<ul class="ch">' + "".join(f'<li><code>{_e(o)}</code> — {_e(_tt("last", lang, when=instant_text(w, lang)))}</li>'
                                                 for o, w in silent) + "</ul>") if silent else \
         f'<p class="muted">{_e(_tt("silent_none", lang))}</p>'
     totals = "".join(f'<span><span class="b {o}">{_e(t(f"fleet.outcome.{o}", lang))}</span> {n}</span>'
@@ -140,7 +156,7 @@ def render(out: Path, fleet: Mapping[str, Any], previous: Mapping[str, Any] | No
                       for o in ("healthy", "problems_found", "inconclusive", "error", "skipped"))
     body = (
         f'<h1>{_e(_tt("title", lang))}</h1>'
-        f'<p class="muted">{_e(_tt("intro", lang, orgs=len(orgs), runbooks=len(runbooks), when=fleet.get("started_at", ""), executor=fleet.get("executor", ""), workers=fleet.get("workers", "")))}'
+        f'<p class="muted">{_e(_tt("intro", lang, orgs=len(orgs), runbooks=len(runbooks), when=instant_text(fleet.get("started_at", ""), lang), executor=fleet.get("executor", ""), workers=fleet.get("workers", "")))}'
         f' <a href="index.html">{_e(_tt("history", lang))}</a></p>'
         f'<p class="tot">{totals}</p>'
         f'<h2>{_e(_tt("changes", lang))}</h2>{changes_html}'
