@@ -35,7 +35,7 @@ EXPECTED = {
                                                            "sync-status": ("manual", {})}),
     "marketo-user-api-disabled": (["SYNC_USER_API_NOT_ENABLED"], [],
                                   {"sync-user-login": ("fail", {"which": "api_disabled_for_user"}),
-                                   "sync-user-api-enabled": ("fail", {"api_enabled_via": []})}),
+                                   "sync-user-api-enabled": ("fail", {"api_enabled_via": {}})}),
     "marketo-fields-missing": (["MARKETO_FIELDS_MISSING"], [],
                                {"marketo-fields": ("fail", {"seen_as": "sync_user", "missing": [
                                    {"field": "Lead.mkto71_Lead_Score__c", "why": "hidden"},
@@ -271,7 +271,7 @@ ADVERSARIAL = {
         "sandbox-choice": ("fail", {"org_is_sandbox": True, "marketo_sandbox_box": "not ticked"}),
         "sync-recent-leads": ("fail", {"sampled": 2, "arrived": 0})}),
     "permset-api-enabled": ([], [], "healthy", {
-        "sync-user-api-enabled": ("pass", {"api_enabled_via": ["permission set: Marketo API Access"]})}),
+        "sync-user-api-enabled": ("pass", {"api_enabled_via": {"permission_sets": ["Marketo API Access"]}})}),
     "frozen-user": (["SYNC_USER_LOGIN_FAILED", "SYNC_FAILED"], [], "problems_found", {
         "sync-user-login": ("fail", {"which": "frozen", "login_attempts": 0, "signal": "UserLogin.IsFrozen = true"}),
         "marketo-fields": ("skip", {"seen_as": "sfdoctor_admin"})}),

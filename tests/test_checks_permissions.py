@@ -41,20 +41,20 @@ def test_profile_without_api_and_no_granting_set_is_disabled(conn):
     g = permissions.api_enabled_grants(conn, "bare@acme.example")
     assert _reads(conn) - before == 1                       # one composite request
     assert g.user["Username"] == "bare@acme.example" and g.profile == "No API"
-    assert not g.from_profile and g.permission_sets == [] and not g.enabled and g.via == []
+    assert not g.from_profile and g.permission_sets == [] and not g.enabled and g.via == {}
 
 
 def test_a_permission_set_grants_it_when_the_profile_does_not(conn):
     g = permissions.api_enabled_grants(conn, "viaps@acme.example")
     assert g.enabled and not g.from_profile and g.permission_sets == ["API Access"]
-    assert g.via == ["permission set: API Access"]
+    assert g.via == {"permission_sets": ["API Access"]}
 
 
 def test_the_profiles_own_permission_set_counts_as_the_profile(conn):
     g = permissions.api_enabled_grants(conn, "both@acme.example")
     # the profile-owned set is assigned too (as in Salesforce) but is not listed as a set
     assert g.from_profile and g.permission_sets == ["API Access"]
-    assert g.via == ["profile: With API", "permission set: API Access"]
+    assert g.via == {"profile": "With API", "permission_sets": ["API Access"]}
 
 
 def test_unknown_user_has_no_grants(conn):
@@ -95,4 +95,4 @@ def test_where_api_enabled_comes_from_is_said_in_the_runs_language():
     g = ApiGrants(user={}, profile="Integration", from_profile=True, permission_sets=["SIA Integration"])
     assert g.via_text("en") == "the profile Integration, the permission set SIA Integration"
     assert g.via_text("ja") == "プロファイル Integration、権限セット SIA Integration"
-    assert g.via == ["profile: Integration", "permission set: SIA Integration"]   # evidence stays as it was
+    assert g.via == {"profile": "Integration", "permission_sets": ["SIA Integration"]}

@@ -48,14 +48,17 @@ class ApiGrants:
         return self.from_profile or bool(self.permission_sets)
 
     @property
-    def via(self) -> list[str]:
-        """Human-readable grants, profile first (`profile: X`, `permission set: Y`)."""
-        out = [f"profile: {self.profile}"] if self.from_profile else []
-        return out + [f"permission set: {name}" for name in self.permission_sets]
+    def via(self) -> dict[str, Any]:
+        """What grants it, for evidence: `{"profile": X, "permission_sets": [Y]}`, each key only
+        when it grants (`{}`: nothing does). The report labels the keys in the run's language."""
+        out: dict[str, Any] = {"profile": self.profile} if self.from_profile else {}
+        if self.permission_sets:
+            out["permission_sets"] = list(self.permission_sets)
+        return out
 
     def via_text(self, lang: str) -> str:
         """Where "API Enabled" comes from, in a sentence in `lang`: `the profile X, the
-        permission set Y` / `プロファイル X、権限セット Y` (`via` is the same for a script)."""
+        permission set Y` / `プロファイル X、権限セット Y` (`via` is the same for evidence)."""
         parts = [t("permissions.via_profile", lang, name=self.profile)] if self.from_profile else []
         parts += [t("permissions.via_permission_set", lang, name=name) for name in self.permission_sets]
         return t("permissions.list_separator", lang).join(parts)

@@ -686,7 +686,7 @@ def marketo_api_access(conn: Connection, facts: Facts, lang: str = "en") -> list
         emails = _sample_emails(facts)
         if emails:
             facts.marketo_leads = client.leads_by_email(emails)
-            evidence["call"] = "leads.json (by email)"
+            evidence["call"] = "leads.json?filterType=email"
         else:
             client.get("/rest/v1/leads/describe.json")
             evidence["call"] = "leads/describe.json"

@@ -49,7 +49,7 @@ class Facts:
     user: dict[str, Any] | None = None           # User row (with Profile fields), None: not found
     user_read: bool = False                      # the user lookup ran (user may still be None)
     user_login: dict[str, Any] | None = None     # UserLogin row
-    api_enabled_via: list[str] = field(default_factory=list)  # profile / permission set names granting API Enabled
+    api_enabled_via: dict[str, Any] = field(default_factory=dict)  # ApiGrants.via: the profile / permission sets granting API Enabled
     profile_ranges: list[dict[str, Any]] | None = None        # the user's profile's LoginIpRange rows
     read_errors: dict[str, str] = field(default_factory=dict)  # what could not be read, and why
     probes: list[login_probe.Attempt] = field(default_factory=list)  # in order

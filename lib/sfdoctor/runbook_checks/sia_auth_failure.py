@@ -223,7 +223,7 @@ def error_url(conn: Connection, facts: SiaFacts, lang: str = "en") -> list[Findi
     url = facts.url
     evidence = url.evidence()
     if url.kind == NONE:
-        return [RUNBOOK.finding("skip", lang, evidence={"reason": "no URL given"}, summary=RUNBOOK.msg(lang, "url_missing"))]
+        return [RUNBOOK.finding("skip", lang, evidence={"reason": "no_url_given"}, summary=RUNBOOK.msg(lang, "url_missing"))]
     evidence["salesforce_meaning"] = meaning(url, lang)
     shown = url.error or url.description or ""
     if url.kind == RESTRICTED:
