@@ -216,6 +216,41 @@ def test_a_first_page_takes_the_setting(tmp_path, monkeypatch):
     assert index_page.refresh(out) and index_page.page_lang(out) == "ja"
 
 
+def test_a_first_page_takes_the_creating_commands_lang_over_the_setting(tmp_path, monkeypatch):
+    """`first` (a run's explicit --lang) decides only a page not there yet; the setting only
+    when no --lang was given; a page already there keeps its language."""
+    monkeypatch.setenv("LANG", "en_US.UTF-8")
+    monkeypatch.delenv("SFDOCTOR_LANG", raising=False)
+    out = tmp_path / "reports"
+    add(out, "2026-11-20T02:00:00Z", "demo", "healthy", [])
+    assert index_page.page_language(out, first="ja") == "ja" and index_page.page_language(out) == "en"
+    assert index_page.refresh(out, first="ja") and index_page.page_lang(out) == "ja"
+    assert index_page.refresh(out, first="en") and index_page.page_lang(out) == "ja"   # kept
+
+
+@pytest.mark.parametrize("command", ["run", "fleet run"])
+def test_run_and_fleet_run_with_lang_make_a_first_page_in_that_lang(tmp_path, monkeypatch, command):
+    """The reviewer's repro (REVIEW @lead 14:41): a fresh OUT, an English locale, `--lang ja`:
+    index.html in Japanese like the report and fleet.html; then `--lang en` leaves it so."""
+    for var in ("SFDOCTOR_LANG", "LC_ALL", "LC_MESSAGES"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("LANG", "en_US.UTF-8")
+    out = tmp_path / "out"
+    if command == "run":
+        argv = ["run", "security-token-required", "--org", "demo:token-missing", "--out", str(out)]
+    else:
+        orgs = tmp_path / "orgs.toml"
+        orgs.write_text('[orgs.one]\ndemo = "token-missing"\n', encoding="utf-8")
+        argv = ["fleet", "run", "--orgs", str(orgs), "--runbooks", "security-token-required", "--workers", "1",
+                "--no-progress", "--out", str(out)]
+    assert main([*argv, "--lang", "ja"]) == 1
+    assert index_page.page_lang(out) == "ja"
+    if command == "fleet run":
+        assert '<html lang="ja">' in (out / "fleet.html").read_text(encoding="utf-8")
+    assert main([*argv, "--lang", "en"]) == 1
+    assert index_page.page_lang(out) == "ja"                         # later runs keep the page's language
+
+
 def test_refresh_in_another_process_keeps_the_language_reports_index_chose(out, monkeypatch):
     """The issue's repro: `reports index --lang en`, then a run's refresh under SFDOCTOR_LANG=ja."""
     import os

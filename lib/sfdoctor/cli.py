@@ -124,12 +124,28 @@ def _said(args: argparse.Namespace, outcome: Any) -> int:
     return outcome.exit_code
 
 
+class _LangGiven(argparse.Action):
+    """`--lang` that also records it was given (`lang_given`): the environment's language is
+    only the default, and a first history page takes a language a person named over it."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: str | None = None) -> None:
+        setattr(namespace, self.dest, values)
+        namespace.lang_given = True
+
+
+def _given_lang(args: argparse.Namespace) -> str | None:
+    """The command's `--lang` when it was given on the command line, else None."""
+    return args.lang if getattr(args, "lang_given", False) else None
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from .runner import run_runbook
 
     params = _parse_params(args.param or [])
     outcome = run_runbook(args.runbook, args.org, params, args.out, args.lang,
-                          cell_timeout=args.cell_timeout, total_timeout=args.timeout)
+                          cell_timeout=args.cell_timeout, total_timeout=args.timeout,
+                          first_page_lang=_given_lang(args))
     return _said(args, outcome)
 
 
@@ -140,7 +156,8 @@ def cmd_triage(args: argparse.Namespace) -> int:
     for line in explain(chosen, args.lang):
         _err(line)
     outcome = run_chosen(chosen, args.org, args.out, args.lang,
-                         cell_timeout=args.cell_timeout, total_timeout=args.timeout)
+                         cell_timeout=args.cell_timeout, total_timeout=args.timeout,
+                         first_page_lang=_given_lang(args))
     return _said(args, outcome)
 
 
@@ -442,7 +459,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.required = True
 
     def lang_opt(sp: argparse.ArgumentParser) -> None:
-        sp.add_argument("--lang", choices=["en", "ja"], default=LANG,
+        sp.add_argument("--lang", choices=["en", "ja"], default=LANG, action=_LangGiven,
                         help=t("cli.help.lang", LANG))
 
     def json_opt(sp: argparse.ArgumentParser) -> None:

@@ -34,7 +34,8 @@ measures bytes and chromium's times). Without JavaScript the page says so and po
 Language: the page's own, never the last run's (runs in both languages share one history):
 `sfdoctor reports index --lang` sets it (without `--lang` that command takes `$SFDOCTOR_LANG`,
 as its help says); a run, a fleet run or a prune keeps the one the page has, and only a first
-page takes `$SFDOCTOR_LANG`, else the locale, else English (`page_language`). Every text,
+page takes the language of the command creating it when that command was given `--lang`
+(`first`), else `$SFDOCTOR_LANG`, else the locale, else English (`page_language`). Every text,
 dates included, is in it.
 
 When it is written: after every `sfdoctor run` (`runner.run_runbook` calls `refresh` right
@@ -642,15 +643,17 @@ def _lang_of(value: str | None) -> str | None:
     return next((lang for lang in LANGS if value.startswith(lang)), None)
 
 
-def page_language(out_dir: str | os.PathLike[str], lang: str | None = None, *, by_command: bool = False) -> str:
+def page_language(out_dir: str | os.PathLike[str], lang: str | None = None, *, by_command: bool = False,
+                  first: str | None = None) -> str:
     """The history page's language: `lang` when a command names it (`reports index --lang`);
     for `reports index` without `--lang` (`by_command`), `$SFDOCTOR_LANG` before the page's
     current one (that command is how a person changes it); for every other rewrite (a run, a
     fleet run, a prune) the page's current one first, so neither a run's language nor the
-    environment it ran in changes a language someone chose. A first page: `$SFDOCTOR_LANG`,
-    else the locale's, else English."""
+    environment it ran in changes a language someone chose. A first page: `first` (the
+    `--lang` a run or fleet run creating it was given: the person said which language they
+    read), else `$SFDOCTOR_LANG`, else the locale's, else English."""
     setting, current = _lang_of(os.environ.get("SFDOCTOR_LANG")), page_lang(out_dir)
-    order = (setting, current) if by_command else (current, setting)
+    order = (setting, current) if by_command else (current, _lang_of(first), setting)
     for choice in (_lang_of(lang), *order):
         if choice:
             return choice
@@ -660,28 +663,31 @@ def page_language(out_dir: str | os.PathLike[str], lang: str | None = None, *, b
     return "en"
 
 
-def write_locked(out_dir: str | os.PathLike[str], lang: str | None = None, *, by_command: bool = False) -> Path:
+def write_locked(out_dir: str | os.PathLike[str], lang: str | None = None, *, by_command: bool = False,
+                 first: str | None = None) -> Path:
     """Rebuild the page from the index; the caller holds the index lock."""
     out = Path(out_dir).resolve()
     path = out / INDEX_HTML
-    write_atomic(path, render(list_reports(out), page_language(out, lang, by_command=by_command), out))
+    write_atomic(path, render(list_reports(out), page_language(out, lang, by_command=by_command, first=first), out))
     return path
 
 
-def write(out_dir: str | os.PathLike[str], lang: str | None = None, *, by_command: bool = False) -> Path:
+def write(out_dir: str | os.PathLike[str], lang: str | None = None, *, by_command: bool = False,
+          first: str | None = None) -> Path:
     """Rebuild `OUT/index.html` under the index lock: `sfdoctor reports index` (`by_command`),
     a fleet run's end and every run (through `refresh`)."""
     out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
     with index_lock(out):
-        return write_locked(out, lang, by_command=by_command)
+        return write_locked(out, lang, by_command=by_command, first=first)
 
 
-def refresh(out_dir: str | os.PathLike[str]) -> Path | None:
-    """After a run or a fleet run: rebuild the page in its own language (`page_language`); a
-    failure is one line on stderr, never the run's outcome."""
+def refresh(out_dir: str | os.PathLike[str], first: str | None = None) -> Path | None:
+    """After a run or a fleet run: rebuild the page in its own language (`page_language`; a
+    page not there yet takes `first`, the command's explicit `--lang`); a failure is one line
+    on stderr, never the run's outcome."""
     try:
-        return write(out_dir)
+        return write(out_dir, first=first)
     except Exception as exc:  # the report itself is written: the history page must not break the run
         print(f"sfdoctor: {Path(out_dir) / INDEX_HTML}: not rewritten ({type(exc).__name__}: "
               f"{' '.join(str(exc).split())[:200]}); `sfdoctor reports index` rebuilds it", file=sys.stderr, flush=True)

@@ -247,11 +247,14 @@ def run_runbook(
     home: str | os.PathLike[str] | None = None,
     progress: Progress | None = _stderr,
     index_extra: Mapping[str, Any] | None = None,
+    first_page_lang: str | None = None,
 ) -> RunOutcome:
     """Run one runbook against one org and write its report; see the module docstring.
 
     `index_extra`: more keys for the run's index line (never replacing the runner's own);
     `sfdoctor schedule` records there which entry and slot the run was for.
+    `first_page_lang`: the language `OUT/index.html` takes if this run creates it (the
+    command's explicit `--lang`; None lets the environment decide, index_page.page_language).
 
     Raises BadInput (exit 2, no folder) for an unknown runbook, parameter, org or scenario;
     returns a RunOutcome with exit code 0, 1 or 3 otherwise.
@@ -351,7 +354,7 @@ def run_runbook(
     })
     from .index_page import refresh
 
-    refresh(out_root)  # reports/index.html (in its own language) from the index, under its lock; never fails the run
+    refresh(out_root, first=first_page_lang)  # reports/index.html (in its own language) from the index, under its lock; never fails the run
     if progress:
         progress(findings_done_line(findings, lang))
     result = RunResult(

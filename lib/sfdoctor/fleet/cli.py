@@ -21,6 +21,7 @@ def cmd_fleet_run(args: argparse.Namespace) -> int:
         selects=args.select or [], runbooks=runbooks, executor=args.executor, scheduler=args.scheduler,
         workers=args.workers or 0, out=Path(args.out), resume=args.resume, notify=args.notify or [],
         lang=args.lang, runbook_timeout=args.runbook_timeout, progress=not args.no_progress,
+        first_page_lang=args.lang if getattr(args, "lang_given", False) else None,
     )
     fleet, code, _page = run_fleet(opts)
     if args.json:

@@ -47,6 +47,7 @@ class FleetOptions:
     runbook_timeout: float = 120
     progress: bool = True
     index_extra: Mapping[str, Any] | None = None   # more keys for each index line (the scheduler's)
+    first_page_lang: str | None = None   # OUT/index.html's language if this fleet creates it (an explicit --lang)
 
 
 @dataclass
@@ -452,7 +453,7 @@ def run_fleet(opts: FleetOptions) -> tuple[dict[str, Any], int, Path]:
     from ..index_page import refresh
     from . import page
 
-    refresh(out)  # the history page (in its own language), once for the whole fleet
+    refresh(out, first=opts.first_page_lang)  # the history page (in its own language), once for the whole fleet
     previous = previous_fleet(out, state.folder)
     page_path = page.write(out, fleet, previous, lang)
     counts = ", ".join(f"{t(f'fleet.outcome.{o}', lang)} {n}" for o in OUTCOMES
