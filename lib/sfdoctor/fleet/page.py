@@ -29,16 +29,20 @@ CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'
 CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI","Noto Sans CJK JP","Noto Sans JP",sans-serif;margin:1rem 1.5rem;color:#1b1f24;font-size:14px}
 h1{font-size:1.4rem;margin:.2rem 0}h2{font-size:1.1rem;margin:1.2rem 0 .4rem}
-.muted{color:#57606a}code{font-size:.92em}
-#filters{display:flex;gap:1rem;align-items:center;flex-wrap:wrap;position:sticky;top:0;background:#fff;height:2.6rem;box-sizing:border-box;z-index:2}
+.muted{color:#57606a}code{font-size:.92em;white-space:nowrap}.nw{white-space:nowrap}
+#filters{display:flex;gap:1rem;align-items:center;flex-wrap:wrap;position:sticky;top:0;background:#fff;min-height:2.6rem;box-sizing:border-box;z-index:3}
 #filters input{padding:.25rem .4rem;min-width:16rem}
-table{border-collapse:collapse;width:100%}th,td{border-bottom:1px solid #d0d7de;padding:.25rem .4rem;text-align:left;vertical-align:top}
-thead th{position:sticky;top:2.6rem;background:#f6f8fa;z-index:1}
-td.o{white-space:nowrap;max-width:22rem;overflow:hidden;text-overflow:ellipsis}
-.b{display:inline-block;border-radius:.6rem;padding:0 .45rem;font-size:.85em;font-weight:600}
+#grid-box{overflow:auto;max-width:100%;max-height:calc(100vh - 2.8rem);border:1px solid #d0d7de}
+table{border-collapse:separate;border-spacing:0;width:100%}th,td{border-bottom:1px solid #d0d7de;padding:.25rem .4rem;text-align:left;vertical-align:top}
+thead th{position:sticky;top:0;background:#f6f8fa;z-index:1;white-space:nowrap}
+#grid th:first-child,#grid td:first-child{position:sticky;left:0;background:#fff;z-index:1;border-right:1px solid #d0d7de;white-space:nowrap}
+#grid thead th:first-child{background:#f6f8fa;z-index:2}
+td.o{min-width:9rem;max-width:17rem}
+td.o .top{white-space:nowrap}
+.b{display:inline-block;border-radius:.6rem;padding:0 .45rem;font-size:.85em;font-weight:600;white-space:nowrap}
 .healthy{background:#dafbe1;color:#116329}.problems_found{background:#ffebe9;color:#a40e26}
 .inconclusive{background:#fff8c5;color:#7d4e00}.error{background:#ffd8b5;color:#762c00}.skipped{background:#eaeef2;color:#424a53}
-.c{font-size:.85em;color:#424a53}
+.c{font-size:.78em;line-height:1.3;color:#424a53;margin-top:.15rem}
 ul.ch{margin:.2rem 0;padding-left:1.2rem}.new{color:#a40e26}.fixed{color:#116329}
 .tot span{margin-right:1rem}
 """
@@ -60,6 +64,15 @@ def _e(value: Any) -> str:
 def _tt(key: str, lang: str, **values: Any) -> str:
     """One text of the fleet page (`texts/fleet_page.toml`)."""
     return i18n.t(f"fleet_page.{key}", lang, **values)
+
+
+_WHEN = "\x00when\x00"
+
+
+def _unbroken_when(sentence: str, when: str) -> str:
+    """`sentence` (said with `_WHEN` for its time) as HTML, the time in one unbroken piece:
+    a date split over two lines reads as two things."""
+    return _e(sentence).replace(_e(_WHEN), f'<span class="nw">{_e(when)}</span>')
 
 
 def _silent_orgs(out: Path, now: Any) -> list[tuple[str, str]]:
@@ -122,11 +135,12 @@ def render(out: Path, fleet: Mapping[str, Any], previous: Mapping[str, Any] | No
             words += codes + causes
             link = (f' <a href="{_e(e["folder"])}/report.html">{_e(_tt("report", lang))}</a>'
                     if e.get("folder") else "")
-            detail = "; ".join(x for x in (", ".join(causes) or (e.get("reason") or ""), e.get("budget_warning") or "") if x)
+            # one line each: cause titles carry commas of their own
+            detail = [x for x in (causes or [e.get("reason") or ""]) + [e.get("budget_warning") or ""] if x]
             said = t(f"fleet.outcome.{e['outcome']}", lang)
-            tds.append(f'<td class="o" title="{_e(detail)}"><span class="b {_e(e["outcome"])}">'
-                       f'{_e(said)}</span>{link}'
-                       + (f'<div class="c">{_e(detail)}</div>' if detail else "") + "</td>")
+            tds.append(f'<td class="o"><div class="top"><span class="b {_e(e["outcome"])}">'
+                       f'{_e(said)}</span>{link}</div>'
+                       + "".join(f'<div class="c">{_e(x)}</div>' for x in detail) + "</td>")
         rows.append(f'<tr data-text="{_e(" ".join(words).lower())}" data-outcomes="{_e(" ".join(sorted(outcomes)))}">'
                     f"<td><code>{_e(org)}</code></td>{''.join(tds)}</tr>")
     found = changes(fleet, previous)
@@ -146,7 +160,7 @@ def render(out: Path, fleet: Mapping[str, Any], previous: Mapping[str, Any] | No
     else:
         changes_html = f'<p class="muted">{_e(_tt("no_changes", lang))}</p>'
     silent = _silent_orgs(out, now)
-    silent_html = (f'<ul class="ch">' + "".join(f'<li><code>{_e(o)}</code> — {_e(_tt("last", lang, when=instant_text(w, lang)))}</li>'
+    silent_html = (f'<ul class="ch">' + "".join(f'<li><code>{_e(o)}</code> — {_unbroken_when(_tt("last", lang, when=_WHEN), instant_text(w, lang))}</li>'
                                                 for o, w in silent) + "</ul>") if silent else \
         f'<p class="muted">{_e(_tt("silent_none", lang))}</p>'
     totals = "".join(f'<span><span class="b {o}">{_e(t(f"fleet.outcome.{o}", lang))}</span> {n}</span>'
@@ -156,7 +170,7 @@ def render(out: Path, fleet: Mapping[str, Any], previous: Mapping[str, Any] | No
                       for o in ("healthy", "problems_found", "inconclusive", "error", "skipped"))
     body = (
         f'<h1>{_e(_tt("title", lang))}</h1>'
-        f'<p class="muted">{_e(_tt("intro", lang, orgs=len(orgs), runbooks=len(runbooks), when=instant_text(fleet.get("started_at", ""), lang), executor=fleet.get("executor", ""), workers=fleet.get("workers", "")))}'
+        f'<p class="muted">{_unbroken_when(_tt("intro", lang, orgs=len(orgs), runbooks=len(runbooks), when=_WHEN, executor=fleet.get("executor", ""), workers=fleet.get("workers", "")), instant_text(fleet.get("started_at", ""), lang))}'
         f' <a href="index.html">{_e(_tt("history", lang))}</a></p>'
         f'<p class="tot">{totals}</p>'
         f'<h2>{_e(_tt("changes", lang))}</h2>{changes_html}'
@@ -164,7 +178,7 @@ def render(out: Path, fleet: Mapping[str, Any], previous: Mapping[str, Any] | No
         f'<div id="filters"><input id="f-text" type="search" placeholder="{_e(_tt("filter", lang))}" aria-label="{_e(_tt("filter", lang))}">'
         f'<label>{_e(_tt("outcome", lang))} <select id="f-outcome"><option value="">{_e(_tt("all", lang))}</option>{options}</select></label>'
         f'<span><span id="f-count">{len(orgs)}</span> / {len(orgs)} {_e(_tt("shown", lang))}</span></div>'
-        f'<table id="grid"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+        f'<div id="grid-box"><table id="grid"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table></div>'
     )
     return (f'<!DOCTYPE html>\n<html lang="{_e(lang)}"><head><meta charset="utf-8">'
             f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
