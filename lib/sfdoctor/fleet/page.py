@@ -5,6 +5,10 @@ its report, what changed since the previous fleet run, and the orgs that have no
 for 36 hours (from the report index). Meant for hundreds of orgs: a compact table with a
 text filter and an outcome filter (inline JS), no chart per org; a Content-Security-Policy
 forbids every fetch, so the page works from a file share or an attachment.
+
+Width: five runbooks fit a 1,366 px screen (causes wrap, one per line, in smaller type; org
+names, runbook ids, outcomes and dates never do); more scroll sideways inside the grid's own
+box (`#grid-box`, its header and org column held), never the page.
 """
 from __future__ import annotations
 
