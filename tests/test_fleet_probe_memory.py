@@ -51,6 +51,13 @@ def test_a_fleet_does_not_repeat_a_failed_probe_with_the_same_credentials(tmp_pa
 
     second = _run(orgs, out)
     assert second["stale"]["parameters"]["probe"] is False and not _attempts(second["stale"])   # held back
+    # Held is not healthy (principle 9): the run says it could not look, so a fleet cannot call
+    # the cause fixed; the refused probe's time is what the run reports.
+    assert second["stale"]["parameters"]["probe_held"] == stale["updated"]
+    assert second["stale"]["outcome"] in ("inconclusive", "problems_found"), second["stale"]["outcome"]
+    assert "probe-held" in second["stale"]["not_checked"]
+    if second["stale"]["outcome"] == "inconclusive":
+        assert any("Login probe held back" in r for r in second["stale"]["reasons"])
     assert _attempts(second["fine"])                                        # its last probe worked: probes
     assert "probe off (probe=false) for 1 org-runbooks" in capfd.readouterr().err
     assert json.loads((out / STATE).read_text())["entries"][probe_key(RUNBOOK, "stale", {})] == stale

@@ -317,7 +317,7 @@ def test_failed_probe_is_not_repeated_with_the_same_credentials(tmp_path, monkey
     assert secret and secret not in (out / schedule.STATE).read_text()
 
     run(path, out, at(2030, 1, 1, 11, 5), fake, log)                     # same credentials: probe off
-    assert fake.calls[1]["params"] == {"probe": False}
+    assert fake.calls[1]["params"] == {"probe": False, "probe_held": "2030-01-01T10:05:00Z"}   # said in the run
     assert any("probe off (probe=false): the last probe failed with these same credentials" in x for x in log)
     assert json.loads((out / schedule.STATE).read_text()) == state        # a skipped probe changes nothing
 
@@ -348,7 +348,7 @@ def test_a_real_orgs_probe_is_held_only_while_its_credentials_stay_the_same(tmp_
     [rec] = json.loads((out / schedule.STATE).read_text())["entries"].values()
     assert rec["failed"] is True and rec["fingerprint"].startswith("hmac-sha256:")
     run(path, out, at(2030, 1, 1, 11, 5), fake, log)                     # the same password: held
-    assert fake.calls[1]["params"] == {"probe": False}
+    assert fake.calls[1]["params"] == {"probe": False, "probe_held": "2030-01-01T10:05:00Z"}
     assert any("failed with these same credentials" in x for x in log)
 
     monkeypatch.setenv("SCHED_ETL_PASSWORD", "New-pass-2026")            # the admin fixed it
@@ -371,7 +371,7 @@ def test_a_real_org_whose_credentials_cannot_be_read_keeps_a_failed_probe_off(tm
     run(path, out, at(2030, 1, 1, 10, 5), fake, log)
     monkeypatch.delenv("SCHED_ETL_PASSWORD")                                # unset since: cannot compare
     run(path, out, at(2030, 1, 1, 11, 5), fake, log)
-    assert "probe" not in fake.calls[0]["params"] and fake.calls[1]["params"] == {"probe": False}
+    assert "probe" not in fake.calls[0]["params"] and fake.calls[1]["params"] == {"probe": False, "probe_held": "2030-01-01T10:05:00Z"}
     assert any("cannot be read now" in x and schedule.STATE in x for x in log)
 
 

@@ -166,3 +166,25 @@ def test_login_attempts_count_only_the_credentials_under_diagnosis(runbook, scen
     assert run.context()["login_attempts"] == attempts                # what the report says
     assert run.conn.counter.by_endpoint["POST /services/oauth2/token"] == 1   # sfdoctor's own sign-in: made, not counted
     assert run.conn.counter.snapshot()["probe_logins"] == attempts
+
+
+@pytest.mark.parametrize("lang, words", [("en", "Login probe held back"), ("ja", "ログインテストの保留")])
+def test_a_held_probe_leaves_the_run_unable_to_say_healthy(lang, words):
+    """A schedule or fleet held the probe back (principle 7): with nothing failing, the run is
+    inconclusive and lists the probe as not checked, never healthy (principle 9)."""
+    run = RunSession.open("security-token-required", "demo", lang, {"probe": False, "probe_held": "2030-01-01T10:05:00Z"},
+                          connect=False, display=False)
+    data = run.finish().to_json()
+    held = next(c for c in data["checks"] if c["id"] == "probe-held")
+    assert held["status"] == "manual" and held["unexplained"] and held["title"] == words
+    assert held["evidence"] == {"held_since": "2030-01-01T10:05:00Z", "login_attempts": 0}
+    assert "2030" in held["summary"] and "T10:05" not in held["summary"]
+    assert data["outcome"] == "inconclusive" and data["not_checked"] == ["probe-held"]
+    assert any(words in reason for reason in data["reasons"])
+
+
+def test_without_a_held_probe_nothing_is_added():
+    run = RunSession.open("security-token-required", "demo", "en", {"probe": False, "probe_held": ""},
+                          connect=False, display=False)
+    data = run.finish().to_json()
+    assert data["checks"] == [] and data["outcome"] == "healthy"

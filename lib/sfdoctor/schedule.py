@@ -364,7 +364,9 @@ def _run_entry(p: Plan, out: Path, now: datetime, state: State, lang: str, runne
             hold = probe_hold(rec, fp)
             if hold is not None:
                 say(t(PROBE_HOLD_TEXT[hold], lang, label=entry.label, state=state.path))
+                # Off, and said so: the run reports that it could not look (session._probe_held).
                 params["probe"], will_probe = False, False
+                params["probe_held"] = str(rec.get("updated") or "unknown") if rec else "unknown"
         outcome = runner(entry.runbook, entry.org, params, out, entry.lang or lang, progress=progress,
                          index_extra={"schedule": {"params": entry.params, "slot": iso(p.slot)}})  # type: ignore[arg-type]
     except SfdoctorError as exc:

@@ -250,6 +250,9 @@ class RunSession:
 
     def finish(self) -> RunResult:
         """Build the RunResult, show the summary and publish the full findings.json content."""
+        held_since = str(self.params.get("probe_held") or "").strip()
+        if held_since:
+            self._record([self._probe_held(held_since)])
         result = RunResult(
             runbook=self.spec.id,
             org=self.org,
@@ -269,6 +272,17 @@ class RunSession:
                 "text/plain": done_line(data, self.lang),
             })
         return result
+
+    def _probe_held(self, since: str) -> Finding:
+        """A schedule or fleet held the login probe back because it last failed with the same
+        credentials (principle 7). The run could not look, so it must not read as healthy, nor a
+        fleet call the cause fixed (principle 9): a manual step left open, its evidence unexplained."""
+        from .dates import instant_text
+
+        return Finding(id="probe-held", title=t("run.probe_held_title", self.lang), status="manual",
+                       evidence={"held_since": since, "login_attempts": 0},
+                       summary=t("run.probe_held", self.lang, when=instant_text(since, self.lang)),
+                       fix=t("run.probe_held_fix", self.lang), unexplained=True)
 
     def context(self) -> dict[str, Any]:
         """What the report's "what we looked at" needs beyond findings.json."""

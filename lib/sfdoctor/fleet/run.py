@@ -357,7 +357,8 @@ def _with_probe_memory(org: str, item: Mapping[str, Any], memory: Any) -> dict[s
 
     rec = memory.get(probe_memory.probe_key(item["runbook"], org, params)) or {}
     return {**item, "probe_memory": {"salt": str(rec.get("salt") or "") or new_salt(),
-                                     "fingerprint": rec.get("fingerprint"), "failed": bool(rec.get("failed"))}}
+                                     "fingerprint": rec.get("fingerprint"), "failed": bool(rec.get("failed")),
+                                     "failed_at": rec.get("updated") if rec.get("failed") else None}}
 
 
 def _remember_probes(memory: Any, plan: planning.Plan, state: _State) -> None:

@@ -114,7 +114,8 @@ def _run_org(task: Mapping[str, Any], tmp: Path) -> dict[str, Any]:
             memory = item.get("probe_memory")
             fp, held = _probe_memory(org, runbook, params, memory)
             if held:
-                params["probe"] = False
+                # Off, and said so: the run reports that it could not look (session._probe_held).
+                params["probe"], params["probe_held"] = False, str(memory.get("failed_at") or "unknown")
             result = run_runbook_here(runbook, org, org_ref, params, lang,
                                       float(task.get("runbook_timeout") or 120), secrets=secrets)
             if held:
