@@ -193,6 +193,11 @@ def test_japanese_page_dates_titles_and_escaping(out):
     assert "<" not in block[len('id="page-data">'):block.index("</script>")]
     assert '<b>"x"</b></script><!--' in d["orgs"]
     assert index_page.page_lang(out) == "ja"
+    # The page's own stamp: words to read, the exact instant only for machines (<time datetime>).
+    from bs4 import BeautifulSoup
+    shown = BeautifulSoup(page[:page.index('<script')], "html.parser").get_text(" ")
+    assert not re.search(r"\d{4}-\d\d-\d\dT\d\d:", shown), re.findall(r"\S*\d{4}-\d\d-\d\dT\S*", shown)
+    assert re.search(r'<time datetime="\d{4}-\d\d-\d\dT[^"]+">[^<]*sfdoctor が作成', page)
 
 
 def test_the_pages_language_is_the_commands_or_the_setting_never_the_last_runs(out, monkeypatch):

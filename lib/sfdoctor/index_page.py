@@ -611,7 +611,9 @@ def render(entries: list[dict[str, Any]], lang: str, out: Path, now: datetime | 
             f'<tbody></tbody></table></div>'
         )
     generated = now or utcnow()
-    body += f'<p class="muted">{_tt("generated", lang, now=when_text(generated, lang), iso=iso(generated))}</p>'
+    # The exact instant for machines, the words for people (issue 18: no ISO stamp to read).
+    body += (f'<p class="muted"><time datetime="{iso(generated)}">'
+             f'{_tt("generated", lang, now=when_text(generated, lang))}</time></p>')
     script = f"{_data_script(data)}<script>{JS}</script>" if data else ""
     return (f'<!DOCTYPE html>\n<html lang="{_e(lang)}"><head><meta charset="utf-8">'
             f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
