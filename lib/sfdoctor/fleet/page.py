@@ -153,9 +153,9 @@ def render(out: Path, fleet: Mapping[str, Any], previous: Mapping[str, Any] | No
         for c in found:
             parts = []
             if c.new:
-                parts.append(f'<span class="new">{_e(_tt("new", lang))}: {_e(", ".join(_cause_words(c.runbook, list(c.new), lang)))}</span>')
+                parts.append(f'<span class="new">{_e(_tt("new", lang))}: {_e(_tt("cause_sep", lang).join(_cause_words(c.runbook, list(c.new), lang)))}</span>')
             if c.fixed:
-                parts.append(f'<span class="fixed">{_e(_tt("fixed", lang))}: {_e(", ".join(_cause_words(c.runbook, list(c.fixed), lang)))}</span>')
+                parts.append(f'<span class="fixed">{_e(_tt("fixed", lang))}: {_e(_tt("cause_sep", lang).join(_cause_words(c.runbook, list(c.fixed), lang)))}</span>')
             if c.turned:
                 parts.append(f'{_e(_tt("now", lang))} <span class="b {_e(c.turned)}">{_e(t(f"fleet.outcome.{c.turned}", lang))}</span>')
             items.append(f"<li><code>{_e(c.org)}</code> / <code>{_e(c.runbook)}</code>: {'; '.join(parts)}</li>")
