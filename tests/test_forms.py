@@ -104,7 +104,7 @@ def test_fields_are_wide_enough_for_a_username(spec):
 def test_every_runbook_has_a_field_per_parameter(runbook, lang):
     spec = load(runbook)
     form = build_form(spec, lang, lambda v: None)
-    assert set(form.fields) == {p.name for p in spec.parameters}
+    assert set(form.fields) == {p.name for p in spec.parameters if p.on_form}
     values = form.values()  # the defaults are valid values
     assert set(values) == {p.name for p in spec.parameters}
 
@@ -195,7 +195,7 @@ def test_choosing_the_other_language_relabels_the_form_and_runs_in_it():
     spec = load("marketo-sync-setup")
     from sfdoctor.i18n import pick
     assert {name: field.description for name, field in form.fields.items()} == {
-        p.name: pick(p.label, "ja") for p in spec.parameters} != before
+        p.name: pick(p.label, "ja") for p in spec.parameters if p.on_form} != before
     assert form.language.description == "言語" and form.org_field.description == "組織"
     assert form.run_button.description == "チェックを実行" and spec.texts("ja").runbook_title in form.header.value
     assert [label for label, _ in form.fields["marketo_sync_sandbox"].options] == ["未回答", "チェックあり", "チェックなし"]
@@ -203,3 +203,13 @@ def test_choosing_the_other_language_relabels_the_form_and_runs_in_it():
     form.run()
     values, org, lang = got[0]
     assert (values["marketo_sync_sandbox"], values["days"], org, lang) == ("ticked", 3, "demo", "ja")
+
+
+def test_a_parameter_that_schedules_set_is_not_a_field_and_keeps_its_default():
+    """probe_held is set by `schedule run-due` and `fleet run` (on_form: false): a person never
+    types it, so the form shows no field for it and Run passes its default, empty."""
+    got = []
+    form = build_form("security-token-required", "en", got.append)
+    assert "probe_held" not in form.fields and "probe" in form.fields
+    form.run()
+    assert got[0]["probe_held"] == ""

@@ -31,8 +31,13 @@ def _label_width(spec: RunbookSpec, lang: str) -> str:
     def cols(text: str) -> int:
         return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
 
-    widest = max((cols(pick(p.label, lang)) for p in spec.parameters if p.type != "bool"), default=10)
+    widest = max((cols(pick(p.label, lang)) for p in _on_form(spec) if p.type != "bool"), default=10)
     return f"{min(max(widest, 10), 40) * 0.62 + 1:.1f}em"
+
+
+def _on_form(spec: RunbookSpec) -> list[Parameter]:
+    """The parameters a person gives; the rest keep their defaults on the form."""
+    return [p for p in spec.parameters if getattr(p, "on_form", True)]
 
 
 def _widget_for(p: Parameter, lang: str, label_width: str = "initial") -> widgets.Widget:
@@ -131,10 +136,10 @@ class RunbookForm(widgets.VBox):
             self.org_field = org_field(org, lang, width, spec)
             self.language = language_field(lang, width)
             self.language.observe(lambda change: self.relabel(change["new"]), names="value")
-        self.fields: dict[str, widgets.Widget] = {p.name: _widget_for(p, lang, width) for p in spec.parameters}
+        self.fields: dict[str, widgets.Widget] = {p.name: _widget_for(p, lang, width) for p in _on_form(spec)}
         # Typed secrets live here, never in a widget's synced state (see the module docstring).
         self._secrets: dict[str, str] = {}
-        for p in spec.parameters:
+        for p in _on_form(spec):
             if p.secret:
                 self.fields[p.name].observe(self._take_secret(p.name), names="value")
         self.note = widgets.HTML(self._note_html(lang))
@@ -175,7 +180,7 @@ class RunbookForm(widgets.VBox):
         if self.language is not None:
             self.language.description = t("forms.language", lang)
             self.language.style.description_width = width
-        for p in self.spec.parameters:
+        for p in _on_form(self.spec):
             field = self.fields[p.name]
             field.description, field.tooltip = pick(p.label, lang), pick(p.help, lang)
             field.style.description_width = width
@@ -203,7 +208,7 @@ class RunbookForm(widgets.VBox):
 
     def _forget_secrets(self) -> None:
         self._secrets.clear()
-        for p in self.spec.parameters:
+        for p in _on_form(self.spec):
             if p.secret:
                 self.fields[p.name].value = ""
                 self.fields[p.name].placeholder = ""
@@ -213,6 +218,9 @@ class RunbookForm(widgets.VBox):
         values: dict[str, Any] = {}
         problems: list[str] = []
         for p in self.spec.parameters:
+            if not getattr(p, "on_form", True):
+                values[p.name] = p.papermill_default()  # set by schedules and fleets, never typed
+                continue
             w = self.fields[p.name]
             raw = w.value
             if p.secret:

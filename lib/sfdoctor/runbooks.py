@@ -196,6 +196,9 @@ def _define_models() -> dict[str, type]:
             # True on the one parameter that takes a pasted error message or error page URL:
             # `sfdoctor triage TEXT` carries TEXT into it (spec/cli.md). Type str, not secret.
             pasted: bool = False
+            # False for a value no person gives: `schedule run-due` and `fleet run` set it
+            # (probe_held). The form leaves it at its default; -p and the orgs file still take it.
+            on_form: bool = True
 
             @field_validator("validator")
             @classmethod
