@@ -141,6 +141,9 @@ def reasons(checks: Iterable[Finding], lang: str, *, run_broke: bool = False) ->
         said = " ".join((c.summary or str(c.evidence.get("reason") or "")).split())
         if c.status == "error":
             lines.append(t("outcome.reason.error", lang, title=c.title, reason=said or "-"))
+        elif c.unexplained and c.status == "manual":
+            # The run could not look (its summary says why), not: it looked and nothing explains it.
+            lines.append(t("outcome.reason.not_looked", lang, title=c.title, reason=said or "-"))
         elif c.unexplained:
             lines.append(t("outcome.reason.unexplained", lang, title=c.title, reason=said or "-"))
     return _distinct(lines)
