@@ -64,14 +64,14 @@ def test_bad_input_is_one_line_exit_2_and_no_folder(argv, message, capsys, tmp_p
 
 def test_bad_input_in_japanese(capsys):
     assert main(["run", "fixture-probe", "--org", "demo", "-p", "bogus=1", "--lang", "ja"]) == 2
-    assert "パラメータ 'bogus' はありません" in capsys.readouterr().err
+    assert "パラメーター 'bogus' はありません" in capsys.readouterr().err
     assert main(["run", "nope", "--org", "demo", "--lang", "ja"]) == 2
     assert "sfdoctor: ランブック 'nope' はありません — 使えるランブック: " in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("lang, says", [
     ("en", "parameter {name}: {value} is not one of its choices; it takes {first}"),
-    ("ja", "パラメータ {name}: {value} は選択肢にありません。使える値: {first}")])
+    ("ja", "パラメーター {name}: {value} は選択肢にありません。使える値: {first}")])
 @pytest.mark.parametrize("argv, name, value, first", [
     (["run", "marketo-sync-setup", "--org", "demo:marketo-healthy", "-p", "marketo_sync_sandbox=tickd"],
      "marketo_sync_sandbox", "'tickd'", "'not answered', 'ticked', 'not ticked'"),
@@ -104,7 +104,7 @@ def test_list_one_runbook_shows_what_run_p_takes(capsys):
     secret one); --json carries them too; an unknown id is one line, exit 2."""
     assert main(["list", "fixture-probe", "--lang", "ja"]) == 0
     err = capsys.readouterr().err
-    assert "パラメータ (-p 名前=値)" in err and "days = 7  [int]" in err and "password" not in err.split("パラメータ")[1]
+    assert "パラメーター (-p 名前=値)" in err and "days = 7  [int]" in err and "password" not in err.split("パラメーター")[1]
     assert main(["list", "fixture-probe", "--json"]) == 0
     (listed,) = json.loads(capsys.readouterr().out)
     names = [p["name"] for p in listed["parameters"]]

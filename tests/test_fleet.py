@@ -350,7 +350,7 @@ def test_a_bad_orgs_file_is_one_japanese_line(text, ja, tmp_path, capsys):
                     encoding="utf-8")
     code = main(["fleet", "run", "--orgs", str(orgs), "--lang", "ja", "--no-progress", "--out", str(tmp_path / "out")])
     err = capsys.readouterr().err
-    assert code == 2 and "パラメータ oauth_usage_button: 'blocked' は選択肢にありません" in err
+    assert code == 2 and "パラメーター oauth_usage_button: 'blocked' は選択肢にありません" in err
     assert not (tmp_path / "out").exists()
 
 

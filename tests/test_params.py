@@ -81,7 +81,7 @@ def test_a_refused_value_is_said_in_the_runs_language():
     spec = runbooks.load("mc-missing-oauth-token")
     with pytest.raises(BadInput) as exc:
         validate_params(spec, {"ip_allowlist": "192.0.2.1 - 192.0.2.999"}, "ja")
-    assert "パラメータ ip_allowlist" in exc.value.one_line() and "項目 1" in exc.value.one_line()
+    assert "パラメーター ip_allowlist" in exc.value.one_line() and "項目 1" in exc.value.one_line()
     assert "2 つの IP アドレスの範囲ではありません" in exc.value.one_line()
     with pytest.raises(BadInput) as exc:
         validate_params(spec, {"probe": "maybe"}, "ja")

@@ -29,7 +29,7 @@ def test_unknown_runbook_names_the_known_ones():
     with pytest.raises(BadInput) as exc:
         spec.parameter("colour")
     assert exc.value.one_line("en").startswith("runbook fixture-probe has no parameter 'colour' — known parameters: mode")
-    assert exc.value.one_line("ja").startswith("ランブック fixture-probe にパラメータ 'colour' はありません — 使えるパラメータ: mode")
+    assert exc.value.one_line("ja").startswith("ランブック fixture-probe にパラメーター 'colour' はありません — 使えるパラメーター: mode")
 
 
 @pytest.mark.parametrize(

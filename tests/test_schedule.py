@@ -136,7 +136,7 @@ def test_an_entrys_params_are_read_as_p_reads_them(tmp_path, capsys):
     bad = write(tmp_path, '- runbook: marketo-sync-setup\n  org: demo\n  cron: "0 2 * * *"\n'
                           '  params: {marketo_sync_sandbox: tickd}\n')
     assert main(["schedule", "show", "--file", str(bad), "--lang", "ja"]) == 2
-    assert "パラメータ marketo_sync_sandbox: 'tickd' は選択肢にありません" in capsys.readouterr().err
+    assert "パラメーター marketo_sync_sandbox: 'tickd' は選択肢にありません" in capsys.readouterr().err
 
 
 def test_bad_file_in_japanese_and_missing_file(tmp_path, capsys):

@@ -857,7 +857,8 @@ def refresh_tokens(conn: Connection, facts: OauthFacts, lang: str = "en") -> lis
         return _fail(facts, lang, "REFRESH_TOKEN_EXPIRED", evidence,
                      RUNBOOK.msg(lang, key, username=_found_name(facts), app=facts.oauth_app,
                          policy=policy_words(evidence["refresh_token_policy"] or "?", lang), last=instant_text(evidence["last_used"] or "?", lang),
-                         issued=instant_text(evidence["issued"] or "?", lang)))
+                         issued=instant_text(evidence["issued"] or "?", lang)),
+                     policy=policy_words(evidence["refresh_token_policy"] or "?", lang))
     if not facts.tokens:
         # OauthToken shows sfdoctor's run-as user its own rows only without Customize Application.
         access.check_rows_visible(conn, "oauth-tokens")
