@@ -334,9 +334,9 @@ REAL_ORG = ('[orgs.acme]\nauth = "sf_cli"\nalias = "acme"\n[orgs.acme.probe]\nus
             'password_env = "SCHED_ETL_PASSWORD"\ntoken_env = "SCHED_ETL_TOKEN"\n')
 
 
-def test_a_real_orgs_probe_is_held_only_while_its_credentials_stay_the_same(tmp_path, monkeypatch):
-    """A real org's probe credentials are read (from the variables its entry names) to fingerprint
-    them, as its run reads them: a fixed password probes again, with no state file to edit."""
+def _real_org_whose_probe_failed(tmp_path, monkeypatch):
+    """A schedule probing the real org `acme` (credentials from variables), run once at 10:05
+    with the probe refused: (schedule file, OUT, the runner, the log)."""
     (tmp_path / "orgs.toml").write_text(REAL_ORG, encoding="utf-8")
     path, out = write(tmp_path, PROBING.replace("demo:token-missing", "acme")), tmp_path / "out"
     monkeypatch.setenv("SCHED_ETL_PASSWORD", "Old-pass-2025")
@@ -344,6 +344,13 @@ def test_a_real_orgs_probe_is_held_only_while_its_credentials_stay_the_same(tmp_
     fake = FakeRunner(probe_fails=True)
     log: list[str] = []
     run(path, out, at(2030, 1, 1, 10, 5), fake, log)
+    return path, out, fake, log
+
+
+def test_a_real_orgs_probe_is_held_only_while_its_credentials_stay_the_same(tmp_path, monkeypatch):
+    """A real org's probe credentials are read (from the variables its entry names) to fingerprint
+    them, as its run reads them: a fixed password probes again, with no state file to edit."""
+    path, out, fake, log = _real_org_whose_probe_failed(tmp_path, monkeypatch)
     assert "probe" not in fake.calls[0]["params"]
     [rec] = json.loads((out / schedule.STATE).read_text())["entries"].values()
     assert rec["failed"] is True and rec["fingerprint"].startswith("hmac-sha256:")
@@ -362,13 +369,7 @@ def test_a_real_orgs_probe_is_held_only_while_its_credentials_stay_the_same(tmp_
 
 
 def test_a_real_org_whose_credentials_cannot_be_read_keeps_a_failed_probe_off(tmp_path, monkeypatch):
-    (tmp_path / "orgs.toml").write_text(REAL_ORG, encoding="utf-8")
-    path, out = write(tmp_path, PROBING.replace("demo:token-missing", "acme")), tmp_path / "out"
-    monkeypatch.setenv("SCHED_ETL_PASSWORD", "Old-pass-2025")
-    monkeypatch.setenv("SCHED_ETL_TOKEN", "TOKENtoken1")
-    fake = FakeRunner(probe_fails=True)
-    log: list[str] = []
-    run(path, out, at(2030, 1, 1, 10, 5), fake, log)
+    path, out, fake, log = _real_org_whose_probe_failed(tmp_path, monkeypatch)
     monkeypatch.delenv("SCHED_ETL_PASSWORD")                                # unset since: cannot compare
     run(path, out, at(2030, 1, 1, 11, 5), fake, log)
     assert "probe" not in fake.calls[0]["params"] and fake.calls[1]["params"] == {"probe": False, "probe_held": "2030-01-01T10:05:00Z"}
